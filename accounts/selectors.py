@@ -1,0 +1,88 @@
+"""Who may see and change what. Every visibility rule in the product starts here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accounts.models import Membership, Role, Team, User
+
+
+@dataclass(frozen=True)
+class Access:
+    """A user's reach, read once per request from their memberships.
+
+    `team_ids` are the teams whose records the user sees; `managed_team_ids` the teams in which
+    they may change any deal; `own_only_team_ids` the teams where they see only their own and
+    unassigned deals (salespeople in a team set to "own deals only").
+    """
+
+    user_id: int
+    is_admin: bool = False
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+    managed_team_ids: frozenset[int] = field(default_factory=frozenset)
+    own_only_team_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def full_team_ids(self) -> frozenset[int]:
+        """Teams where the user sees every record, not only their own."""
+        return self.team_ids - self.own_only_team_ids
+
+    def can_see_team(self, team_id: int) -> bool:
+        return self.is_admin or team_id in self.team_ids
+
+    def manages_team(self, team_id: int) -> bool:
+        return self.is_admin or team_id in self.managed_team_ids
+
+
+def access_for(user: User) -> Access:
+    """The user's Access, cached on the user object for the rest of the request (one query)."""
+    cached = getattr(user, "_crm_access", None)
+    if cached is not None:
+        return cached
+    if not user.is_authenticated or not user.is_active:
+        access = Access(user_id=0)
+    else:
+        rows = list(
+            Membership.objects.filter(user_id=user.pk).values_list(
+                "team_id", "role", "team__own_deals_only"
+            )
+        )
+        is_admin = user.is_superuser or any(role == Role.ADMIN for _, role, _ in rows)
+        access = Access(
+            user_id=user.pk,
+            is_admin=is_admin,
+            team_ids=frozenset(team for team, _, _ in rows),
+            managed_team_ids=frozenset(
+                team for team, role, _ in rows if role in (Role.MANAGER, Role.ADMIN)
+            ),
+            own_only_team_ids=frozenset(
+                team for team, role, own_only in rows if own_only and role == Role.SALESPERSON
+            ),
+        )
+    user._crm_access = access
+    return access
+
+
+def teams_for_user(*, user: User):
+    """Teams the user belongs to (all teams for an admin)."""
+    access = access_for(user)
+    if access.is_admin:
+        return Team.objects.all()
+    return Team.objects.filter(pk__in=access.team_ids)
+
+
+def users_visible_to(*, user: User):
+    """People the user may pick as owner or filter by: members of the teams they see."""
+    access = access_for(user)
+    qs = User.objects.filter(is_active=True)
+    if not access.is_admin:
+        qs = qs.filter(memberships__team_id__in=access.team_ids).distinct()
+    return qs.order_by("first_name", "last_name", "username")
+
+
+def users_of_team(*, team_id: int):
+    return (
+        User.objects.filter(is_active=True, memberships__team_id=team_id)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

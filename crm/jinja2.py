@@ -1,0 +1,15 @@
+"""The Jinja2 environment, used only for the hot path: board cards."""
+
+from __future__ import annotations
+
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import translation
+from jinja2 import Environment
+
+
+def environment(**options) -> Environment:
+    env = Environment(extensions=["jinja2.ext.i18n"], **options)
+    env.install_gettext_translations(translation, newstyle=True)
+    env.globals.update({"static": static, "url": lambda name, *args: reverse(name, args=args)})
+    return env

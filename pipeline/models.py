@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Currency(models.TextChoices):
+    EUR = "EUR", "EUR"
+    DKK = "DKK", "DKK"
+    SEK = "SEK", "SEK"
+    NOK = "NOK", "NOK"
+    USD = "USD", "USD"
+    GBP = "GBP", "GBP"
+
+
+class PipelineQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PipelineQuerySet:
+        """Pipelines of the user's teams (all for an admin)."""
+        from accounts.selectors import access_for
+
+        access = access_for(user)
+        if access.is_admin:
+            return self
+        return self.filter(team_id__in=access.team_ids)
+
+    def active(self) -> PipelineQuerySet:
+        return self.filter(is_archived=False)
+
+
+class Pipeline(models.Model):
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="pipelines")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    is_archived = models.BooleanField(_("archived"), default=False)
+
+    objects = PipelineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name", "pk"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("board", args=[self.pk])
+
+
+class StageQuerySet(models.QuerySet):
+    def visible_to(self, user) -> StageQuerySet:
+        return self.filter(pipeline__in=Pipeline.objects.visible_to(user).values("pk"))
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    probability = models.PositiveSmallIntegerField(
+        _("win probability (%)"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        default=10,
+    )
+    rot_days = models.PositiveIntegerField(
+        _("rot days"),
+        default=14,
+        help_text=_("A deal without movement for longer than this is stale."),
+    )
+
+    objects = StageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pipeline", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="stage_probability_0_100",
+            )
+        ]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LostReason(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("lost reason")
+        verbose_name_plural = _("lost reasons")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DealStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    PAUSED = "paused", _("Paused")
+
+
+class DealQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DealQuerySet:
+        """The one visibility rule for deals (PRODUCT.md, access rules).
+
+        Admins see all deals; others the deals in their teams' pipelines, except that a
+        salesperson in a team set to "own deals only" sees their own and unassigned deals there.
+        """
+        from accounts.selectors import access_for
+
+        access = access_for(user)
+        if access.is_admin:
+            return self
+        return self.filter(
+            Q(pipeline__team_id__in=access.full_team_ids)
+            | Q(pipeline__team_id__in=access.own_only_team_ids)
+            & (Q(owner_id=access.user_id) | Q(owner__isnull=True))
+        )
+
+    def editable_by(self, user) -> DealQuerySet:
+        """Deals the user may edit, move and add activities to.
+
+        Managers: all deals of the teams they manage; salespeople: their own deals and the
+        unassigned deals of their teams; admins: all.
+        """
+        from accounts.selectors import access_for
+
+        access = access_for(user)
+        if access.is_admin:
+            return self
+        return self.filter(
+            Q(pipeline__team_id__in=access.managed_team_ids)
+            | Q(pipeline__team_id__in=access.team_ids)
+            & (Q(owner_id=access.user_id) | Q(owner__isnull=True))
+        )
+
+    def open(self) -> DealQuerySet:
+        return self.filter(status=DealStatus.OPEN)
+
+
+class Deal(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    company = models.ForeignKey(
+        "crm.Company",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("company"),
+    )
+    contact = models.ForeignKey(
+        "crm.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("contact"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("owner"),
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    # Order inside the stage's column. Sparse (gaps of POSITION_GAP) so a move usually writes
+    # one row; the services renumber a column when a gap runs out.
+    position = models.BigIntegerField(default=0)
+    value = models.DecimalField(
+        _("value"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.EUR
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DealStatus.choices, default=DealStatus.OPEN
+    )
+    lost_reason = models.ForeignKey(
+        LostReason,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("lost reason"),
+    )
+    lost_note = models.TextField(_("lost note"), max_length=2000, blank=True)
+    lost_from_stage = models.ForeignKey(
+        Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    paused_until = models.DateField(_("paused until"), null=True, blank=True)
+    decision_maker_known = models.BooleanField(_("decision maker known"), default=False)
+    timeline_confirmed = models.BooleanField(_("timeline confirmed"), default=False)
+    need_confirmed = models.BooleanField(_("need confirmed"), default=False)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["stage__position", "position", "pk"]
+        constraints = [
+            # No two open cards share a place in a column, whatever happens concurrently.
+            models.UniqueConstraint(
+                fields=["stage", "position"],
+                condition=Q(status="open"),
+                name="deal_open_unique_stage_position",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "won", "lost", "paused"]),
+                name="deal_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["pipeline", "stage", "currency"],
+                condition=Q(status="open"),
+                include=["value", "owner"],
+                name="deal_open_pipeline_totals",
+            ),
+            models.Index(
+                fields=["owner", "stage", "position"],
+                condition=Q(status="open"),
+                name="deal_open_owner_stage_pos",
+            ),
+            models.Index(fields=["status", "closed_at"], name="deal_status_closed_at"),
+        ]
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("deal-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DealStatus.OPEN
+
+    @property
+    def days_in_stage(self) -> int:
+        return max((timezone.now() - self.stage_entered_at).days, 0)
+
+
+class StageChange(models.Model):
+    """Append-only history of every stage a deal entered (from_stage is empty at creation)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["deal", "at"], name="stagechange_deal_at"),
+            models.Index(fields=["to_stage", "at"], name="stagechange_to_stage_at"),
+        ]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
