@@ -1,0 +1,80 @@
+# make run   – set up a virtualenv, migrate, seed demo data, serve on http://127.0.0.1:8000/
+# make test  – the whole test suite, browser tests included
+# make bench – the benchmark against PostgreSQL
+# make lint  – ruff check and ruff format --check
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+BENCH_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_bench
+
+.PHONY: venv run test bench lint
+
+venv: $(VENV)/.installed
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changed since the last install.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[dev]'
+	touch $@
+
+# The embedded setup: without DATABASE_URL / CELERY_BROKER_URL, settings use SQLite and
+# Celery's filesystem broker under var/.
+run: export DJANGO_DEBUG = 1
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
+	@echo
+	@echo "  CRM running at http://127.0.0.1:$(PORT)/"
+	@echo
+	@echo "  Demo logins (password: demo)"
+	@echo "    admin   administrator"
+	@echo "    maria   manager, team North"
+	@echo "    sven    salesperson, team North"
+	@echo "    lena    salesperson, team North"
+	@echo "    karl    salesperson, team South"
+	@echo
+	@echo "  Ctrl-C stops the web server, the Celery worker and Celery beat."
+	@echo
+	@# The three run as one process group of their own; Ctrl-C (or any of them exiting)
+	@# sends TERM to the whole group, runserver's autoreload child included, and waits
+	@# for the worker's warm shutdown.
+	@set -m; \
+	( \
+		trap 'wait; exit 143' TERM; \
+		$(VENV)/bin/celery -A crm worker --pool=solo --loglevel=info & \
+		$(VENV)/bin/celery -A crm beat --schedule var/celerybeat-schedule --loglevel=info & \
+		$(PY) manage.py runserver 127.0.0.1:$(PORT) & \
+		wait -n; kill -TERM 0 \
+	) & group=$$!; \
+	set +m; \
+	trap 'kill -TERM -- -$$group 2>/dev/null; wait $$group; exit 0' INT TERM; \
+	wait $$group
+
+test: export DJANGO_SECRET_KEY ?= insecure-key-for-tests-only
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# DEBUG stays off so the numbers are production-like. The benchmark talks plain HTTP to
+# 127.0.0.1: no HTTPS redirect, no Secure-only cookies, and plain static storage so pages
+# render without a collectstatic manifest.
+bench: export DATABASE_URL ?= $(BENCH_DATABASE_URL)
+bench: export DJANGO_SECRET_KEY ?= insecure-key-for-benchmarks-only
+bench: export DJANGO_ALLOWED_HOSTS ?= 127.0.0.1,localhost,testserver
+bench: export DJANGO_SECURE_SSL_REDIRECT ?= false
+bench: export DJANGO_SECURE_COOKIES ?= false
+bench: export DJANGO_PLAIN_STATIC ?= 1
+bench: venv
+	createdb -h 127.0.0.1 -U postgres crm_bench 2>/dev/null || true
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bench $(BENCH_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

@@ -1,0 +1,648 @@
+"""Seed a demo organisation: two teams, five users, three pipelines, companies, contacts, deals.
+
+    python manage.py seed_demo [--deals N] [--password P] [--seed S] [--if-empty]
+
+Idempotent: teams, users, pipelines, stages, companies and contacts are looked up by their
+natural keys; the base demo deals are written only while the demo pipelines have no deals.
+`--deals N` appends N open deals to North's "New business" board on every run (for load
+testing); it writes with `bulk_create` and no per-row queries.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import Membership, Role, Team, User
+from crm.models import Company, Contact
+from pipeline.models import (
+    Currency,
+    Deal,
+    DealStatus,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageChange,
+)
+
+from pipeline.services import POSITION_GAP  # noqa: E402
+BATCH_SIZE = 5000
+EMAIL_DOMAIN = "nordlys.example"
+
+NORTH = "North"
+SOUTH = "South"
+NEW_BUSINESS = "New business"
+KEY_ACCOUNTS = "Key accounts"
+SALES_SOUTH = "Sales South"
+
+# username, first name, last name, [(team, role)], is superuser
+USERS = [
+    ("admin", "Astrid", "Holm", [(NORTH, Role.ADMIN)], True),
+    ("maria", "Maria", "Lindqvist", [(NORTH, Role.MANAGER)], False),
+    ("sven", "Sven", "Olsen", [(NORTH, Role.SALESPERSON)], False),
+    ("lena", "Lena", "Fischer", [(NORTH, Role.SALESPERSON)], False),
+    ("karl", "Karl", "Berg", [(SOUTH, Role.SALESPERSON)], False),
+]
+
+# team, pipeline, [(stage, probability %, rot days)]
+PIPELINES = [
+    (
+        NORTH,
+        NEW_BUSINESS,
+        [
+            ("Lead in", 10, 7),
+            ("Qualified", 20, 14),
+            ("Discovery done", 35, 14),
+            ("Proposal sent", 50, 21),
+            ("Decision maker met", 65, 21),
+            ("Negotiation", 80, 30),
+        ],
+    ),
+    (
+        NORTH,
+        KEY_ACCOUNTS,
+        [
+            ("Opportunity identified", 20, 30),
+            ("Solution workshop", 40, 21),
+            ("Proposal sent", 60, 21),
+            ("Contract negotiation", 80, 30),
+        ],
+    ),
+    (
+        SOUTH,
+        SALES_SOUTH,
+        [
+            ("Lead in", 10, 7),
+            ("Qualified", 25, 14),
+            ("Demo held", 45, 14),
+            ("Offer sent", 60, 21),
+            ("Negotiation", 80, 30),
+        ],
+    ),
+]
+
+# team, name, domain, country, key account
+COMPANIES = [
+    (NORTH, "Fjordline Logistik AS", "fjordline-logistik.no", "NO", True),
+    (NORTH, "København Byg ApS", "kobenhavnbyg.dk", "DK", False),
+    (NORTH, "Göteborg Verktyg AB", "goteborgverktyg.se", "SE", True),
+    (NORTH, "Nordkyst Fiskeeksport AS", "nordkyst-fisk.no", "NO", False),
+    (NORTH, "Aarhus Havneservice A/S", "aarhushavneservice.dk", "DK", True),
+    (NORTH, "Bergen Kjøleteknikk AS", "bergenkjol.no", "NO", False),
+    (NORTH, "Malmö Emballage AB", "malmoemballage.se", "SE", False),
+    (NORTH, "Trondheim Elektro AS", "trondheimelektro.no", "NO", False),
+    (NORTH, "Odense Maskinfabrik A/S", "odensemaskin.dk", "DK", True),
+    (NORTH, "Uppsala Lab Supply AB", "uppsalalab.se", "SE", False),
+    (NORTH, "Stavanger Offshore Service AS", "stavanger-offshore.no", "NO", True),
+    (NORTH, "Vestjysk Transport A/S", "vestjysktransport.dk", "DK", False),
+    (NORTH, "Luleå Stål & Montage AB", "lulea-stal.se", "SE", False),
+    (NORTH, "Tromsø Kulde AS", "tromsokulde.no", "NO", False),
+    (NORTH, "Aalborg Fødevarer A/S", "aalborgfoedevarer.dk", "DK", False),
+    (NORTH, "Västerås Automation AB", "vasteras-automation.se", "SE", False),
+    (NORTH, "Drammen Lagerhotell AS", "drammenlager.no", "NO", False),
+    (NORTH, "Esbjerg Energi Service ApS", "esbjerg-energiservice.dk", "DK", False),
+    (NORTH, "Norrland Skog AB", "norrlandskog.se", "SE", True),
+    (NORTH, "Kristiansand Marine AS", "krsmarine.no", "NO", False),
+    (NORTH, "Roskilde Medico ApS", "roskildemedico.dk", "DK", False),
+    (NORTH, "Örebro Grossist AB", "orebrogrossist.se", "SE", False),
+    (NORTH, "Bodø Bygg og Anlegg AS", "bodobygg.no", "NO", False),
+    (NORTH, "Helsingør Print A/S", "helsingorprint.dk", "DK", False),
+    (NORTH, "Jönköping Möbel AB", "jonkopingmobel.se", "SE", False),
+    (NORTH, "Nordic Cold Chain AB", "nordiccoldchain.se", "SE", True),
+    (NORTH, "Skagerrak Shipping AS", "skagerrakshipping.no", "NO", True),
+    (NORTH, "Fyns Andel Logistik A/S", "fynsandel-logistik.dk", "DK", False),
+    (SOUTH, "Hanse Maschinenbau GmbH", "hanse-maschinenbau.de", "DE", False),
+    (SOUTH, "Bayerische Antriebstechnik GmbH", "bay-antrieb.de", "DE", False),
+    (SOUTH, "Rheinland Logistik GmbH & Co. KG", "rheinland-logistik.de", "DE", False),
+    (SOUTH, "Schwarzwald Präzision GmbH", "schwarzwald-praezision.de", "DE", False),
+    (SOUTH, "Elbe Kühlhaus GmbH", "elbe-kuehlhaus.de", "DE", False),
+    (SOUTH, "Kieler Werft Service GmbH", "kieler-werftservice.de", "DE", False),
+    (SOUTH, "Flensburger Getränkehandel GmbH", "flensburger-getraenke.de", "DE", False),
+    (SOUTH, "Sønderborg Plast A/S", "sonderborgplast.dk", "DK", False),
+    (SOUTH, "Lübeck Medizintechnik GmbH", "luebeck-medtech.de", "DE", False),
+    (SOUTH, "Helsingborg Hamnlager AB", "helsingborghamnlager.se", "SE", False),
+    (SOUTH, "Ruhrstahl Handel AG", "ruhrstahl-handel.de", "DE", False),
+    (SOUTH, "Westfalen Agrar eG", "westfalen-agrar.de", "DE", False),
+]
+
+FIRST_NAMES = {
+    "DK": ["Anders", "Mette", "Rasmus", "Pernille", "Henrik", "Sofie", "Mikkel", "Hanne", "Jens"],
+    "NO": ["Bjørn", "Ingrid", "Kristian", "Solveig", "Håkon", "Silje", "Eirik", "Marte", "Tor"],
+    "SE": ["Johan", "Karin", "Magnus", "Linnea", "Erik", "Ulrika", "Oskar", "Annika", "Nils"],
+    "DE": ["Matthias", "Katrin", "Stefan", "Sabine", "Jürgen", "Julia", "Lukas", "Petra", "Jan"],
+}
+LAST_NAMES = {
+    "DK": ["Jensen", "Nielsen", "Hansen", "Pedersen", "Christensen", "Sørensen", "Madsen"],
+    "NO": ["Johansen", "Nilsen", "Haugen", "Hagen", "Kristiansen", "Solberg", "Bakke"],
+    "SE": ["Andersson", "Johansson", "Karlsson", "Eriksson", "Lindberg", "Bergström", "Holm"],
+    "DE": ["Müller", "Schmidt", "Schneider", "Weber", "Wagner", "Becker", "Hoffmann"],
+}
+JOB_TITLES = [
+    "Head of Logistics",
+    "Operations Manager",
+    "CFO",
+    "Procurement Manager",
+    "IT Manager",
+    "Managing Director",
+    "Warehouse Manager",
+    "Fleet Manager",
+    "COO",
+    "Supply Chain Director",
+]
+PHONE_PREFIX = {"DK": "+45", "NO": "+47", "SE": "+46", "DE": "+49"}
+CURRENCY_OF_COUNTRY = {
+    "DK": Currency.DKK,
+    "NO": Currency.NOK,
+    "SE": Currency.SEK,
+    "DE": Currency.EUR,
+}
+# Rough units per euro, so values have realistic magnitudes in every currency.
+UNITS_PER_EUR = {Currency.EUR: 1, Currency.DKK: 7.46, Currency.SEK: 11.4, Currency.NOK: 11.7}
+
+DEAL_TITLES = [
+    "{n} forklift telematics licences",
+    "Warehouse WMS rollout phase {p}",
+    "Fleet tracking for {n} trucks",
+    "Cold-chain sensor kit, {n} units",
+    "Route planning licences ({n} seats)",
+    "Yard management pilot",
+    "Dock scheduling module",
+    "Handheld scanner refresh ({n} devices)",
+    "ERP integration package",
+    "Temperature monitoring for {n} reefers",
+    "Driver app rollout, {n} drivers",
+    "Inventory analytics add-on",
+    "Proof-of-delivery upgrade",
+    "RFID pallet tracking pilot",
+    "Onboarding and training package",
+    "Second warehouse go-live",
+]
+KEY_ACCOUNT_TITLES = [
+    "Framework agreement renewal {year}",
+    "Group-wide WMS standardisation",
+    "Enterprise licence upgrade ({n} users)",
+    "Additional site rollout phase {p}",
+    "Three-year service agreement",
+    "Fleet telematics for {n} vehicles",
+]
+LOST_NOTES = [
+    "Went with the incumbent after a price match.",
+    "Budget moved to next year.",
+    "Champion left the company.",
+    "",
+    "",
+]
+
+
+@dataclass
+class PipelineSpec:
+    pipeline: Pipeline
+    stages: list[Stage]
+
+
+def _ascii(text: str) -> str:
+    """'Bjørn Sørensen' -> 'bjorn.sorensen' for e-mail addresses."""
+    text = text.lower().translate(str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "ü": "ue"}))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return ".".join(text.split())
+
+
+def _phone(rng: random.Random, country: str) -> str:
+    digits = "".join(str(rng.randint(0, 9)) for _ in range(8))
+    if country == "DE":
+        return f"+49 {rng.choice(['40', '89', '221', '431', '451'])} {digits[:7]}"
+    return f"{PHONE_PREFIX[country]} {digits[:2]} {digits[2:4]} {digits[4:6]} {digits[6:]}"
+
+
+def _value(rng: random.Random, currency: str, low_eur: int, high_eur: int) -> Decimal:
+    eur = rng.randint(low_eur, high_eur) * 500
+    amount = eur * UNITS_PER_EUR[currency]
+    step = 500 if currency == Currency.EUR else 5000
+    return Decimal(max(step, round(amount / step) * step))
+
+
+def _title(rng: random.Random, templates: list[str], now: datetime) -> str:
+    return rng.choice(templates).format(
+        n=rng.choice([12, 20, 25, 40, 60, 80, 120, 150, 200, 350]),
+        p=rng.randint(1, 3),
+        year=now.year + 1,
+    )
+
+
+class Command(BaseCommand):
+    help = "Seed a demo organisation (teams, users, pipelines, companies, deals)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--deals",
+            type=int,
+            default=0,
+            help="Also append N open deals to North's 'New business' pipeline.",
+        )
+        parser.add_argument("--password", default="demo", help="Password for every demo user.")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (deterministic).")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when any user exists."
+        )
+
+    def handle(self, *args, **options) -> None:
+        extra_deals: int = options["deals"]
+        password: str = options["password"]
+        seed: int = options["seed"]
+        if extra_deals < 0:
+            raise CommandError("--deals must be zero or more.")
+        if not password:
+            raise CommandError("--password must not be empty.")
+        if options["if_empty"] and User.objects.exists():
+            self.stdout.write("Users exist already; nothing seeded (--if-empty).")
+            return
+        if not connection.features.can_return_rows_from_bulk_insert:
+            # The stage history rows need the new deal ids straight from bulk_create.
+            raise CommandError(
+                f"{connection.vendor} cannot return ids from bulk inserts; "
+                "use PostgreSQL or SQLite 3.35+."
+            )
+
+        with transaction.atomic():
+            self._seed_base(password=password, seed=seed)
+        if extra_deals:
+            self._add_extra_deals(count=extra_deals, seed=seed)
+        self._print_summary(password=password)
+
+    # Base demo data ---------------------------------------------------------------------------
+
+    def _seed_base(self, *, password: str, seed: int) -> None:
+        teams = {name: Team.objects.get_or_create(name=name)[0] for name in (NORTH, SOUTH)}
+        users = self._seed_users(teams=teams, password=password)
+        specs = self._seed_pipelines(teams=teams)
+        companies = self._seed_companies(teams=teams, users=users, seed=seed)
+        self._seed_contacts(companies=companies, seed=seed)
+        demo_pipelines = [spec.pipeline for spec in specs.values()]
+        if Deal.objects.filter(pipeline__in=demo_pipelines).exists():
+            self.stdout.write("Demo pipelines already have deals; base deals left as they are.")
+            return
+        self._seed_base_deals(specs=specs, users=users, seed=seed)
+
+    def _seed_users(self, *, teams: dict[str, Team], password: str) -> dict[str, User]:
+        users = {}
+        for username, first_name, last_name, memberships, is_superuser in USERS:
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "email": f"{username}@{EMAIL_DOMAIN}",
+                },
+            )
+            # Set on every run so the documented password always works.
+            user.set_password(password)
+            user.is_active = True
+            if is_superuser:
+                user.is_staff = user.is_superuser = True
+            user.save()
+            for team_name, role in memberships:
+                Membership.objects.update_or_create(
+                    user=user, team=teams[team_name], defaults={"role": role}
+                )
+            users[username] = user
+        return users
+
+    def _seed_pipelines(self, *, teams: dict[str, Team]) -> dict[str, PipelineSpec]:
+        specs = {}
+        for position, (team_name, name, stage_rows) in enumerate(PIPELINES):
+            pipeline, _ = Pipeline.objects.get_or_create(
+                team=teams[team_name], name=name, defaults={"position": position}
+            )
+            stages = []
+            for stage_position, (stage_name, probability, rot_days) in enumerate(stage_rows):
+                stage, _ = Stage.objects.get_or_create(
+                    pipeline=pipeline,
+                    name=stage_name,
+                    defaults={
+                        "position": stage_position,
+                        "probability": probability,
+                        "rot_days": rot_days,
+                    },
+                )
+                stages.append(stage)
+            stages.sort(key=lambda stage: (stage.position, stage.pk))
+            specs[name] = PipelineSpec(pipeline=pipeline, stages=stages)
+        return specs
+
+    def _seed_companies(
+        self, *, teams: dict[str, Team], users: dict[str, User], seed: int
+    ) -> list[tuple[Company, str, bool]]:
+        rng = random.Random(f"{seed}-companies")
+        owners = {NORTH: [users["sven"], users["lena"]], SOUTH: [users["karl"]]}
+        companies = []
+        for team_name, name, domain, country, is_key_account in COMPANIES:
+            owner = rng.choice(owners[team_name])
+            company, _ = Company.objects.get_or_create(
+                team=teams[team_name], name=name, defaults={"domain": domain, "owner": owner}
+            )
+            companies.append((company, country, is_key_account))
+        return companies
+
+    def _seed_contacts(self, *, companies: list[tuple[Company, str, bool]], seed: int) -> None:
+        rng = random.Random(f"{seed}-contacts")
+        for company, country, _ in companies:
+            people = set()
+            for _ in range(rng.randint(1, 3)):
+                people.add((rng.choice(FIRST_NAMES[country]), rng.choice(LAST_NAMES[country])))
+            titles = rng.sample(JOB_TITLES, len(people))
+            for (first, last), title in zip(sorted(people), titles, strict=True):
+                name = f"{first} {last}"
+                Contact.objects.get_or_create(
+                    company=company,
+                    name=name,
+                    defaults={
+                        "email": f"{_ascii(name)}@{company.domain}",
+                        "phone": _phone(rng, country),
+                        "title": title,
+                    },
+                )
+
+    def _seed_base_deals(
+        self, *, specs: dict[str, PipelineSpec], users: dict[str, User], seed: int
+    ) -> None:
+        rng = random.Random(f"{seed}-deals")
+        now = timezone.now()
+        today = timezone.localdate(now)
+        lost_reasons = list(LostReason.objects.filter(is_active=True))
+        if not lost_reasons:
+            lost_reasons = [LostReason.objects.get_or_create(name="No decision / went quiet")[0]]
+        companies = list(
+            Company.objects.filter(
+                team__name__in=[NORTH, SOUTH], name__in=[row[1] for row in COMPANIES]
+            ).select_related("team")
+        )
+        country = {name: country for _, name, _, country, _ in COMPANIES}
+        key_accounts = {name for _, name, _, _, is_key in COMPANIES if is_key}
+        contacts: dict[int, list[int]] = {}
+        for contact_id, company_id in Contact.objects.filter(company__in=companies).values_list(
+            "pk", "company_id"
+        ):
+            contacts.setdefault(company_id, []).append(contact_id)
+
+        north = [c for c in companies if c.team.name == NORTH]
+        plans = [
+            # pipeline, deal count, companies, owners (None = unassigned), titles, EUR range/500
+            (
+                specs[NEW_BUSINESS],
+                60,
+                north,
+                [users["sven"]] * 4 + [users["lena"]] * 4 + [users["maria"], None],
+                DEAL_TITLES,
+                (8, 240),
+            ),
+            (
+                specs[KEY_ACCOUNTS],
+                20,
+                [c for c in north if c.name in key_accounts],
+                [users["maria"]] * 2 + [users["sven"], users["lena"]],
+                KEY_ACCOUNT_TITLES,
+                (100, 1600),
+            ),
+            (
+                specs[SALES_SOUTH],
+                25,
+                [c for c in companies if c.team.name == SOUTH],
+                [users["karl"]] * 5 + [None],
+                DEAL_TITLES,
+                (10, 300),
+            ),
+        ]
+
+        deals: list[Deal] = []
+        histories: list[list[tuple[Stage | None, Stage, datetime, User | None]]] = []
+        for spec, count, pool, owners, titles, (low, high) in plans:
+            statuses = (
+                [DealStatus.WON] * round(count * 0.12)
+                + [DealStatus.LOST] * round(count * 0.12)
+                + [DealStatus.PAUSED] * max(1, round(count * 0.04))
+            )
+            statuses += [DealStatus.OPEN] * (count - len(statuses))
+            rng.shuffle(statuses)
+            next_position = {stage.pk: 0 for stage in spec.stages}
+            last = len(spec.stages) - 1
+            # Open columns thin out towards the end of the pipeline.
+            open_weights = [last + 2 - i for i in range(last + 1)]
+            for status in statuses:
+                company = rng.choice(pool)
+                currency = CURRENCY_OF_COUNTRY[country[company.name]]
+                if rng.random() < 0.1:
+                    currency = Currency.EUR
+                owner = rng.choice(owners)
+                if status == DealStatus.WON:
+                    index = last
+                elif status == DealStatus.LOST:
+                    index = rng.choices(range(last + 1), weights=open_weights)[0]
+                elif status == DealStatus.PAUSED:
+                    index = rng.randint(1, last - 1)
+                else:
+                    index = rng.choices(range(last + 1), weights=open_weights)[0]
+                stage = spec.stages[index]
+                history, closed_at = self._history(
+                    rng=rng, now=now, stages=spec.stages[: index + 1], status=status, owner=owner
+                )
+                next_position[stage.pk] += POSITION_GAP
+                if closed_at is not None:
+                    expected = timezone.localdate(closed_at) + timedelta(days=rng.randint(-10, 20))
+                else:
+                    expected = today + timedelta(days=rng.randint(-30, 180))
+                deal = Deal(
+                    title=_title(rng, titles, now),
+                    company=company,
+                    contact_id=rng.choice(contacts[company.pk]) if company.pk in contacts else None,
+                    owner=owner,
+                    pipeline=spec.pipeline,
+                    stage=stage,
+                    position=next_position[stage.pk],
+                    value=_value(rng, currency, low, high),
+                    currency=currency,
+                    expected_close_date=expected,
+                    status=status,
+                    need_confirmed=index >= 2 or (index == 1 and rng.random() < 0.5),
+                    timeline_confirmed=index >= 3 and rng.random() < 0.8,
+                    decision_maker_known=index >= 3 and rng.random() < 0.7,
+                    stage_entered_at=history[-1][2],
+                    closed_at=closed_at,
+                    created_at=history[0][2],
+                    version=len(history) + (1 if closed_at or status == DealStatus.PAUSED else 0),
+                )
+                if status == DealStatus.LOST:
+                    deal.lost_reason = rng.choice(lost_reasons)
+                    deal.lost_note = rng.choice(LOST_NOTES)
+                    deal.lost_from_stage = stage
+                elif status == DealStatus.PAUSED:
+                    deal.paused_until = today + timedelta(days=rng.randint(10, 75))
+                deals.append(deal)
+                histories.append(history)
+
+        Deal.objects.bulk_create(deals, batch_size=BATCH_SIZE)
+        StageChange.objects.bulk_create(
+            [
+                StageChange(deal=deal, from_stage=from_stage, to_stage=to_stage, user=user, at=at)
+                for deal, history in zip(deals, histories, strict=True)
+                for from_stage, to_stage, at, user in history
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        self.stdout.write(f"Created {len(deals)} demo deals with their stage history.")
+
+    def _history(
+        self,
+        *,
+        rng: random.Random,
+        now: datetime,
+        stages: list[Stage],
+        status: str,
+        owner: User | None,
+    ) -> tuple[list[tuple[Stage | None, Stage, datetime, User | None]], datetime | None]:
+        """Stage changes from creation through `stages` in order, and the closing time.
+
+        Times increase strictly; the deal was created months ago for late stages and recently
+        for most leads, so the board shows a mix of fresh and stale cards.
+        """
+        moves = len(stages) - 1
+        if moves == 0 and status == DealStatus.OPEN:
+            age_days = rng.uniform(0.5, 30)
+        else:
+            age_days = rng.uniform(10 + 6 * moves, 120 + 25 * moves)
+        created_at = now - timedelta(days=age_days)
+        created_at = created_at.replace(second=0, microsecond=0)
+        closed_at = None
+        if status in (DealStatus.WON, DealStatus.LOST):
+            closed_at = now - timedelta(days=rng.uniform(0.5, age_days * 0.4))
+            last_move = closed_at - timedelta(days=rng.uniform(0.2, min(20, age_days * 0.2)))
+        else:
+            last_move = now - timedelta(days=rng.uniform(0.2, min(40, age_days * 0.4)))
+        span = (last_move - created_at).total_seconds()
+        offsets = sorted(rng.uniform(0.05, 0.95) * span for _ in range(moves - 1))
+        times = [created_at] + [created_at + timedelta(seconds=o) for o in offsets]
+        if moves:
+            times.append(last_move)
+        history: list[tuple[Stage | None, Stage, datetime, User | None]] = []
+        previous = None
+        for stage, at in zip(stages, times, strict=True):
+            history.append((previous, stage, at, owner))
+            previous = stage
+        return history, closed_at
+
+    # Extra deals for load testing --------------------------------------------------------------
+
+    def _add_extra_deals(self, *, count: int, seed: int) -> None:
+        """Append `count` open deals to the bottom of North's "New business" columns."""
+        started = time.monotonic()
+        rng = random.Random(f"{seed}-extra-{count}")
+        now = timezone.now()
+        today = timezone.localdate(now)
+        pipeline = Pipeline.objects.get(team__name=NORTH, name=NEW_BUSINESS)
+        owner_ids = list(
+            User.objects.filter(username__in=["sven", "lena", "maria"])
+            .order_by("username")
+            .values_list("pk", flat=True)
+        )
+        owner_choices = owner_ids * 3 + [None]
+        contacts: dict[int, list[int]] = {}
+        for contact_id, company_id in Contact.objects.filter(
+            company__team=pipeline.team_id
+        ).values_list("pk", "company_id"):
+            contacts.setdefault(company_id, []).append(contact_id)
+        company_ids = list(
+            Company.objects.filter(team=pipeline.team_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not company_ids:
+            raise CommandError("North has no companies to attach deals to.")
+        currencies = [Currency.DKK, Currency.SEK, Currency.NOK, Currency.EUR]
+
+        with transaction.atomic():
+            # Lock the columns (pk order) before reading their bottom position, so a
+            # concurrent move cannot take a place we are about to fill.
+            stages = list(
+                Stage.objects.select_for_update().filter(pipeline=pipeline).order_by("pk")
+            )
+            stages.sort(key=lambda stage: (stage.position, stage.pk))
+            bottom = dict(
+                Deal.objects.filter(stage__in=stages)
+                .values("stage")
+                .annotate(bottom=Max("position"))
+                .values_list("stage", "bottom")
+            )
+            next_position = {stage.pk: bottom.get(stage.pk) or 0 for stage in stages}
+            stage_weights = [len(stages) + 1 - i for i in range(len(stages))]
+            written = 0
+            while written < count:
+                size = min(BATCH_SIZE, count - written)
+                deals = []
+                for _ in range(size):
+                    stage = rng.choices(stages, weights=stage_weights)[0]
+                    next_position[stage.pk] += POSITION_GAP
+                    company_id = rng.choice(company_ids)
+                    company_contacts = contacts.get(company_id)
+                    currency = rng.choice(currencies)
+                    created_at = now - timedelta(seconds=rng.randint(600, 90 * 86400))
+                    deals.append(
+                        Deal(
+                            title=_title(rng, DEAL_TITLES, now),
+                            company_id=company_id,
+                            contact_id=rng.choice(company_contacts) if company_contacts else None,
+                            owner_id=rng.choice(owner_choices),
+                            pipeline_id=pipeline.pk,
+                            stage_id=stage.pk,
+                            position=next_position[stage.pk],
+                            value=_value(rng, currency, 8, 240),
+                            currency=currency,
+                            expected_close_date=today + timedelta(days=rng.randint(-30, 180)),
+                            status=DealStatus.OPEN,
+                            stage_entered_at=created_at,
+                            created_at=created_at,
+                        )
+                    )
+                Deal.objects.bulk_create(deals, batch_size=BATCH_SIZE)
+                StageChange.objects.bulk_create(
+                    [
+                        StageChange(
+                            deal_id=deal.pk,
+                            from_stage_id=None,
+                            to_stage_id=deal.stage_id,
+                            user_id=deal.owner_id,
+                            at=deal.created_at,
+                        )
+                        for deal in deals
+                    ],
+                    batch_size=BATCH_SIZE,
+                )
+                written += size
+                self.stdout.write(f"  {written}/{count} extra deals written")
+        elapsed = time.monotonic() - started
+        self.stdout.write(
+            f"Added {count} open deals to {pipeline.team.name} / {pipeline.name} "
+            f"in {elapsed:.1f} s."
+        )
+
+    def _print_summary(self, *, password: str) -> None:
+        self.stdout.write(
+            f"Demo data: {Team.objects.count()} teams, {User.objects.count()} users, "
+            f"{Pipeline.objects.count()} pipelines, {Stage.objects.count()} stages, "
+            f"{Company.objects.count()} companies, {Contact.objects.count()} contacts, "
+            f"{Deal.objects.count()} deals, {StageChange.objects.count()} stage changes."
+        )
+        self.stdout.write(f"Logins (password for all: {password!r}):")
+        for username, first_name, last_name, memberships, is_superuser in USERS:
+            roles = ", ".join(f"{role.label} in {team}" for team, role in memberships)
+            if is_superuser:
+                roles += "; superuser, Django admin"
+            self.stdout.write(f"  {username:<6} {first_name} {last_name} ({roles})")
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))

@@ -1,0 +1,106 @@
+"""The deployment files stay in step with the settings, and production settings pass
+Django's deployment checks. No database needed."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKER_COMPOSE = Path(sys.executable).parent / "docker-compose"
+
+# Variables that would change what is checked, dropped so the developer's shell (or a CI
+# run against PostgreSQL) cannot make these tests pass or fail by accident.
+AMBIENT_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL")
+
+
+def clean_environment(**overrides: str) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("DJANGO_") and name not in AMBIENT_VARIABLES
+    }
+    env.update(overrides)
+    return env
+
+
+def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if not DOCKER_COMPOSE.exists():
+        pytest.fail(f"{DOCKER_COMPOSE} is missing: pip install -e '.[dev]' provides it.")
+    # --env-file /dev/null: a developer's .env must not satisfy or break the checks.
+    return subprocess.run(
+        [str(DOCKER_COMPOSE), "--env-file", os.devnull, "-f", "docker-compose.yml", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def settings_environment_names() -> set[str]:
+    """Names crm/settings.py reads: the first argument of env_*(), os.environ.get() and
+    os.getenv(), and the key of os.environ[...]."""
+    readers = {"os.environ.get", "os.getenv"}
+    names = set()
+    for node in ast.walk(ast.parse((ROOT / "crm" / "settings.py").read_text())):
+        if isinstance(node, ast.Call) and node.args:
+            function = ast.unparse(node.func)
+            if function.startswith("env_") or function in readers:
+                names.add(node.args[0])
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            names.add(node.slice)
+    return {
+        name.value
+        for name in names
+        if isinstance(name, ast.Constant) and isinstance(name.value, str)
+    }
+
+
+def test_compose_file_is_valid():
+    result = compose("config", "--quiet", env=clean_environment(DJANGO_SECRET_KEY="x" * 60))
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_without_a_secret_key():
+    result = compose("config", "--quiet", env=clean_environment())
+    assert result.returncode != 0
+    assert "set DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_every_compose_variable_is_read_by_settings():
+    result = compose("config", "--no-interpolate", "--format", "json", env=clean_environment())
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    compose_names = set(config["x-environment"])
+
+    unread = sorted(compose_names - settings_environment_names())
+
+    assert unread == [], f"docker-compose.yml sets variables crm/settings.py never reads: {unread}"
+    for service in ("web", "worker", "beat"):
+        assert set(config["services"][service]["environment"]) == compose_names, service
+
+
+def test_production_settings_pass_deploy_checks():
+    env = clean_environment(
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(45)[:60],
+        DJANGO_ALLOWED_HOSTS="crm.example.com",
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
