@@ -7,3 +7,7 @@ urlpatterns = [
     path("", include("crm.urls_app")),
     path("", include("pipeline.urls")),
 ]
+
+handler400 = "crm.errors.handler400"
+handler403 = "crm.errors.handler403"
+handler404 = "crm.errors.handler404"

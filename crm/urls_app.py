@@ -1,3 +1,16 @@
 from django.urls import path
 
-urlpatterns: list = []
+from crm import views
+
+urlpatterns = [
+    path("companies/", views.company_list, name="company-list"),
+    path("companies/new/", views.company_create, name="company-create"),
+    path("companies/<int:pk>/", views.company_detail, name="company-detail"),
+    path("companies/<int:pk>/edit/", views.company_update, name="company-update"),
+    path("companies/<int:pk>/notes/", views.company_note_create, name="company-note-create"),
+    path("contacts/", views.contact_list, name="contact-list"),
+    path("contacts/new/", views.contact_create, name="contact-create"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),
+    path("contacts/<int:pk>/edit/", views.contact_update, name="contact-update"),
+    path("contacts/<int:pk>/notes/", views.contact_note_create, name="contact-note-create"),
+]

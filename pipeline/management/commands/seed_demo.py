@@ -33,8 +33,8 @@ from pipeline.models import (
     Stage,
     StageChange,
 )
-
 from pipeline.services import POSITION_GAP  # noqa: E402
+
 BATCH_SIZE = 5000
 EMAIL_DOMAIN = "nordlys.example"
 

@@ -1,0 +1,33 @@
+"""Error pages that also answer htmx requests with a short message instead of a whole page."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django_htmx.http import reswap, retarget
+
+
+def refusal(request, message: str, *, status: int):
+    """A refused request: for htmx a toast put into #toasts, otherwise a page."""
+    if getattr(request, "htmx", False):
+        response = render(request, "partials/refusal.html", {"message": message}, status=status)
+        return reswap(retarget(response, "#toasts"), "afterbegin")
+    return render(request, "refusal.html", {"message": message}, status=status)
+
+
+def handler403(request, exception=None):
+    if getattr(request, "htmx", False):
+        message = _("You can see this, but only its owner, a manager or an admin can change it.")
+        return refusal(request, message, status=403)
+    return render(request, "403.html", status=403)
+
+
+def handler404(request, exception=None):
+    if getattr(request, "htmx", False):
+        message = _("That record does not exist, or it belongs to another team.")
+        return refusal(request, message, status=404)
+    return render(request, "404.html", status=404)
+
+
+def handler400(request, exception=None):
+    return refusal(request, _("That request was not understood."), status=400)

@@ -1,0 +1,160 @@
+"""Input validation for the pipeline pages, including query strings (filters, cursors)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.selectors import users_of_team
+from crm.models import Company, Contact
+from pipeline.models import Deal, LostReason, Pipeline, Stage
+from pipeline.selectors import BoardFilters
+
+MAX_LOADED_CARDS = 500
+
+
+class BoardFilterForm(forms.Form):
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100, strip=True)
+
+    def __init__(self, *args, pipeline: Pipeline, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.people = list(users_of_team(team_id=pipeline.team_id))
+        self.fields["owner"].choices = [
+            ("any", _("Anyone")),
+            ("me", _("My deals")),
+            ("none", _("Unassigned")),
+            *[(str(u.pk), str(u)) for u in self.people],
+        ]
+
+    def filters(self) -> BoardFilters:
+        return BoardFilters(
+            owner=self.cleaned_data.get("owner") or "any", q=self.cleaned_data.get("q") or ""
+        )
+
+
+class CursorForm(forms.Form):
+    """Where the next page of a column starts: after the card at (position, id)."""
+
+    after_position = forms.IntegerField(min_value=-(2**62), max_value=2**62)
+    after_id = forms.IntegerField(min_value=1, max_value=2**62)
+
+
+class DealMoveForm(forms.Form):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label=_("Move to stage"))
+    after = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    before = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    version = forms.IntegerField(required=False, min_value=1, max_value=2**31)
+    loaded = forms.IntegerField(required=False, min_value=0, max_value=MAX_LOADED_CARDS)
+    from_loaded = forms.IntegerField(required=False, min_value=0, max_value=MAX_LOADED_CARDS)
+
+    def __init__(self, *args, deal: Deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only stages of the deal's own pipeline: a stage of another pipeline is bad input.
+        self.fields["stage"].queryset = Stage.objects.filter(pipeline_id=deal.pipeline_id)
+        self.fields["stage"].initial = deal.stage_id
+        self.fields["stage"].label_from_instance = lambda s: f"{s.name} ({s.probability} %)"
+
+
+class DealForm(forms.ModelForm):
+    """Edit a deal. Owner is offered only to those who may reassign; the version travels along
+    so a stale save is detected."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "title",
+            "company",
+            "contact",
+            "owner",
+            "value",
+            "currency",
+            "expected_close_date",
+            "need_confirmed",
+            "decision_maker_known",
+            "timeline_confirmed",
+        ]
+        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign)
+
+
+class DealCreateForm(forms.ModelForm):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label=_("Stage"))
+
+    class Meta:
+        model = Deal
+        fields = [
+            "title",
+            "stage",
+            "company",
+            "contact",
+            "owner",
+            "value",
+            "currency",
+            "expected_close_date",
+        ]
+        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = Stage.objects.filter(pipeline=pipeline)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign)
+
+
+class QuickDealForm(forms.ModelForm):
+    """The column's "+": the few fields a salesperson has at hand."""
+
+    class Meta:
+        model = Deal
+        fields = ["title", "company", "value", "currency", "expected_close_date"]
+        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, pipeline: Pipeline, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=False)
+
+
+def _limit_people_and_companies(form, *, pipeline: Pipeline, can_reassign: bool) -> None:
+    if "company" in form.fields:
+        form.fields["company"].queryset = Company.objects.filter(team_id=pipeline.team_id)
+        form.fields["company"].required = False
+        form.fields["company"].empty_label = _("No company")
+    if "contact" in form.fields:
+        form.fields["contact"].queryset = Contact.objects.filter(
+            company__team_id=pipeline.team_id
+        ).select_related("company")
+        form.fields["contact"].empty_label = _("No contact")
+        form.fields["contact"].label_from_instance = lambda c: f"{c.name} ({c.company.name})"
+    if "owner" in form.fields:
+        if can_reassign:
+            form.fields["owner"].queryset = users_of_team(team_id=pipeline.team_id)
+            form.fields["owner"].empty_label = _("Unassigned")
+        else:
+            del form.fields["owner"]
+    if "value" in form.fields:
+        form.fields["value"].min_value = 0
+        form.fields["value"].max_value = 999_999_999_999
+
+
+class DealLostForm(forms.Form):
+    reason = forms.ModelChoiceField(
+        queryset=LostReason.objects.filter(is_active=True),
+        label=_("Why was it lost?"),
+        empty_label=_("Choose a reason"),
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(required=False, min_value=1, max_value=2**31)

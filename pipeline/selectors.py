@@ -1,0 +1,278 @@
+"""Reads for the pipeline pages, and the access doors for pipelines, stages and deals.
+
+Every read that works for a user starts from `Deal.objects.visible_to(user)` (or the pipeline
+and stage equivalents), so the board, counts, totals and searches agree with the detail pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404
+
+from accounts.models import User
+from accounts.selectors import access_for
+from pipeline.models import Deal, DealStatus, LostReason, Pipeline, Stage, StageChange
+from pipeline.money import sum_in_reporting
+
+# Columns the card needs; everything else stays in the database.
+CARD_FIELDS = (
+    "id",
+    "title",
+    "value",
+    "currency",
+    "expected_close_date",
+    "stage_entered_at",
+    "position",
+    "version",
+    "stage_id",
+    "pipeline_id",
+    "owner_id",
+    "company_id",
+    "company__name",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+)
+
+
+# --- access doors -------------------------------------------------------------------------
+
+
+def pipeline_get_for_user(*, user: User, pk: int) -> Pipeline:
+    """The pipeline, or 404 when it does not exist or belongs to a team the user can't see."""
+    pipeline = Pipeline.objects.visible_to(user).filter(pk=pk).first()
+    if pipeline is None:
+        raise Http404
+    return pipeline
+
+
+def pipelines_for_user(*, user: User) -> QuerySet[Pipeline]:
+    return Pipeline.objects.visible_to(user).active().select_related("team")
+
+
+def default_pipeline_for_user(*, user: User) -> Pipeline | None:
+    return pipelines_for_user(user=user).first()
+
+
+def stage_get_for_user(*, user: User, pk: int, pipeline: Pipeline | None = None) -> Stage:
+    qs = Stage.objects.visible_to(user).select_related("pipeline")
+    if pipeline is not None:
+        qs = qs.filter(pipeline=pipeline)
+    stage = qs.filter(pk=pk).first()
+    if stage is None:
+        raise Http404
+    return stage
+
+
+def can_edit_deal(*, user: User, deal: Deal) -> bool:
+    """Python twin of `Deal.objects.editable_by` for a deal already loaded with its pipeline."""
+    access = access_for(user)
+    team_id = deal.pipeline.team_id
+    if access.manages_team(team_id):
+        return True
+    return team_id in access.team_ids and deal.owner_id in (None, user.pk)
+
+
+def can_reassign_deal(*, user: User, deal: Deal) -> bool:
+    return access_for(user).manages_team(deal.pipeline.team_id)
+
+
+def can_delete_deal(*, user: User, deal: Deal) -> bool:
+    return access_for(user).manages_team(deal.pipeline.team_id)
+
+
+def deal_get_for_user(*, user: User, pk: int, write: bool = False) -> Deal:
+    """The deal, 404 when missing or not visible, 403 when `write` and the user may not edit."""
+    deal = (
+        Deal.objects.visible_to(user)
+        .select_related("pipeline", "stage", "company", "contact", "owner", "lost_reason")
+        .filter(pk=pk)
+        .first()
+    )
+    if deal is None:
+        raise Http404
+    if write and not can_edit_deal(user=user, deal=deal):
+        raise PermissionDenied
+    return deal
+
+
+# --- the board ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """Validated board filters: owner is "any", "me", "none" or a user id; q is search text."""
+
+    owner: str = "any"
+    q: str = ""
+
+    def apply(self, qs: QuerySet[Deal], *, user: User) -> QuerySet[Deal]:
+        if self.owner == "me":
+            qs = qs.filter(owner_id=user.pk)
+        elif self.owner == "none":
+            qs = qs.filter(owner__isnull=True)
+        elif self.owner != "any":
+            qs = qs.filter(owner_id=int(self.owner))
+        if self.q:
+            qs = qs.filter(Q(title__icontains=self.q) | Q(company__name__icontains=self.q))
+        return qs
+
+    @property
+    def is_active(self) -> bool:
+        return self.owner != "any" or bool(self.q)
+
+    def as_query(self) -> dict[str, str]:
+        query = {}
+        if self.owner != "any":
+            query["owner"] = self.owner
+        if self.q:
+            query["q"] = self.q
+        return query
+
+
+@dataclass
+class StageTotals:
+    count: int = 0
+    value: Decimal = Decimal("0.00")
+    weighted: Decimal = Decimal("0.00")
+
+
+@dataclass
+class Column:
+    stage: Stage
+    totals: StageTotals
+    cards: list[Deal] = field(default_factory=list)
+    has_more: bool = False
+
+    @property
+    def last_card(self) -> Deal | None:
+        return self.cards[-1] if self.cards else None
+
+
+def _board_deals(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> QuerySet[Deal]:
+    qs = Deal.objects.visible_to(user).filter(pipeline_id=pipeline.pk, status=DealStatus.OPEN)
+    return filters.apply(qs, user=user)
+
+
+def stage_totals(
+    *, pipeline: Pipeline, stages: list[Stage], user: User, filters: BoardFilters
+) -> dict[int, StageTotals]:
+    """Count, value and weighted value per stage in the reporting currency, one query."""
+    rows = (
+        _board_deals(pipeline=pipeline, user=user, filters=filters)
+        .filter(stage_id__in=[s.pk for s in stages])
+        .values("stage_id", "currency")
+        .annotate(n=Count("pk"), total=Sum("value"))
+        .order_by()
+    )
+    per_stage: dict[int, list] = {}
+    for row in rows:
+        per_stage.setdefault(row["stage_id"], []).append(row)
+    totals = {}
+    for stage in stages:
+        stage_rows = per_stage.get(stage.pk, [])
+        value = sum_in_reporting((r["total"], r["currency"]) for r in stage_rows)
+        weighted = sum_in_reporting(
+            (r["total"] * stage.probability / Decimal(100), r["currency"]) for r in stage_rows
+        )
+        totals[stage.pk] = StageTotals(
+            count=sum(r["n"] for r in stage_rows), value=value, weighted=weighted
+        )
+    return totals
+
+
+def _card_query(qs: QuerySet[Deal]) -> QuerySet[Deal]:
+    return qs.select_related("company", "owner").only(*CARD_FIELDS).order_by("position", "pk")
+
+
+def column_cards(
+    *,
+    stage: Stage,
+    user: User,
+    filters: BoardFilters,
+    after: tuple[int, int] | None = None,
+    limit: int | None = None,
+) -> tuple[list[Deal], bool]:
+    """One page of a column's cards after the (position, id) cursor, and whether more follow."""
+    limit = limit or settings.BOARD_PAGE_SIZE
+    qs = _board_deals(pipeline=stage.pipeline, user=user, filters=filters).filter(stage_id=stage.pk)
+    if after is not None:
+        position, pk = after
+        qs = qs.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
+    cards = list(_card_query(qs)[: limit + 1])
+    return cards[:limit], len(cards) > limit
+
+
+def _first_ids_per_stage(querysets: list[QuerySet[Deal]]) -> list[int]:
+    """Ids of the first cards of several columns in one round trip: a UNION ALL of per-column
+    index scans, each with its own ORDER BY and LIMIT. Django's ORM refuses sliced parts in a
+    compound query on some backends, so each compiled part is wrapped as a derived table."""
+    parts, params = [], []
+    for i, qs in enumerate(querysets):
+        sql, part_params = qs.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) AS part_{i}")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> list[Column]:
+    """The board: each stage with its first page of cards and its totals, in four queries
+    whatever the number of deals: stages; totals grouped by stage and currency; the ids of
+    the first cards of every column (one UNION ALL); those cards with company and owner."""
+    stages = list(pipeline.stages.all().order_by("position", "pk"))
+    if not stages:
+        return []
+    for stage in stages:
+        stage.pipeline = pipeline
+    totals = stage_totals(pipeline=pipeline, stages=stages, user=user, filters=filters)
+    page = settings.BOARD_PAGE_SIZE
+    base = _board_deals(pipeline=pipeline, user=user, filters=filters)
+    ids = _first_ids_per_stage(
+        [
+            base.filter(stage_id=s.pk).order_by("position", "pk").values_list("pk")[: page + 1]
+            for s in stages
+        ]
+    )
+    by_stage: dict[int, list[Deal]] = {s.pk: [] for s in stages}
+    for deal in _card_query(Deal.objects.filter(pk__in=ids)) if ids else []:
+        by_stage[deal.stage_id].append(deal)
+    return [
+        Column(
+            stage=stage,
+            totals=totals[stage.pk],
+            cards=by_stage[stage.pk][:page],
+            has_more=len(by_stage[stage.pk]) > page,
+        )
+        for stage in stages
+    ]
+
+
+# --- deal page ----------------------------------------------------------------------------
+
+
+def stage_changes_for_deal(*, deal: Deal) -> QuerySet[StageChange]:
+    return deal.stage_changes.select_related("from_stage", "to_stage", "user").order_by(
+        "-at", "-pk"
+    )
+
+
+def lost_reasons_active() -> QuerySet[LostReason]:
+    return LostReason.objects.filter(is_active=True)
+
+
+def closed_deals_for_pipeline(*, pipeline: Pipeline, user: User, limit: int = 50):
+    """Recently won and lost deals of the pipeline, for reopening."""
+    return (
+        Deal.objects.visible_to(user)
+        .filter(pipeline=pipeline, status__in=[DealStatus.WON, DealStatus.LOST])
+        .select_related("company", "owner", "lost_reason")
+        .order_by("-closed_at", "-pk")[:limit]
+    )

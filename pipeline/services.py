@@ -1,0 +1,370 @@
+"""Writes on deals. Each service runs in one transaction, locks the rows it changes in
+primary-key order (stage rows act as the lock for their column's order), and writes the
+StageChange audit row in the same transaction.
+
+Permissions: callers pass objects they loaded through the selectors' access doors
+(`deal_get_for_user(write=True)`); rules that depend on the new values (owner, target stage)
+are checked here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.selectors import access_for
+from crm.models import Company, Contact
+from pipeline.models import Deal, DealStatus, LostReason, Pipeline, Stage, StageChange
+
+POSITION_GAP = 1024
+
+
+class DealConflict(Exception):
+    """The deal changed since the user loaded it (their version is stale)."""
+
+    def __init__(self, current: Deal):
+        super().__init__(_("This deal was changed by someone else."))
+        self.current = current
+
+
+class DealRuleError(Exception):
+    """A business rule refused the change; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    deal: Deal
+    from_stage_id: int
+    changed: bool
+
+
+# --- positions ----------------------------------------------------------------------------
+
+
+def _lock_stages(stage_ids: set[int]) -> None:
+    """Take the column locks, always in primary-key order so two moves cannot deadlock."""
+    list(Stage.objects.select_for_update().filter(pk__in=sorted(stage_ids)).order_by("pk"))
+
+
+def _column(stage_id: int, exclude_pk: int | None):
+    qs = Deal.objects.filter(stage_id=stage_id, status=DealStatus.OPEN)
+    return qs.exclude(pk=exclude_pk) if exclude_pk else qs
+
+
+def _column_renumber(stage_id: int) -> None:
+    """Spread a column's positions out again, keeping its order. New positions start above the
+    current maximum so the partial unique index never sees two equal values mid-update."""
+    top = _column(stage_id, None).aggregate(m=Max("position"))["m"] or 0
+    table = Deal._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET position = %s + ranked.rn * %s
+            FROM (
+                SELECT id, ROW_NUMBER() OVER (ORDER BY position, id) AS rn
+                FROM {table} WHERE stage_id = %s AND status = 'open'
+            ) AS ranked
+            WHERE {table}.id = ranked.id
+            """,
+            [top, POSITION_GAP, stage_id],
+        )
+
+
+def _position_between(above: int | None, below: int | None) -> int | None:
+    """A free position between two neighbouring positions (None = column edge), or None when
+    the gap is used up."""
+    if above is None and below is None:
+        return 0
+    if above is None:
+        return below - POSITION_GAP
+    if below is None:
+        return above + POSITION_GAP
+    if below - above > 1:
+        return (above + below) // 2
+    return None
+
+
+def _position_for_drop(
+    *, stage_id: int, deal_pk: int | None, after_id: int | None, before_id: int | None
+) -> int:
+    """The position for a card dropped right below `after_id` (or, failing that, right above
+    `before_id`; or at the top). Neighbours that have left the column meanwhile are ignored.
+    Must run while holding the column lock."""
+    for _attempt in range(2):
+        column = _column(stage_id, deal_pk)
+        anchor = None
+        if after_id:
+            anchor = column.filter(pk=after_id).values_list("position", flat=True).first()
+            if anchor is not None:
+                below = column.filter(position__gt=anchor).aggregate(m=Min("position"))["m"]
+                position = _position_between(anchor, below)
+        if anchor is None and before_id:
+            anchor = column.filter(pk=before_id).values_list("position", flat=True).first()
+            if anchor is not None:
+                above = column.filter(position__lt=anchor).aggregate(m=Max("position"))["m"]
+                position = _position_between(above, anchor)
+        if anchor is None:
+            top = column.aggregate(m=Min("position"))["m"]
+            position = _position_between(None, top)
+        if position is not None:
+            return position
+        _column_renumber(stage_id)
+    raise RuntimeError("column renumbering left no gap")  # pragma: no cover
+
+
+def _position_top(stage_id: int, exclude_pk: int | None = None) -> int:
+    top = _column(stage_id, exclude_pk).aggregate(m=Min("position"))["m"]
+    return _position_between(None, top)
+
+
+def _lock_deal(deal: Deal, version: int | None) -> Deal:
+    current = Deal.objects.select_for_update().select_related("pipeline").get(pk=deal.pk)
+    if version is not None and current.version != version:
+        raise DealConflict(current)
+    return current
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+def _check_owner(*, acting_user: User, pipeline: Pipeline, owner: User | None) -> None:
+    access = access_for(acting_user)
+    if owner is None or owner.pk == acting_user.pk:
+        return
+    if not access.manages_team(pipeline.team_id):
+        raise PermissionDenied(_("Only a manager can give a deal to someone else."))
+    if (
+        not owner.memberships.filter(team_id=pipeline.team_id).exists()
+        and not access_for(owner).is_admin
+    ):
+        raise DealRuleError(_("The owner must be a member of the pipeline's team."))
+
+
+def _check_company(*, pipeline: Pipeline, company: Company | None, contact: Contact | None):
+    if company is not None and company.team_id != pipeline.team_id:
+        raise DealRuleError(_("The company belongs to another team."))
+    if contact is not None and (company is None or contact.company_id != company.pk):
+        raise DealRuleError(_("The contact must work at the deal's company."))
+
+
+@transaction.atomic
+def deal_create(
+    *,
+    acting_user: User,
+    stage: Stage,
+    title: str,
+    value: Decimal = Decimal(0),
+    currency: str = "EUR",
+    company: Company | None = None,
+    contact: Contact | None = None,
+    owner: User | None = None,
+    expected_close_date: date | None = None,
+) -> Deal:
+    """Create an open deal at the top of `stage`'s column and record it entering the stage.
+
+    Assumes the caller may see the stage's pipeline. Owner defaults to the acting user; giving
+    the deal to someone else needs manager rights in the team.
+    """
+    pipeline = stage.pipeline
+    owner = owner or acting_user
+    _check_owner(acting_user=acting_user, pipeline=pipeline, owner=owner)
+    _check_company(pipeline=pipeline, company=company, contact=contact)
+    _lock_stages({stage.pk})
+    now = timezone.now()
+    deal = Deal.objects.create(
+        title=title,
+        value=value,
+        currency=currency,
+        company=company,
+        contact=contact,
+        owner=owner,
+        pipeline=pipeline,
+        stage=stage,
+        position=_position_top(stage.pk),
+        expected_close_date=expected_close_date,
+        stage_entered_at=now,
+        created_at=now,
+    )
+    StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
+    return deal
+
+
+@transaction.atomic
+def deal_move(
+    *,
+    acting_user: User,
+    deal: Deal,
+    stage: Stage,
+    version: int | None,
+    after_id: int | None = None,
+    before_id: int | None = None,
+) -> MoveResult:
+    """Move an open deal to `stage`, right below `after_id` (or above `before_id`, or at the
+    top). The server decides the position under the column locks.
+
+    Assumes the caller may edit the deal. Idempotent: a move to where the card already is
+    changes nothing. `version` None (the deal page's form) skips the stale check but still
+    refuses to act on a closed deal.
+    """
+    if stage.pipeline_id != deal.pipeline_id:
+        raise DealRuleError(_("That stage belongs to another pipeline."))
+    _lock_stages({deal.stage_id, stage.pk})
+    current = _lock_deal(deal, version)
+    if current.stage_id not in (deal.stage_id, stage.pk):
+        raise DealConflict(current)
+    if current.status != DealStatus.OPEN:
+        raise DealRuleError(_("Only open deals can be moved. Reopen it first."))
+    from_stage_id = current.stage_id
+    if from_stage_id == stage.pk and (
+        (version is None and not after_id and not before_id)
+        or _same_place(current, after_id, before_id)
+    ):
+        return MoveResult(deal=current, from_stage_id=from_stage_id, changed=False)
+    position = _position_for_drop(
+        stage_id=stage.pk, deal_pk=current.pk, after_id=after_id, before_id=before_id
+    )
+    now = timezone.now()
+    current.position = position
+    current.version += 1  # the row is locked: no one else can bump it meanwhile
+    fields = ["position", "version", "updated_at"]
+    if from_stage_id != stage.pk:
+        current.stage = stage
+        current.stage_entered_at = now
+        fields += ["stage", "stage_entered_at"]
+    current.save(update_fields=fields)
+    if from_stage_id != stage.pk:
+        StageChange.objects.create(
+            deal=current, from_stage_id=from_stage_id, to_stage=stage, user=acting_user, at=now
+        )
+    return MoveResult(deal=current, from_stage_id=from_stage_id, changed=True)
+
+
+def _same_place(current: Deal, after_id: int | None, before_id: int | None) -> bool:
+    """Whether the card already sits right below `after_id` (or right above `before_id`, or
+    at the top when neither is given)."""
+    column = _column(current.stage_id, current.pk)
+    if after_id:
+        above = column.filter(position__lt=current.position).order_by("-position")
+        return above.values_list("pk", flat=True).first() == after_id
+    if before_id:
+        below = column.filter(position__gt=current.position).order_by("position")
+        return below.values_list("pk", flat=True).first() == before_id
+    return not column.filter(position__lt=current.position).exists()
+
+
+EDITABLE_FIELDS = (
+    "title",
+    "value",
+    "currency",
+    "company",
+    "contact",
+    "owner",
+    "expected_close_date",
+    "decision_maker_known",
+    "timeline_confirmed",
+    "need_confirmed",
+)
+
+
+@transaction.atomic
+def deal_update(*, acting_user: User, deal: Deal, version: int, data: dict) -> Deal:
+    """Save edited fields if the user's `version` is still current, else raise DealConflict.
+
+    Assumes the caller may edit the deal. Never touches stage, position or status, so a stale
+    edit form cannot move a deal back. No write when nothing changed.
+    """
+    current = _lock_deal(deal, version)
+    changes = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+    if "owner" in changes and changes["owner"] != current.owner:
+        if not access_for(acting_user).manages_team(current.pipeline.team_id):
+            raise PermissionDenied(_("Only a manager can give a deal to someone else."))
+        _check_owner(acting_user=acting_user, pipeline=current.pipeline, owner=changes["owner"])
+    _check_company(
+        pipeline=current.pipeline,
+        company=changes.get("company", current.company),
+        contact=changes.get("contact", current.contact),
+    )
+    changed = [k for k, v in changes.items() if getattr(current, k) != v]
+    if not changed:
+        return current
+    for key in changed:
+        setattr(current, key, changes[key])
+    current.version += 1
+    current.save(update_fields=[*changed, "version", "updated_at"])
+    return current
+
+
+def _close(*, acting_user: User, deal: Deal, version: int | None, status: str, **extra) -> Deal:
+    current = _lock_deal(deal, version)
+    if current.status != DealStatus.OPEN:
+        raise DealRuleError(_("This deal is already closed."))
+    now = timezone.now()
+    current.status = status
+    current.closed_at = now
+    for key, value in extra.items():
+        setattr(current, key, value)
+    current.version += 1
+    current.save(update_fields=["status", "closed_at", *extra, "version", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def deal_mark_won(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
+    """Close an open deal as won. Assumes the caller may edit it."""
+    return _close(acting_user=acting_user, deal=deal, version=version, status=DealStatus.WON)
+
+
+@transaction.atomic
+def deal_mark_lost(
+    *, acting_user: User, deal: Deal, version: int | None, reason: LostReason, note: str = ""
+) -> Deal:
+    """Close an open deal as lost with a reason, remembering the stage it was lost from.
+    Assumes the caller may edit it."""
+    return _close(
+        acting_user=acting_user,
+        deal=deal,
+        version=version,
+        status=DealStatus.LOST,
+        lost_reason=reason,
+        lost_note=note,
+        lost_from_stage_id=deal.stage_id,
+    )
+
+
+@transaction.atomic
+def deal_reopen(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
+    """Put a won or lost deal back on the board, at the top of the stage it left.
+
+    Assumes the caller may edit it. A deal that is already open is left as it is.
+    """
+    _lock_stages({deal.stage_id})
+    current = _lock_deal(deal, version)
+    if current.status == DealStatus.OPEN:
+        return current
+    current.status = DealStatus.OPEN
+    current.closed_at = None
+    current.lost_reason = None
+    current.lost_note = ""
+    current.lost_from_stage = None
+    current.paused_until = None
+    current.position = _position_top(current.stage_id, exclude_pk=current.pk)
+    current.stage_entered_at = timezone.now()
+    current.version += 1
+    current.save()
+    return current
+
+
+@transaction.atomic
+def deal_delete(*, acting_user: User, deal: Deal) -> None:
+    """Delete a deal with its history. Managers of its team and admins only."""
+    if not access_for(acting_user).manages_team(deal.pipeline.team_id):
+        raise PermissionDenied(_("Only a manager can delete deals."))
+    Deal.objects.filter(pk=deal.pk).delete()

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django import template
+from django.conf import settings
+
+from pipeline.money import format_compact, format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency: str = "") -> str:
+    """`{{ deal.value|money:deal.currency }}`; without a currency, the reporting currency."""
+    return format_money(amount, currency or settings.REPORTING_CURRENCY)
+
+
+@register.filter
+def money_compact(amount) -> str:
+    return format_compact(amount, settings.REPORTING_CURRENCY)

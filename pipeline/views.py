@@ -1,0 +1,435 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from crm import services as crm_services
+from crm.errors import refusal
+from crm.forms import NoteForm
+from pipeline import selectors, services
+from pipeline.forms import (
+    BoardFilterForm,
+    CursorForm,
+    DealCreateForm,
+    DealForm,
+    DealLostForm,
+    DealMoveForm,
+    QuickDealForm,
+    VersionForm,
+)
+from pipeline.rendering import attach_cards_html, cards_html
+from pipeline.selectors import BoardFilters, Column
+
+
+def _refusal(request, message: str, *, status: int):
+    """A short, human answer to a refused request: a toast for htmx, a page otherwise."""
+    return refusal(request, message, status=status)
+
+
+def _form_refusal(request, form, *, status: int = 400):
+    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    return _refusal(request, " ".join(errors) or _("Please check your input."), status=status)
+
+
+def _board_filters(request, pipeline, data) -> BoardFilters | None:
+    form = BoardFilterForm(data, pipeline=pipeline)
+    return form.filters() if form.is_valid() else None
+
+
+def _columns_response(request, *, pipeline, stage_ids, filters, loaded=None, main=None, toast=""):
+    """The changed columns (cards and header) of a board, as one htmx response. `main` is the
+    stage whose cards are the primary swap; every other column goes out of band."""
+    loaded = loaded or {}
+    stages = {s.pk: s for s in pipeline.stages.filter(pk__in=stage_ids)}
+    totals = selectors.stage_totals(
+        pipeline=pipeline, stages=list(stages.values()), user=request.user, filters=filters
+    )
+    columns = []
+    for stage_id in dict.fromkeys(stage_ids):
+        stage = stages[stage_id]
+        stage.pipeline = pipeline
+        limit = max(settings.BOARD_PAGE_SIZE, loaded.get(stage_id) or 0)
+        cards, has_more = selectors.column_cards(
+            stage=stage, user=request.user, filters=filters, limit=limit
+        )
+        column = Column(stage=stage, totals=totals[stage_id], cards=cards, has_more=has_more)
+        column.cards_html = cards_html(request, cards)
+        columns.append(column)
+    context = {
+        "pipeline": pipeline,
+        "columns": columns,
+        "main": main,
+        "filters": filters,
+        "filter_query": filters.as_query(),
+        "toast": toast,
+    }
+    return render(request, "pipeline/columns_response.html", context)
+
+
+@login_required
+@require_GET
+def home(request):
+    """The user's default board; `?pipeline=<id>` is the pipeline switcher without JavaScript."""
+    if request.GET.get("pipeline", "").isdigit():
+        pipeline = selectors.pipeline_get_for_user(
+            user=request.user, pk=int(request.GET["pipeline"])
+        )
+        return redirect("board", pipeline.pk)
+    pipeline = selectors.default_pipeline_for_user(user=request.user)
+    if pipeline is None:
+        return render(request, "pipeline/no_pipeline.html")
+    return redirect("board", pipeline.pk)
+
+
+@login_required
+@require_GET
+def board(request, pk: int):
+    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
+    form = BoardFilterForm(request.GET, pipeline=pipeline)
+    if not form.is_valid():
+        return _form_refusal(request, form)
+    filters = form.filters()
+    columns = selectors.board_columns(pipeline=pipeline, user=request.user, filters=filters)
+    attach_cards_html(request, columns)
+    context = {
+        "pipeline": pipeline,
+        "pipelines": selectors.pipelines_for_user(user=request.user),
+        "columns": columns,
+        "filter_form": form,
+        "filters": filters,
+        "filter_query": filters.as_query(),
+        "open_count": sum(c.totals.count for c in columns),
+    }
+    partial = request.htmx and request.htmx.target == "board"
+    return render(
+        request, "pipeline/board.html#board" if partial else "pipeline/board.html", context
+    )
+
+
+@login_required
+@require_GET
+def column_more(request, pk: int, stage_pk: int):
+    """The next page of a column's cards, fetched as the column scrolls."""
+    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
+    stage = selectors.stage_get_for_user(user=request.user, pk=stage_pk, pipeline=pipeline)
+    filters = _board_filters(request, pipeline, request.GET)
+    cursor = CursorForm(request.GET)
+    if filters is None or not cursor.is_valid():
+        return _refusal(request, _("That page of the column could not be loaded."), status=400)
+    after = (cursor.cleaned_data["after_position"], cursor.cleaned_data["after_id"])
+    cards, has_more = selectors.column_cards(
+        stage=stage, user=request.user, filters=filters, after=after
+    )
+    column = Column(stage=stage, totals=None, cards=cards, has_more=has_more)
+    column.cards_html = cards_html(request, cards)
+    context = {"pipeline": pipeline, "column": column, "filter_query": filters.as_query()}
+    return render(request, "pipeline/board.html#cards", context)
+
+
+@login_required
+@require_POST
+def deal_move(request, pk: int):
+    """Drop a card (htmx, from the board) or pick a stage (plain form, on the deal page)."""
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form = DealMoveForm(request.POST, deal=deal)
+    filters = _board_filters(request, deal.pipeline, request.POST)
+    if not form.is_valid() or filters is None:
+        return (
+            _form_refusal(request, form)
+            if request.htmx
+            else _deal_page(request, deal, status=400, move_form=form)
+        )
+    data = form.cleaned_data
+    try:
+        result = services.deal_move(
+            acting_user=request.user,
+            deal=deal,
+            stage=data["stage"],
+            version=data["version"],
+            after_id=data["after"],
+            before_id=data["before"],
+        )
+    except services.DealConflict:
+        message = _("Someone else changed this deal a moment ago. The board has been refreshed.")
+        if not request.htmx:
+            messages.error(request, message)
+            return redirect(deal)
+        return _refusal(request, message, status=409)
+    except services.DealRuleError as error:
+        if not request.htmx:
+            return _deal_page(request, deal, status=400, error=str(error))
+        return _refusal(request, str(error), status=400)
+    if not request.htmx:
+        if result.changed:
+            messages.success(request, _("Moved to %(stage)s.") % {"stage": data["stage"].name})
+        return redirect(deal)
+    return _columns_response(
+        request,
+        pipeline=deal.pipeline,
+        stage_ids=[data["stage"].pk, result.from_stage_id],
+        filters=filters,
+        loaded={data["stage"].pk: data["loaded"], result.from_stage_id: data["from_loaded"]},
+        main=data["stage"].pk,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deal_quick_create(request, pk: int, stage_pk: int):
+    """The column's "+": a small form in the column, the new card at the top."""
+    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
+    stage = selectors.stage_get_for_user(user=request.user, pk=stage_pk, pipeline=pipeline)
+    form = QuickDealForm(request.POST or None, pipeline=pipeline)
+    context = {"pipeline": pipeline, "stage": stage, "form": form}
+    if request.method == "GET":
+        return render(request, "pipeline/deal_quick_form.html", context)
+    filters = _board_filters(request, pipeline, request.POST) or BoardFilters()
+    if not form.is_valid():
+        return render(request, "pipeline/deal_quick_form.html", context, status=400)
+    deal = services.deal_create(acting_user=request.user, stage=stage, **form.cleaned_data)
+    return _columns_response(
+        request,
+        pipeline=pipeline,
+        stage_ids=[stage.pk],
+        filters=filters,
+        toast=_("“%(title)s” added.") % {"title": deal.title},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deal_create(request, pk: int):
+    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
+    can_reassign = selectors.access_for(request.user).manages_team(pipeline.team_id)
+    initial = {"stage": request.GET.get("stage")} if request.GET.get("stage", "").isdigit() else {}
+    form = DealCreateForm(
+        request.POST or None, initial=initial, pipeline=pipeline, can_reassign=can_reassign
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                deal = services.deal_create(acting_user=request.user, **data)
+            except services.DealRuleError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Deal created."))
+                return redirect(deal)
+        status = 400
+    else:
+        status = 200
+    return render(
+        request, "pipeline/deal_create.html", {"pipeline": pipeline, "form": form}, status=status
+    )
+
+
+def _deal_page(request, deal, *, status=200, form=None, move_form=None, error="", conflict=None):
+    can_edit = selectors.can_edit_deal(user=request.user, deal=deal)
+    can_reassign = selectors.can_reassign_deal(user=request.user, deal=deal)
+    if form is None and can_edit:
+        form = DealForm(
+            instance=deal,
+            initial={"version": deal.version},
+            pipeline=deal.pipeline,
+            can_reassign=can_reassign,
+        )
+    context = {
+        "deal": deal,
+        "form": form,
+        "move_form": move_form or DealMoveForm(deal=deal),
+        "lost_form": DealLostForm(initial={"version": deal.version}),
+        "note_form": NoteForm(),
+        "notes": deal.notes.select_related("author"),
+        "history": selectors.stage_changes_for_deal(deal=deal),
+        "can_edit": can_edit,
+        "can_delete": selectors.can_delete_deal(user=request.user, deal=deal),
+        "error": error,
+        "conflict": conflict,
+        "stages": deal.pipeline.stages.all(),
+    }
+    return render(request, "pipeline/deal_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def deal_detail(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk)
+    return _deal_page(request, deal)
+
+
+@login_required
+@require_POST
+def deal_update(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    can_reassign = selectors.can_reassign_deal(user=request.user, deal=deal)
+    form = DealForm(request.POST, instance=deal, pipeline=deal.pipeline, can_reassign=can_reassign)
+    if not form.is_valid():
+        deal.refresh_from_db()
+        return _deal_page(request, deal, status=400, form=form)
+    data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+    try:
+        services.deal_update(
+            acting_user=request.user, deal=deal, version=form.cleaned_data["version"], data=data
+        )
+    except services.DealConflict as conflict:
+        current = selectors.deal_get_for_user(user=request.user, pk=pk)
+        # Keep what the user typed, show what is saved now, and let them save deliberately.
+        # The form gets its own copy: validating a ModelForm writes into its instance.
+        stale = DealForm(
+            request.POST.copy(),
+            instance=selectors.deal_get_for_user(user=request.user, pk=pk),
+            pipeline=deal.pipeline,
+            can_reassign=can_reassign,
+        )
+        stale.data["version"] = conflict.current.version
+        stale.is_valid()
+        return _deal_page(request, current, status=409, form=stale, conflict=current)
+    except services.DealRuleError as error:
+        deal.refresh_from_db()
+        return _deal_page(request, deal, status=400, form=form, error=str(error))
+    messages.success(request, _("Saved."))
+    return redirect(deal)
+
+
+def _after_close(request, deal, *, message: str, from_board: bool):
+    if from_board and request.htmx:
+        filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
+        response = _columns_response(
+            request,
+            pipeline=deal.pipeline,
+            stage_ids=[deal.stage_id],
+            filters=filters,
+            toast=message,
+        )
+        return trigger_client_event(response, "modal:close")
+    messages.success(request, message)
+    if request.htmx:
+        return HttpResponseClientRedirect(deal.get_absolute_url())
+    return redirect(deal)
+
+
+def _close_conflict(request, deal):
+    message = _("Someone else changed this deal a moment ago. Please look again.")
+    if request.htmx:
+        return _refusal(request, message, status=409)
+    messages.error(request, message)
+    return redirect(deal)
+
+
+@login_required
+@require_POST
+def deal_mark_won(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _form_refusal(request, form)
+    try:
+        services.deal_mark_won(
+            acting_user=request.user, deal=deal, version=form.cleaned_data["version"]
+        )
+    except services.DealConflict:
+        return _close_conflict(request, deal)
+    except services.DealRuleError as error:
+        return _refusal(request, str(error), status=400)
+    return _after_close(
+        request,
+        deal,
+        message=_("“%(title)s” marked as won.") % {"title": deal.title},
+        from_board=request.POST.get("from") == "board",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deal_mark_lost(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    from_board = (request.POST or request.GET).get("from") == "board"
+    form = DealLostForm(request.POST or None, initial={"version": deal.version})
+    context = {"deal": deal, "form": form, "from_board": from_board}
+    template = "pipeline/deal_lost_form.html" if request.htmx else "pipeline/deal_lost.html"
+    if request.method == "GET":
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    try:
+        services.deal_mark_lost(
+            acting_user=request.user,
+            deal=deal,
+            version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        )
+    except services.DealConflict:
+        return _close_conflict(request, deal)
+    except services.DealRuleError as error:
+        return _refusal(request, str(error), status=400)
+    return _after_close(
+        request,
+        deal,
+        message=_("“%(title)s” marked as lost.") % {"title": deal.title},
+        from_board=from_board,
+    )
+
+
+@login_required
+@require_POST
+def deal_reopen(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _form_refusal(request, form)
+    try:
+        services.deal_reopen(
+            acting_user=request.user, deal=deal, version=form.cleaned_data["version"]
+        )
+    except services.DealConflict:
+        return _close_conflict(request, deal)
+    messages.success(request, _("Reopened: the deal is back on the board."))
+    return redirect(deal)
+
+
+@login_required
+@require_POST
+def deal_delete(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk)
+    if not selectors.can_delete_deal(user=request.user, deal=deal):
+        raise PermissionDenied
+    services.deal_delete(acting_user=request.user, deal=deal)
+    messages.success(request, _("Deal deleted."))
+    return redirect("board", deal.pipeline_id)
+
+
+@login_required
+@require_POST
+def deal_note_create(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _deal_page(
+            request, deal, status=400, error=_("A note needs some text (at most 5,000 characters).")
+        )
+    crm_services.note_create(acting_user=request.user, subject=deal, body=form.cleaned_data["body"])
+    messages.success(request, _("Note added."))
+    return redirect(deal)
+
+
+@login_required
+@require_GET
+def closed_deals(request, pk: int):
+    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
+    deals = selectors.closed_deals_for_pipeline(pipeline=pipeline, user=request.user)
+    return render(
+        request,
+        "pipeline/closed_deals.html",
+        {
+            "pipeline": pipeline,
+            "deals": deals,
+            "pipelines": selectors.pipelines_for_user(user=request.user),
+        },
+    )

@@ -1,0 +1,62 @@
+// Small behaviours shared by every page: toasts, the modal, confirm, auto-submit.
+(function () {
+  "use strict";
+
+  function dismissLater(toast) {
+    if (toast.dataset.timer) return;
+    toast.dataset.timer = "1";
+    window.setTimeout(function () {
+      toast.classList.add("is-leaving");
+      window.setTimeout(function () { toast.remove(); }, 400);
+    }, 6000);
+  }
+
+  function modal() { return document.getElementById("modal"); }
+
+  function closeModal() {
+    var dialog = modal();
+    if (dialog && dialog.open) dialog.close();
+    var body = document.getElementById("modal-body");
+    if (body) body.innerHTML = "";
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#toasts .toast").forEach(dismissLater);
+  });
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    document.querySelectorAll("#toasts .toast").forEach(dismissLater);
+    var target = evt.detail.target;
+    if (target && target.id === "modal-body" && target.children.length) {
+      var dialog = modal();
+      if (!dialog.open) dialog.showModal();
+      var first = target.querySelector("select, input:not([type=hidden]), textarea");
+      if (first) first.focus();
+    }
+  });
+
+  document.body && document.body.addEventListener("modal:close", closeModal);
+  document.addEventListener("modal:close", closeModal);
+
+  document.addEventListener("click", function (evt) {
+    var closer = evt.target.closest("[data-close-modal]");
+    if (closer) { closeModal(); return; }
+    var clearer = evt.target.closest("[data-clear-closest]");
+    if (clearer) {
+      var box = clearer.closest(clearer.dataset.clearClosest);
+      if (box) box.innerHTML = "";
+    }
+  });
+
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      evt.preventDefault();
+    }
+  });
+
+  document.addEventListener("change", function (evt) {
+    var form = evt.target.closest("form[data-autosubmit]");
+    if (form) form.submit();
+  });
+})();

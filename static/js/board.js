@@ -1,0 +1,84 @@
+// The board: drag cards between and within columns with SortableJS; the server decides.
+// A drop sends intent (target stage, the cards above and below, the card's version); the
+// answer replaces the touched columns. A refused drop puts the card back and says why.
+(function () {
+  "use strict";
+
+  function isCard(el) { return el && el.classList && el.classList.contains("card"); }
+
+  function neighbour(el, direction) {
+    var node = el[direction];
+    while (node && !isCard(node)) node = node[direction];
+    return node;
+  }
+
+  function countCards(list) { return list.querySelectorAll(":scope > .card").length; }
+
+  function filterValues() {
+    var form = document.getElementById("board-filters");
+    var values = {};
+    if (form) new FormData(form).forEach(function (value, key) { values[key] = value; });
+    return values;
+  }
+
+  function putBack(card) {
+    if (card._origin && card._origin.parent) {
+      card._origin.parent.insertBefore(card, card._origin.next);
+    }
+    card.classList.remove("is-saving");
+  }
+
+  function refreshBoard() {
+    htmx.ajax("GET", window.location.href, { target: "#board", select: "#board", swap: "outerHTML" });
+  }
+
+  function onStart(evt) {
+    evt.item._origin = { parent: evt.from, next: evt.item.nextSibling };
+  }
+
+  function onEnd(evt) {
+    var card = evt.item;
+    if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
+    var above = neighbour(card, "previousElementSibling");
+    var below = neighbour(card, "nextElementSibling");
+    var values = filterValues();
+    values.stage = evt.to.dataset.stageId;
+    values.version = card.dataset.version;
+    values.after = above ? above.dataset.dealId : "";
+    values.before = below ? below.dataset.dealId : "";
+    values.loaded = countCards(evt.to);
+    values.from_loaded = countCards(evt.from);
+    card.classList.add("is-saving");
+    card.addEventListener("htmx:afterRequest", function (e) {
+      if (e.detail.successful) return;
+      putBack(card);
+      if (e.detail.xhr && e.detail.xhr.status === 409) refreshBoard();
+    }, { once: true });
+    htmx.ajax("POST", card.dataset.moveUrl, {
+      source: card, target: evt.to, swap: "innerHTML", values: values
+    });
+  }
+
+  function init(list) {
+    if (list._sortable) return;
+    list._sortable = Sortable.create(list, {
+      group: "board",
+      draggable: ".card",
+      filter: "button, .chip",
+      preventOnFilter: false,
+      animation: 150,
+      delay: 180,
+      delayOnTouchOnly: true,
+      ghostClass: "card-ghost",
+      chosenClass: "card-chosen",
+      dragClass: "card-drag",
+      onStart: onStart,
+      onEnd: onEnd
+    });
+  }
+
+  htmx.onLoad(function (root) {
+    if (root.matches && root.matches(".column-cards")) init(root);
+    if (root.querySelectorAll) root.querySelectorAll(".column-cards").forEach(init);
+  });
+})();

@@ -1,0 +1,112 @@
+"""Shared fixtures: the four personas of STYLE.md and a small board.
+
+alice: salesperson, team A · bob: manager, team A · carol: salesperson, team B · admin.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from accounts.models import Role
+from tests.factories import (
+    MembershipFactory,
+    PipelineFactory,
+    StageFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.SECURE_SSL_REDIRECT = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+
+def is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+requires_postgres = pytest.mark.skipif(
+    not is_postgres(),
+    reason="needs PostgreSQL (row locks and real concurrency); SQLite serialises writers",
+)
+
+
+@pytest.fixture
+def team_a(db):
+    return TeamFactory(name="Team A")
+
+
+@pytest.fixture
+def team_b(db):
+    return TeamFactory(name="Team B")
+
+
+@pytest.fixture
+def alice(team_a):
+    user = UserFactory(username="alice", first_name="Alice", last_name="Andersen")
+    MembershipFactory(user=user, team=team_a, role=Role.SALESPERSON)
+    return user
+
+
+@pytest.fixture
+def bob(team_a):
+    user = UserFactory(username="bob", first_name="Bob", last_name="Berg")
+    MembershipFactory(user=user, team=team_a, role=Role.MANAGER)
+    return user
+
+
+@pytest.fixture
+def alex(team_a):
+    """A second salesperson in team A: sees alice's deals, may not change them."""
+    user = UserFactory(username="alex", first_name="Alex", last_name="Aune")
+    MembershipFactory(user=user, team=team_a, role=Role.SALESPERSON)
+    return user
+
+
+@pytest.fixture
+def carol(team_b):
+    user = UserFactory(username="carol", first_name="Carol", last_name="Carlsen")
+    MembershipFactory(user=user, team=team_b, role=Role.SALESPERSON)
+    return user
+
+
+@pytest.fixture
+def admin(team_a):
+    user = UserFactory(username="admin", first_name="Ada", last_name="Admin")
+    MembershipFactory(user=user, team=team_a, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def pipeline_a(team_a):
+    return PipelineFactory(team=team_a, name="New business")
+
+
+@pytest.fixture
+def stages_a(pipeline_a):
+    names = [("Lead in", 10), ("Qualified", 25), ("Proposal", 50), ("Negotiation", 75)]
+    return [
+        StageFactory(pipeline=pipeline_a, name=name, position=i, probability=p)
+        for i, (name, p) in enumerate(names)
+    ]
+
+
+@pytest.fixture
+def pipeline_b(team_b):
+    return PipelineFactory(team=team_b, name="South business")
+
+
+@pytest.fixture
+def stages_b(pipeline_b):
+    return [
+        StageFactory(pipeline=pipeline_b, name=name, position=i)
+        for i, name in enumerate(["Lead", "Offer"])
+    ]

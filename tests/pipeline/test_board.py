@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+import html as htmllib
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Role
+from pipeline.models import Deal
+from tests.factories import CompanyFactory, DealFactory, MembershipFactory, TeamFactory
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "{{ 7*7 }} {% now 'Y' %}",
+    '<a hx-get="/admin/" hx-trigger="load">x</a>',
+]
+
+
+def board_url(pipeline, **query):
+    url = reverse("board", args=[pipeline.pk])
+    if query:
+        url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return url
+
+
+def test_home_redirects_to_the_users_board(client, alice, pipeline_a, stages_a):
+    client.force_login(alice)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == board_url(pipeline_a)
+
+
+def test_home_without_a_pipeline_explains_what_to_do(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="loner"))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"No pipeline yet" in response.content
+
+
+def test_pipeline_switcher_without_javascript(client, alice, pipeline_a, stages_a, pipeline_b):
+    client.force_login(alice)
+    assert client.get(f"/?pipeline={pipeline_a.pk}")["Location"] == board_url(pipeline_a)
+    assert client.get(f"/?pipeline={pipeline_b.pk}").status_code == 404
+
+
+def test_anonymous_is_sent_to_login(client, pipeline_a):
+    response = client.get(board_url(pipeline_a))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_board_shows_columns_cards_and_totals(client, alice, stages_a):
+    DealFactory(stage=stages_a[0], owner=alice, title="Forklift fleet", value=1000, currency="EUR")
+    DealFactory(stage=stages_a[0], owner=alice, title="Racking", value=10000, currency="DKK")
+    client.force_login(alice)
+    response = client.get(board_url(stages_a[0].pipeline))
+    html = response.content.decode()
+    assert response.status_code == 200
+    for stage in stages_a:
+        assert f'id="stage-{stage.pk}"' in html
+    assert "Forklift fleet" in html and "Racking" in html
+    column = response.context["columns"][0]
+    assert column.totals.count == 2
+    # 1000 EUR + 10000 DKK at 0.1341 = 2341.00 EUR, weighted at 10 %.
+    assert str(column.totals.value) == "2341.00"
+    assert str(column.totals.weighted) == "234.10"
+
+
+def test_outsider_gets_404_for_another_teams_board(client, carol, pipeline_a, stages_a):
+    client.force_login(carol)
+    assert client.get(board_url(pipeline_a)).status_code == 404
+
+
+def test_admin_sees_every_board(client, admin, pipeline_b, stages_b):
+    client.force_login(admin)
+    assert client.get(board_url(pipeline_b)).status_code == 200
+
+
+def test_own_deals_only_team_hides_colleagues_deals(client, alice, alex, team_a, stages_a):
+    team_a.own_deals_only = True
+    team_a.save()
+    DealFactory(stage=stages_a[0], owner=alice, title="Mine")
+    DealFactory(stage=stages_a[0], owner=alex, title="Colleague")
+    DealFactory(stage=stages_a[0], owner=None, title="Nobody's")
+    client.force_login(alice)
+    html = client.get(board_url(stages_a[0].pipeline)).content.decode()
+    assert "Mine" in html and "Nobody&#x27;s" in html.replace("&#39;", "&#x27;")
+    assert "Colleague" not in html
+
+
+def test_filters_by_owner_and_text_and_survive_in_the_query(client, alice, alex, stages_a):
+    DealFactory(stage=stages_a[0], owner=alice, title="Alpha tender")
+    DealFactory(stage=stages_a[0], owner=alex, title="Beta tender")
+    DealFactory(stage=stages_a[1], owner=alice, title="Gamma")
+    client.force_login(alice)
+    pipeline = stages_a[0].pipeline
+    html = client.get(board_url(pipeline, owner="me")).content.decode()
+    assert "Alpha" in html and "Gamma" in html and "Beta" not in html
+    html = client.get(board_url(pipeline, q="tender")).content.decode()
+    assert "Alpha" in html and "Beta" in html and "Gamma" not in html
+    assert 'value="tender"' in html
+    html = client.get(board_url(pipeline, owner=alex.pk, q="tender")).content.decode()
+    assert "Beta" in html and "Alpha" not in html
+
+
+def test_filter_by_company_name(client, alice, team_a, stages_a):
+    DealFactory(
+        stage=stages_a[0],
+        owner=alice,
+        title="Anything",
+        company=CompanyFactory(team=team_a, name="Hanse Maschinenbau"),
+    )
+    client.force_login(alice)
+    html = client.get(board_url(stages_a[0].pipeline, q="maschinen")).content.decode()
+    assert "Anything" in html
+
+
+@pytest.mark.parametrize("query", [{"owner": "999999"}, {"owner": "drop table"}, {"q": "x" * 101}])
+def test_bad_filter_is_400_with_a_message(client, alice, stages_a, query):
+    client.force_login(alice)
+    response = client.get(board_url(stages_a[0].pipeline, **query))
+    assert response.status_code == 400
+    assert b"Select a valid choice" in response.content or b"at most 100" in response.content
+
+
+def test_person_from_another_team_is_not_a_valid_owner_filter(client, alice, carol, stages_a):
+    client.force_login(alice)
+    assert client.get(board_url(stages_a[0].pipeline, owner=carol.pk)).status_code == 400
+
+
+def test_htmx_filter_returns_only_the_board(client, alice, stages_a):
+    client.force_login(alice)
+    response = client.get(
+        board_url(stages_a[0].pipeline, owner="me"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="board"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="board"') and "<html" not in html
+
+
+def test_columns_load_more_as_they_scroll(client, alice, stages_a, settings):
+    settings.BOARD_PAGE_SIZE = 3
+    deals = [DealFactory(stage=stages_a[0], owner=alice, title=f"Deal #{i}") for i in range(7)]
+    client.force_login(alice)
+    pipeline = stages_a[0].pipeline
+    html = client.get(board_url(pipeline)).content.decode()
+    assert "Deal #2" in html and "Deal #3" not in html and "column-more" not in html
+    assert reverse("column-more", args=[pipeline.pk, stages_a[0].pk]) in html
+    url = reverse("column-more", args=[pipeline.pk, stages_a[0].pk])
+    third = deals[2]
+    more = client.get(url, {"after_position": third.position, "after_id": third.pk})
+    text = more.content.decode()
+    assert more.status_code == 200
+    assert "Deal #3" in text and "Deal #5" in text and "Deal #6" not in text
+    assert f"after_id={deals[5].pk}" in text.replace("&amp;", "&")
+
+
+def test_load_more_with_bad_cursor_is_400(client, alice, stages_a):
+    client.force_login(alice)
+    url = reverse("column-more", args=[stages_a[0].pipeline.pk, stages_a[0].pk])
+    assert client.get(url, {"after_position": "x", "after_id": 1}).status_code == 400
+
+
+def test_load_more_of_another_teams_column_is_404(client, carol, stages_a):
+    client.force_login(carol)
+    url = reverse("column-more", args=[stages_a[0].pipeline.pk, stages_a[0].pk])
+    assert client.get(url, {"after_position": 0, "after_id": 1}).status_code == 404
+
+
+def test_stage_of_another_pipeline_in_load_more_is_404(client, admin, stages_a, stages_b):
+    client.force_login(admin)
+    url = reverse("column-more", args=[stages_a[0].pipeline.pk, stages_b[0].pk])
+    assert client.get(url, {"after_position": 0, "after_id": 1}).status_code == 404
+
+
+def _board_queries(client, pipeline):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(board_url(pipeline))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_board_query_count_is_the_same_for_3_and_300_deals(client, alice, alex, stages_a):
+    """Queries: session, user, memberships (access), pipeline, team members (owner filter),
+    pipelines (switcher), stages, totals grouped by stage and currency, ids of the first cards
+    of every column (one UNION ALL), those cards with company and owner."""
+    pipeline = stages_a[0].pipeline
+    client.force_login(alice)
+    for i in range(3):
+        DealFactory(stage=stages_a[i % 4], owner=alice)
+    few = _board_queries(client, pipeline)
+    companies = [CompanyFactory(team=pipeline.team) for _ in range(5)]
+    Deal.objects.bulk_create(
+        Deal(
+            title=f"Bulk {i}",
+            pipeline=pipeline,
+            stage=stages_a[i % 4],
+            position=10_000 + i,
+            owner=alice if i % 2 else alex,
+            company=companies[i % 5],
+        )
+        for i in range(297)
+    )
+    many = _board_queries(client, pipeline)
+    assert few == many == 10
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_renders_as_text_on_board_and_deal_page(client, alice, team_a, stages_a, text):
+    company = CompanyFactory(team=team_a, name=text)
+    deal = DealFactory(stage=stages_a[0], owner=alice, title=text, company=company)
+    client.force_login(alice)
+    pages = [
+        board_url(stages_a[0].pipeline),
+        deal.get_absolute_url(),
+        reverse("closed-deals", args=[deal.pipeline_id]),
+    ]
+    for url in pages:
+        page = client.get(url).content.decode()
+        if "<" in text:
+            assert text not in page  # never raw markup
+        if text in page:  # template syntax passes through as literal text, never evaluated
+            assert "{{" in text
+    for url in pages[:2]:
+        assert text in htmllib.unescape(client.get(url).content.decode())
+
+
+def test_team_membership_of_salesperson_in_two_teams_shows_both_boards(
+    client, alice, pipeline_b, stages_b
+):
+    MembershipFactory(user=alice, team=pipeline_b.team, role=Role.SALESPERSON)
+    client.force_login(alice)
+    assert client.get(board_url(pipeline_b)).status_code == 200
+
+
+def test_other_team_member_list_is_not_leaked_into_owner_filter(client, alice, stages_a, carol):
+    TeamFactory(name="Elsewhere")
+    client.force_login(alice)
+    html = client.get(board_url(stages_a[0].pipeline)).content.decode()
+    assert "Carol" not in html

@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from pipeline import services
+from pipeline.models import Deal, DealStatus, LostReason, StageChange
+from tests.factories import CompanyFactory, ContactFactory, DealFactory
+
+
+def column(stage):
+    return list(
+        Deal.objects.filter(stage=stage, status="open")
+        .order_by("position")
+        .values_list("title", flat=True)
+    )
+
+
+@pytest.fixture
+def three(stages_a, alice):
+    lead = stages_a[0]
+    return [DealFactory(stage=lead, owner=alice, title=t) for t in ("A", "B", "C")]
+
+
+def test_move_to_another_stage_writes_stage_change_and_resets_clock(alice, stages_a, three):
+    deal = three[0]
+    result = services.deal_move(
+        acting_user=alice, deal=deal, stage=stages_a[1], version=deal.version
+    )
+    deal.refresh_from_db()
+    assert result.changed and result.from_stage_id == stages_a[0].pk
+    assert deal.stage == stages_a[1]
+    assert deal.version == 2
+    change = StageChange.objects.get(deal=deal, from_stage=stages_a[0])
+    assert change.to_stage == stages_a[1] and change.user == alice
+    assert deal.stage_entered_at == change.at
+
+
+def test_move_below_a_neighbour_and_above_another(alice, stages_a, three):
+    a, b, c = three
+    services.deal_move(acting_user=alice, deal=a, stage=stages_a[0], version=1, after_id=b.pk)
+    assert column(stages_a[0]) == ["B", "A", "C"]
+    c.refresh_from_db()
+    services.deal_move(acting_user=alice, deal=c, stage=stages_a[0], version=1, before_id=b.pk)
+    assert column(stages_a[0]) == ["C", "B", "A"]
+
+
+def test_move_to_the_top_when_no_neighbour_given(alice, stages_a, three):
+    c = three[2]
+    services.deal_move(acting_user=alice, deal=c, stage=stages_a[1], version=1)
+    services.deal_move(
+        acting_user=alice, deal=three[1], stage=stages_a[1], version=1, before_id=c.pk
+    )
+    assert column(stages_a[1]) == ["B", "C"]
+
+
+def test_same_place_twice_changes_nothing(alice, stages_a, three):
+    a, b, _ = three
+    services.deal_move(acting_user=alice, deal=b, stage=stages_a[0], version=1, after_id=a.pk)
+    b.refresh_from_db()
+    assert b.version == 1
+    assert StageChange.objects.filter(deal=b).count() == 0
+
+
+def test_stale_version_raises_conflict_and_changes_nothing(alice, stages_a, three):
+    deal = three[0]
+    with pytest.raises(services.DealConflict):
+        services.deal_move(acting_user=alice, deal=deal, stage=stages_a[2], version=7)
+    deal.refresh_from_db()
+    assert deal.stage == stages_a[0] and deal.version == 1
+
+
+def test_stage_of_another_pipeline_is_refused(alice, stages_a, stages_b, three):
+    with pytest.raises(services.DealRuleError):
+        services.deal_move(acting_user=alice, deal=three[0], stage=stages_b[0], version=1)
+    assert Deal.objects.get(pk=three[0].pk).stage == stages_a[0]
+
+
+def test_closed_deal_cannot_move(alice, stages_a, three):
+    deal = services.deal_mark_won(acting_user=alice, deal=three[0], version=1)
+    with pytest.raises(services.DealRuleError):
+        services.deal_move(acting_user=alice, deal=deal, stage=stages_a[1], version=deal.version)
+
+
+def test_exhausted_gap_renumbers_the_column_and_keeps_order(alice, stages_a):
+    stage = stages_a[0]
+    first = DealFactory(stage=stage, owner=alice, title="first", position=10)
+    second = DealFactory(stage=stage, owner=alice, title="second", position=11)
+    mover = DealFactory(stage=stages_a[1], owner=alice, title="mover")
+    services.deal_move(acting_user=alice, deal=mover, stage=stage, version=1, after_id=first.pk)
+    assert column(stage) == ["first", "mover", "second"]
+    positions = list(Deal.objects.filter(stage=stage).values_list("position", flat=True))
+    assert len(set(positions)) == 3
+    second.refresh_from_db()
+    assert second.version == 1  # renumbering is not an edit
+
+
+def test_neighbour_that_left_the_column_falls_back_to_the_other(alice, stages_a, three):
+    a, b, c = three
+    services.deal_move(acting_user=alice, deal=a, stage=stages_a[1], version=1)
+    b.refresh_from_db()
+    # The client still thinks A is above the drop point; it is gone, so C decides.
+    services.deal_move(
+        acting_user=alice, deal=b, stage=stages_a[0], version=1, after_id=a.pk, before_id=c.pk
+    )
+    assert column(stages_a[0]) == ["B", "C"]
+
+
+def test_create_puts_the_deal_on_top_and_records_entry(alice, stages_a, three):
+    deal = services.deal_create(
+        acting_user=alice, stage=stages_a[0], title="New", value=Decimal("5"), currency="DKK"
+    )
+    assert column(stages_a[0])[0] == "New"
+    assert deal.owner == alice
+    assert StageChange.objects.get(deal=deal).from_stage is None
+
+
+def test_salesperson_cannot_create_a_deal_for_someone_else(alice, bob, stages_a):
+    with pytest.raises(PermissionDenied):
+        services.deal_create(acting_user=alice, stage=stages_a[0], title="x", owner=bob)
+    assert not Deal.objects.exists()
+
+
+def test_company_of_another_team_is_refused(alice, stages_a, team_b):
+    company = CompanyFactory(team=team_b)
+    with pytest.raises(services.DealRuleError):
+        services.deal_create(acting_user=alice, stage=stages_a[0], title="x", company=company)
+    assert not Deal.objects.exists()
+
+
+def test_contact_must_work_at_the_company(alice, stages_a, team_a):
+    company = CompanyFactory(team=team_a)
+    stranger = ContactFactory(company=CompanyFactory(team=team_a))
+    with pytest.raises(services.DealRuleError):
+        services.deal_create(
+            acting_user=alice, stage=stages_a[0], title="x", company=company, contact=stranger
+        )
+
+
+def test_update_with_stale_version_conflicts(alice, three):
+    deal = three[0]
+    services.deal_update(acting_user=alice, deal=deal, version=1, data={"title": "Renamed"})
+    with pytest.raises(services.DealConflict) as info:
+        services.deal_update(acting_user=alice, deal=deal, version=1, data={"title": "Mine"})
+    assert info.value.current.title == "Renamed"
+    assert Deal.objects.get(pk=deal.pk).title == "Renamed"
+
+
+def test_update_without_changes_keeps_the_version(alice, three):
+    deal = services.deal_update(acting_user=alice, deal=three[0], version=1, data={"title": "A"})
+    assert deal.version == 1
+
+
+def test_update_never_moves_the_deal(alice, stages_a, three):
+    deal = three[0]
+    services.deal_move(acting_user=alice, deal=deal, stage=stages_a[2], version=1)
+    deal.refresh_from_db()
+    services.deal_update(
+        acting_user=alice,
+        deal=deal,
+        version=deal.version,
+        data={"stage": stages_a[0], "title": "T"},
+    )
+    deal.refresh_from_db()
+    assert deal.stage == stages_a[2] and deal.title == "T"
+
+
+def test_salesperson_cannot_reassign_but_manager_can(alice, bob, alex, three):
+    deal = three[0]
+    with pytest.raises(PermissionDenied):
+        services.deal_update(acting_user=alice, deal=deal, version=1, data={"owner": alex})
+    services.deal_update(acting_user=bob, deal=deal, version=1, data={"owner": alex})
+    assert Deal.objects.get(pk=deal.pk).owner == alex
+
+
+def test_owner_outside_the_team_is_refused(bob, carol, three):
+    with pytest.raises(services.DealRuleError):
+        services.deal_update(acting_user=bob, deal=three[0], version=1, data={"owner": carol})
+    assert Deal.objects.get(pk=three[0].pk).owner.username == "alice"
+
+
+def test_lost_records_reason_and_stage_and_reopen_puts_it_back_on_top(alice, stages_a, three):
+    a, b, c = three
+    reason = LostReason.objects.first()
+    services.deal_mark_lost(acting_user=alice, deal=c, version=1, reason=reason, note="too pricey")
+    c.refresh_from_db()
+    assert c.status == DealStatus.LOST and c.lost_from_stage == stages_a[0]
+    assert c.lost_reason == reason and c.closed_at is not None
+    assert column(stages_a[0]) == ["A", "B"]
+    services.deal_reopen(acting_user=alice, deal=c, version=c.version)
+    c.refresh_from_db()
+    assert c.status == DealStatus.OPEN and c.lost_reason is None and c.closed_at is None
+    assert column(stages_a[0]) == ["C", "A", "B"]
+
+
+def test_closing_twice_is_refused(alice, three):
+    deal = services.deal_mark_won(acting_user=alice, deal=three[0], version=1)
+    with pytest.raises(services.DealRuleError):
+        services.deal_mark_won(acting_user=alice, deal=deal, version=deal.version)
+
+
+def test_salesperson_cannot_delete(alice, three):
+    with pytest.raises(PermissionDenied):
+        services.deal_delete(acting_user=alice, deal=three[0])
+    assert Deal.objects.filter(pk=three[0].pk).exists()
