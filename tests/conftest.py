@@ -18,15 +18,20 @@ from tests.factories import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _test_settings(settings):
+@pytest.fixture(autouse=True, scope="session")
+def _test_settings():
+    """Plain HTTP on localhost, fast password hashing, no static manifest. Session-scoped and
+    applied to the settings object itself so the live server's middleware, built once, sees
+    it too."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_SSL_REDIRECT = False
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CELERY_TASK_ALWAYS_EAGER = False
 
 
 def is_postgres() -> bool:
