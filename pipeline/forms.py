@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import users_of_team
@@ -14,23 +15,44 @@ MAX_LOADED_CARDS = 500
 
 
 class BoardFilterForm(forms.Form):
-    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    """Board filters from the query string: owner is "any", "me", "none" or the id of a member
+    of the pipeline's team; q is search text. Members are read only when needed (the select's
+    options, or an owner id to check), so a drop with "anyone" costs no query here."""
+
+    FIXED_OWNERS = ("any", "me", "none")
+
+    owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
     q = forms.CharField(label=_("Search"), required=False, max_length=100, strip=True)
 
     def __init__(self, *args, pipeline: Pipeline, **kwargs):
         super().__init__(*args, **kwargs)
-        self.people = list(users_of_team(team_id=pipeline.team_id))
-        self.fields["owner"].choices = [
+        self.pipeline = pipeline
+
+    @cached_property
+    def people(self):
+        return list(users_of_team(team_id=self.pipeline.team_id))
+
+    @property
+    def owner_choices(self) -> list[tuple[str, str]]:
+        return [
             ("any", _("Anyone")),
             ("me", _("My deals")),
             ("none", _("Unassigned")),
             *[(str(u.pk), str(u)) for u in self.people],
         ]
 
+    def clean_owner(self) -> str:
+        owner = self.cleaned_data.get("owner") or "any"
+        if owner in self.FIXED_OWNERS:
+            return owner
+        if not owner.isdigit() or int(owner) not in {u.pk for u in self.people}:
+            raise forms.ValidationError(
+                _("Select a valid choice. That person is not in this pipeline's team.")
+            )
+        return owner
+
     def filters(self) -> BoardFilters:
-        return BoardFilters(
-            owner=self.cleaned_data.get("owner") or "any", q=self.cleaned_data.get("q") or ""
-        )
+        return BoardFilters(owner=self.cleaned_data["owner"], q=self.cleaned_data.get("q") or "")
 
 
 class CursorForm(forms.Form):
@@ -41,19 +63,15 @@ class CursorForm(forms.Form):
 
 
 class DealMoveForm(forms.Form):
-    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label=_("Move to stage"))
+    """A drop (stage, the cards above and below, the card's version, how many cards the two
+    columns show) or the deal page's "Move to stage". Whether the stage belongs to the deal's
+    pipeline is checked by the service, under the column lock."""
+
+    stage = forms.IntegerField(min_value=1, max_value=2**62, label=_("Move to stage"))
     after = forms.IntegerField(required=False, min_value=1, max_value=2**62)
     before = forms.IntegerField(required=False, min_value=1, max_value=2**62)
     version = forms.IntegerField(required=False, min_value=1, max_value=2**31)
     loaded = forms.IntegerField(required=False, min_value=0, max_value=MAX_LOADED_CARDS)
-    from_loaded = forms.IntegerField(required=False, min_value=0, max_value=MAX_LOADED_CARDS)
-
-    def __init__(self, *args, deal: Deal, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Only stages of the deal's own pipeline: a stage of another pipeline is bad input.
-        self.fields["stage"].queryset = Stage.objects.filter(pipeline_id=deal.pipeline_id)
-        self.fields["stage"].initial = deal.stage_id
-        self.fields["stage"].label_from_instance = lambda s: f"{s.name} ({s.probability} %)"
 
 
 class DealForm(forms.ModelForm):

@@ -261,6 +261,26 @@ class Deal(models.Model):
         return max((timezone.now() - self.stage_entered_at).days, 0)
 
 
+class StageTotal(models.Model):
+    """Count and value of the open deals of one stage in one currency, kept by the services in
+    the same transaction as every change (under the stage's column lock), so the unfiltered
+    board reads its column totals from a handful of rows instead of aggregating every deal.
+    `stage_totals_rebuild` recomputes them from the deals (after bulk loads, and nightly)."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="totals")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    count = models.IntegerField(default=0)
+    value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "currency"], name="stagetotal_stage_currency")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} {self.currency}: {self.count} / {self.value}"
+
+
 class StageChange(models.Model):
     """Append-only history of every stage a deal entered (from_stage is empty at creation)."""
 

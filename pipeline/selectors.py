@@ -12,12 +12,20 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import User
 from accounts.selectors import access_for
-from pipeline.models import Deal, DealStatus, LostReason, Pipeline, Stage, StageChange
+from pipeline.models import (
+    Deal,
+    DealStatus,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageChange,
+    StageTotal,
+)
 from pipeline.money import sum_in_reporting
 
 # Columns the card needs; everything else stays in the database.
@@ -87,12 +95,19 @@ def can_delete_deal(*, user: User, deal: Deal) -> bool:
     return access_for(user).manages_team(deal.pipeline.team_id)
 
 
-def deal_get_for_user(*, user: User, pk: int, write: bool = False) -> Deal:
-    """The deal, 404 when missing or not visible, 403 when `write` and the user may not edit."""
+DEAL_PAGE_RELATED = ("pipeline", "stage", "company", "contact", "owner", "lost_reason")
+
+
+def deal_get_for_user(
+    *, user: User, pk: int, write: bool = False, related: tuple[str, ...] = DEAL_PAGE_RELATED
+) -> Deal:
+    """The deal, 404 when missing or not visible, 403 when `write` and the user may not edit.
+    `related` names what to join (the pipeline is always needed for the access check)."""
     deal = (
         Deal.objects.visible_to(user)
-        .select_related("pipeline", "stage", "company", "contact", "owner", "lost_reason")
+        .select_related("pipeline", *related)
         .filter(pk=pk)
+        .order_by()
         .first()
     )
     if deal is None:
@@ -160,17 +175,34 @@ def _board_deals(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> Qu
     return filters.apply(qs, user=user)
 
 
+def _sees_whole_pipeline(*, user: User, pipeline: Pipeline) -> bool:
+    access = access_for(user)
+    return access.is_admin or pipeline.team_id in access.full_team_ids
+
+
 def stage_totals(
     *, pipeline: Pipeline, stages: list[Stage], user: User, filters: BoardFilters
 ) -> dict[int, StageTotals]:
-    """Count, value and weighted value per stage in the reporting currency, one query."""
-    rows = (
-        _board_deals(pipeline=pipeline, user=user, filters=filters)
-        .filter(stage_id__in=[s.pk for s in stages])
-        .values("stage_id", "currency")
-        .annotate(n=Count("pk"), total=Sum("value"))
-        .order_by()
-    )
+    """Count, value and weighted value per stage in the reporting currency, in one query.
+
+    When the user sees every deal of the pipeline and no filter is set, the visible deals are
+    exactly the stage's open deals, so the totals come from the maintained StageTotal rows
+    (a few rows instead of an aggregate over every deal); otherwise they are aggregated from
+    the same filtered, visible deals the board shows.
+    """
+    stage_ids = [s.pk for s in stages]
+    if not filters.is_active and _sees_whole_pipeline(user=user, pipeline=pipeline):
+        rows = StageTotal.objects.filter(stage_id__in=stage_ids).values(
+            "stage_id", "currency", n=F("count"), total=F("value")
+        )
+    else:
+        rows = (
+            _board_deals(pipeline=pipeline, user=user, filters=filters)
+            .filter(stage_id__in=stage_ids)
+            .values("stage_id", "currency")
+            .annotate(n=Count("pk"), total=Sum("value"))
+            .order_by()
+        )
     per_stage: dict[int, list] = {}
     for row in rows:
         per_stage.setdefault(row["stage_id"], []).append(row)

@@ -15,14 +15,22 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Count, F, Max, Min, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import access_for
 from crm.models import Company, Contact
-from pipeline.models import Deal, DealStatus, LostReason, Pipeline, Stage, StageChange
+from pipeline.models import (
+    Deal,
+    DealStatus,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageChange,
+    StageTotal,
+)
 
 POSITION_GAP = 1024
 
@@ -42,16 +50,25 @@ class DealRuleError(Exception):
 @dataclass(frozen=True)
 class MoveResult:
     deal: Deal
-    from_stage_id: int
+    from_stage: Stage
+    stage: Stage
     changed: bool
+
+    @property
+    def from_stage_id(self) -> int:
+        return self.from_stage.pk
 
 
 # --- positions ----------------------------------------------------------------------------
 
 
-def _lock_stages(stage_ids: set[int]) -> None:
-    """Take the column locks, always in primary-key order so two moves cannot deadlock."""
-    list(Stage.objects.select_for_update().filter(pk__in=sorted(stage_ids)).order_by("pk"))
+def _lock_stages(stage_ids: set[int], *, pipeline_id: int | None = None) -> dict[int, Stage]:
+    """Take the column locks, always in primary-key order so two moves cannot deadlock.
+    Returns the locked stages (of `pipeline_id` only, when given)."""
+    qs = Stage.objects.select_for_update().filter(pk__in=sorted(stage_ids)).order_by("pk")
+    if pipeline_id is not None:
+        qs = qs.filter(pipeline_id=pipeline_id)
+    return {stage.pk: stage for stage in qs}
 
 
 def _column(stage_id: int, exclude_pk: int | None):
@@ -92,28 +109,47 @@ def _position_between(above: int | None, below: int | None) -> int | None:
     return None
 
 
+ALREADY_THERE = None
+
+
+def _neighbours(column, anchor_id: int, *, below: bool) -> list[tuple[int, int]]:
+    """The anchor card and its neighbour below (or above) it, as (id, position), in one
+    query; empty when the anchor has left the column."""
+    anchor = column.filter(pk=anchor_id).values("position")[:1]
+    if below:
+        window = column.filter(position__gte=Subquery(anchor)).order_by("position")
+    else:
+        window = column.filter(position__lte=Subquery(anchor)).order_by("-position")
+    rows = list(window.values_list("pk", "position")[:2])
+    return rows if rows and rows[0][0] == anchor_id else []
+
+
 def _position_for_drop(
-    *, stage_id: int, deal_pk: int | None, after_id: int | None, before_id: int | None
-) -> int:
-    """The position for a card dropped right below `after_id` (or, failing that, right above
-    `before_id`; or at the top). Neighbours that have left the column meanwhile are ignored.
-    Must run while holding the column lock."""
+    *, stage_id: int, deal: Deal, after_id: int | None, before_id: int | None
+) -> int | None:
+    """The position for `deal` dropped right below `after_id` (or, failing that, right above
+    `before_id`; or at the top), or ALREADY_THERE when it sits there now. Neighbours that have
+    left the column meanwhile are ignored. Must run while holding the column lock."""
+    here = deal.position if deal.stage_id == stage_id else None
     for _attempt in range(2):
-        column = _column(stage_id, deal_pk)
-        anchor = None
+        column = _column(stage_id, deal.pk)
+        above = below = None
+        found = False
         if after_id:
-            anchor = column.filter(pk=after_id).values_list("position", flat=True).first()
-            if anchor is not None:
-                below = column.filter(position__gt=anchor).aggregate(m=Min("position"))["m"]
-                position = _position_between(anchor, below)
-        if anchor is None and before_id:
-            anchor = column.filter(pk=before_id).values_list("position", flat=True).first()
-            if anchor is not None:
-                above = column.filter(position__lt=anchor).aggregate(m=Max("position"))["m"]
-                position = _position_between(above, anchor)
-        if anchor is None:
-            top = column.aggregate(m=Min("position"))["m"]
-            position = _position_between(None, top)
+            rows = _neighbours(column, after_id, below=True)
+            if rows:
+                found, above = True, rows[0][1]
+                below = rows[1][1] if len(rows) > 1 else None
+        if not found and before_id:
+            rows = _neighbours(column, before_id, below=False)
+            if rows:
+                found, below = True, rows[0][1]
+                above = rows[1][1] if len(rows) > 1 else None
+        if not found:
+            below = column.aggregate(m=Min("position"))["m"]
+        if here is not None and (above is None or above < here) and (below is None or here < below):
+            return ALREADY_THERE
+        position = _position_between(above, below)
         if position is not None:
             return position
         _column_renumber(stage_id)
@@ -123,6 +159,48 @@ def _position_for_drop(
 def _position_top(stage_id: int, exclude_pk: int | None = None) -> int:
     top = _column(stage_id, exclude_pk).aggregate(m=Min("position"))["m"]
     return _position_between(None, top)
+
+
+# --- column totals -------------------------------------------------------------------------
+
+
+def _totals_add(stage_id: int, currency: str, count: int, value: Decimal) -> None:
+    """Adjust a stage's maintained totals. Callers hold the stage's column lock."""
+    updated = StageTotal.objects.filter(stage_id=stage_id, currency=currency).update(
+        count=F("count") + count, value=F("value") + value
+    )
+    if not updated:
+        StageTotal.objects.create(stage_id=stage_id, currency=currency, count=count, value=value)
+
+
+def _totals_enter(deal: Deal) -> None:
+    _totals_add(deal.stage_id, deal.currency, 1, deal.value)
+
+
+def _totals_leave(deal: Deal) -> None:
+    _totals_add(deal.stage_id, deal.currency, -1, -deal.value)
+
+
+@transaction.atomic
+def stage_totals_rebuild(*, stage_ids: list[int] | None = None) -> int:
+    """Recompute the maintained column totals from the open deals: after bulk loads that
+    bypass the services, and as a nightly convergence check. Idempotent. Returns the number of
+    stages recomputed."""
+    stages = Stage.objects.all() if stage_ids is None else Stage.objects.filter(pk__in=stage_ids)
+    ids = list(stages.values_list("pk", flat=True))
+    _lock_stages(set(ids))
+    rows = (
+        Deal.objects.filter(stage_id__in=ids, status=DealStatus.OPEN)
+        .values("stage_id", "currency")
+        .annotate(n=Count("pk"), total=Sum("value"))
+        .order_by()
+    )
+    StageTotal.objects.filter(stage_id__in=ids).delete()
+    StageTotal.objects.bulk_create(
+        StageTotal(stage_id=r["stage_id"], currency=r["currency"], count=r["n"], value=r["total"])
+        for r in rows
+    )
+    return len(ids)
 
 
 def _lock_deal(deal: Deal, version: int | None) -> Deal:
@@ -194,6 +272,7 @@ def deal_create(
         created_at=now,
     )
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
+    _totals_enter(deal)
     return deal
 
 
@@ -202,62 +281,54 @@ def deal_move(
     *,
     acting_user: User,
     deal: Deal,
-    stage: Stage,
+    stage_id: int,
     version: int | None,
     after_id: int | None = None,
     before_id: int | None = None,
 ) -> MoveResult:
-    """Move an open deal to `stage`, right below `after_id` (or above `before_id`, or at the
-    top). The server decides the position under the column locks.
+    """Move an open deal to stage `stage_id`, right below `after_id` (or above `before_id`, or
+    at the top). The server decides the position under the column locks.
 
     Assumes the caller may edit the deal. Idempotent: a move to where the card already is
     changes nothing. `version` None (the deal page's form) skips the stale check but still
     refuses to act on a closed deal.
     """
-    if stage.pipeline_id != deal.pipeline_id:
-        raise DealRuleError(_("That stage belongs to another pipeline."))
-    _lock_stages({deal.stage_id, stage.pk})
+    stages = _lock_stages({deal.stage_id, stage_id}, pipeline_id=deal.pipeline_id)
+    if stage_id not in stages:
+        raise DealRuleError(_("That stage is not part of this deal's pipeline."))
+    stage = stages[stage_id]
     current = _lock_deal(deal, version)
-    if current.stage_id not in (deal.stage_id, stage.pk):
+    if current.stage_id not in stages:
         raise DealConflict(current)
     if current.status != DealStatus.OPEN:
         raise DealRuleError(_("Only open deals can be moved. Reopen it first."))
     from_stage_id = current.stage_id
-    if from_stage_id == stage.pk and (
-        (version is None and not after_id and not before_id)
-        or _same_place(current, after_id, before_id)
-    ):
-        return MoveResult(deal=current, from_stage_id=from_stage_id, changed=False)
-    position = _position_for_drop(
-        stage_id=stage.pk, deal_pk=current.pk, after_id=after_id, before_id=before_id
+    unchanged = MoveResult(
+        deal=current, from_stage=stages[from_stage_id], stage=stage, changed=False
     )
+    if from_stage_id == stage_id and version is None and not after_id and not before_id:
+        return unchanged
+    position = _position_for_drop(
+        stage_id=stage_id, deal=current, after_id=after_id, before_id=before_id
+    )
+    if position is ALREADY_THERE:
+        return unchanged
     now = timezone.now()
     current.position = position
     current.version += 1  # the row is locked: no one else can bump it meanwhile
     fields = ["position", "version", "updated_at"]
-    if from_stage_id != stage.pk:
+    if from_stage_id != stage_id:
         current.stage = stage
         current.stage_entered_at = now
         fields += ["stage", "stage_entered_at"]
     current.save(update_fields=fields)
-    if from_stage_id != stage.pk:
+    if from_stage_id != stage_id:
         StageChange.objects.create(
             deal=current, from_stage_id=from_stage_id, to_stage=stage, user=acting_user, at=now
         )
-    return MoveResult(deal=current, from_stage_id=from_stage_id, changed=True)
-
-
-def _same_place(current: Deal, after_id: int | None, before_id: int | None) -> bool:
-    """Whether the card already sits right below `after_id` (or right above `before_id`, or
-    at the top when neither is given)."""
-    column = _column(current.stage_id, current.pk)
-    if after_id:
-        above = column.filter(position__lt=current.position).order_by("-position")
-        return above.values_list("pk", flat=True).first() == after_id
-    if before_id:
-        below = column.filter(position__gt=current.position).order_by("position")
-        return below.values_list("pk", flat=True).first() == before_id
-    return not column.filter(position__lt=current.position).exists()
+        _totals_add(from_stage_id, current.currency, -1, -current.value)
+        _totals_enter(current)
+    return MoveResult(deal=current, from_stage=stages[from_stage_id], stage=stage, changed=True)
 
 
 EDITABLE_FIELDS = (
@@ -281,6 +352,7 @@ def deal_update(*, acting_user: User, deal: Deal, version: int, data: dict) -> D
     Assumes the caller may edit the deal. Never touches stage, position or status, so a stale
     edit form cannot move a deal back. No write when nothing changed.
     """
+    _lock_stages({deal.stage_id})
     current = _lock_deal(deal, version)
     changes = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
     if "owner" in changes and changes["owner"] != current.owner:
@@ -295,17 +367,24 @@ def deal_update(*, acting_user: User, deal: Deal, version: int, data: dict) -> D
     changed = [k for k, v in changes.items() if getattr(current, k) != v]
     if not changed:
         return current
+    counted = current.status == DealStatus.OPEN and ("value" in changed or "currency" in changed)
+    if counted:
+        _totals_leave(current)
     for key in changed:
         setattr(current, key, changes[key])
+    if counted:
+        _totals_enter(current)
     current.version += 1
     current.save(update_fields=[*changed, "version", "updated_at"])
     return current
 
 
 def _close(*, acting_user: User, deal: Deal, version: int | None, status: str, **extra) -> Deal:
+    _lock_stages({deal.stage_id})
     current = _lock_deal(deal, version)
     if current.status != DealStatus.OPEN:
         raise DealRuleError(_("This deal is already closed."))
+    _totals_leave(current)
     now = timezone.now()
     current.status = status
     current.closed_at = now
@@ -359,6 +438,7 @@ def deal_reopen(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
     current.stage_entered_at = timezone.now()
     current.version += 1
     current.save()
+    _totals_enter(current)
     return current
 
 
@@ -367,4 +447,8 @@ def deal_delete(*, acting_user: User, deal: Deal) -> None:
     """Delete a deal with its history. Managers of its team and admins only."""
     if not access_for(acting_user).manages_team(deal.pipeline.team_id):
         raise PermissionDenied(_("Only a manager can delete deals."))
-    Deal.objects.filter(pk=deal.pk).delete()
+    _lock_stages({deal.stage_id})
+    current = _lock_deal(deal, None)
+    if current.status == DealStatus.OPEN:
+        _totals_leave(current)
+    current.delete()

@@ -42,28 +42,30 @@ def _board_filters(request, pipeline, data) -> BoardFilters | None:
     return form.filters() if form.is_valid() else None
 
 
-def _columns_response(request, *, pipeline, stage_ids, filters, loaded=None, main=None, toast=""):
-    """The changed columns (cards and header) of a board, as one htmx response. `main` is the
-    stage whose cards are the primary swap; every other column goes out of band."""
-    loaded = loaded or {}
-    stages = {s.pk: s for s in pipeline.stages.filter(pk__in=stage_ids)}
+def _columns_response(
+    request, *, pipeline, stages, filters, cards_for=(), main=None, loaded=0, toast=""
+):
+    """One htmx response for the changed columns of a board: the header (count and totals) of
+    every stage in `stages`, and the cards of those in `cards_for`. The cards of `main` are the
+    primary swap (the column the user dropped into); everything else goes out of band."""
     totals = selectors.stage_totals(
-        pipeline=pipeline, stages=list(stages.values()), user=request.user, filters=filters
+        pipeline=pipeline, stages=stages, user=request.user, filters=filters
     )
     columns = []
-    for stage_id in dict.fromkeys(stage_ids):
-        stage = stages[stage_id]
+    for stage in stages:
         stage.pipeline = pipeline
-        limit = max(settings.BOARD_PAGE_SIZE, loaded.get(stage_id) or 0)
-        cards, has_more = selectors.column_cards(
-            stage=stage, user=request.user, filters=filters, limit=limit
-        )
-        column = Column(stage=stage, totals=totals[stage_id], cards=cards, has_more=has_more)
-        column.cards_html = cards_html(request, cards)
+        column = Column(stage=stage, totals=totals[stage.pk])
+        if stage.pk in cards_for:
+            limit = max(settings.BOARD_PAGE_SIZE, loaded if stage.pk == main else 0)
+            column.cards, column.has_more = selectors.column_cards(
+                stage=stage, user=request.user, filters=filters, limit=limit
+            )
+            column.cards_html = cards_html(request, column.cards)
         columns.append(column)
     context = {
         "pipeline": pipeline,
         "columns": columns,
+        "cards_for": cards_for,
         "main": main,
         "filters": filters,
         "filter_query": filters.as_query(),
@@ -136,21 +138,24 @@ def column_more(request, pk: int, stage_pk: int):
 @require_POST
 def deal_move(request, pk: int):
     """Drop a card (htmx, from the board) or pick a stage (plain form, on the deal page)."""
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
-    form = DealMoveForm(request.POST, deal=deal)
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=())
+    form = DealMoveForm(request.POST)
     filters = _board_filters(request, deal.pipeline, request.POST)
     if not form.is_valid() or filters is None:
-        return (
-            _form_refusal(request, form)
-            if request.htmx
-            else _deal_page(request, deal, status=400, move_form=form)
+        if request.htmx:
+            return _form_refusal(request, form)
+        return _deal_page(
+            request,
+            selectors.deal_get_for_user(user=request.user, pk=pk),
+            status=400,
+            move_form=form,
         )
     data = form.cleaned_data
     try:
         result = services.deal_move(
             acting_user=request.user,
             deal=deal,
-            stage=data["stage"],
+            stage_id=data["stage"],
             version=data["version"],
             after_id=data["after"],
             before_id=data["before"],
@@ -163,19 +168,24 @@ def deal_move(request, pk: int):
         return _refusal(request, message, status=409)
     except services.DealRuleError as error:
         if not request.htmx:
+            deal = selectors.deal_get_for_user(user=request.user, pk=pk)
             return _deal_page(request, deal, status=400, error=str(error))
         return _refusal(request, str(error), status=400)
     if not request.htmx:
         if result.changed:
-            messages.success(request, _("Moved to %(stage)s.") % {"stage": data["stage"].name})
+            messages.success(request, _("Moved to %(stage)s.") % {"stage": result.stage.name})
         return redirect(deal)
+    touched = (
+        [result.stage] if result.stage == result.from_stage else [result.stage, result.from_stage]
+    )
     return _columns_response(
         request,
         pipeline=deal.pipeline,
-        stage_ids=[data["stage"].pk, result.from_stage_id],
+        stages=touched,
         filters=filters,
-        loaded={data["stage"].pk: data["loaded"], result.from_stage_id: data["from_loaded"]},
-        main=data["stage"].pk,
+        cards_for={result.stage.pk},
+        main=result.stage.pk,
+        loaded=data["loaded"] or 0,
     )
 
 
@@ -196,8 +206,9 @@ def deal_quick_create(request, pk: int, stage_pk: int):
     return _columns_response(
         request,
         pipeline=pipeline,
-        stage_ids=[stage.pk],
+        stages=[stage],
         filters=filters,
+        cards_for={stage.pk},
         toast=_("“%(title)s” added.") % {"title": deal.title},
     )
 
@@ -242,7 +253,7 @@ def _deal_page(request, deal, *, status=200, form=None, move_form=None, error=""
     context = {
         "deal": deal,
         "form": form,
-        "move_form": move_form or DealMoveForm(deal=deal),
+        "move_form": move_form or DealMoveForm(initial={"stage": deal.stage_id}),
         "lost_form": DealLostForm(initial={"version": deal.version}),
         "note_form": NoteForm(),
         "notes": deal.notes.select_related("author"),
@@ -303,11 +314,13 @@ def _after_close(request, deal, *, message: str, from_board: bool):
         response = _columns_response(
             request,
             pipeline=deal.pipeline,
-            stage_ids=[deal.stage_id],
+            stages=[deal.stage],
             filters=filters,
+            cards_for={deal.stage_id},
             toast=message,
         )
-        return trigger_client_event(response, "modal:close")
+        # After the swap: closing the modal first would detach the form that sent the request.
+        return trigger_client_event(response, "modal:close", after="settle")
     messages.success(request, message)
     if request.htmx:
         return HttpResponseClientRedirect(deal.get_absolute_url())

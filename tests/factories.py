@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company, Contact
 from pipeline.models import Deal, Pipeline, Stage
-from pipeline.services import POSITION_GAP
+from pipeline.services import POSITION_GAP, stage_totals_rebuild
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -100,3 +100,10 @@ class DealFactory(factory.django.DjangoModelFactory):
             .first()
         )
         return (last or 0) + POSITION_GAP
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        deal = super()._create(model_class, *args, **kwargs)
+        # Deals made here bypass the services: keep the stage's column totals true.
+        stage_totals_rebuild(stage_ids=[deal.stage_id])
+        return deal

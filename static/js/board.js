@@ -47,7 +47,6 @@
     values.after = above ? above.dataset.dealId : "";
     values.before = below ? below.dataset.dealId : "";
     values.loaded = countCards(evt.to);
-    values.from_loaded = countCards(evt.from);
     card.classList.add("is-saving");
     card.addEventListener("htmx:afterRequest", function (e) {
       if (e.detail.successful) return;

@@ -51,6 +51,19 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # htmx reports failed swaps (e.g. an out-of-band target that is gone) on the console.
+    # Refused requests (4xx) log "Failed to load resource" and "Response Status Error Code":
+    # some tests expect those.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error"
+            and "Failed to load resource" not in message.text
+            and "Response Status Error Code" not in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

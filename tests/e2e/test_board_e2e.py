@@ -53,9 +53,15 @@ def test_drag_a_card_to_another_column_persists(page, alice, stages_a, board, ou
 def test_reorder_within_a_column(page, stages_a, board):
     log_in(page, "alice")
     page.goto(reverse("board", args=[stages_a[0].pipeline_id]))
-    assert column_titles(page, stages_a[0]) == ["Forklift fleet", "Racking upgrade", "Scanner refresh"]
+    assert column_titles(page, stages_a[0]) == [
+        "Forklift fleet",
+        "Racking upgrade",
+        "Scanner refresh",
+    ]
     with page.expect_response(lambda r: "/move/" in r.url) as move:
-        page.locator(f"#deal-{board['third'].pk}").drag_to(page.locator(f"#deal-{board['first'].pk}"))
+        page.locator(f"#deal-{board['third'].pk}").drag_to(
+            page.locator(f"#deal-{board['first'].pk}")
+        )
     assert move.value.status == 200
     page.reload()
     titles = column_titles(page, stages_a[0])
@@ -81,8 +87,14 @@ def test_rejected_move_puts_the_card_back_and_says_why(page, stages_a, board):
         card.drag_to(page.locator(f"#deal-{board['qualified'].pk}"))
     assert move.value.status == 404
     expect(page.locator("#toasts .toast-error")).to_contain_text("another team")
-    expect(page.locator(f"#stage-{stages_a[0].pk}-cards #deal-{board['second'].pk}")).to_be_visible()
-    assert column_titles(page, stages_a[0]) == ["Forklift fleet", "Racking upgrade", "Scanner refresh"]
+    expect(
+        page.locator(f"#stage-{stages_a[0].pk}-cards #deal-{board['second'].pk}")
+    ).to_be_visible()
+    assert column_titles(page, stages_a[0]) == [
+        "Forklift fleet",
+        "Racking upgrade",
+        "Scanner refresh",
+    ]
     assert Deal.objects.get(pk=board["foreign"].pk).stage == board["foreign"].stage
     assert Deal.objects.get(pk=board["second"].pk).stage == stages_a[0]
 
@@ -93,7 +105,9 @@ def test_stale_card_is_put_back_and_the_board_refreshed(page, alice, stages_a, b
     # Someone else moves the card after the page was loaded.
     Deal.objects.filter(pk=board["first"].pk).update(stage=stages_a[2], version=5)
     with page.expect_response(lambda r: "/move/" in r.url) as move:
-        page.locator(f"#deal-{board['first'].pk}").drag_to(page.locator(f"#deal-{board['qualified'].pk}"))
+        page.locator(f"#deal-{board['first'].pk}").drag_to(
+            page.locator(f"#deal-{board['qualified'].pk}")
+        )
     assert move.value.status == 409
     expect(page.locator("#toasts .toast-error")).to_contain_text("changed this deal")
     expect(page.locator(f"#stage-{stages_a[2].pk}-cards #deal-{board['first'].pk}")).to_be_visible()
@@ -108,7 +122,9 @@ def test_quick_add_and_mark_lost_from_the_board(page, stages_a, board, output_di
     page.fill(f"#stage-{stages_a[0].pk}-add input[name=title]", "Pallet wrappers")
     page.fill(f"#stage-{stages_a[0].pk}-add input[name=value]", "12500")
     page.click(f"#stage-{stages_a[0].pk}-add button[type=submit]")
-    expect(page.locator(f"#stage-{stages_a[0].pk}-cards .card").first).to_contain_text("Pallet wrappers")
+    expect(page.locator(f"#stage-{stages_a[0].pk}-cards .card").first).to_contain_text(
+        "Pallet wrappers"
+    )
     assert Deal.objects.filter(title="Pallet wrappers", stage=stages_a[0]).exists()
 
     card = page.locator(f"#deal-{board['third'].pk}")

@@ -242,3 +242,33 @@ def test_other_team_member_list_is_not_leaked_into_owner_filter(client, alice, s
     client.force_login(alice)
     html = client.get(board_url(stages_a[0].pipeline)).content.decode()
     assert "Carol" not in html
+
+
+def test_filtered_totals_count_only_the_matching_deals(client, alice, alex, stages_a):
+    DealFactory(stage=stages_a[0], owner=alice, value=100)
+    DealFactory(stage=stages_a[0], owner=alex, value=900)
+    client.force_login(alice)
+    response = client.get(board_url(stages_a[0].pipeline, owner="me"))
+    totals = response.context["columns"][0].totals
+    assert totals.count == 1 and str(totals.value) == "100.00"
+    response = client.get(board_url(stages_a[0].pipeline))
+    totals = response.context["columns"][0].totals
+    assert totals.count == 2 and str(totals.value) == "1000.00"
+
+
+def test_own_deals_only_totals_leave_out_colleagues(client, alice, alex, team_a, stages_a):
+    team_a.own_deals_only = True
+    team_a.save()
+    DealFactory(stage=stages_a[0], owner=alice, value=100)
+    DealFactory(stage=stages_a[0], owner=alex, value=900)
+    client.force_login(alice)
+    totals = client.get(board_url(stages_a[0].pipeline)).context["columns"][0].totals
+    assert totals.count == 1 and str(totals.value) == "100.00"
+
+
+def test_card_links_point_at_the_deal_urls(client, alice, stages_a):
+    deal = DealFactory(stage=stages_a[0], owner=alice)
+    client.force_login(alice)
+    html = client.get(board_url(stages_a[0].pipeline)).content.decode()
+    for name in ("deal-detail", "deal-move", "deal-won", "deal-lost"):
+        assert reverse(name, args=[deal.pk]) in html

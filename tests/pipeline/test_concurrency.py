@@ -51,12 +51,20 @@ def test_many_cards_dropped_into_one_column_at_once_lose_nothing(alice, stages_a
             for round_ in range(12):
                 stage = target if round_ % 2 == 0 else stages_a[0]
                 result = services.deal_move(
-                    acting_user=alice, deal=deal, stage=stage, version=version, after_id=anchor.pk
+                    acting_user=alice,
+                    deal=deal,
+                    stage_id=stage.pk,
+                    version=version,
+                    after_id=anchor.pk,
                 )
                 deal.stage_id, version = result.deal.stage_id, result.deal.version
             deal.refresh_from_db()
             return services.deal_move(
-                acting_user=alice, deal=deal, stage=target, version=deal.version, after_id=anchor.pk
+                acting_user=alice,
+                deal=deal,
+                stage_id=target.pk,
+                version=deal.version,
+                after_id=anchor.pk,
             )
 
         return work
@@ -79,8 +87,12 @@ def test_two_people_moving_the_same_card_one_wins_the_other_is_told(alice, bob, 
     deal = DealFactory(stage=stages_a[0], owner=alice)
     results = run_at_once(
         [
-            lambda: services.deal_move(acting_user=alice, deal=deal, stage=stages_a[1], version=1),
-            lambda: services.deal_move(acting_user=bob, deal=deal, stage=stages_a[2], version=1),
+            lambda: services.deal_move(
+                acting_user=alice, deal=deal, stage_id=stages_a[1].pk, version=1
+            ),
+            lambda: services.deal_move(
+                acting_user=bob, deal=deal, stage_id=stages_a[2].pk, version=1
+            ),
         ]
     )
     conflicts = [r for r in results if isinstance(r, services.DealConflict)]
@@ -95,10 +107,18 @@ def test_crossing_moves_between_two_columns_do_not_deadlock(alice, stages_a):
     left = [DealFactory(stage=stages_a[0], owner=alice) for _ in range(4)]
     right = [DealFactory(stage=stages_a[1], owner=alice) for _ in range(4)]
     jobs = [
-        (lambda d=d: services.deal_move(acting_user=alice, deal=d, stage=stages_a[1], version=1))
+        (
+            lambda d=d: services.deal_move(
+                acting_user=alice, deal=d, stage_id=stages_a[1].pk, version=1
+            )
+        )
         for d in left
     ] + [
-        (lambda d=d: services.deal_move(acting_user=alice, deal=d, stage=stages_a[0], version=1))
+        (
+            lambda d=d: services.deal_move(
+                acting_user=alice, deal=d, stage_id=stages_a[0].pk, version=1
+            )
+        )
         for d in right
     ]
     results = run_at_once(jobs)

@@ -27,7 +27,7 @@ def three(stages_a, alice):
 def test_move_to_another_stage_writes_stage_change_and_resets_clock(alice, stages_a, three):
     deal = three[0]
     result = services.deal_move(
-        acting_user=alice, deal=deal, stage=stages_a[1], version=deal.version
+        acting_user=alice, deal=deal, stage_id=stages_a[1].pk, version=deal.version
     )
     deal.refresh_from_db()
     assert result.changed and result.from_stage_id == stages_a[0].pk
@@ -40,25 +40,27 @@ def test_move_to_another_stage_writes_stage_change_and_resets_clock(alice, stage
 
 def test_move_below_a_neighbour_and_above_another(alice, stages_a, three):
     a, b, c = three
-    services.deal_move(acting_user=alice, deal=a, stage=stages_a[0], version=1, after_id=b.pk)
+    services.deal_move(acting_user=alice, deal=a, stage_id=stages_a[0].pk, version=1, after_id=b.pk)
     assert column(stages_a[0]) == ["B", "A", "C"]
     c.refresh_from_db()
-    services.deal_move(acting_user=alice, deal=c, stage=stages_a[0], version=1, before_id=b.pk)
+    services.deal_move(
+        acting_user=alice, deal=c, stage_id=stages_a[0].pk, version=1, before_id=b.pk
+    )
     assert column(stages_a[0]) == ["C", "B", "A"]
 
 
 def test_move_to_the_top_when_no_neighbour_given(alice, stages_a, three):
     c = three[2]
-    services.deal_move(acting_user=alice, deal=c, stage=stages_a[1], version=1)
+    services.deal_move(acting_user=alice, deal=c, stage_id=stages_a[1].pk, version=1)
     services.deal_move(
-        acting_user=alice, deal=three[1], stage=stages_a[1], version=1, before_id=c.pk
+        acting_user=alice, deal=three[1], stage_id=stages_a[1].pk, version=1, before_id=c.pk
     )
     assert column(stages_a[1]) == ["B", "C"]
 
 
 def test_same_place_twice_changes_nothing(alice, stages_a, three):
     a, b, _ = three
-    services.deal_move(acting_user=alice, deal=b, stage=stages_a[0], version=1, after_id=a.pk)
+    services.deal_move(acting_user=alice, deal=b, stage_id=stages_a[0].pk, version=1, after_id=a.pk)
     b.refresh_from_db()
     assert b.version == 1
     assert StageChange.objects.filter(deal=b).count() == 0
@@ -67,21 +69,23 @@ def test_same_place_twice_changes_nothing(alice, stages_a, three):
 def test_stale_version_raises_conflict_and_changes_nothing(alice, stages_a, three):
     deal = three[0]
     with pytest.raises(services.DealConflict):
-        services.deal_move(acting_user=alice, deal=deal, stage=stages_a[2], version=7)
+        services.deal_move(acting_user=alice, deal=deal, stage_id=stages_a[2].pk, version=7)
     deal.refresh_from_db()
     assert deal.stage == stages_a[0] and deal.version == 1
 
 
 def test_stage_of_another_pipeline_is_refused(alice, stages_a, stages_b, three):
     with pytest.raises(services.DealRuleError):
-        services.deal_move(acting_user=alice, deal=three[0], stage=stages_b[0], version=1)
+        services.deal_move(acting_user=alice, deal=three[0], stage_id=stages_b[0].pk, version=1)
     assert Deal.objects.get(pk=three[0].pk).stage == stages_a[0]
 
 
 def test_closed_deal_cannot_move(alice, stages_a, three):
     deal = services.deal_mark_won(acting_user=alice, deal=three[0], version=1)
     with pytest.raises(services.DealRuleError):
-        services.deal_move(acting_user=alice, deal=deal, stage=stages_a[1], version=deal.version)
+        services.deal_move(
+            acting_user=alice, deal=deal, stage_id=stages_a[1].pk, version=deal.version
+        )
 
 
 def test_exhausted_gap_renumbers_the_column_and_keeps_order(alice, stages_a):
@@ -89,7 +93,9 @@ def test_exhausted_gap_renumbers_the_column_and_keeps_order(alice, stages_a):
     first = DealFactory(stage=stage, owner=alice, title="first", position=10)
     second = DealFactory(stage=stage, owner=alice, title="second", position=11)
     mover = DealFactory(stage=stages_a[1], owner=alice, title="mover")
-    services.deal_move(acting_user=alice, deal=mover, stage=stage, version=1, after_id=first.pk)
+    services.deal_move(
+        acting_user=alice, deal=mover, stage_id=stage.pk, version=1, after_id=first.pk
+    )
     assert column(stage) == ["first", "mover", "second"]
     positions = list(Deal.objects.filter(stage=stage).values_list("position", flat=True))
     assert len(set(positions)) == 3
@@ -99,11 +105,11 @@ def test_exhausted_gap_renumbers_the_column_and_keeps_order(alice, stages_a):
 
 def test_neighbour_that_left_the_column_falls_back_to_the_other(alice, stages_a, three):
     a, b, c = three
-    services.deal_move(acting_user=alice, deal=a, stage=stages_a[1], version=1)
+    services.deal_move(acting_user=alice, deal=a, stage_id=stages_a[1].pk, version=1)
     b.refresh_from_db()
     # The client still thinks A is above the drop point; it is gone, so C decides.
     services.deal_move(
-        acting_user=alice, deal=b, stage=stages_a[0], version=1, after_id=a.pk, before_id=c.pk
+        acting_user=alice, deal=b, stage_id=stages_a[0].pk, version=1, after_id=a.pk, before_id=c.pk
     )
     assert column(stages_a[0]) == ["B", "C"]
 
@@ -155,7 +161,7 @@ def test_update_without_changes_keeps_the_version(alice, three):
 
 def test_update_never_moves_the_deal(alice, stages_a, three):
     deal = three[0]
-    services.deal_move(acting_user=alice, deal=deal, stage=stages_a[2], version=1)
+    services.deal_move(acting_user=alice, deal=deal, stage_id=stages_a[2].pk, version=1)
     deal.refresh_from_db()
     services.deal_update(
         acting_user=alice,
@@ -205,3 +211,75 @@ def test_salesperson_cannot_delete(alice, three):
     with pytest.raises(PermissionDenied):
         services.deal_delete(acting_user=alice, deal=three[0])
     assert Deal.objects.filter(pk=three[0].pk).exists()
+
+
+def live_totals(stage_ids):
+    from django.db.models import Count, Sum
+
+    rows = (
+        Deal.objects.filter(stage_id__in=stage_ids, status="open")
+        .values("stage_id", "currency")
+        .annotate(n=Count("pk"), total=Sum("value"))
+    )
+    return {(r["stage_id"], r["currency"]): (r["n"], r["total"]) for r in rows}
+
+
+def kept_totals(stage_ids):
+    from pipeline.models import StageTotal
+
+    return {
+        (t.stage_id, t.currency): (t.count, t.value)
+        for t in StageTotal.objects.filter(stage_id__in=stage_ids)
+        if t.count
+    }
+
+
+def test_kept_column_totals_equal_the_deals_after_any_sequence_of_changes(alice, bob, stages_a):
+    import random
+
+    rng = random.Random(7)
+    reason = LostReason.objects.first()
+    deals = [
+        services.deal_create(
+            acting_user=alice,
+            stage=rng.choice(stages_a),
+            title=f"D{i}",
+            value=Decimal(rng.randrange(0, 10_000)),
+            currency=rng.choice(["EUR", "DKK", "SEK"]),
+        )
+        for i in range(12)
+    ]
+    for _ in range(80):
+        deal = Deal.objects.get(pk=rng.choice(deals).pk)
+        action = rng.choice(["move", "edit", "won", "lost", "reopen", "delete"])
+        try:
+            if action == "move":
+                services.deal_move(
+                    acting_user=alice,
+                    deal=deal,
+                    stage_id=rng.choice(stages_a).pk,
+                    version=deal.version,
+                )
+            elif action == "edit":
+                data = {
+                    "value": Decimal(rng.randrange(0, 5000)),
+                    "currency": rng.choice(["EUR", "NOK"]),
+                }
+                services.deal_update(acting_user=alice, deal=deal, version=deal.version, data=data)
+            elif action == "won":
+                services.deal_mark_won(acting_user=alice, deal=deal, version=deal.version)
+            elif action == "lost":
+                services.deal_mark_lost(
+                    acting_user=alice, deal=deal, version=deal.version, reason=reason
+                )
+            elif action == "reopen":
+                services.deal_reopen(acting_user=alice, deal=deal, version=deal.version)
+            elif action == "delete" and rng.random() < 0.2:
+                services.deal_delete(acting_user=bob, deal=deal)
+                deals.remove(deal)
+        except services.DealRuleError:
+            pass
+    ids = [s.pk for s in stages_a]
+    assert kept_totals(ids) == live_totals(ids)
+    assert services.stage_totals_rebuild(stage_ids=ids) == len(ids)
+    assert kept_totals(ids) == live_totals(ids)
