@@ -204,7 +204,8 @@ def stage_totals_rebuild(*, stage_ids: list[int] | None = None) -> int:
 
 
 def _lock_deal(deal: Deal, version: int | None) -> Deal:
-    current = Deal.objects.select_for_update().select_related("pipeline").get(pk=deal.pk)
+    current = Deal.objects.select_for_update().get(pk=deal.pk)
+    current.pipeline = deal.pipeline  # already loaded by the caller's access check
     if version is not None and current.version != version:
         raise DealConflict(current)
     return current

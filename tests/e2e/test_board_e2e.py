@@ -163,3 +163,20 @@ def test_board_on_a_phone_scrolls_sideways(browser, live_server, stages_a, board
     assert width[0] > width[1]
     page.screenshot(path=output_dir / "board-phone.png")
     context.close()
+
+
+def test_a_long_column_loads_more_cards_as_it_scrolls(page, alice, stages_a, settings):
+    settings.BOARD_PAGE_SIZE = 12
+    for i in range(30):
+        DealFactory(stage=stages_a[2], owner=alice, title=f"Long tail {i:02d}")
+    log_in(page, "alice")
+    page.goto(reverse("board", args=[stages_a[0].pipeline_id]))
+    cards = page.locator(f"#stage-{stages_a[2].pk}-cards .card")
+    expect(cards).to_have_count(12)
+    for expected in (24, 30):
+        with page.expect_response(lambda r: "/cards/" in r.url):
+            page.locator(f"#stage-{stages_a[2].pk}-cards .load-more").scroll_into_view_if_needed()
+        expect(cards).to_have_count(expected)
+    expect(page.locator(f"#stage-{stages_a[2].pk}-cards .load-more")).to_have_count(0)
+    titles = page.locator(f"#stage-{stages_a[2].pk}-cards .card .card-title").all_inner_texts()
+    assert titles == [f"Long tail {i:02d}" for i in range(30)]
