@@ -160,9 +160,10 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-LANGUAGE_CODE = "en"
+# British English formats (15 Feb 2027, 15/02/2027) read naturally for European teams.
+LANGUAGE_CODE = "en-gb"
 LANGUAGES = [
-    ("en", _("English")),
+    ("en-gb", _("English")),
     ("da", _("Danish")),
     ("nb", _("Norwegian Bokmål")),
     ("sv", _("Swedish")),

@@ -94,7 +94,9 @@ class DealForm(forms.ModelForm):
             "decision_maker_known",
             "timeline_confirmed",
         ]
-        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
 
     def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,7 +118,9 @@ class DealCreateForm(forms.ModelForm):
             "currency",
             "expected_close_date",
         ]
-        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
 
     def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,7 +134,9 @@ class QuickDealForm(forms.ModelForm):
     class Meta:
         model = Deal
         fields = ["title", "company", "value", "currency", "expected_close_date"]
-        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
 
     def __init__(self, *args, pipeline: Pipeline, **kwargs):
         super().__init__(*args, **kwargs)

@@ -180,3 +180,37 @@ def test_a_long_column_loads_more_cards_as_it_scrolls(page, alice, stages_a, set
     expect(page.locator(f"#stage-{stages_a[2].pk}-cards .load-more")).to_have_count(0)
     titles = page.locator(f"#stage-{stages_a[2].pk}-cards .card .card-title").all_inner_texts()
     assert titles == [f"Long tail {i:02d}" for i in range(30)]
+
+
+def test_deal_page_moves_with_the_keyboard_and_saves_edits(
+    page, alice, stages_a, board, output_dir
+):
+    deal = board["first"]
+    log_in(page, "alice")
+    page.goto(deal.get_absolute_url())
+    page.focus("#move-stage")
+    page.select_option("#move-stage", str(stages_a[2].pk))
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#toasts")).to_contain_text("Moved to Proposal")
+    expect(page.locator(".stage-path .current")).to_have_text("Proposal")
+    page.fill("input[name=title]", "Forklift fleet, 40 units")
+    page.click("text=Save changes")
+    expect(page.locator("h1")).to_have_text("Forklift fleet, 40 units")
+    page.screenshot(path=output_dir / "deal-page.png", full_page=True)
+    deal.refresh_from_db()
+    assert deal.stage == stages_a[2] and deal.title == "Forklift fleet, 40 units"
+
+
+def test_stale_edit_in_the_browser_shows_both_versions(page, alice, stages_a, board):
+    deal = board["first"]
+    log_in(page, "alice")
+    page.goto(deal.get_absolute_url())
+    Deal.objects.filter(pk=deal.pk).update(title="Renamed by Bob", version=2)
+    page.fill("input[name=title]", "Renamed by Alice")
+    page.click("text=Save changes")
+    expect(page.locator(".conflict")).to_contain_text("Renamed by Bob")
+    expect(page.locator("input[name=title]")).to_have_value("Renamed by Alice")
+    assert Deal.objects.get(pk=deal.pk).title == "Renamed by Bob"
+    page.click("text=Save changes")  # saving again, deliberately, keeps Alice's version
+    expect(page.locator("h1")).to_have_text("Renamed by Alice")
