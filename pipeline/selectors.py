@@ -87,12 +87,17 @@ def can_edit_deal(*, user: User, deal: Deal) -> bool:
     return team_id in access.team_ids and deal.owner_id in (None, user.pk)
 
 
+def can_manage_pipeline(*, user: User, pipeline: Pipeline) -> bool:
+    """Managers of the pipeline's team and admins: they reassign and delete its deals."""
+    return access_for(user).manages_team(pipeline.team_id)
+
+
 def can_reassign_deal(*, user: User, deal: Deal) -> bool:
-    return access_for(user).manages_team(deal.pipeline.team_id)
+    return can_manage_pipeline(user=user, pipeline=deal.pipeline)
 
 
 def can_delete_deal(*, user: User, deal: Deal) -> bool:
-    return access_for(user).manages_team(deal.pipeline.team_id)
+    return can_manage_pipeline(user=user, pipeline=deal.pipeline)
 
 
 DEAL_PAGE_RELATED = ("pipeline", "stage", "company", "contact", "owner", "lost_reason")

@@ -202,7 +202,11 @@ def deal_quick_create(request, pk: int, stage_pk: int):
     filters = _board_filters(request, pipeline, request.POST) or BoardFilters()
     if not form.is_valid():
         return render(request, "pipeline/deal_quick_form.html", context, status=400)
-    deal = services.deal_create(acting_user=request.user, stage=stage, **form.cleaned_data)
+    try:
+        deal = services.deal_create(acting_user=request.user, stage=stage, **form.cleaned_data)
+    except services.DealRuleError as error:
+        form.add_error(None, str(error))
+        return render(request, "pipeline/deal_quick_form.html", context, status=400)
     return _columns_response(
         request,
         pipeline=pipeline,
@@ -217,7 +221,7 @@ def deal_quick_create(request, pk: int, stage_pk: int):
 @require_http_methods(["GET", "POST"])
 def deal_create(request, pk: int):
     pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
-    can_reassign = selectors.access_for(request.user).manages_team(pipeline.team_id)
+    can_reassign = selectors.can_manage_pipeline(user=request.user, pipeline=pipeline)
     initial = {"stage": request.GET.get("stage")} if request.GET.get("stage", "").isdigit() else {}
     form = DealCreateForm(
         request.POST or None, initial=initial, pipeline=pipeline, can_reassign=can_reassign
