@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -235,7 +236,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "flags-scan": {
+        "task": "pipeline.flags_scan",
+        "schedule": 60 * env_int("FLAG_SCAN_MINUTES", 15),
+        "options": {"expires": 60 * env_int("FLAG_SCAN_MINUTES", 15)},
+    },
+    "daily-digest": {
+        "task": "pipeline.digests_send",
+        "schedule": crontab(hour=env_int("DIGEST_HOUR", 7), minute=0),
+    },
+}
 
 # Security. `manage.py check --deploy --fail-level WARNING` passes with DEBUG off.
 SECURE_CONTENT_TYPE_NOSNIFF = True

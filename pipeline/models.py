@@ -203,6 +203,24 @@ class Deal(models.Model):
         Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     paused_until = models.DateField(_("paused until"), null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(_("why paused"), max_length=200, blank=True)
+    # The next step (the earliest open activity), kept here by the services so the board
+    # shows it without another query.
+    next_step = models.ForeignKey(
+        "Activity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_step_subject = models.CharField(max_length=200, blank=True)
+    next_step_due = models.DateField(null=True, blank=True)
+    next_step_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Movement (entering the stage, completing an activity) and when the deal goes stale:
+    # last movement + the stage's rot days, kept by the services so staleness is one indexed
+    # comparison for the scan.
+    last_movement_at = models.DateTimeField(default=timezone.now)
+    rots_at = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(default=False)
     decision_maker_known = models.BooleanField(_("decision maker known"), default=False)
     timeline_confirmed = models.BooleanField(_("timeline confirmed"), default=False)
     need_confirmed = models.BooleanField(_("need confirmed"), default=False)
@@ -242,6 +260,13 @@ class Deal(models.Model):
                 name="deal_open_owner_stage_pos",
             ),
             models.Index(fields=["status", "closed_at"], name="deal_status_closed_at"),
+            models.Index(fields=["rots_at"], condition=Q(status="open"), name="deal_open_rots_at"),
+            models.Index(
+                fields=["next_step_due"], condition=Q(status="open"), name="deal_open_next_due"
+            ),
+            models.Index(
+                fields=["paused_until"], condition=Q(status="paused"), name="deal_paused_until"
+            ),
         ]
         verbose_name = _("deal")
         verbose_name_plural = _("deals")
@@ -260,6 +285,17 @@ class Deal(models.Model):
     def days_in_stage(self) -> int:
         return max((timezone.now() - self.stage_entered_at).days, 0)
 
+    @property
+    def days_without_movement(self) -> int:
+        return max((timezone.now() - self.last_movement_at).days, 0)
+
+    @property
+    def is_stale(self) -> bool:
+        return self.is_open and self.rots_at is not None and self.rots_at < timezone.now()
+
+    def next_step_is_overdue(self, today) -> bool:
+        return self.next_step_due is not None and self.next_step_due < today
+
 
 class StageTotal(models.Model):
     """Count and value of the open deals of one stage in one currency, kept by the services in
@@ -271,6 +307,7 @@ class StageTotal(models.Model):
     currency = models.CharField(max_length=3, choices=Currency.choices)
     count = models.IntegerField(default=0)
     value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    attention = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -305,3 +342,155 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    EMAIL = "email", _("Email")
+    TASK = "task", _("Task")
+
+
+class Activity(models.Model):
+    """Something to do on a deal. The deal's next step is its earliest activity not yet done."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=ActivityKind.choices, default=ActivityKind.CALL
+    )
+    subject = models.CharField(_("what"), max_length=200)
+    due_date = models.DateField(_("when"))
+    due_time = models.TimeField(_("time"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("who"),
+    )
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_date", "due_time", "pk"]
+        indexes = [
+            models.Index(
+                fields=["deal", "due_date", "due_time"],
+                condition=Q(done_at__isnull=True),
+                name="activity_open_deal_due",
+            ),
+            models.Index(
+                fields=["assignee", "due_date"],
+                condition=Q(done_at__isnull=True),
+                name="activity_open_assignee_due",
+            ),
+        ]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+
+class FlagKind(models.TextChoices):
+    NO_NEXT_STEP = "no_next_step", _("No next step")
+    OVERDUE_NEXT_STEP = "overdue_next_step", _("Next step overdue")
+    STALE = "stale", _("No movement")
+
+
+class Flag(models.Model):
+    """A deal slipping from the method: raised and resolved by the scan and the services so
+    that the open flags always equal the definitions (PRODUCT.md)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    raised_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "pk"]
+        constraints = [
+            # At most one open flag per deal and kind, however many scans run at once.
+            models.UniqueConstraint(
+                fields=["deal", "kind"],
+                condition=Q(resolved_at__isnull=True),
+                name="flag_one_open_per_deal_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["no_next_step", "overdue_next_step", "stale"]),
+                name="flag_kind_valid",
+            ),
+        ]
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} {self.kind}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class NotificationKind(models.TextChoices):
+    FLAG_RAISED = "flag_raised", _("A deal of yours needs attention")
+    DEAL_ASSIGNED = "deal_assigned", _("A deal was given to you")
+    ACTIVITY_ASSIGNED = "activity_assigned", _("An activity was given to you")
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="notifications")
+    flag = models.ForeignKey(
+        Flag, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One notification per raised flag, however many scans see it.
+            models.UniqueConstraint(fields=["user", "flag"], name="notification_once_per_flag")
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class DigestSent(models.Model):
+    """The daily digest sent to a user on a date: the unique row makes sending idempotent."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "date"], name="digest_once_per_user_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.date}"

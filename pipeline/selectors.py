@@ -7,19 +7,22 @@ and stage equivalents), so the board, counts, totals and searches agree with the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import User
 from accounts.selectors import access_for
 from pipeline.models import (
+    Activity,
     Deal,
     DealStatus,
+    Flag,
     LostReason,
     Pipeline,
     Stage,
@@ -313,3 +316,41 @@ def closed_deals_for_pipeline(*, pipeline: Pipeline, user: User, limit: int = 50
         .select_related("company", "owner", "lost_reason")
         .order_by("-closed_at", "-pk")[:limit]
     )
+
+
+# --- next steps, flags and the digest -----------------------------------------------------
+
+
+@dataclass
+class Digest:
+    flagged: list[Deal]
+    steps: list[Activity]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.flagged and not self.steps
+
+
+def digest_for_user(*, user: User, day: date) -> Digest:
+    """What the daily e-mail tells a user: their open deals that need attention (with their
+    open flags) and the next steps they are responsible for that are due on `day`."""
+    flagged = list(
+        Deal.objects.visible_to(user)
+        .filter(owner=user, status=DealStatus.OPEN, needs_attention=True)
+        .select_related("company", "stage")
+        .prefetch_related(Prefetch("flags", queryset=Flag.objects.filter(resolved_at__isnull=True)))
+        .order_by("pipeline_id", "stage__position", "position")
+    )
+    steps = list(
+        Activity.objects.filter(
+            assignee=user,
+            done_at__isnull=True,
+            due_date=day,
+            deal__in=Deal.objects.visible_to(user).filter(
+                status__in=[DealStatus.OPEN, DealStatus.PAUSED]
+            ),
+        )
+        .select_related("deal", "deal__company")
+        .order_by(F("due_time").asc(nulls_first=True), "pk")
+    )
+    return Digest(flagged=flagged, steps=steps)

@@ -10,12 +10,13 @@ are checked here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Subquery, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,11 +27,14 @@ from pipeline.models import (
     Deal,
     DealStatus,
     LostReason,
+    Notification,
+    NotificationKind,
     Pipeline,
     Stage,
     StageChange,
     StageTotal,
 )
+from pipeline.services.flags import flags_sync
 
 POSITION_GAP = 1024
 
@@ -164,43 +168,103 @@ def _position_top(stage_id: int, exclude_pk: int | None = None) -> int:
 # --- column totals -------------------------------------------------------------------------
 
 
-def _totals_add(stage_id: int, currency: str, count: int, value: Decimal) -> None:
-    """Adjust a stage's maintained totals. Callers hold the stage's column lock."""
+def _totals_add(
+    stage_id: int, currency: str, count: int, value: Decimal, attention: int = 0
+) -> None:
+    """Adjust a stage's kept totals. Callers hold the stage's column lock."""
     updated = StageTotal.objects.filter(stage_id=stage_id, currency=currency).update(
-        count=F("count") + count, value=F("value") + value
+        count=F("count") + count, value=F("value") + value, attention=F("attention") + attention
     )
     if not updated:
-        StageTotal.objects.create(stage_id=stage_id, currency=currency, count=count, value=value)
+        StageTotal.objects.create(
+            stage_id=stage_id, currency=currency, count=count, value=value, attention=attention
+        )
 
 
 def _totals_enter(deal: Deal) -> None:
-    _totals_add(deal.stage_id, deal.currency, 1, deal.value)
+    _totals_add(deal.stage_id, deal.currency, 1, deal.value, int(deal.needs_attention))
 
 
 def _totals_leave(deal: Deal) -> None:
-    _totals_add(deal.stage_id, deal.currency, -1, -deal.value)
+    _totals_add(deal.stage_id, deal.currency, -1, -deal.value, -int(deal.needs_attention))
+
+
+def _open_totals_by_stage(stage_ids: list[int]):
+    return (
+        Deal.objects.filter(stage_id__in=stage_ids, status=DealStatus.OPEN)
+        .values("stage_id", "currency")
+        .annotate(
+            n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=Q(needs_attention=True))
+        )
+        .order_by()
+    )
 
 
 @transaction.atomic
 def stage_totals_rebuild(*, stage_ids: list[int] | None = None) -> int:
-    """Recompute the maintained column totals from the open deals: after bulk loads that
-    bypass the services, and as a nightly convergence check. Idempotent. Returns the number of
-    stages recomputed."""
+    """Recompute the kept column totals from the open deals: after bulk loads that bypass the
+    services, and as a nightly convergence check. Idempotent. Returns the number of stages
+    recomputed."""
     stages = Stage.objects.all() if stage_ids is None else Stage.objects.filter(pk__in=stage_ids)
     ids = list(stages.values_list("pk", flat=True))
     _lock_stages(set(ids))
-    rows = (
-        Deal.objects.filter(stage_id__in=ids, status=DealStatus.OPEN)
-        .values("stage_id", "currency")
-        .annotate(n=Count("pk"), total=Sum("value"))
-        .order_by()
-    )
+    rows = list(_open_totals_by_stage(ids))
     StageTotal.objects.filter(stage_id__in=ids).delete()
     StageTotal.objects.bulk_create(
-        StageTotal(stage_id=r["stage_id"], currency=r["currency"], count=r["n"], value=r["total"])
+        StageTotal(
+            stage_id=r["stage_id"],
+            currency=r["currency"],
+            count=r["n"],
+            value=r["total"],
+            attention=r["flagged"],
+        )
         for r in rows
     )
     return len(ids)
+
+
+def stage_attention_rebuild() -> int:
+    """Recount the deals needing attention per stage and currency, in one statement, after a
+    scan changed flags in bulk."""
+    flagged = (
+        Deal.objects.filter(
+            stage_id=OuterRef("stage_id"),
+            currency=OuterRef("currency"),
+            status=DealStatus.OPEN,
+            needs_attention=True,
+        )
+        .order_by()
+        .values("stage_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return StageTotal.objects.update(attention=Coalesce(Subquery(flagged), Value(0)))
+
+
+# --- flags and movement ------------------------------------------------------------------
+
+
+def _moved(deal: Deal, now) -> list[str]:
+    """Movement resets the rotting clock: entering a stage or completing an activity."""
+    deal.last_movement_at = now
+    deal.rots_at = now + timedelta(days=deal.stage.rot_days)
+    return ["last_movement_at", "rots_at"]
+
+
+def _flags_refresh(deal: Deal, *, now=None, raise_new: bool = False) -> None:
+    """Bring one deal's flags in line after a change (resolving what the change fixed, and with
+    `raise_new` raising what it caused) and keep its stage's attention count in step.
+    Callers hold the stage lock and the deal lock. Nothing to do for a deal without flags
+    unless raising."""
+    if not deal.needs_attention and not raise_new:
+        return
+    before = deal.needs_attention
+    flags_sync(deals=Deal.objects.filter(pk=deal.pk), now=now, raise_new=raise_new)
+    deal.needs_attention = (
+        Deal.objects.filter(pk=deal.pk).values_list("needs_attention", flat=True).get()
+    )
+    if deal.status == DealStatus.OPEN and before != deal.needs_attention:
+        _totals_add(deal.stage_id, deal.currency, 0, Decimal(0), deal.needs_attention - before)
 
 
 def _lock_deal(deal: Deal, version: int | None) -> Deal:
@@ -271,6 +335,8 @@ def deal_create(
         expected_close_date=expected_close_date,
         stage_entered_at=now,
         created_at=now,
+        last_movement_at=now,
+        rots_at=now + timedelta(days=stage.rot_days),
     )
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
     _totals_enter(deal)
@@ -321,14 +387,16 @@ def deal_move(
     if from_stage_id != stage_id:
         current.stage = stage
         current.stage_entered_at = now
-        fields += ["stage", "stage_entered_at"]
+        fields += ["stage", "stage_entered_at", *_moved(current, now)]
     current.save(update_fields=fields)
     if from_stage_id != stage_id:
         StageChange.objects.create(
             deal=current, from_stage_id=from_stage_id, to_stage=stage, user=acting_user, at=now
         )
-        _totals_add(from_stage_id, current.currency, -1, -current.value)
+        attention = int(current.needs_attention)
+        _totals_add(from_stage_id, current.currency, -1, -current.value, -attention)
         _totals_enter(current)
+        _flags_refresh(current, now=now)  # entering a stage is movement: no longer stale
     return MoveResult(deal=current, from_stage=stages[from_stage_id], stage=stage, changed=True)
 
 
@@ -377,6 +445,13 @@ def deal_update(*, acting_user: User, deal: Deal, version: int, data: dict) -> D
         _totals_enter(current)
     current.version += 1
     current.save(update_fields=[*changed, "version", "updated_at"])
+    if "owner" in changed and current.owner_id and current.owner_id != acting_user.pk:
+        Notification.objects.create(
+            user_id=current.owner_id,
+            kind=NotificationKind.DEAL_ASSIGNED,
+            deal=current,
+            actor=acting_user,
+        )
     return current
 
 
@@ -393,6 +468,7 @@ def _close(*, acting_user: User, deal: Deal, version: int | None, status: str, *
         setattr(current, key, value)
     current.version += 1
     current.save(update_fields=["status", "closed_at", *extra, "version", "updated_at"])
+    _flags_refresh(current, now=now)  # closed deals need no next step: resolve their flags
     return current
 
 
@@ -421,25 +497,90 @@ def deal_mark_lost(
 
 @transaction.atomic
 def deal_reopen(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
-    """Put a won or lost deal back on the board, at the top of the stage it left.
-
-    Assumes the caller may edit it. A deal that is already open is left as it is.
-    """
+    """Put a won or lost deal back on the board, at the top of the stage it left, with a fresh
+    rotting clock. Assumes the caller may edit it. An open deal is left as it is; a paused one
+    is resumed."""
+    if deal.status == DealStatus.PAUSED:
+        return deal_resume(acting_user=acting_user, deal=deal, version=version)
     _lock_stages({deal.stage_id})
     current = _lock_deal(deal, version)
     if current.status == DealStatus.OPEN:
         return current
+    now = timezone.now()
     current.status = DealStatus.OPEN
     current.closed_at = None
     current.lost_reason = None
     current.lost_note = ""
     current.lost_from_stage = None
-    current.paused_until = None
     current.position = _position_top(current.stage_id, exclude_pk=current.pk)
-    current.stage_entered_at = timezone.now()
+    current.stage_entered_at = now
+    _moved(current, now)
     current.version += 1
     current.save()
     _totals_enter(current)
+    return current
+
+
+@transaction.atomic
+def deal_pause(
+    *, acting_user: User, deal: Deal, version: int | None, until: date, reason: str
+) -> Deal:
+    """Take an open deal off the board until `until`: it raises no flags, its rotting clock
+    stops and it leaves the forecast. The scan resumes it on that date. Assumes the caller
+    may edit the deal."""
+    if until <= timezone.localdate():
+        raise DealRuleError(_("Pick a resume date in the future."))
+    _lock_stages({deal.stage_id})
+    current = _lock_deal(deal, version)
+    if current.status != DealStatus.OPEN:
+        raise DealRuleError(_("Only open deals can be paused."))
+    _totals_leave(current)
+    now = timezone.now()
+    current.status = DealStatus.PAUSED
+    current.paused_at = now
+    current.paused_until = until
+    current.pause_reason = reason
+    current.version += 1
+    current.save(
+        update_fields=[
+            "status",
+            "paused_at",
+            "paused_until",
+            "pause_reason",
+            "version",
+            "updated_at",
+        ]
+    )
+    _flags_refresh(current, now=now)
+    return current
+
+
+@transaction.atomic
+def deal_resume(
+    *, acting_user: User | None, deal: Deal, version: int | None = None, now=None
+) -> Deal:
+    """Put a paused deal back on the board at the top of its stage. The rotting clock goes on
+    from where it stopped; flags are raised at once if the deal now breaks a rule (no next
+    step, say). Called by a user (who may edit the deal) or by the scan on the resume date.
+    Idempotent: a deal that is not paused is left as it is."""
+    now = now or timezone.now()
+    _lock_stages({deal.stage_id})
+    current = _lock_deal(deal, version)
+    if current.status != DealStatus.PAUSED:
+        return current
+    stopped = now - (current.paused_at or now)
+    current.status = DealStatus.OPEN
+    current.last_movement_at += stopped
+    if current.rots_at is not None:
+        current.rots_at += stopped
+    current.paused_at = None
+    current.paused_until = None
+    current.pause_reason = ""
+    current.position = _position_top(current.stage_id, exclude_pk=current.pk)
+    current.version += 1
+    current.save()
+    _totals_enter(current)
+    _flags_refresh(current, now=now, raise_new=True)
     return current
 
 

@@ -1,0 +1,141 @@
+"""Pipeline-hygiene flags. One definition of each flag, written as conditions on the deal's
+own (kept) fields, used both by the periodic scan over every deal and by the services for the
+one deal they just changed:
+
+- no_next_step: an open deal without an open activity;
+- overdue_next_step: an open deal whose next step was due before today (organisation time);
+- stale: an open deal whose last movement is older than its stage's rot days (`rots_at`).
+
+Everything here is set-based SQL: resolving and raising are a few statements whatever the
+number of deals, and running them twice, or twice at once, changes nothing more (the partial
+unique index allows one open flag per deal and kind; raising skips what exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import CharField, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.utils import timezone
+
+from pipeline.models import Deal, DealStatus, Flag, FlagKind, Notification, NotificationKind
+
+
+def flag_conditions(*, now: datetime) -> dict[str, Q]:
+    """What makes each kind of flag true for a deal, at `now`."""
+    today = timezone.localdate(now)
+    open_deal = Q(status=DealStatus.OPEN)
+    return {
+        FlagKind.NO_NEXT_STEP: open_deal & Q(next_step__isnull=True),
+        FlagKind.OVERDUE_NEXT_STEP: open_deal & Q(next_step_due__lt=today),
+        FlagKind.STALE: open_deal & Q(rots_at__lt=now),
+    }
+
+
+@dataclass(frozen=True)
+class FlagSyncResult:
+    raised: int = 0
+    resolved: int = 0
+
+
+def _open_flags(kind: str | None = None) -> QuerySet[Flag]:
+    qs = Flag.objects.filter(resolved_at__isnull=True)
+    return qs.filter(kind=kind) if kind else qs
+
+
+def _insert_from_select(table: str, columns: list[str], queryset: QuerySet) -> int:
+    """INSERT INTO table (columns) SELECT … from a compiled queryset; rows that would break a
+    unique constraint (a concurrent scan got there first) are skipped."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM ({sql}) AS source "
+            "ON CONFLICT DO NOTHING",
+            params,
+        )
+        return cursor.rowcount
+
+
+def flags_sync(
+    *, deals: QuerySet[Deal] | None = None, now: datetime | None = None, raise_new: bool = True
+) -> FlagSyncResult:
+    """Make the open flags of `deals` (all deals when None) equal the definitions at `now`:
+    resolve what no longer holds, raise what newly holds (unless `raise_new` is off: services
+    resolve at once and leave raising to the scan), keep `Deal.needs_attention` in step and
+    notify owners of newly raised flags. Set-based; idempotent; safe to run concurrently.
+    """
+    now = now or timezone.now()
+    scope = Q() if deals is None else Q(deal__in=deals.values("pk"))
+    resolved = raised = 0
+    with transaction.atomic():
+        for kind, condition in flag_conditions(now=now).items():
+            still_true = Deal.objects.filter(condition, pk=OuterRef("deal_id"))
+            resolved += (
+                _open_flags(kind).filter(scope).filter(~Exists(still_true)).update(resolved_at=now)
+            )
+            if not raise_new:
+                continue
+            candidates = (deals if deals is not None else Deal.objects.all()).filter(condition)
+            new = candidates.filter(~Exists(_open_flags(kind).filter(deal_id=OuterRef("pk"))))
+            raised += _insert_from_select(
+                Flag._meta.db_table, ["deal_id", "kind", "raised_at"], _flag_rows(new, kind, now)
+            )
+        _notify_new_flags(scope=scope, now=now)
+        _needs_attention_sync(deals)
+    return FlagSyncResult(raised=raised, resolved=resolved)
+
+
+def _flag_rows(deals: QuerySet[Deal], kind: str, now: datetime) -> QuerySet:
+    """(deal_id, kind, raised_at) rows for a new flag on each of `deals`."""
+    return (
+        deals.order_by()
+        .annotate(
+            flag_kind=Value(kind, output_field=CharField()),
+            flag_at=Value(now, output_field=DateTimeField()),
+        )
+        .values_list("pk", "flag_kind", "flag_at")
+    )
+
+
+def _notify_new_flags(*, scope: Q, now: datetime) -> None:
+    """One notification to the deal's owner per flag raised at `now` (the unique constraint
+    on (user, flag) makes a second scan harmless)."""
+    rows = (
+        Flag.objects.filter(scope, raised_at=now, resolved_at__isnull=True)
+        .filter(deal__owner__isnull=False)
+        .annotate(
+            n_user=F("deal__owner_id"),
+            n_kind=Value(NotificationKind.FLAG_RAISED, output_field=CharField()),
+            n_at=Value(now, output_field=DateTimeField()),
+        )
+        .order_by()
+        .values_list("n_user", "n_kind", "deal_id", "pk", "n_at")
+    )
+    _insert_from_select(
+        Notification._meta.db_table, ["user_id", "kind", "deal_id", "flag_id", "created_at"], rows
+    )
+
+
+def _needs_attention_sync(deals: QuerySet[Deal] | None) -> None:
+    base = deals if deals is not None else Deal.objects.all()
+    has_open_flag = Exists(_open_flags().filter(deal_id=OuterRef("pk")))
+    base.filter(needs_attention=False).filter(has_open_flag).update(needs_attention=True)
+    base.filter(needs_attention=True).filter(~has_open_flag).update(needs_attention=False)
+
+
+def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
+    """The periodic job: resume paused deals whose date has come, then bring every deal's
+    flags and the board's attention counts in line with the definitions. Convergent: a missed
+    run is caught up by the next."""
+    from pipeline.services.deals import deal_resume, stage_attention_rebuild
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    due = Deal.objects.filter(status=DealStatus.PAUSED, paused_until__lte=today)
+    for deal in due.select_related("pipeline").iterator(chunk_size=500):
+        deal_resume(acting_user=None, deal=deal, now=now)
+    result = flags_sync(now=now)
+    stage_attention_rebuild()
+    return result

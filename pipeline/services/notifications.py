@@ -1,0 +1,76 @@
+"""In-app notifications and the daily email digest."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from pipeline.models import DigestSent, Notification
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> bool:
+    """Mark one of the user's own notifications read. Idempotent; another user's notification
+    is treated as missing (returns False)."""
+    updated = Notification.objects.filter(
+        pk=notification_id, user=user, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    return bool(updated) or Notification.objects.filter(pk=notification_id, user=user).exists()
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark all of the user's notifications read. Idempotent."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def _claim(user: User, day: date) -> DigestSent | None:
+    """Claim the (user, day) digest; None when someone (another beat, a redelivered task)
+    claimed it first. The unique constraint decides, in its own committed transaction."""
+    try:
+        with transaction.atomic():
+            return DigestSent.objects.create(user=user, date=day)
+    except IntegrityError:
+        return None
+
+
+def digest_send(*, user: User, day: date | None = None) -> bool:
+    """Send the user's daily digest (flagged deals and today's next steps) at most once per
+    day; skipped when there is nothing to say. The e-mail goes out after the claim commits, so
+    no transaction waits on the mail server; a mail error frees the claim for a retry.
+    Returns whether a message was sent."""
+    from pipeline.selectors import digest_for_user
+
+    day = day or timezone.localdate()
+    if not user.email or not user.is_active:
+        return False
+    claim = _claim(user, day)
+    if claim is None:
+        return False
+    digest = digest_for_user(user=user, day=day)
+    if digest.is_empty:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"user": user, "digest": digest, "day": day}
+        message = EmailMultiAlternatives(
+            subject=_("Your pipeline for %(day)s") % {"day": day.strftime("%d %b %Y")},
+            body=render_to_string("pipeline/email/digest.txt", context),
+            to=[user.email],
+        )
+        message.attach_alternative(
+            render_to_string("pipeline/email/digest.html", context), "text/html"
+        )
+    try:
+        message.send()
+    except Exception:
+        claim.delete()  # let the retry (with backoff) try again
+        raise
+    DigestSent.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
+    return True
