@@ -23,6 +23,7 @@ class BoardFilterForm(forms.Form):
 
     owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
     q = forms.CharField(label=_("Search"), required=False, max_length=100, strip=True)
+    attention = forms.BooleanField(label=_("Needs attention"), required=False)
 
     def __init__(self, *args, pipeline: Pipeline, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,7 +53,11 @@ class BoardFilterForm(forms.Form):
         return owner
 
     def filters(self) -> BoardFilters:
-        return BoardFilters(owner=self.cleaned_data["owner"], q=self.cleaned_data.get("q") or "")
+        return BoardFilters(
+            owner=self.cleaned_data["owner"],
+            q=self.cleaned_data.get("q") or "",
+            attention=bool(self.cleaned_data.get("attention")),
+        )
 
 
 class CursorForm(forms.Form):

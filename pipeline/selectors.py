@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 
 from accounts.models import User
@@ -23,6 +23,7 @@ from pipeline.models import (
     Deal,
     DealStatus,
     Flag,
+    FlagKind,
     LostReason,
     Pipeline,
     Stage,
@@ -49,6 +50,18 @@ CARD_FIELDS = (
     "owner__first_name",
     "owner__last_name",
     "owner__username",
+    "next_step_id",
+    "next_step_subject",
+    "next_step_due",
+    "next_step_assignee_id",
+    "next_step_assignee__first_name",
+    "next_step_assignee__last_name",
+    "next_step_assignee__username",
+    "last_movement_at",
+    "rots_at",
+    "needs_attention",
+    "stage__name",
+    "stage__rot_days",
 )
 
 
@@ -134,6 +147,7 @@ class BoardFilters:
 
     owner: str = "any"
     q: str = ""
+    attention: bool = False
 
     def apply(self, qs: QuerySet[Deal], *, user: User) -> QuerySet[Deal]:
         if self.owner == "me":
@@ -144,11 +158,13 @@ class BoardFilters:
             qs = qs.filter(owner_id=int(self.owner))
         if self.q:
             qs = qs.filter(Q(title__icontains=self.q) | Q(company__name__icontains=self.q))
+        if self.attention:
+            qs = qs.filter(needs_attention=True)
         return qs
 
     @property
     def is_active(self) -> bool:
-        return self.owner != "any" or bool(self.q)
+        return self.owner != "any" or bool(self.q) or self.attention
 
     def as_query(self) -> dict[str, str]:
         query = {}
@@ -156,6 +172,8 @@ class BoardFilters:
             query["owner"] = self.owner
         if self.q:
             query["q"] = self.q
+        if self.attention:
+            query["attention"] = "1"
         return query
 
 
@@ -164,6 +182,7 @@ class StageTotals:
     count: int = 0
     value: Decimal = Decimal("0.00")
     weighted: Decimal = Decimal("0.00")
+    attention: int = 0  # open deals with an open flag
 
 
 @dataclass
@@ -201,14 +220,18 @@ def stage_totals(
     stage_ids = [s.pk for s in stages]
     if not filters.is_active and _sees_whole_pipeline(user=user, pipeline=pipeline):
         rows = StageTotal.objects.filter(stage_id__in=stage_ids).values(
-            "stage_id", "currency", n=F("count"), total=F("value")
+            "stage_id", "currency", n=F("count"), total=F("value"), flagged=F("attention")
         )
     else:
         rows = (
             _board_deals(pipeline=pipeline, user=user, filters=filters)
             .filter(stage_id__in=stage_ids)
             .values("stage_id", "currency")
-            .annotate(n=Count("pk"), total=Sum("value"))
+            .annotate(
+                n=Count("pk"),
+                total=Sum("value"),
+                flagged=Count("pk", filter=Q(needs_attention=True)),
+            )
             .order_by()
         )
     per_stage: dict[int, list] = {}
@@ -222,13 +245,35 @@ def stage_totals(
             (r["total"] * stage.probability / Decimal(100), r["currency"]) for r in stage_rows
         )
         totals[stage.pk] = StageTotals(
-            count=sum(r["n"] for r in stage_rows), value=value, weighted=weighted
+            count=sum(r["n"] for r in stage_rows),
+            value=value,
+            weighted=weighted,
+            attention=sum(r["flagged"] for r in stage_rows),
         )
     return totals
 
 
+def _flag_since(kind: str) -> Subquery:
+    return Subquery(
+        Flag.objects.filter(deal_id=OuterRef("pk"), kind=kind, resolved_at__isnull=True).values(
+            "raised_at"
+        )[:1]
+    )
+
+
 def _card_query(qs: QuerySet[Deal]) -> QuerySet[Deal]:
-    return qs.select_related("company", "owner").only(*CARD_FIELDS).order_by("position", "pk")
+    """Everything a card shows, in the same query: company, owner, the next step (kept on the
+    deal) and its assignee, the stage's rot days, and since when each open flag has been up."""
+    return (
+        qs.select_related("company", "owner", "next_step_assignee", "stage")
+        .only(*CARD_FIELDS)
+        .annotate(
+            no_next_step_since=_flag_since(FlagKind.NO_NEXT_STEP),
+            overdue_since=_flag_since(FlagKind.OVERDUE_NEXT_STEP),
+            stale_since=_flag_since(FlagKind.STALE),
+        )
+        .order_by("position", "pk")
+    )
 
 
 def column_cards(

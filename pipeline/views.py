@@ -107,6 +107,7 @@ def board(request, pk: int):
         "filters": filters,
         "filter_query": filters.as_query(),
         "open_count": sum(c.totals.count for c in columns),
+        "attention_count": sum(c.totals.attention for c in columns),
     }
     partial = request.htmx and request.htmx.target == "board"
     return render(
