@@ -51,8 +51,9 @@ def _insert_from_select(table: str, columns: list[str], queryset: QuerySet) -> i
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
+            # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join.
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM ({sql}) AS source "
-            "ON CONFLICT DO NOTHING",
+            "WHERE true ON CONFLICT DO NOTHING",
             params,
         )
         return cursor.rowcount

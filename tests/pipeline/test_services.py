@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from pipeline import services
 from pipeline.models import Deal, DealStatus, LostReason, StageChange
@@ -214,21 +216,23 @@ def test_salesperson_cannot_delete(alice, three):
 
 
 def live_totals(stage_ids):
-    from django.db.models import Count, Sum
+    from django.db.models import Count, Q, Sum
 
     rows = (
         Deal.objects.filter(stage_id__in=stage_ids, status="open")
         .values("stage_id", "currency")
-        .annotate(n=Count("pk"), total=Sum("value"))
+        .annotate(
+            n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=Q(needs_attention=True))
+        )
     )
-    return {(r["stage_id"], r["currency"]): (r["n"], r["total"]) for r in rows}
+    return {(r["stage_id"], r["currency"]): (r["n"], r["total"], r["flagged"]) for r in rows}
 
 
 def kept_totals(stage_ids):
     from pipeline.models import StageTotal
 
     return {
-        (t.stage_id, t.currency): (t.count, t.value)
+        (t.stage_id, t.currency): (t.count, t.value, t.attention)
         for t in StageTotal.objects.filter(stage_id__in=stage_ids)
         if t.count
     }
@@ -251,7 +255,9 @@ def test_kept_column_totals_equal_the_deals_after_any_sequence_of_changes(alice,
     ]
     for _ in range(80):
         deal = Deal.objects.get(pk=rng.choice(deals).pk)
-        action = rng.choice(["move", "edit", "won", "lost", "reopen", "delete"])
+        action = rng.choice(
+            ["move", "edit", "won", "lost", "reopen", "delete", "pause", "step", "done", "scan"]
+        )
         try:
             if action == "move":
                 services.deal_move(
@@ -274,6 +280,18 @@ def test_kept_column_totals_equal_the_deals_after_any_sequence_of_changes(alice,
                 )
             elif action == "reopen":
                 services.deal_reopen(acting_user=alice, deal=deal, version=deal.version)
+            elif action == "pause":
+                until = timezone.localdate() + timedelta(days=rng.randrange(1, 20))
+                services.deal_pause(
+                    acting_user=alice, deal=deal, version=deal.version, until=until, reason="x"
+                )
+            elif action == "step":
+                due = timezone.localdate() + timedelta(days=rng.randrange(-5, 5))
+                services.activity_create(acting_user=alice, deal=deal, subject="Call", due_date=due)
+            elif action == "done" and deal.next_step_id:
+                services.activity_complete(acting_user=alice, activity=deal.next_step)
+            elif action == "scan":
+                services.flags_scan(now=timezone.now() + timedelta(days=rng.randrange(0, 30)))
             elif action == "delete" and rng.random() < 0.2:
                 services.deal_delete(acting_user=bob, deal=deal)
                 deals.remove(deal)
