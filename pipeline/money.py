@@ -1,31 +1,90 @@
 """Money in the reporting currency, and how amounts are shown.
 
-Rounding rule: amounts are summed per currency in the database (exact decimals), each sum is
-converted with the fixed rate, and the converted total is rounded once to cents, half up.
+Exchange rates are set by admins (ExchangeRate rows, each valid from a date); the fixed rates
+in settings are the fallback for a currency that has none. Rounding rule: amounts are summed
+per currency in the database (exact decimals), each sum is converted with the rate in force
+(and weighted by the stage's probability where asked), and every figure shown is rounded once,
+to the cent, half up. A total is rounded from its exact parts, not summed from rounded cells.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.formats import number_format
 
 CENT = Decimal("0.01")
+RATES_TTL_SECONDS = 60
 
 
-def to_reporting(amount: Decimal, currency: str) -> Decimal:
-    return (
-        amount
-        * settings.EXCHANGE_RATES[currency]
-        / settings.EXCHANGE_RATES[settings.REPORTING_CURRENCY]
-    )
+@dataclass(frozen=True)
+class Rate:
+    currency: str
+    rate: Decimal  # reporting-currency units per unit of `currency`
+    valid_from: date | None  # None: the settings' fallback
 
 
-def sum_in_reporting(amounts: Iterable[tuple[Decimal, str]]) -> Decimal:
-    total = sum((to_reporting(a or Decimal(0), c) for a, c in amounts), Decimal(0))
-    return total.quantize(CENT, rounding=ROUND_HALF_UP)
+def rates_on(day: date) -> dict[str, Rate]:
+    """The rates in force on `day`, one query."""
+    from pipeline.models import ExchangeRate
+
+    base = settings.EXCHANGE_RATES[settings.REPORTING_CURRENCY]
+    rates = {
+        currency: Rate(currency, value / base, None)
+        for currency, value in settings.EXCHANGE_RATES.items()
+    }
+    seen = set()
+    rows = ExchangeRate.objects.filter(valid_from__lte=day).order_by("currency", "-valid_from")
+    for row in rows.values_list("currency", "rate", "valid_from"):
+        if row[0] not in seen:
+            seen.add(row[0])
+            rates[row[0]] = Rate(*row)
+    rates[settings.REPORTING_CURRENCY] = Rate(settings.REPORTING_CURRENCY, Decimal(1), None)
+    return rates
+
+
+_cache_lock = threading.Lock()
+_cache: dict = {"rates": None, "day": None, "loaded": 0.0}
+
+
+def current_rates() -> dict[str, Rate]:
+    """Today's rates, read at most once a minute per process: rates change rarely and the
+    board must not spend a query on them. `rates_changed()` drops the cache at once."""
+    today = timezone.localdate()
+    with _cache_lock:
+        fresh = time.monotonic() - _cache["loaded"] < RATES_TTL_SECONDS
+        if _cache["rates"] is None or _cache["day"] != today or not fresh:
+            _cache.update(rates=rates_on(today), day=today, loaded=time.monotonic())
+        return _cache["rates"]
+
+
+def rates_changed() -> None:
+    with _cache_lock:
+        _cache["rates"] = None
+
+
+def to_reporting(amount: Decimal, currency: str, rates: dict[str, Rate] | None = None) -> Decimal:
+    rates = rates or current_rates()
+    return amount * rates[currency].rate
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def sum_in_reporting(
+    amounts: Iterable[tuple[Decimal, str]], rates: dict[str, Rate] | None = None
+) -> Decimal:
+    rates = rates or current_rates()
+    total = sum((to_reporting(a or Decimal(0), c, rates) for a, c in amounts), Decimal(0))
+    return round_cents(total)
 
 
 def format_money(amount: Decimal | None, currency: str, *, whole: bool = True) -> str:

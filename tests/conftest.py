@@ -34,6 +34,16 @@ def _test_settings():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_exchange_rates():
+    """Each test reads the exchange rates its own database holds."""
+    from pipeline.money import rates_changed
+
+    rates_changed()
+    yield
+    rates_changed()
+
+
 def is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

@@ -23,6 +23,13 @@ from pipeline.services.deals import (
     stage_totals_rebuild,
 )
 from pipeline.services.flags import flags_scan, flags_sync
+from pipeline.services.forecasts import (
+    deal_review_mark,
+    exchange_rate_set,
+    forecast_snapshot_take,
+    sales_target_set,
+    stage_probability_apply,
+)
 from pipeline.services.notifications import (
     digest_send,
     notification_mark_read,
@@ -38,6 +45,7 @@ __all__ = [
     "activity_create",
     "activity_update",
     "deal_create",
+    "deal_review_mark",
     "deal_delete",
     "deal_mark_lost",
     "deal_mark_won",
@@ -47,6 +55,10 @@ __all__ = [
     "deal_resume",
     "deal_update",
     "digest_send",
+    "exchange_rate_set",
+    "forecast_snapshot_take",
+    "sales_target_set",
+    "stage_probability_apply",
     "flags_scan",
     "flags_sync",
     "notification_mark_read",

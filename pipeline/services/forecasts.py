@@ -1,0 +1,236 @@
+"""Weekly forecast snapshots, targets, exchange rates, stage probabilities and weekly review
+marks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Round, Trunc
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.selectors import access_for
+from pipeline.forecasting import KINDS, monday, period_start
+from pipeline.models import (
+    Deal,
+    DealReview,
+    DealStatus,
+    ExchangeRate,
+    ForecastSnapshot,
+    ForecastSnapshotLine,
+    ForecastSnapshotRun,
+    SalesTarget,
+    Stage,
+)
+from pipeline.money import rates_changed, rates_on
+from pipeline.services.deals import DealRuleError
+from pipeline.services.flags import _insert_from_select
+
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+
+
+def _in_reporting(rates) -> Case:
+    """deal.value converted with `rates`, as SQL."""
+    return Case(
+        *[
+            When(currency=currency, then=F("value") * Value(rate.rate, output_field=MONEY))
+            for currency, rate in rates.items()
+        ],
+        output_field=DecimalField(max_digits=30, decimal_places=10),
+    )
+
+
+def forecast_snapshot_take(*, now: datetime | None = None) -> ForecastSnapshotRun | None:
+    """Take this week's forecast snapshot: every open deal as it stands (value and weighted
+    value in the reporting currency at today's rates), then the totals per pipeline, owner,
+    stage and week / month / quarter of the expected close date. Set-based SQL: memory stays
+    flat whatever the number of deals. Idempotent: the week is claimed by a unique row in the
+    same transaction, so a second run, a second beat or a retry writes nothing (returns None).
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    week = monday(today)
+    rates = rates_on(today)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                run = ForecastSnapshotRun.objects.create(week=week, taken_at=now)
+        except IntegrityError:
+            return None
+        value = _in_reporting(rates)
+        lines = (
+            Deal.objects.filter(status=DealStatus.OPEN)
+            .order_by()
+            .annotate(
+                s_run=Value(run.pk, output_field=IntegerField()),
+                s_value=Round(value, 2, output_field=MONEY),
+                s_weighted=Round(
+                    ExpressionWrapper(
+                        value * F("stage__probability") / Value(100), output_field=MONEY
+                    ),
+                    2,
+                    output_field=MONEY,
+                ),
+            )
+            .values_list(
+                "s_run",
+                "pk",
+                "pipeline_id",
+                "stage_id",
+                "owner_id",
+                "status",
+                "expected_close_date",
+                "s_value",
+                "s_weighted",
+            )
+        )
+        count = _insert_from_select(
+            ForecastSnapshotLine._meta.db_table,
+            [
+                "run_id",
+                "deal_id",
+                "pipeline_id",
+                "stage_id",
+                "owner_id",
+                "status",
+                "expected_close_date",
+                "value",
+                "weighted",
+            ],
+            lines,
+        )
+        for kind in KINDS:
+            totals = (
+                ForecastSnapshotLine.objects.filter(run=run, expected_close_date__isnull=False)
+                .annotate(period=Trunc("expected_close_date", kind, output_field=DateField()))
+                .values("pipeline_id", "owner_id", "stage_id", "period")
+                .annotate(n=Count("pk"), v=Sum("value"), w=Sum("weighted"))
+                .annotate(
+                    s_run=Value(run.pk, output_field=IntegerField()),
+                    s_week=Value(week, output_field=DateField()),
+                    s_kind=Value(kind, output_field=CharField()),
+                )
+                .order_by()
+                .values_list(
+                    "s_run",
+                    "s_week",
+                    "pipeline_id",
+                    "owner_id",
+                    "stage_id",
+                    "s_kind",
+                    "period",
+                    "n",
+                    "v",
+                    "w",
+                )
+            )
+            _insert_from_select(
+                ForecastSnapshot._meta.db_table,
+                [
+                    "run_id",
+                    "week",
+                    "pipeline_id",
+                    "owner_id",
+                    "stage_id",
+                    "period_kind",
+                    "period_start",
+                    "count",
+                    "value",
+                    "weighted",
+                ],
+                totals,
+            )
+        ForecastSnapshotRun.objects.filter(pk=run.pk).update(deal_count=count)
+        run.deal_count = count
+    return run
+
+
+def _require_admin(user: User) -> None:
+    if not access_for(user).is_admin:
+        raise PermissionDenied(_("Only an admin can change this."))
+
+
+@transaction.atomic
+def sales_target_set(
+    *, acting_user: User, user: User, kind: str, start: date, amount: Decimal | None
+) -> SalesTarget | None:
+    """Set (or with amount None, remove) a rep's target for a period. Managers of a team the
+    rep belongs to, and admins. Idempotent."""
+    access = access_for(acting_user)
+    rep_teams = set(user.memberships.values_list("team_id", flat=True))
+    if not access.is_admin and not rep_teams & access.managed_team_ids:
+        raise PermissionDenied(_("Only the rep's manager or an admin can set targets."))
+    start = period_start(start, kind)
+    if amount is None:
+        SalesTarget.objects.filter(user=user, period_kind=kind, period_start=start).delete()
+        return None
+    target, _created = SalesTarget.objects.update_or_create(
+        user=user,
+        period_kind=kind,
+        period_start=start,
+        defaults={"amount": amount, "set_by": acting_user},
+    )
+    return target
+
+
+@transaction.atomic
+def exchange_rate_set(
+    *, acting_user: User, currency: str, rate: Decimal, valid_from: date
+) -> ExchangeRate:
+    """Set a currency's rate from a date (admins). Idempotent for the same day."""
+    _require_admin(acting_user)
+    if rate <= 0:
+        raise DealRuleError(_("A rate must be above zero."))
+    row, _created = ExchangeRate.objects.update_or_create(
+        currency=currency, valid_from=valid_from, defaults={"rate": rate, "set_by": acting_user}
+    )
+    transaction.on_commit(rates_changed)
+    return row
+
+
+@transaction.atomic
+def stage_probability_apply(*, acting_user: User, stage: Stage, probability: int) -> Stage:
+    """Set a stage's win probability (the calibration's "apply"). Admins only. No write when
+    unchanged."""
+    _require_admin(acting_user)
+    if not 0 <= probability <= 100:
+        raise DealRuleError(_("A probability is between 0 and 100 %."))
+    stage = Stage.objects.select_for_update().get(pk=stage.pk)
+    if stage.probability != probability:
+        stage.probability = probability
+        stage.save(update_fields=["probability"])
+    return stage
+
+
+def deal_review_mark(*, acting_user: User, deal: Deal, week: date, reviewed: bool = True) -> bool:
+    """Mark a deal reviewed (or not) in a week's review. Assumes the caller may see the deal
+    and manages its team. Idempotent. Returns whether it is now reviewed."""
+    week = monday(week)
+    if not reviewed:
+        DealReview.objects.filter(deal=deal, week=week).delete()
+        return False
+    try:
+        with transaction.atomic():
+            DealReview.objects.get_or_create(
+                deal=deal, week=week, defaults={"reviewer": acting_user}
+            )
+    except IntegrityError:  # marked at the same moment by someone else: fine
+        pass
+    return True
