@@ -44,3 +44,11 @@ def digest_send(user_id: int, day: str) -> bool:
     if user is None:
         return False
     return services.digest_send(user=user, day=date.fromisoformat(day))
+
+
+@shared_task(name="pipeline.forecast_snapshot")
+def forecast_snapshot() -> int | None:
+    """Monday 00:00 in the organisation's time zone: this week's forecast snapshot. A second
+    run (two beats, a redelivery, a retry) writes nothing."""
+    run = services.forecast_snapshot_take()
+    return run.deal_count if run else None
