@@ -477,7 +477,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.text
+        return f"{self.get_kind_display()} ({self.deal_id})"
 
 
 class DigestSent(models.Model):

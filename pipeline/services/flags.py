@@ -38,6 +38,19 @@ def flag_conditions(*, now: datetime) -> dict[str, Q]:
 class FlagSyncResult:
     raised: int = 0
     resolved: int = 0
+    attention_changed: int = 0  # deals whose needs_attention flipped
+
+
+BULK_ROWS = 10_000
+
+
+def _refresh_statistics() -> None:
+    """After bulk changes the planner must know how many flags there are: with a stale
+    estimate of "almost none" it checks every deal against a scan of all flags (quadratic).
+    PostgreSQL samples a fixed number of rows, so this costs well under a second."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Flag._meta.db_table}")
 
 
 def _open_flags(kind: str | None = None) -> QuerySet[Flag]:
@@ -71,6 +84,8 @@ def flags_sync(
     scope = Q() if deals is None else Q(deal__in=deals.values("pk"))
     resolved = raised = 0
     with transaction.atomic():
+        if deals is None:
+            _refresh_statistics()
         for kind, condition in flag_conditions(now=now).items():
             still_true = Deal.objects.filter(condition, pk=OuterRef("deal_id"))
             resolved += (
@@ -80,12 +95,17 @@ def flags_sync(
                 continue
             candidates = (deals if deals is not None else Deal.objects.all()).filter(condition)
             new = candidates.filter(~Exists(_open_flags(kind).filter(deal_id=OuterRef("pk"))))
-            raised += _insert_from_select(
+            inserted = _insert_from_select(
                 Flag._meta.db_table, ["deal_id", "kind", "raised_at"], _flag_rows(new, kind, now)
             )
+            raised += inserted
+            if deals is None and inserted > BULK_ROWS:
+                _refresh_statistics()
+        if deals is None:
+            _refresh_statistics()
         _notify_new_flags(scope=scope, now=now)
-        _needs_attention_sync(deals)
-    return FlagSyncResult(raised=raised, resolved=resolved)
+        flipped = _needs_attention_sync(deals)
+    return FlagSyncResult(raised=raised, resolved=resolved, attention_changed=flipped)
 
 
 def _flag_rows(deals: QuerySet[Deal], kind: str, now: datetime) -> QuerySet:
@@ -119,11 +139,15 @@ def _notify_new_flags(*, scope: Q, now: datetime) -> None:
     )
 
 
-def _needs_attention_sync(deals: QuerySet[Deal] | None) -> None:
+def _needs_attention_sync(deals: QuerySet[Deal] | None) -> int:
+    """Set `Deal.needs_attention` from the open flags; returns how many deals changed."""
     base = deals if deals is not None else Deal.objects.all()
     has_open_flag = Exists(_open_flags().filter(deal_id=OuterRef("pk")))
-    base.filter(needs_attention=False).filter(has_open_flag).update(needs_attention=True)
-    base.filter(needs_attention=True).filter(~has_open_flag).update(needs_attention=False)
+    changed = base.filter(needs_attention=False).filter(has_open_flag).update(needs_attention=True)
+    changed += (
+        base.filter(needs_attention=True).filter(~has_open_flag).update(needs_attention=False)
+    )
+    return changed
 
 
 def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
@@ -138,5 +162,8 @@ def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
     for deal in due.select_related("pipeline").iterator(chunk_size=500):
         deal_resume(acting_user=None, deal=deal, now=now)
     result = flags_sync(now=now)
-    stage_attention_rebuild()
+    if result.attention_changed:
+        # The scan flipped deals in bulk, outside the column locks the services use to keep
+        # the per-stage counts: recount them. Nothing flipped, nothing to recount.
+        stage_attention_rebuild()
     return result
