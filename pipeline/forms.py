@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import users_of_team
 from crm.models import Company, Contact
-from pipeline.models import Deal, LostReason, Pipeline, Stage
+from pipeline.models import Activity, ActivityKind, Deal, LostReason, Pipeline, Stage
 from pipeline.selectors import BoardFilters
 
 MAX_LOADED_CARDS = 500
@@ -187,3 +190,80 @@ class DealLostForm(forms.Form):
 
 class VersionForm(forms.Form):
     version = forms.IntegerField(required=False, min_value=1, max_value=2**31)
+
+
+def working_days_after(day: date, count: int) -> date:
+    """The date `count` working days (Monday to Friday) after `day`."""
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+class ActivityForm(forms.ModelForm):
+    """Plan or change a next step: what, who, when. The person responsible is one of the
+    pipeline team's members; dates are kept within a sane range."""
+
+    class Meta:
+        model = Activity
+        fields = ["kind", "subject", "due_date", "due_time", "assignee"]
+        labels = {
+            "kind": _("Kind"),
+            "subject": _("What"),
+            "due_date": _("When"),
+            "due_time": _("Time (optional)"),
+            "assignee": _("Who"),
+        }
+        widgets = {
+            "kind": forms.RadioSelect,
+            "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "due_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "subject": forms.TextInput(attrs={"placeholder": _("e.g. Call Jens about the budget")}),
+        }
+
+    def __init__(self, *args, deal: Deal, acting_user, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = users_of_team(team_id=deal.pipeline.team_id)
+        self.fields["assignee"].queryset = people
+        # Left out, the service gives the step to the deal's owner (else the acting user).
+        self.fields["assignee"].required = False
+        self.fields["assignee"].empty_label = None
+        self.fields["subject"].max_length = 200
+        if self.instance.pk is None and not self.is_bound:
+            self.initial.setdefault("kind", ActivityKind.CALL)
+            self.initial.setdefault("assignee", deal.owner_id or acting_user.pk)
+            self.initial.setdefault("due_date", working_days_after(timezone.localdate(), 2))
+
+    def clean_due_date(self) -> date:
+        due = self.cleaned_data["due_date"]
+        today = timezone.localdate()
+        unchanged = self.instance.pk is not None and due == self.instance.due_date
+        if not unchanged and not today - timedelta(days=365) <= due <= today + timedelta(
+            days=3 * 365
+        ):
+            raise forms.ValidationError(_("Pick a date within a year back and three years ahead."))
+        return due
+
+
+class PauseForm(forms.Form):
+    """Pause a deal: why, and until when (the deal comes back on the board that day)."""
+
+    until = forms.DateField(
+        label=_("Resume on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    reason = forms.CharField(
+        label=_("Why pause it?"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Waiting for next year's budget")}),
+    )
+    version = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, min_value=1, max_value=2**31
+    )
+
+    def clean_until(self) -> date:
+        until = self.cleaned_data["until"]
+        today = timezone.localdate()
+        if not today < until <= today + timedelta(days=2 * 365):
+            raise forms.ValidationError(_("Pick a resume date after today, within two years."))
+        return until

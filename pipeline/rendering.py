@@ -4,11 +4,14 @@ Django templates cost per card)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from pipeline.money import format_money
 
@@ -19,16 +22,43 @@ def _deals_path() -> str:
     return reverse("deal-detail", args=[0]).removesuffix("0/")
 
 
+def _activities_path() -> str:
+    """'/activities/' - the prefix of the next step's edit and complete URLs."""
+    return reverse("activity-update", args=[0]).removesuffix("0/edit/")
+
+
+def _card_texts() -> dict[str, str]:
+    """Texts with placeholders, translated once per render and filled in per card with
+    Jinja's `format` (its newstyle gettext would fail on a placeholder left unfilled)."""
+    return {
+        "stale_why": _("No movement for %(days)s days; this stage allows %(allowed)s"),
+        "flagged_since": _("flagged since %(date)s"),
+        "overdue_since": _("Overdue since %(date)s"),
+        "due": _("Due %(date)s"),
+    }
+
+
 def cards_html(request, cards) -> SafeString:
     template = get_template("pipeline/cards.jinja", using="jinja2")
+    months = {number: str(name).title() for number, name in MONTHS_3.items()}
+
+    def short(value: date | datetime) -> str:
+        """'3 Nov': a date, or a moment as its date in the organisation's time zone."""
+        if isinstance(value, datetime):
+            value = timezone.localdate(value)
+        return f"{value.day} {months[value.month]}"
+
     html = template.render(
         {
             "cards": cards,
             "today": timezone.localdate(),
             "now": timezone.now(),
             "money": format_money,
-            "months": {number: str(name).title() for number, name in MONTHS_3.items()},
+            "months": months,
+            "short": short,
+            "t": _card_texts(),
             "deals_path": _deals_path(),
+            "activities_path": _activities_path(),
         },
         request=request,
     )

@@ -7,7 +7,7 @@ and stage equivalents), so the board, counts, totals and searches agree with the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import access_for
@@ -399,3 +400,111 @@ def digest_for_user(*, user: User, day: date) -> Digest:
         .order_by(F("due_time").asc(nulls_first=True), "pk")
     )
     return Digest(flagged=flagged, steps=steps)
+
+
+# --- activities: the access door, the deal's timeline and "My next steps" -----------------
+
+
+def activity_get_for_user(*, user: User, pk: int, write: bool = False) -> Activity:
+    """The activity with its deal (and the deal's pipeline): 404 when missing or its deal is
+    not visible to the user; 403 when `write` and the user may neither edit the deal nor is
+    the activity's assignee (the person responsible may complete their own activity)."""
+    activity = (
+        Activity.objects.filter(pk=pk, deal__in=Deal.objects.visible_to(user).values("pk"))
+        .select_related("deal", "deal__pipeline", "deal__stage", "deal__owner", "assignee")
+        .first()
+    )
+    if activity is None:
+        raise Http404
+    if (
+        write
+        and activity.assignee_id != user.pk
+        and not can_edit_deal(user=user, deal=activity.deal)
+    ):
+        raise PermissionDenied
+    return activity
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a deal's timeline: an activity (done or open) or a stage change."""
+
+    at: datetime
+    activity: Activity | None = None
+    change: StageChange | None = None
+
+    @property
+    def is_open_activity(self) -> bool:
+        return self.activity is not None and self.activity.done_at is None
+
+
+def _activity_moment(activity: Activity) -> datetime:
+    """When an activity sits on the timeline: when it was done, else when it is due (start of
+    the due day, or its time, in the organisation's time zone)."""
+    if activity.done_at is not None:
+        return activity.done_at
+    moment = datetime.combine(activity.due_date, activity.due_time or time.min)
+    return timezone.make_aware(moment)
+
+
+def deal_timeline(*, deal: Deal) -> list[TimelineEntry]:
+    """The deal's activities (done and open) and stage changes in one list, newest first, in
+    two queries. Open activities sit at their due moment, so upcoming ones come first and an
+    overdue one among what happened around its date."""
+    activities = Activity.objects.filter(deal_id=deal.pk).select_related("assignee")
+    entries = [TimelineEntry(at=_activity_moment(a), activity=a) for a in activities]
+    entries += [TimelineEntry(at=c.at, change=c) for c in stage_changes_for_deal(deal=deal)]
+    return sorted(entries, key=lambda e: (e.at, e.change is None), reverse=True)
+
+
+@dataclass
+class NextSteps:
+    """A user's open activities grouped by when they are due."""
+
+    overdue: list[Activity] = field(default_factory=list)
+    today: list[Activity] = field(default_factory=list)
+    this_week: list[Activity] = field(default_factory=list)
+    later: list[Activity] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.this_week) + len(self.later)
+
+
+def next_steps_for_user(*, user: User, today: date) -> NextSteps:
+    """The open activities the user is responsible for, on open or paused deals they can see,
+    grouped overdue (before `today`), today, this week (to Sunday; weeks start on Monday) and
+    later. One query."""
+    end_of_week = today + timedelta(days=6 - today.weekday())
+    rows = (
+        Activity.objects.filter(
+            assignee_id=user.pk,
+            done_at__isnull=True,
+            deal__in=Deal.objects.visible_to(user)
+            .filter(status__in=[DealStatus.OPEN, DealStatus.PAUSED])
+            .values("pk"),
+        )
+        .select_related("deal", "deal__company", "deal__stage")
+        .order_by("due_date", F("due_time").asc(nulls_last=True), "pk")
+    )
+    steps = NextSteps()
+    for activity in rows:
+        if activity.due_date < today:
+            steps.overdue.append(activity)
+        elif activity.due_date == today:
+            steps.today.append(activity)
+        elif activity.due_date <= end_of_week:
+            steps.this_week.append(activity)
+        else:
+            steps.later.append(activity)
+    return steps
+
+
+def paused_deals_for_pipeline(*, pipeline: Pipeline, user: User, limit: int = 50):
+    """Paused deals of the pipeline, the soonest to resume first."""
+    return (
+        Deal.objects.visible_to(user)
+        .filter(pipeline=pipeline, status=DealStatus.PAUSED)
+        .select_related("company", "owner")
+        .order_by("paused_until", "pk")[:limit]
+    )

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -14,15 +20,18 @@ from crm.errors import refusal
 from crm.forms import NoteForm
 from pipeline import selectors, services
 from pipeline.forms import (
+    ActivityForm,
     BoardFilterForm,
     CursorForm,
     DealCreateForm,
     DealForm,
     DealLostForm,
     DealMoveForm,
+    PauseForm,
     QuickDealForm,
     VersionForm,
 )
+from pipeline.models import DealStatus
 from pipeline.rendering import attach_cards_html, cards_html
 from pipeline.selectors import BoardFilters, Column
 
@@ -245,7 +254,17 @@ def deal_create(request, pk: int):
     )
 
 
-def _deal_page(request, deal, *, status=200, form=None, move_form=None, error="", conflict=None):
+def _deal_page(
+    request,
+    deal,
+    *,
+    status=200,
+    form=None,
+    move_form=None,
+    error="",
+    conflict=None,
+    pause_form=None,
+):
     can_edit = selectors.can_edit_deal(user=request.user, deal=deal)
     can_reassign = selectors.can_reassign_deal(user=request.user, deal=deal)
     if form is None and can_edit:
@@ -262,13 +281,19 @@ def _deal_page(request, deal, *, status=200, form=None, move_form=None, error=""
         "lost_form": DealLostForm(initial={"version": deal.version}),
         "note_form": NoteForm(),
         "notes": deal.notes.select_related("author"),
-        "history": selectors.stage_changes_for_deal(deal=deal),
         "can_edit": can_edit,
         "can_delete": selectors.can_delete_deal(user=request.user, deal=deal),
         "error": error,
         "conflict": conflict,
         "stages": deal.pipeline.stages.all(),
+        "timeline": selectors.deal_timeline(deal=deal),
+        "today": timezone.localdate(),
     }
+    if can_edit:
+        context["activity_form"] = ActivityForm(deal=deal, acting_user=request.user)
+        context["pause_form"] = pause_form or PauseForm(
+            initial={"version": deal.version, "until": timezone.localdate() + timedelta(days=30)}
+        )
     return render(request, "pipeline/deal_detail.html", context, status=status)
 
 
@@ -448,6 +473,241 @@ def closed_deals(request, pk: int):
         {
             "pipeline": pipeline,
             "deals": deals,
+            "paused": selectors.paused_deals_for_pipeline(pipeline=pipeline, user=request.user),
             "pipelines": selectors.pipelines_for_user(user=request.user),
         },
     )
+
+
+# --- activities and the next step -------------------------------------------------------
+
+# Where an activity form or a "Done" was used, so the answer fits the page: the board gets
+# its column back, "My next steps" its list, the deal page a reload.
+ACTIVITY_ORIGINS = ("board", "next-steps", "deal")
+
+
+def _origin(request) -> str:
+    origin = (request.POST or request.GET).get("from", "")
+    return origin if origin in ACTIVITY_ORIGINS else "deal"
+
+
+def _activity_form_response(request, *, deal, form, action, heading, origin, done=None, status=200):
+    context = {
+        "deal": deal,
+        "form": form,
+        "action": action,
+        "heading": heading,
+        "origin": origin,
+        "done": done,
+        "is_modal": bool(request.htmx),
+    }
+    template = "pipeline/activity_form.html" if request.htmx else "pipeline/activity_page.html"
+    return render(request, template, context, status=status)
+
+
+def _after_activity_saved(request, deal, *, origin: str, message: str):
+    """The answer to a saved next step: the card's column (board), the list (My next steps)
+    or the deal page, and the modal closed."""
+    if request.htmx and origin == "board":
+        filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
+        response = _columns_response(
+            request,
+            pipeline=deal.pipeline,
+            stages=[deal.stage],
+            filters=filters,
+            cards_for={deal.stage_id},
+            toast=message,
+        )
+        return trigger_client_event(response, "modal:close", after="settle")
+    if request.htmx and origin == "next-steps":
+        response = render(
+            request,
+            "pipeline/my_next_steps.html#groups-refresh",
+            {"steps": _my_next_steps(request), "toast": message},
+        )
+        return trigger_client_event(response, "modal:close", after="settle")
+    messages.success(request, message)
+    target = reverse("my-next-steps") if origin == "next-steps" else deal.get_absolute_url()
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_create(request, pk: int):
+    """Plan a next step on a deal: a modal from the board or the deal page, or a page."""
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    origin = _origin(request)
+    form = ActivityForm(request.POST or None, deal=deal, acting_user=request.user)
+    kwargs = {
+        "deal": deal,
+        "form": form,
+        "action": reverse("activity-create", args=[deal.pk]),
+        "heading": _("Plan the next step"),
+        "origin": origin,
+    }
+    if request.method == "GET":
+        return _activity_form_response(request, **kwargs)
+    if not form.is_valid():
+        return _activity_form_response(request, status=400, **kwargs)
+    try:
+        activity = services.activity_create(
+            acting_user=request.user, deal=deal, **form.cleaned_data
+        )
+    except services.DealRuleError as error:
+        form.add_error(None, str(error))
+        return _activity_form_response(request, status=400, **kwargs)
+    message = _("Next step planned: %(subject)s.") % {"subject": activity.subject}
+    return _after_activity_saved(request, deal, origin=origin, message=message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_update(request, pk: int):
+    """Change an open activity (what, who, when). Needs the right to edit its deal."""
+    activity = selectors.activity_get_for_user(user=request.user, pk=pk)
+    deal = selectors.deal_get_for_user(user=request.user, pk=activity.deal_id, write=True)
+    origin = _origin(request)
+    form = ActivityForm(
+        request.POST or None, instance=activity, deal=deal, acting_user=request.user
+    )
+    kwargs = {
+        "deal": deal,
+        "form": form,
+        "action": reverse("activity-update", args=[activity.pk]),
+        "heading": _("Change the next step"),
+        "origin": origin,
+    }
+    if activity.is_done:
+        return _refusal(request, _("This activity is already done."), status=400)
+    if request.method == "GET":
+        return _activity_form_response(request, **kwargs)
+    if not form.is_valid():
+        return _activity_form_response(request, status=400, **kwargs)
+    try:
+        services.activity_update(
+            acting_user=request.user, activity=activity, data=form.cleaned_data
+        )
+    except services.DealRuleError as error:
+        form.add_error(None, str(error))
+        return _activity_form_response(request, status=400, **kwargs)
+    message = _("Next step saved.")
+    return _after_activity_saved(request, deal, origin=origin, message=message)
+
+
+@login_required
+@require_POST
+def activity_complete(request, pk: int):
+    """Mark an activity done (its assignee may, as may whoever edits the deal) and ask for the
+    following step: htmx gets the "What's the next step?" form for the modal, with the card's
+    column or the list row refreshed out of band; without JavaScript, the deal page."""
+    activity = selectors.activity_get_for_user(user=request.user, pk=pk, write=True)
+    deal = activity.deal
+    origin = _origin(request)
+    try:
+        services.activity_complete(acting_user=request.user, activity=activity)
+    except services.DealRuleError as error:
+        return _refusal(request, str(error), status=400)
+    message = _("Done: %(subject)s.") % {"subject": activity.subject}
+    if not request.htmx:
+        messages.success(request, message)
+        if origin == "next-steps":
+            return redirect("my-next-steps")
+        return redirect(deal)
+    can_plan = selectors.can_edit_deal(user=request.user, deal=deal)
+    deal = selectors.deal_get_for_user(user=request.user, pk=deal.pk)
+    # Ask for the following step only when the deal is left without one and the user may plan.
+    ask = (
+        can_plan
+        and deal.next_step_id is None
+        and deal.status in (DealStatus.OPEN, DealStatus.PAUSED)
+    )
+    if origin == "board":
+        filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
+        after = _columns_response(
+            request,
+            pipeline=deal.pipeline,
+            stages=[deal.stage],
+            filters=filters,
+            cards_for={deal.stage_id},
+            toast="" if ask else message,
+        ).content.decode()
+    elif origin == "next-steps":
+        after = render_to_string(
+            "pipeline/my_next_steps.html#step-done",
+            {"activity": activity, "deal": deal, "can_plan": ask, "oob": True},
+            request=request,
+        )
+    else:
+        messages.success(request, message)
+        if not ask:
+            return HttpResponseClientRedirect(deal.get_absolute_url())
+        after = ""
+    if not ask:
+        return HttpResponse(after)
+    form = ActivityForm(
+        deal=deal,
+        acting_user=request.user,
+        initial={"kind": activity.kind, "assignee": activity.assignee_id or deal.owner_id},
+    )
+    response = _activity_form_response(
+        request,
+        deal=deal,
+        form=form,
+        action=reverse("activity-create", args=[deal.pk]),
+        heading=_("What's the next step?"),
+        origin=origin,
+        done=activity,
+    )
+    response.content = response.content + after.encode()
+    return response
+
+
+def _my_next_steps(request) -> selectors.NextSteps:
+    return selectors.next_steps_for_user(user=request.user, today=timezone.localdate())
+
+
+@login_required
+@require_GET
+def my_next_steps(request):
+    """The signed-in user's open activities: overdue, today, this week, later."""
+    return render(request, "pipeline/my_next_steps.html", {"steps": _my_next_steps(request)})
+
+
+@login_required
+@require_POST
+def deal_pause(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        return _deal_page(request, deal, status=400, pause_form=form)
+    try:
+        services.deal_pause(
+            acting_user=request.user,
+            deal=deal,
+            version=form.cleaned_data["version"],
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["reason"],
+        )
+    except services.DealConflict:
+        return _close_conflict(request, deal)
+    except services.DealRuleError as error:
+        return _deal_page(request, deal, status=400, pause_form=form, error=str(error))
+    messages.success(request, _("Paused. The deal is off the board until it resumes."))
+    return redirect(deal)
+
+
+@login_required
+@require_POST
+def deal_resume(request, pk: int):
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _form_refusal(request, form)
+    try:
+        services.deal_resume(
+            acting_user=request.user, deal=deal, version=form.cleaned_data["version"]
+        )
+    except services.DealConflict:
+        return _close_conflict(request, deal)
+    messages.success(request, _("Resumed: the deal is back on the board."))
+    return redirect(deal)
