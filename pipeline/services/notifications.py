@@ -9,6 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -43,9 +44,11 @@ def _claim(user: User, day: date) -> DigestSent | None:
 
 def digest_send(*, user: User, day: date | None = None) -> bool:
     """Send the user's daily digest (flagged deals and today's next steps) at most once per
-    day; skipped when there is nothing to say. The e-mail goes out after the claim commits, so
-    no transaction waits on the mail server; a mail error frees the claim for a retry.
-    Returns whether a message was sent."""
+    day; skipped when there is nothing to say (the day stays claimed, so a redelivered task
+    does not look again). The e-mail goes out after the claim commits, so no transaction waits
+    on the mail server; any error before the message is handed over frees the claim for a
+    retry. A connection lost after the server accepted the message can, on retry, send it
+    twice: a rare duplicate is better than a missing digest. Returns whether one was sent."""
     from pipeline.selectors import digest_for_user
 
     day = day or timezone.localdate()
@@ -54,20 +57,20 @@ def digest_send(*, user: User, day: date | None = None) -> bool:
     claim = _claim(user, day)
     if claim is None:
         return False
-    digest = digest_for_user(user=user, day=day)
-    if digest.is_empty:
-        return False
-    with translation.override(settings.LANGUAGE_CODE):
-        context = {"user": user, "digest": digest, "day": day}
-        message = EmailMultiAlternatives(
-            subject=_("Your pipeline for %(day)s") % {"day": day.strftime("%d %b %Y")},
-            body=render_to_string("pipeline/email/digest.txt", context),
-            to=[user.email],
-        )
-        message.attach_alternative(
-            render_to_string("pipeline/email/digest.html", context), "text/html"
-        )
     try:
+        digest = digest_for_user(user=user, day=day)
+        if digest.is_empty:
+            return False
+        with translation.override(settings.LANGUAGE_CODE):
+            context = {"user": user, "digest": digest, "day": day}
+            message = EmailMultiAlternatives(
+                subject=_("Your pipeline for %(day)s") % {"day": date_format(day, "j F Y")},
+                body=render_to_string("pipeline/email/digest.txt", context),
+                to=[user.email],
+            )
+            message.attach_alternative(
+                render_to_string("pipeline/email/digest.html", context), "text/html"
+            )
         message.send()
     except Exception:
         claim.delete()  # let the retry (with backoff) try again

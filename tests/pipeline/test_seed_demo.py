@@ -1,14 +1,27 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
+from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company, Contact
-from pipeline.models import Deal, DealStatus, Pipeline, Stage, StageChange
+from pipeline.models import (
+    Activity,
+    Deal,
+    DealStatus,
+    Flag,
+    FlagKind,
+    Notification,
+    NotificationKind,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +35,7 @@ def seed(*args: str) -> str:
 
 def counts() -> dict[str, int]:
     models = [Team, User, Membership, Pipeline, Stage, Company, Contact, Deal, StageChange]
+    models += [Activity, Flag, Notification]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -179,8 +193,10 @@ def test_extra_deals_are_added_again_on_a_second_run():
 
     after = counts()
     assert after["Deal"] == before["Deal"] + 30
-    assert {k: v for k, v in after.items() if k not in ("Deal", "StageChange")} == {
-        k: v for k, v in before.items() if k not in ("Deal", "StageChange")
+    # The new deals have no next step: the scan flags them (and tells their owners).
+    grown = ("Deal", "StageChange", "Flag", "Notification")
+    assert {k: v for k, v in after.items() if k not in grown} == {
+        k: v for k, v in before.items() if k not in grown
     }
 
 
@@ -221,3 +237,155 @@ def test_same_seed_gives_the_same_deals():
 
     second = list(Deal.objects.order_by("pk").values_list("title", "value", "currency", "status"))
     assert second == first
+
+
+# --- activities, next steps, flags and notifications -----------------------------------------
+
+
+def test_every_open_deal_keeps_its_earliest_open_activity_as_next_step():
+    seed()
+
+    open_deals = Deal.objects.filter(status__in=[DealStatus.OPEN, DealStatus.PAUSED])
+    for deal in open_deals:
+        earliest = (
+            Activity.objects.filter(deal=deal, done_at__isnull=True)
+            .order_by("due_date", F("due_time").asc(nulls_last=True), "pk")
+            .first()
+        )
+        assert deal.next_step == earliest
+        assert deal.next_step_subject == (earliest.subject if earliest else "")
+        assert deal.next_step_due == (earliest.due_date if earliest else None)
+        assert deal.next_step_assignee_id == (earliest.assignee_id if earliest else None)
+    assert not Activity.objects.filter(
+        deal__status__in=[DealStatus.WON, DealStatus.LOST], done_at__isnull=True
+    ).exists()
+
+
+def test_most_open_deals_have_history_and_a_next_step_some_due_today_some_overdue():
+    seed()
+    today = timezone.localdate()
+
+    open_deals = Deal.objects.filter(status=DealStatus.OPEN)
+    total = open_deals.count()
+    without = open_deals.filter(next_step__isnull=True).count()
+    assert 0.05 * total <= without <= 0.3 * total
+    with_history = open_deals.filter(activities__done_at__isnull=False).distinct().count()
+    assert with_history >= 0.7 * total
+    assert open_deals.filter(next_step_due=today).exists()
+    assert open_deals.filter(
+        next_step_due__lt=today, next_step_due__gte=today - timedelta(7)
+    ).exists()
+    assert open_deals.filter(
+        next_step_due__gt=today, next_step_due__lte=today + timedelta(6)
+    ).exists()
+    # Some steps are someone else's than the owner's (the card names them).
+    assert open_deals.exclude(next_step_assignee=F("owner")).exclude(owner__isnull=True).exists()
+    now = timezone.now()
+    assert not Activity.objects.filter(done_at__gt=now).exists()
+
+
+def test_movement_is_the_latest_of_entering_the_stage_and_completing_an_activity():
+    seed()
+
+    for deal in Deal.objects.select_related("stage").prefetch_related("activities"):
+        done = [a.done_at for a in deal.activities.all() if a.done_at is not None]
+        assert deal.last_movement_at == max([deal.stage_entered_at, *done])
+        assert deal.rots_at == deal.last_movement_at + timedelta(days=deal.stage.rot_days)
+        if deal.closed_at:
+            assert deal.last_movement_at <= deal.closed_at
+
+
+def test_paused_deals_say_why_and_until_when():
+    seed()
+
+    paused = Deal.objects.filter(status=DealStatus.PAUSED)
+    assert paused.exists()
+    for deal in paused:
+        assert deal.pause_reason
+        assert deal.paused_until > timezone.localdate()
+        assert deal.stage_entered_at <= deal.paused_at <= timezone.now()
+        assert deal.last_movement_at <= deal.paused_at
+
+
+def test_the_scan_has_run_so_flags_and_warnings_show_at_once():
+    seed()
+
+    open_flags = Flag.objects.filter(resolved_at__isnull=True)
+    assert set(open_flags.values_list("kind", flat=True)) == set(FlagKind.values)
+    stale = Deal.objects.filter(status=DealStatus.OPEN, rots_at__lt=timezone.now())
+    assert 1 <= stale.count() <= 0.25 * Deal.objects.filter(status=DealStatus.OPEN).count()
+    assert set(stale.values_list("pk", flat=True)) == set(
+        open_flags.filter(kind=FlagKind.STALE).values_list("deal", flat=True)
+    )
+    assert not open_flags.exclude(deal__status=DealStatus.OPEN).exists()
+    flagged = set(open_flags.values_list("deal", flat=True))
+    assert set(Deal.objects.filter(needs_attention=True).values_list("pk", flat=True)) == flagged
+    # The board's kept column counts include the attention counts.
+    stage = Deal.objects.filter(needs_attention=True, status=DealStatus.OPEN).first().stage
+    assert (
+        sum(t.attention for t in stage.totals.all())
+        == stage.deals.filter(status=DealStatus.OPEN, needs_attention=True).count()
+    )
+
+
+def test_demo_users_find_notifications_waiting():
+    seed()
+
+    sven = User.objects.get(username="sven")
+    assert Notification.objects.filter(
+        user=sven, kind=NotificationKind.DEAL_ASSIGNED, actor__username="maria"
+    ).exists()
+    assert Notification.objects.filter(user=sven, read_at__isnull=True).exists()
+    assert Notification.objects.filter(read_at__isnull=False).exists()
+    owned_flags = Flag.objects.filter(resolved_at__isnull=True, deal__owner__isnull=False)
+    assert Notification.objects.filter(kind=NotificationKind.FLAG_RAISED).count() == (
+        owned_flags.count()
+    )
+    for notification in Notification.objects.select_related("deal"):
+        assert notification.user_id != notification.actor_id
+        assert Deal.objects.visible_to(notification.user).filter(pk=notification.deal_id).exists()
+
+
+def test_running_twice_adds_no_activities_flags_or_notifications():
+    seed()
+    before = (Activity.objects.count(), Flag.objects.count(), Notification.objects.count())
+
+    seed()
+
+    assert (Activity.objects.count(), Flag.objects.count(), Notification.objects.count()) == before
+
+
+def test_same_seed_gives_the_same_activities():
+    def plan():
+        return list(
+            Activity.objects.order_by("pk").values_list(
+                "deal__title", "kind", "subject", "due_date", "due_time", "assignee__username"
+            )
+        )
+
+    seed("--seed", "7")
+    first = plan()
+    Notification.objects.all().delete()
+    Flag.objects.all().delete()
+    Deal.objects.update(next_step=None)
+    Activity.objects.all().delete()
+    StageChange.objects.all().delete()
+    Deal.objects.all().delete()
+
+    seed("--seed", "7")
+
+    assert plan() == first
+
+
+def test_extra_deals_get_no_activities_but_are_flagged():
+    seed()
+    activities = Activity.objects.count()
+
+    seed("--deals", "40")
+
+    assert Activity.objects.count() == activities
+    extra = Deal.objects.filter(next_step__isnull=True, activities__isnull=True, status="open")
+    assert extra.count() >= 40
+    for deal in extra:
+        assert deal.flags.filter(kind=FlagKind.NO_NEXT_STEP, resolved_at__isnull=True).exists()
+        assert deal.rots_at == deal.last_movement_at + timedelta(days=deal.stage.rot_days)

@@ -15,25 +15,31 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company, Contact
 from pipeline.models import (
+    Activity,
+    ActivityKind,
     Currency,
     Deal,
     DealStatus,
+    Flag,
     LostReason,
+    Notification,
+    NotificationKind,
     Pipeline,
     Stage,
     StageChange,
 )
-from pipeline.services import POSITION_GAP, stage_totals_rebuild
+from pipeline.services import POSITION_GAP, flags_scan, stage_totals_rebuild
 
 BATCH_SIZE = 5000
 EMAIL_DOMAIN = "nordlys.example"
@@ -202,6 +208,51 @@ LOST_NOTES = [
     "",
 ]
 
+# Activities by phase of the pipeline (early, middle, late stages): (kind, subject).
+ACTIVITIES = [
+    [
+        (ActivityKind.CALL, "Discovery call"),
+        (ActivityKind.CALL, "Qualify budget and timeline"),
+        (ActivityKind.EMAIL, "Send intro deck and case study"),
+        (ActivityKind.MEETING, "Intro meeting at their office"),
+        (ActivityKind.TASK, "Research their current set-up"),
+        (ActivityKind.CALL, "Follow-up call"),
+    ],
+    [
+        (ActivityKind.MEETING, "Product demo"),
+        (ActivityKind.MEETING, "Site visit at the warehouse"),
+        (ActivityKind.TASK, "Prepare ROI calculation"),
+        (ActivityKind.EMAIL, "Send the proposal"),
+        (ActivityKind.CALL, "Walk through the proposal"),
+        (ActivityKind.TASK, "Book a reference visit"),
+    ],
+    [
+        (ActivityKind.MEETING, "Meet the decision maker"),
+        (ActivityKind.EMAIL, "Send revised pricing"),
+        (ActivityKind.CALL, "Negotiation call"),
+        (ActivityKind.EMAIL, "Send the contract draft"),
+        (ActivityKind.TASK, "Get legal review of their changes"),
+        (ActivityKind.MEETING, "Contract signing meeting"),
+    ],
+]
+DONE_NOTES = [
+    "Good conversation; they want numbers for two sites.",
+    "Left a voicemail, then reached them by e-mail.",
+    "Budget owner joined; next step agreed.",
+    "",
+    "",
+    "",
+]
+PAUSE_REASONS = [
+    "Waiting for budget approval",
+    "Customer reorganising their warehouse team",
+    "On hold until the new site opens",
+    "Decision moved to the next board meeting",
+]
+# Share of open base deals left without a next step, and of those made stale on purpose.
+NO_NEXT_STEP_SHARE = 0.15
+STALE_SHARE = 0.12
+
 
 @dataclass
 class PipelineSpec:
@@ -236,6 +287,18 @@ def _title(rng: random.Random, templates: list[str], now: datetime) -> str:
         p=rng.randint(1, 3),
         year=now.year + 1,
     )
+
+
+def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    """A random moment between `start` and `end` (`start` when the range is empty)."""
+    if end <= start:
+        return start
+    return start + (end - start) * rng.uniform(0.05, 0.95)
+
+
+def _clock(rng: random.Random) -> clock:
+    """A meeting time in office hours, on the half hour."""
+    return clock(rng.randint(8, 15), rng.choice([0, 30]))
 
 
 class Command(BaseCommand):
@@ -276,9 +339,30 @@ class Command(BaseCommand):
             self._seed_base(password=password, seed=seed)
         if extra_deals:
             self._add_extra_deals(count=extra_deals, seed=seed)
-        # The bulk inserts above bypass the services: bring the kept column totals up to date.
+        # The bulk inserts above bypass the services: raise the flags the definitions call for
+        # (notifying owners) and bring the kept column totals up to date.
+        self._flags_scan_after_bulk_load()
         stage_totals_rebuild()
         self._print_summary(password=password)
+
+    def _flags_scan_after_bulk_load(self) -> None:
+        """The first flag scan over freshly bulk-loaded deals. On PostgreSQL the planner first
+        learns how big the tables have grown, and nested loops are off for this one
+        transaction: with an empty flag table it otherwise anti-joins every deal against a
+        sequential scan of the flags being inserted, which is quadratic (minutes at 100k
+        deals; seconds this way)."""
+        if connection.vendor != "postgresql":
+            flags_scan()
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE pipeline_deal, pipeline_activity, pipeline_flag, "
+                "pipeline_notification, pipeline_stagechange"
+            )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_nestloop = off")
+            flags_scan()
 
     # Base demo data ---------------------------------------------------------------------------
 
@@ -426,6 +510,9 @@ class Command(BaseCommand):
 
         deals: list[Deal] = []
         histories: list[list[tuple[Stage | None, Stage, datetime, User | None]]] = []
+        activities: list[Activity] = []
+        # Who plans steps for unassigned deals and sometimes hands a step to a colleague.
+        helpers = {NORTH: [users["maria"], users["sven"]], SOUTH: [users["karl"]]}
         for spec, count, pool, owners, titles, (low, high) in plans:
             statuses = (
                 [DealStatus.WON] * round(count * 0.12)
@@ -487,6 +574,15 @@ class Command(BaseCommand):
                     deal.lost_from_stage = stage
                 elif status == DealStatus.PAUSED:
                     deal.paused_until = today + timedelta(days=rng.randint(10, 75))
+                # A random stream per deal, apart from the deals' own: the deals stay what they
+                # were before activities, and one deal's plan never shifts another's.
+                activities += self._plan_activities(
+                    rng=random.Random(f"{seed}-activities-{len(deals)}"),
+                    now=now,
+                    deal=deal,
+                    phase=min(2, index * 3 // len(spec.stages)),
+                    helpers=helpers[SOUTH if spec is specs[SALES_SOUTH] else NORTH],
+                )
                 deals.append(deal)
                 histories.append(history)
 
@@ -499,7 +595,214 @@ class Command(BaseCommand):
             ],
             batch_size=BATCH_SIZE,
         )
-        self.stdout.write(f"Created {len(deals)} demo deals with their stage history.")
+        Activity.objects.bulk_create(activities, batch_size=BATCH_SIZE)
+        self._keep_next_steps(deals)
+        self._seed_notifications(deals=deals, activities=activities, users=users, now=now)
+        self.stdout.write(
+            f"Created {len(deals)} demo deals with their stage history and "
+            f"{len(activities)} activities."
+        )
+
+    def _plan_activities(
+        self,
+        *,
+        rng: random.Random,
+        now: datetime,
+        deal: Deal,
+        phase: int,
+        helpers: list[User],
+    ) -> list[Activity]:
+        """The deal's activities (unsaved): one or two done ones in its history and, for most
+        open deals, an open next step (due today, later this week, overdue by a few days, or
+        in the next weeks). Sets the deal's movement fields to match, and its pause details.
+
+        Most open deals moved recently enough to be fresh; a few (STALE_SHARE) have had no
+        movement for longer than their stage allows, and NO_NEXT_STEP_SHARE have no next step.
+        """
+        today = timezone.localdate(now)
+        rot = timedelta(days=deal.stage.rot_days)
+        entered = deal.stage_entered_at
+        owner = deal.owner
+        responsible = owner or helpers[0]
+        # Every decision draws its number up front, so the plan does not depend on which
+        # branch an earlier decision took.
+        stale_roll, fresh_roll, second_roll, step_roll, due_roll, extra_roll, helper_roll = (
+            rng.random() for _ in range(7)
+        )
+        # Movement stops when the deal closes or is paused.
+        if deal.status == DealStatus.PAUSED:
+            deal.paused_at = entered + (now - entered) * rng.uniform(0.3, 0.9)
+            deal.pause_reason = rng.choice(PAUSE_REASONS)
+        end = deal.closed_at or deal.paused_at or now
+        is_open = deal.status == DealStatus.OPEN
+        # About half the open deals entered their stage long enough ago to be made stale.
+        can_be_stale = is_open and now - entered > rot + timedelta(days=3)
+        if can_be_stale and stale_roll < 2 * STALE_SHARE:
+            # Last touched before the stage's rot days ran out: red on the board.
+            latest = _between(rng, deal.created_at, now - rot - timedelta(days=2))
+        elif is_open and now - entered > rot * 0.6:
+            latest = now - timedelta(days=rng.uniform(0.2, deal.stage.rot_days * 0.5))
+        elif is_open and fresh_roll < 0.2:
+            latest = None  # a fresh lead nobody has spoken to yet
+        else:
+            latest = _between(rng, deal.created_at, end - timedelta(hours=2))
+        done_times = []
+        if latest is not None:
+            done_times.append(latest)
+            if second_roll < 0.5:
+                done_times.append(_between(rng, deal.created_at, latest))
+        activities = []
+        for done_at in sorted(done_times):
+            kind, subject = rng.choice(ACTIVITIES[max(0, phase - rng.randint(0, 1))])
+            activities.append(
+                Activity(
+                    deal=deal,
+                    kind=kind,
+                    subject=subject,
+                    due_date=timezone.localdate(done_at),
+                    due_time=_clock(rng) if kind != ActivityKind.TASK else None,
+                    assignee=responsible,
+                    note=rng.choice(DONE_NOTES),
+                    done_at=done_at,
+                    created_by=responsible,
+                    created_at=max(deal.created_at, done_at - timedelta(days=rng.uniform(1, 6))),
+                )
+            )
+        deal.last_movement_at = max([entered, *done_times])
+        deal.rots_at = deal.last_movement_at + rot
+
+        if deal.status == DealStatus.PAUSED:
+            activities.append(
+                Activity(
+                    deal=deal,
+                    kind=ActivityKind.CALL,
+                    subject="Check back on the decision",
+                    due_date=deal.paused_until,
+                    assignee=responsible,
+                    created_by=responsible,
+                    created_at=deal.paused_at,
+                )
+            )
+        if not is_open or step_roll < NO_NEXT_STEP_SHARE:
+            return activities
+        if due_roll < 0.3:
+            due = today
+        elif due_roll < 0.65:
+            due = today + timedelta(days=1 + int(due_roll * 100) % 4)
+        elif due_roll < 0.8:
+            due = today - timedelta(days=1 + int(due_roll * 100) % 5)
+        else:
+            due = today + timedelta(days=7 + int(due_roll * 100) % 15)
+        assignee = responsible
+        planner = responsible
+        if owner is not None and helper_roll < 0.15:
+            # A colleague takes this step (the card shows who, since it is not the owner).
+            others = [user for user in helpers if user != owner]
+            if others:
+                assignee, planner = others[-1], helpers[0]
+        steps = [due]
+        if extra_roll < 0.2:
+            steps.append(due + timedelta(days=3 + int(extra_roll * 100) % 12))
+        for step_due in steps:
+            kind, subject = rng.choice(ACTIVITIES[phase])
+            activities.append(
+                Activity(
+                    deal=deal,
+                    kind=kind,
+                    subject=subject,
+                    due_date=step_due,
+                    due_time=_clock(rng) if kind != ActivityKind.TASK else None,
+                    assignee=assignee,
+                    created_by=planner,
+                    created_at=max(deal.last_movement_at, now - timedelta(days=rng.uniform(1, 8))),
+                )
+            )
+            assignee = responsible
+        return activities
+
+    def _keep_next_steps(self, deals: list[Deal]) -> None:
+        """Copy each open or paused deal's earliest open activity onto the deal, as the
+        services do (`next_step`, its subject, due date and assignee)."""
+        earliest: dict[int, Activity] = {}
+        upcoming = (
+            Activity.objects.filter(deal__in=[deal.pk for deal in deals], done_at__isnull=True)
+            .order_by("deal_id", "due_date", F("due_time").asc(nulls_last=True), "pk")
+            .only("pk", "deal_id", "subject", "due_date", "assignee_id")
+        )
+        for activity in upcoming:
+            earliest.setdefault(activity.deal_id, activity)
+        changed = []
+        for deal in deals:
+            step = earliest.get(deal.pk)
+            if step is None:
+                continue
+            deal.next_step_id = step.pk
+            deal.next_step_subject = step.subject
+            deal.next_step_due = step.due_date
+            deal.next_step_assignee_id = step.assignee_id
+            changed.append(deal)
+        Deal.objects.bulk_update(
+            changed,
+            ["next_step", "next_step_subject", "next_step_due", "next_step_assignee"],
+            batch_size=BATCH_SIZE,
+        )
+
+    def _seed_notifications(
+        self,
+        *,
+        deals: list[Deal],
+        activities: list[Activity],
+        users: dict[str, User],
+        now: datetime,
+    ) -> None:
+        """A few deals handed over and steps planned for someone else, as the services would
+        have announced them; the older ones already read. (Flag notifications come from the
+        scan at the end.)"""
+        notifications = [
+            Notification(
+                user_id=activity.assignee_id,
+                kind=NotificationKind.ACTIVITY_ASSIGNED,
+                deal_id=activity.deal_id,
+                actor_id=activity.created_by_id,
+                created_at=activity.created_at,
+            )
+            for activity in activities
+            if activity.done_at is None
+            and activity.assignee_id
+            and activity.assignee_id != activity.created_by_id
+        ]
+        handovers = [
+            (users["maria"], users["sven"], timedelta(hours=3)),
+            (users["maria"], users["sven"], timedelta(days=2, hours=5)),
+            (users["maria"], users["lena"], timedelta(days=1, hours=2)),
+            (users["admin"], users["karl"], timedelta(hours=20)),
+        ]
+        taken: set[int] = set()
+        for actor, user, ago in handovers:
+            deal = next(
+                (
+                    d
+                    for d in deals
+                    if d.owner_id == user.pk and d.status == DealStatus.OPEN and d.pk not in taken
+                ),
+                None,
+            )
+            if deal is None:
+                continue
+            taken.add(deal.pk)
+            notifications.append(
+                Notification(
+                    user=user,
+                    kind=NotificationKind.DEAL_ASSIGNED,
+                    deal=deal,
+                    actor=actor,
+                    created_at=now - ago,
+                )
+            )
+        for notification in notifications:
+            if now - notification.created_at > timedelta(days=1):
+                notification.read_at = notification.created_at + timedelta(hours=2)
+        Notification.objects.bulk_create(notifications, batch_size=BATCH_SIZE)
 
     def _history(
         self,
@@ -610,6 +913,8 @@ class Command(BaseCommand):
                             status=DealStatus.OPEN,
                             stage_entered_at=created_at,
                             created_at=created_at,
+                            last_movement_at=created_at,
+                            rots_at=created_at + timedelta(days=stage.rot_days),
                         )
                     )
                 Deal.objects.bulk_create(deals, batch_size=BATCH_SIZE)
@@ -639,7 +944,10 @@ class Command(BaseCommand):
             f"Demo data: {Team.objects.count()} teams, {User.objects.count()} users, "
             f"{Pipeline.objects.count()} pipelines, {Stage.objects.count()} stages, "
             f"{Company.objects.count()} companies, {Contact.objects.count()} contacts, "
-            f"{Deal.objects.count()} deals, {StageChange.objects.count()} stage changes."
+            f"{Deal.objects.count()} deals, {StageChange.objects.count()} stage changes, "
+            f"{Activity.objects.count()} activities, "
+            f"{Flag.objects.filter(resolved_at__isnull=True).count()} open flags, "
+            f"{Notification.objects.count()} notifications."
         )
         self.stdout.write(f"Logins (password for all: {password!r}):")
         for username, first_name, last_name, memberships, is_superuser in USERS:

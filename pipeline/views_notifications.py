@@ -1,0 +1,46 @@
+"""The notifications page and its two actions.
+
+Opening a notification is a POST (a small form whose button looks like a link): marking read
+is a change, so it is CSRF-protected and never triggered by a link preview, a prefetching
+browser or a crawler following a GET. It then redirects to the deal.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from pipeline import services
+from pipeline.selectors_notifications import (
+    notification_get_for_user,
+    notifications_for_user,
+)
+
+PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def notification_list(request):
+    notifications = notifications_for_user(user=request.user, limit=PAGE_SIZE)
+    return render(
+        request,
+        "pipeline/notification_list.html",
+        {"notifications": notifications, "page_size": PAGE_SIZE},
+    )
+
+
+@login_required
+@require_POST
+def notification_open(request, pk: int):
+    notification = notification_get_for_user(user=request.user, pk=pk)
+    services.notification_mark_read(user=request.user, notification_id=notification.pk)
+    return redirect(notification.deal.get_absolute_url())
+
+
+@login_required
+@require_POST
+def notifications_mark_all_read(request):
+    services.notifications_mark_all_read(user=request.user)
+    return redirect("notification-list")

@@ -1,0 +1,373 @@
+"""In-app notifications: the bell, the list, opening and marking read, and the services that
+create them (flags raised by the scan, activities and deals given to someone)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from pipeline import services
+from pipeline.context_processors import notifications as notifications_context
+from pipeline.models import Flag, FlagKind, Notification, NotificationKind
+from tests.factories import DealFactory, TeamFactory
+
+LIST = reverse("notification-list")
+
+
+@pytest.fixture
+def deal(stages_a, alice):
+    return DealFactory(stage=stages_a[0], owner=alice, title="Fleet tracking for 40 trucks")
+
+
+def notify(user, deal, kind=NotificationKind.DEAL_ASSIGNED, *, actor=None, flag=None, ago=0):
+    return Notification.objects.create(
+        user=user,
+        kind=kind,
+        deal=deal,
+        actor=actor,
+        flag=flag,
+        created_at=timezone.now() - timedelta(minutes=ago),
+    )
+
+
+def read_state(*notifications):
+    return [Notification.objects.get(pk=n.pk).read_at for n in notifications]
+
+
+# --- the list --------------------------------------------------------------------------------
+
+
+def test_list_shows_a_sentence_for_each_kind_newest_first(client, alice, bob, deal, stages_a):
+    racking = DealFactory(stage=stages_a[1], owner=alice, title="Racking upgrade")
+    flag = Flag.objects.create(deal=racking, kind=FlagKind.NO_NEXT_STEP)
+    notify(alice, deal, NotificationKind.DEAL_ASSIGNED, actor=bob, ago=30)
+    notify(alice, racking, NotificationKind.FLAG_RAISED, flag=flag, ago=20)
+    notify(alice, deal, NotificationKind.ACTIVITY_ASSIGNED, actor=bob, ago=10)
+    client.force_login(alice)
+
+    response = client.get(LIST)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    given = "<strong>Bob Berg</strong> gave you <strong>“Fleet tracking for 40 trucks”</strong>"
+    flagged = "<strong>“Racking upgrade”</strong> needs attention: no next step"
+    activity = "<strong>Bob Berg</strong> gave you an activity on <strong>“Fleet tracking"
+    assert html.index(activity) < html.index(flagged) < html.index(given)
+    assert html.count("is-unread") == 3
+    assert 'class="bell-count" aria-hidden="true">3<' in html
+
+
+def test_overdue_and_stale_flags_say_why(client, alice, deal):
+    for kind in (FlagKind.OVERDUE_NEXT_STEP, FlagKind.STALE):
+        notify(
+            alice,
+            deal,
+            NotificationKind.FLAG_RAISED,
+            flag=Flag.objects.create(deal=deal, kind=kind),
+        )
+    client.force_login(alice)
+
+    html = client.get(LIST).content.decode()
+
+    assert "needs attention: the next step is overdue" in html
+    assert "needs attention: no movement for longer than its stage allows" in html
+
+
+def test_deal_titles_are_escaped(client, alice, bob, stages_a):
+    deal = DealFactory(stage=stages_a[0], owner=alice, title="<img src=x onerror=alert(1)>")
+    notify(alice, deal, actor=bob)
+    client.force_login(alice)
+
+    html = client.get(LIST).content.decode()
+
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_read_notifications_are_not_highlighted(client, alice, deal):
+    notify(alice, deal)
+    Notification.objects.update(read_at=timezone.now())
+    client.force_login(alice)
+
+    html = client.get(LIST).content.decode()
+
+    assert "is-unread" not in html
+    assert "bell-count" not in html
+    assert "Mark all read" not in html
+    assert "You are all caught up." in html
+
+
+def test_empty_list_says_what_will_appear_here(client, alice):
+    client.force_login(alice)
+
+    response = client.get(LIST)
+
+    assert response.status_code == 200
+    assert "No notifications yet" in response.content.decode()
+
+
+def test_list_shows_only_the_users_own_notifications(client, alice, alex, deal):
+    mine = notify(alice, deal)
+    theirs = notify(alex, deal)
+    client.force_login(alice)
+
+    html = client.get(LIST).content.decode()
+
+    assert f'id="notification-{mine.pk}"' in html
+    assert f'id="notification-{theirs.pk}"' not in html
+
+
+def test_notifications_about_a_deal_no_longer_visible_are_left_out(client, alice, deal):
+    notification = notify(alice, deal)
+    # The deal moves to a team alice is not in.
+    other_team = TeamFactory(name="Elsewhere")
+    deal.pipeline.team = other_team
+    deal.pipeline.save()
+    client.force_login(alice)
+
+    html = client.get(LIST).content.decode()
+
+    assert f'id="notification-{notification.pk}"' not in html
+    assert "bell-count" not in html
+    response = client.post(reverse("notification-open", args=[notification.pk]))
+    assert response.status_code == 404
+    assert read_state(notification) == [None]
+
+
+def test_list_costs_the_same_queries_for_3_and_30_notifications(client, alice, bob, deal, stages_a):
+    def queries_for_list() -> int:
+        client.force_login(alice)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(LIST).status_code == 200
+        return len(ctx.captured_queries)
+
+    flag = Flag.objects.create(deal=deal, kind=FlagKind.STALE)
+    for i in range(3):
+        notify(alice, deal, NotificationKind.DEAL_ASSIGNED, actor=bob, ago=i)
+    notify(alice, deal, NotificationKind.FLAG_RAISED, flag=flag)
+    few = queries_for_list()
+    for i in range(27):
+        other = DealFactory(stage=stages_a[i % 4], owner=alice)
+        notify(alice, other, NotificationKind.ACTIVITY_ASSIGNED, actor=bob, ago=i)
+    many = queries_for_list()
+
+    # session, user, memberships (access), notifications with deal, flag and actor, unread count
+    assert few == many == 5
+
+
+def test_anonymous_is_sent_to_login(client, alice, deal):
+    notification = notify(alice, deal)
+
+    for response in (
+        client.get(LIST),
+        client.post(reverse("notification-open", args=[notification.pk])),
+        client.post(reverse("notifications-mark-all-read")),
+    ):
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    assert read_state(notification) == [None]
+
+
+# --- the bell --------------------------------------------------------------------------------
+
+
+def test_bell_shows_the_unread_count_on_every_page(client, alice, deal):
+    for _ in range(2):
+        notify(alice, deal)
+    client.force_login(alice)
+
+    html = client.get(reverse("company-list")).content.decode()
+
+    assert f'href="{LIST}"' in html
+    assert 'class="bell-count" aria-hidden="true">2<' in html
+    assert "Notifications, 2 unread" in html
+
+
+def test_bell_count_is_lazy_and_one_query(rf: RequestFactory, alice, deal):
+    notify(alice, deal)
+    request = rf.get("/")
+    request.user = alice
+
+    with CaptureQueriesContext(connection) as ctx:
+        context = notifications_context(request)
+    assert len(ctx.captured_queries) == 0  # a page that never shows the bell pays nothing
+
+    with CaptureQueriesContext(connection) as ctx:
+        counts = [context["unread_notifications"]() for _ in range(3)]
+    assert counts == [1, 1, 1]
+    # memberships (for the visibility rule, shared with the rest of the page) and the COUNT
+    assert len(ctx.captured_queries) == 2
+    assert "COUNT" in ctx.captured_queries[-1]["sql"].upper()
+
+
+def test_bell_is_not_shown_to_anonymous_visitors(client, db):
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(reverse("login")).content.decode()
+
+    assert "bell-count" not in html and 'class="bell' not in html
+    assert not any("notification" in q["sql"] for q in ctx.captured_queries)
+
+
+# --- opening and marking read ----------------------------------------------------------------
+
+
+def test_opening_marks_read_and_goes_to_the_deal(client, alice, deal):
+    notification = notify(alice, deal)
+    other = notify(alice, deal)
+    client.force_login(alice)
+
+    response = client.post(reverse("notification-open", args=[notification.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == deal.get_absolute_url()
+    assert read_state(notification)[0] is not None
+    assert read_state(other) == [None]
+
+
+def test_opening_twice_keeps_the_first_read_time(client, alice, deal):
+    notification = notify(alice, deal)
+    client.force_login(alice)
+    client.post(reverse("notification-open", args=[notification.pk]))
+    first = read_state(notification)
+
+    response = client.post(reverse("notification-open", args=[notification.pk]))
+
+    assert response.status_code == 302
+    assert read_state(notification) == first
+
+
+def test_opening_needs_a_post(client, alice, deal):
+    notification = notify(alice, deal)
+    client.force_login(alice)
+
+    response = client.get(reverse("notification-open", args=[notification.pk]))
+
+    assert response.status_code == 405
+    assert read_state(notification) == [None]
+
+
+def test_another_users_notification_is_404_and_unchanged(client, alice, bob, deal):
+    theirs = notify(bob, deal)
+    client.force_login(alice)
+
+    response = client.post(reverse("notification-open", args=[theirs.pk]))
+
+    assert response.status_code == 404
+    assert read_state(theirs) == [None]
+
+
+def test_missing_notification_is_404(client, alice):
+    client.force_login(alice)
+
+    assert client.post(reverse("notification-open", args=[987654])).status_code == 404
+
+
+def test_mark_all_read_marks_only_the_users_own(client, alice, bob, deal):
+    mine = [notify(alice, deal), notify(alice, deal)]
+    theirs = notify(bob, deal)
+    client.force_login(alice)
+
+    response = client.post(reverse("notifications-mark-all-read"))
+
+    assert response.status_code == 302 and response["Location"] == LIST
+    assert all(read_at is not None for read_at in read_state(*mine))
+    assert read_state(theirs) == [None]
+    assert "bell-count" not in client.get(LIST).content.decode()
+
+
+def test_mark_all_read_needs_a_post(client, alice, deal):
+    notification = notify(alice, deal)
+    client.force_login(alice)
+
+    assert client.get(reverse("notifications-mark-all-read")).status_code == 405
+    assert read_state(notification) == [None]
+
+
+# --- who gets notified -----------------------------------------------------------------------
+
+
+def test_scan_notifies_the_owner_once_per_flag(alice, deal, stages_a):
+    unowned = DealFactory(stage=stages_a[0], owner=None)
+
+    services.flags_scan()
+    services.flags_scan()
+
+    flag = Flag.objects.get(deal=deal, kind=FlagKind.NO_NEXT_STEP, resolved_at__isnull=True)
+    notifications = Notification.objects.filter(kind=NotificationKind.FLAG_RAISED)
+    assert list(notifications.values_list("user", "deal", "flag")) == [(alice.pk, deal.pk, flag.pk)]
+    assert not Notification.objects.filter(deal=unowned).exists()
+
+
+def test_a_flag_raised_again_after_being_resolved_notifies_again(alice, deal):
+    services.flags_scan()
+    activity = services.activity_create(
+        acting_user=alice, deal=deal, subject="Call", due_date=timezone.localdate()
+    )
+    services.activity_complete(acting_user=alice, activity=activity)
+
+    services.flags_scan()
+
+    assert Flag.objects.filter(deal=deal, kind=FlagKind.NO_NEXT_STEP).count() == 2
+    assert Notification.objects.filter(user=alice, kind=NotificationKind.FLAG_RAISED).count() == 2
+
+
+def test_activity_given_to_someone_else_notifies_them(alice, bob, deal):
+    services.activity_create(
+        acting_user=bob,
+        deal=deal,
+        subject="Send the proposal",
+        due_date=timezone.localdate() + timedelta(days=2),
+        assignee=alice,
+    )
+
+    notification = Notification.objects.get()
+    assert (notification.user, notification.kind, notification.deal, notification.actor) == (
+        alice,
+        NotificationKind.ACTIVITY_ASSIGNED,
+        deal,
+        bob,
+    )
+
+
+def test_activity_you_give_yourself_notifies_nobody(alice, deal):
+    services.activity_create(
+        acting_user=alice,
+        deal=deal,
+        subject="Call the CFO",
+        due_date=timezone.localdate(),
+        assignee=alice,
+    )
+
+    assert not Notification.objects.exists()
+
+
+def test_reassigning_an_activity_notifies_the_new_assignee(alice, alex, bob, deal):
+    activity = services.activity_create(
+        acting_user=alice, deal=deal, subject="Demo", due_date=timezone.localdate()
+    )
+
+    services.activity_update(acting_user=bob, activity=activity, data={"assignee": alex})
+
+    assert list(Notification.objects.values_list("user", "kind", "actor")) == [
+        (alex.pk, NotificationKind.ACTIVITY_ASSIGNED, bob.pk)
+    ]
+
+
+def test_reassigning_a_deal_notifies_the_new_owner(alice, alex, bob, deal):
+    services.deal_update(acting_user=bob, deal=deal, version=deal.version, data={"owner": alex})
+
+    assert list(Notification.objects.values_list("user", "kind", "deal", "actor")) == [
+        (alex.pk, NotificationKind.DEAL_ASSIGNED, deal.pk, bob.pk)
+    ]
+
+
+def test_taking_a_deal_yourself_notifies_nobody(bob, deal, team_a):
+    services.deal_update(acting_user=bob, deal=deal, version=deal.version, data={"owner": bob})
+
+    assert not Notification.objects.exists()
