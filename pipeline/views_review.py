@@ -1,0 +1,437 @@
+"""The manager's weekly review (`/review/`) and the decisions taken in place on each row.
+
+Who acts: managers of the deal's team and admins. A salesperson may open the page (it is not
+in their navigation) and sees their visible deals; they may act on the rows they may edit
+(their own and unassigned deals, as on the board) but not reassign or mark deals reviewed.
+Every action goes through the deal's access door and a service; the row answers for itself
+(htmx) with a short confirmation, and copies of the same deal in other sections refresh
+themselves (static/js/review.js). Without JavaScript each action is a small page and a
+redirect back to the review.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
+from django.template.loader import get_template, render_to_string
+from django.urls import reverse
+from django.utils import numberformat, timezone
+from django.utils.dates import MONTHS_3
+from django.utils.formats import date_format, get_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from crm.errors import refusal
+from pipeline import selectors, selectors_review, services
+from pipeline.forms_review import (
+    ReviewCloseDateForm,
+    ReviewLostForm,
+    ReviewMarkForm,
+    ReviewNextStepForm,
+    ReviewOwnerForm,
+    ReviewPageForm,
+    ReviewPauseForm,
+    SectionForm,
+    VersionForm,
+)
+from pipeline.selectors_review import ReviewClock
+
+# Title, what the section is for, its empty state; `attention` sends "and N more" to the
+# board's needs-attention filter.
+SECTION_TEXTS = {
+    "closing-soon": {
+        "title": gettext_lazy("Closing in the next 2 weeks"),
+        "hint": gettext_lazy("Open deals expected to close within 14 days, or already overdue."),
+        "empty": gettext_lazy("Nothing is expected to close in the next two weeks."),
+        "attention": False,
+    },
+    "closing-later": {
+        "title": gettext_lazy("Closing in weeks 3 and 4"),
+        "hint": gettext_lazy("Open deals expected to close 15 to 28 days from today."),
+        "empty": gettext_lazy("Nothing is expected to close in weeks 3 and 4."),
+        "attention": False,
+    },
+    "stale": {
+        "title": gettext_lazy("No movement"),
+        "hint": gettext_lazy("Open deals that stayed in their stage longer than it allows."),
+        "empty": gettext_lazy("Every deal moved recently. Nothing is rotting."),
+        "attention": True,
+    },
+    "next-step": {
+        "title": gettext_lazy("No next step, or an overdue one"),
+        "hint": gettext_lazy("Every open deal needs a next step with a date."),
+        "empty": gettext_lazy("Every open deal has a next step on time."),
+        "attention": True,
+    },
+    "changes": {
+        "title": gettext_lazy("Changes since last week"),
+        "hint": gettext_lazy("New, moved, re-valued, slipped, won and lost since the snapshot."),
+        "empty": gettext_lazy("Nothing changed since last week's snapshot."),
+        "attention": False,
+    },
+}
+
+PANELS = ("next-step", "owner", "close-date", "pause", "lost")
+
+
+def _review_path() -> str:
+    """'/review/deals/' - the prefix of every row URL, reversed once per page, not per row."""
+    return reverse("review-row", args=[0]).removesuffix("0/")
+
+
+def _row_context(request, deal, review, *, section: str, **extra) -> dict:
+    return {
+        "deal": deal,
+        "key": section,
+        "review": review,
+        "review_path": _review_path(),
+        "several_pipelines": len(review.pipelines) > 1,
+        "today": review.clock.today,
+        **extra,
+    }
+
+
+def _row_texts() -> dict[str, str]:
+    """Texts with placeholders, translated once per render and filled in per row with Jinja's
+    `format` (translation lookups cost more than the rest of a row)."""
+    return {
+        "stale_why": _("No movement for %(days)s days; this stage allows %(allowed)s"),
+        "overdue_day": _("%(num)d day overdue"),
+        "overdue_days": _("%(num)d days overdue"),
+        "move_back_to": _("Move back to %(stage)s"),
+        "paused_until": _("Paused until %(date)s"),
+        "moved": _("Moved %(before)s → %(after)s"),
+        "value": _("Value %(before)s → %(after)s"),
+        "slipped": _("Close date slipped %(before)s → %(after)s"),
+        "removed": _("Close date %(before)s removed"),
+    }
+
+
+def _money_formatter():
+    """format_money with the locale's separators looked up once, not once per row."""
+    lang = get_language()
+    decimal = get_format("DECIMAL_SEPARATOR", lang)
+    grouping = get_format("NUMBER_GROUPING", lang)
+    thousands = get_format("THOUSAND_SEPARATOR", lang)
+
+    def money(amount, currency: str) -> str:
+        number = numberformat.format(
+            amount, decimal, 0, grouping, thousands, force_grouping=True, use_l10n=True
+        )
+        return f"{number} {currency}"
+
+    return money
+
+
+def rows_html(request, rows, *, context: dict, panel_html: str = "") -> SafeString:
+    """The rows of one section (or one row after an action) in a single Jinja2 render: rows
+    are the page's hot path (up to 250 of them; PERFORMANCE.md has what Django templates cost
+    per card). Everything shared by the rows (texts, separators, the CSRF field, URL
+    prefixes) is prepared once per render."""
+    months = {number: str(name).title() for number, name in MONTHS_3.items()}
+    html = get_template("pipeline/review_rows.jinja", using="jinja2").render(
+        {
+            "rows": rows,
+            "key": context["key"],
+            "panel": context.get("panel", ""),
+            "panel_html": panel_html,
+            "message": context.get("message", ""),
+            "error": context.get("error", ""),
+            "review_path": context["review_path"],
+            "deals_path": reverse("deal-detail", args=[0]).removesuffix("0/"),
+            "several_pipelines": context["several_pipelines"],
+            "csrf": csrf_input(request),  # one token for every form of the render
+            "t": _row_texts(),
+            "money": _money_formatter(),
+            "reporting_currency": settings.REPORTING_CURRENCY,
+            "short": lambda day: f"{day.day} {months[day.month]}",
+            "long": lambda day: f"{day.day} {months[day.month]} {day.year}",
+        },
+        request=request,
+    )
+    return mark_safe(html)  # Jinja2 autoescapes: every value in `html` is escaped already
+
+
+@login_required
+@require_GET
+def review(request):
+    """The weekly review of one team (`?team=<id>`; the first team the user manages)."""
+    form = ReviewPageForm(request.GET)
+    if not form.is_valid():
+        return refusal(request, _("That team is not a valid choice."), status=400)
+    teams = selectors_review.review_teams_for_user(user=request.user)
+    team = selectors_review.review_team_for_user(teams=teams, team_id=form.cleaned_data["team"])
+    clock = ReviewClock.current()
+    page = selectors_review.review_for_team(user=request.user, team=team, clock=clock)
+    context = _row_context(request, None, page, section="")
+    sections = []
+    for key in selectors_review.SECTIONS:
+        section = page.sections[key]
+        section.rows_html = rows_html(request, section.rows, context={**context, "key": key})
+        sections.append((section, SECTION_TEXTS[key]))
+    context = {
+        **context,
+        "teams": teams,
+        "sections": sections,
+        "progress": page,
+        "week_label": date_format(clock.week, "j M Y"),
+    }
+    return render(request, "pipeline/review.html", context)
+
+
+def _section(request) -> str | None:
+    form = SectionForm(request.POST if request.method == "POST" else request.GET)
+    return form.cleaned_data["section"] if form.is_valid() else None
+
+
+def _row(request, pk: int, *, section: str, status: int = 200, progress=None, **extra):
+    """The row as it stands now (htmx), or the one-row page (no JavaScript)."""
+    clock = ReviewClock.current()
+    deal, review = selectors_review.review_row(user=request.user, pk=pk, clock=clock)
+    context = _row_context(request, deal, review, section=section, **extra)
+    panel_html = ""
+    if context.get("panel") and context.get("form") is not None:
+        panel_html = render_to_string("pipeline/review.html#review-panel", context, request)
+    html = rows_html(request, [deal], context=context, panel_html=panel_html)
+    if not request.htmx:
+        context["row_html"] = html
+        return render(request, "pipeline/review_deal.html", context, status=status)
+    if progress is not None:
+        html += render_to_string(
+            "pipeline/review.html#review-progress",
+            {"progress": progress, "oob": True},
+            request=request,
+        )
+    response = HttpResponse(html, status=status)
+    if status == 200 and extra.get("message"):
+        # Other sections may show the same deal: they fetch their copy again (review.js).
+        detail = {"deal": deal.pk, "row": f"review-{section}-{deal.pk}", "target": "body"}
+        trigger_client_event(response, "review:changed", detail, after="settle")
+    return response
+
+
+def _done(request, deal, *, section: str, message: str, progress=None):
+    if request.htmx:
+        return _row(request, deal.pk, section=section, message=message, progress=progress)
+    messages.success(request, message)
+    url = f"{reverse('review')}?team={deal.pipeline.team_id}#review-{section}-{deal.pk}"
+    return redirect(url)
+
+
+CONFLICT = gettext_lazy(
+    "Someone else changed this deal a moment ago. The row shows it as it is now and nothing "
+    "was saved. Check it, then save again."
+)
+
+
+def _action(request, pk: int, *, panel: str, make_form, perform, manager_only: bool = False):
+    """The shape of every row action: the access door (404 / 403), the section, a form
+    (GET opens it in the row), one service call in `perform`, the row again."""
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    if manager_only and not selectors.can_reassign_deal(user=request.user, deal=deal):
+        raise PermissionDenied
+    section = _section(request)
+    if section is None:
+        return refusal(request, _("That request was not understood."), status=400)
+    if request.method == "GET":
+        form = make_form(None, deal, {"version": deal.version})
+        return _row(request, pk, section=section, panel=panel, form=form)
+    form = make_form(request.POST, deal, None)
+    if not form.is_valid():
+        return _row(request, pk, section=section, panel=panel, form=form, status=400)
+    try:
+        message = perform(deal, form.cleaned_data)
+    except services.DealConflict as conflict:
+        # Keep what the user typed, with the version now saved, so saving again is deliberate.
+        data = request.POST.copy()
+        data["version"] = conflict.current.version
+        again = make_form(data, deal, None)
+        again.is_valid()
+        panel_after = panel if panel in PANELS else ""
+        return _row(
+            request, pk, section=section, panel=panel_after, form=again, error=CONFLICT, status=409
+        )
+    except services.DealRuleError as error:
+        return _row(
+            request, pk, section=section, panel=panel, form=form, error=str(error), status=400
+        )
+    return _done(request, deal, section=section, message=message)
+
+
+def _check_version(deal, version: int) -> None:
+    """For actions whose service takes no version (planning a next step only adds an
+    activity): still tell the user when their row is out of date."""
+    if version != deal.version:
+        raise services.DealConflict(deal)
+
+
+@login_required
+@require_GET
+def review_row(request, pk: int):
+    """A row as it stands (Cancel, and copies refreshing after a change elsewhere)."""
+    section = _section(request)
+    if section is None:
+        return refusal(request, _("That request was not understood."), status=400)
+    return _row(request, pk, section=section)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_next_step(request, pk: int):
+    def make_form(data, deal, initial):
+        return ReviewNextStepForm(data, deal=deal, acting_user=request.user, initial=initial)
+
+    def perform(deal, data):
+        _check_version(deal, data["version"])
+        activity = services.activity_create(
+            acting_user=request.user,
+            deal=deal,
+            kind=data["kind"],
+            subject=data["subject"],
+            due_date=data["due_date"],
+            assignee=data["assignee"],
+        )
+        return _("Next step planned: %(subject)s.") % {"subject": activity.subject}
+
+    return _action(request, pk, panel="next-step", make_form=make_form, perform=perform)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_owner(request, pk: int):
+    def make_form(data, deal, initial):
+        if initial is not None:
+            initial["owner"] = deal.owner_id
+        return ReviewOwnerForm(data, deal=deal, initial=initial)
+
+    def perform(deal, data):
+        saved = services.deal_update(
+            acting_user=request.user,
+            deal=deal,
+            version=data["version"],
+            data={"owner": data["owner"]},
+        )
+        if saved.owner is None:
+            return _("The deal is now unassigned.")
+        return _("Given to %(owner)s.") % {"owner": saved.owner}
+
+    return _action(
+        request, pk, panel="owner", make_form=make_form, perform=perform, manager_only=True
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_close_date(request, pk: int):
+    def make_form(data, deal, initial):
+        if initial is not None:
+            initial["date"] = deal.expected_close_date
+        return ReviewCloseDateForm(data, deal=deal, initial=initial)
+
+    def perform(deal, data):
+        saved = services.deal_update(
+            acting_user=request.user,
+            deal=deal,
+            version=data["version"],
+            data={"expected_close_date": data["expected_close_date"]},
+        )
+        day = date_format(saved.expected_close_date, "j M Y")
+        return _("Close date moved to %(date)s.") % {"date": day}
+
+    return _action(request, pk, panel="close-date", make_form=make_form, perform=perform)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_pause(request, pk: int):
+    def make_form(data, deal, initial):
+        if initial is not None:
+            initial["until"] = timezone.localdate() + timedelta(days=30)
+        return ReviewPauseForm(data, initial=initial)
+
+    def perform(deal, data):
+        services.deal_pause(
+            acting_user=request.user,
+            deal=deal,
+            version=data["version"],
+            until=data["until"],
+            reason=data["reason"],
+        )
+        return _("Paused until %(date)s.") % {"date": date_format(data["until"], "j M Y")}
+
+    return _action(request, pk, panel="pause", make_form=make_form, perform=perform)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_lost(request, pk: int):
+    def make_form(data, deal, initial):
+        return ReviewLostForm(data, initial=initial)
+
+    def perform(deal, data):
+        services.deal_mark_lost(
+            acting_user=request.user,
+            deal=deal,
+            version=data["version"],
+            reason=data["reason"],
+            note=data["note"],
+        )
+        return _("Marked as lost: %(reason)s.") % {"reason": data["reason"]}
+
+    return _action(request, pk, panel="lost", make_form=make_form, perform=perform)
+
+
+@login_required
+@require_POST
+def review_move_back(request, pk: int):
+    def make_form(data, deal, initial):
+        return VersionForm(data, initial=initial)
+
+    def perform(deal, data):
+        previous = selectors_review.previous_stage_for_deal(deal=deal)
+        if previous is None:
+            raise services.DealRuleError(_("This deal is in the first stage already."))
+        services.deal_move(
+            acting_user=request.user, deal=deal, stage_id=previous.pk, version=data["version"]
+        )
+        return _("Moved back to %(stage)s.") % {"stage": previous.name}
+
+    return _action(request, pk, panel="", make_form=make_form, perform=perform)
+
+
+@login_required
+@require_POST
+def review_mark(request, pk: int):
+    """Mark a deal reviewed this week (or not): managers of its team and admins. The progress
+    line is answered out of band."""
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk)
+    if not selectors.can_manage_pipeline(user=request.user, pipeline=deal.pipeline):
+        raise PermissionDenied
+    section = _section(request)
+    form = ReviewMarkForm(request.POST)
+    if section is None or not form.is_valid():
+        return refusal(request, _("That request was not understood."), status=400)
+    clock = ReviewClock.current()
+    reviewed = services.deal_review_mark(
+        acting_user=request.user,
+        deal=deal,
+        week=clock.today,
+        reviewed=form.cleaned_data["reviewed"],
+    )
+    message = _("Reviewed.") if reviewed else _("Marked as not reviewed.")
+    progress = None
+    if request.htmx:
+        progress = selectors_review.review_progress(
+            user=request.user, team=deal.pipeline.team, clock=clock
+        )
+    return _done(request, deal, section=section, message=message, progress=progress)
