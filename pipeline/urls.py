@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pipeline import views
+from pipeline import views, views_forecast, views_notifications, views_review
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,4 +21,57 @@ urlpatterns = [
     path("deals/<int:pk>/reopen/", views.deal_reopen, name="deal-reopen"),
     path("deals/<int:pk>/delete/", views.deal_delete, name="deal-delete"),
     path("deals/<int:pk>/notes/", views.deal_note_create, name="deal-note-create"),
+    path("deals/<int:pk>/pause/", views.deal_pause, name="deal-pause"),
+    path("deals/<int:pk>/resume/", views.deal_resume, name="deal-resume"),
+    path("deals/<int:pk>/activities/new/", views.activity_create, name="activity-create"),
+    path("activities/<int:pk>/edit/", views.activity_update, name="activity-update"),
+    path("activities/<int:pk>/complete/", views.activity_complete, name="activity-complete"),
+    path("next-steps/", views.my_next_steps, name="my-next-steps"),
+    path("notifications/", views_notifications.notification_list, name="notification-list"),
+    path(
+        "notifications/<int:pk>/open/",
+        views_notifications.notification_open,
+        name="notification-open",
+    ),
+    path(
+        "notifications/read/",
+        views_notifications.notifications_mark_all_read,
+        name="notifications-mark-all-read",
+    ),
+    path("forecast/", views_forecast.forecast, name="forecast"),
+    path("forecast/export.csv", views_forecast.forecast_export, name="forecast-export"),
+    path("forecast/deals/", views_forecast.forecast_deals, name="forecast-deals"),
+    path("forecast/targets/", views_forecast.forecast_target_set, name="forecast-target-set"),
+    path("forecast/accuracy/", views_forecast.forecast_accuracy_panel, name="forecast-accuracy"),
+    path(
+        "forecast/calibration/",
+        views_forecast.forecast_calibration_panel,
+        name="forecast-calibration",
+    ),
+    path(
+        "forecast/calibration/stages/<int:pk>/apply/",
+        views_forecast.forecast_calibration_apply,
+        name="forecast-calibration-apply",
+    ),
+]
+
+# The manager's weekly review.
+urlpatterns += [
+    path("review/", views_review.review, name="review"),
+    path("review/deals/<int:pk>/", views_review.review_row, name="review-row"),
+    path(
+        "review/deals/<int:pk>/next-step/", views_review.review_next_step, name="review-next-step"
+    ),
+    path("review/deals/<int:pk>/owner/", views_review.review_owner, name="review-owner"),
+    path(
+        "review/deals/<int:pk>/close-date/",
+        views_review.review_close_date,
+        name="review-close-date",
+    ),
+    path("review/deals/<int:pk>/pause/", views_review.review_pause, name="review-pause"),
+    path("review/deals/<int:pk>/lost/", views_review.review_lost, name="review-lost"),
+    path(
+        "review/deals/<int:pk>/move-back/", views_review.review_move_back, name="review-move-back"
+    ),
+    path("review/deals/<int:pk>/reviewed/", views_review.review_mark, name="review-mark"),
 ]

@@ -10,7 +10,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
 from pipeline import services
 from pipeline.forecasting import period_add, period_start, periods
 from pipeline.models import (
@@ -23,7 +22,6 @@ from pipeline.models import (
 from pipeline.money import rates_on
 from pipeline.selectors_forecast import ForecastFilters, forecast_for_user
 from tests.conftest import requires_postgres
-from tests.factories import MembershipFactory, StageFactory, UserFactory
 
 TODAY = date(2026, 11, 22)
 
