@@ -101,7 +101,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.organisation",
-                "pipeline.context_processors.notifications",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

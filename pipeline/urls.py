@@ -28,6 +28,7 @@ urlpatterns = [
     path("activities/<int:pk>/complete/", views.activity_complete, name="activity-complete"),
     path("next-steps/", views.my_next_steps, name="my-next-steps"),
     path("notifications/", views_notifications.notification_list, name="notification-list"),
+    path("notifications/bell/", views_notifications.notification_bell, name="notification-bell"),
     path(
         "notifications/<int:pk>/open/",
         views_notifications.notification_open,

@@ -15,6 +15,7 @@ from pipeline import services
 from pipeline.selectors_notifications import (
     notification_get_for_user,
     notifications_for_user,
+    unread_count,
 )
 
 PAGE_SIZE = 50
@@ -28,6 +29,17 @@ def notification_list(request):
         request,
         "pipeline/notification_list.html",
         {"notifications": notifications, "page_size": PAGE_SIZE},
+    )
+
+
+@login_required
+@require_GET
+def notification_bell(request):
+    """The bell with its unread count, fetched by htmx after the page loads and every minute."""
+    return render(
+        request,
+        "pipeline/bell.html",
+        {"unread": unread_count(user=request.user), "active": False},
     )
 
 

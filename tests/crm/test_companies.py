@@ -180,10 +180,10 @@ def test_list_query_count_does_not_grow_with_rows(client, alice, team_a, stages_
 
     add(3)
     # session, user, memberships (access), COUNT for the paginator, the page of companies
-    # with owner joined and contact / open-deal counts as subqueries, the bell's unread COUNT.
-    assert _list_queries(client, alice) == 6
+    # with owner joined and contact / open-deal counts as subqueries.
+    assert _list_queries(client, alice) == 5
     add(30)
-    assert _list_queries(client, alice) == 6
+    assert _list_queries(client, alice) == 5
 
 
 # --- detail -------------------------------------------------------------------------------

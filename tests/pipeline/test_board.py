@@ -187,8 +187,8 @@ def _board_queries(client, pipeline):
 def test_board_query_count_is_the_same_for_3_and_300_deals(client, alice, alex, stages_a):
     """Queries: session, user, memberships (access), pipeline, team members (owner filter),
     pipelines (switcher), stages, totals grouped by stage and currency, ids of the first cards
-    of every column (one UNION ALL), those cards with company and owner, and the bell's unread
-    notification COUNT."""
+    of every column (one UNION ALL), those cards with company and owner. (The bell's unread
+    count loads after the page.)"""
     pipeline = stages_a[0].pipeline
     client.force_login(alice)
     for i in range(3):
@@ -208,7 +208,7 @@ def test_board_query_count_is_the_same_for_3_and_300_deals(client, alice, alex, 
         for i in range(297)
     )
     many = _board_queries(client, pipeline)
-    assert few == many == 11
+    assert few == many == 10
 
 
 @pytest.mark.parametrize("text", HOSTILE)
