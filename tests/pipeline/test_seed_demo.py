@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -10,21 +11,35 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company, Contact
+from pipeline.forecasting import KINDS, monday, period_add, period_start
 from pipeline.models import (
     Activity,
     Deal,
     DealStatus,
     Flag,
     FlagKind,
+    ForecastSnapshot,
+    ForecastSnapshotLine,
+    ForecastSnapshotRun,
     Notification,
     NotificationKind,
     Pipeline,
+    SalesTarget,
     Stage,
     StageChange,
 )
+from pipeline.money import round_cents
+from pipeline.selectors_forecast import (
+    ForecastFilters,
+    changes_since_snapshot,
+    forecast_accuracy,
+)
+from pipeline.services.forecasts import forecast_snapshot_take
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+HISTORY_MODELS = [ForecastSnapshotRun, ForecastSnapshotLine, ForecastSnapshot, SalesTarget]
 
 
 def seed(*args: str) -> str:
@@ -389,3 +404,174 @@ def test_extra_deals_get_no_activities_but_are_flagged():
     for deal in extra:
         assert deal.flags.filter(kind=FlagKind.NO_NEXT_STEP, resolved_at__isnull=True).exists()
         assert deal.rots_at == deal.last_movement_at + timedelta(days=deal.stage.rot_days)
+
+
+# --- forecast history: past snapshots, outcomes and targets ----------------------------------
+
+
+def test_weekly_snapshots_exist_for_past_mondays_but_not_this_week():
+    seed()
+    this_week = monday(timezone.localdate())
+
+    weeks = list(ForecastSnapshotRun.objects.order_by("week").values_list("week", flat=True))
+    assert len(weeks) >= 12
+    assert this_week not in weeks
+    assert weeks[-1] == this_week - timedelta(weeks=1)
+    assert all(week.weekday() == 0 for week in weeks)
+    assert weeks == [weeks[0] + timedelta(weeks=i) for i in range(len(weeks))]
+    for run in ForecastSnapshotRun.objects.all():
+        assert run.deal_count == run.lines.count() > 0
+        assert not run.lines.exclude(status=DealStatus.OPEN).exists()
+
+
+def test_snapshot_lines_are_the_deals_open_then_in_the_stage_they_were_in():
+    seed()
+
+    run = ForecastSnapshotRun.objects.order_by("-week").first()
+    lines = {line.deal_id: line for line in run.lines.select_related("stage")}
+    for deal in Deal.objects.select_related("stage"):
+        was_open = (
+            deal.created_at <= run.taken_at
+            and (deal.closed_at is None or deal.closed_at > run.taken_at)
+            and (deal.paused_at is None or deal.paused_at > run.taken_at)
+        )
+        assert (deal.pk in lines) == was_open, deal
+        if not was_open:
+            continue
+        line = lines[deal.pk]
+        change = deal.stage_changes.filter(at__lte=run.taken_at).order_by("-at", "-pk").first()
+        assert line.stage_id == change.to_stage_id
+        assert line.owner_id == deal.owner_id and line.pipeline_id == deal.pipeline_id
+        assert line.weighted == round_cents(line.value * line.stage.probability / Decimal(100))
+
+
+def test_every_runs_totals_are_the_sums_of_its_lines_per_kind():
+    seed()
+
+    for run in ForecastSnapshotRun.objects.all():
+        for kind in KINDS:
+            expected: dict = {}
+            for line in run.lines.all():
+                key = (
+                    line.pipeline_id,
+                    line.owner_id,
+                    line.stage_id,
+                    period_start(line.expected_close_date, kind),
+                )
+                n, v, w = expected.get(key, (0, Decimal(0), Decimal(0)))
+                expected[key] = (n + 1, v + line.value, w + line.weighted)
+            totals = {
+                (t.pipeline_id, t.owner_id, t.stage_id, t.period_start): (
+                    t.count,
+                    t.value,
+                    t.weighted,
+                )
+                for t in ForecastSnapshot.objects.filter(run=run, period_kind=kind)
+            }
+            assert totals == expected
+            assert ForecastSnapshot.objects.filter(run=run, period_kind=kind).count() == len(totals)
+        assert not ForecastSnapshot.objects.filter(run=run).exclude(week=run.week).exists()
+
+
+def test_last_weeks_snapshot_differs_from_the_live_deals():
+    seed()
+    maria = User.objects.get(username="maria")
+
+    run, changes = changes_since_snapshot(
+        user=maria, filters=ForecastFilters(kind="month"), today=timezone.localdate()
+    )
+
+    assert run.week == monday(timezone.localdate()) - timedelta(weeks=1)
+    reasons = {reason for by_reason in changes.values() for reason in by_reason}
+    assert {"new", "moved", "slipped", "value", "won", "lost"} <= reasons
+
+
+def test_won_deals_closed_in_each_of_the_last_months_and_accuracy_has_something_to_say():
+    seed()
+    today = timezone.localdate()
+    sven = User.objects.get(username="sven")
+
+    month = period_start(today, "month")
+    for months_ago in range(1, 6):
+        start = period_add(month, "month", -months_ago)
+        won = Deal.objects.filter(
+            status=DealStatus.WON,
+            closed_at__date__gte=start,
+            closed_at__date__lt=period_add(start, "month", 1),
+        )
+        assert won.count() >= 3, start
+    accuracy = forecast_accuracy(user=sven, filters=ForecastFilters(kind="month"), today=today)
+    svens = [row for row in accuracy if row.owner_id == sven.pk]
+    assert any(row.accuracy_1 is not None for row in svens)
+    assert any(row.accuracy_4 is not None for row in svens)
+    assert any(row.actual > 0 for row in svens)
+
+
+def test_won_deals_stage_history_ends_in_the_last_stage_before_closing():
+    seed()
+
+    for deal in Deal.objects.filter(status=DealStatus.WON).select_related("stage"):
+        assert deal.stage == deal.pipeline.stages.order_by("-position").first()
+        assert deal.stage_changes.order_by("-at").first().at < deal.closed_at
+
+
+def test_reps_and_the_manager_have_monthly_and_quarterly_targets_that_differ():
+    seed()
+    month = period_start(timezone.localdate(), "month")
+
+    for username in ("sven", "lena", "karl", "maria"):
+        targets = SalesTarget.objects.filter(user__username=username)
+        months = set(targets.filter(period_kind="month").values_list("period_start", flat=True))
+        assert period_add(month, "month", -6) in months
+        assert period_add(month, "month", 6) in months
+        assert targets.filter(period_kind="quarter", period_start=period_start(month, "quarter"))
+        assert not targets.filter(amount__lte=0).exists()
+    assert not SalesTarget.objects.filter(user__username="admin").exists()
+    sven = SalesTarget.objects.get(user__username="sven", period_kind="month", period_start=month)
+    lena = SalesTarget.objects.get(user__username="lena", period_kind="month", period_start=month)
+    assert lena.amount > 2 * sven.amount
+
+
+def test_running_twice_adds_no_runs_lines_or_targets():
+    seed()
+    before = [m.objects.count() for m in HISTORY_MODELS]
+
+    seed()
+
+    assert [m.objects.count() for m in HISTORY_MODELS] == before
+
+
+def test_this_weeks_snapshot_can_still_be_taken_after_seeding():
+    seed()
+    runs = ForecastSnapshotRun.objects.count()
+
+    run = forecast_snapshot_take()
+
+    assert run is not None and run.week == monday(timezone.localdate())
+    assert ForecastSnapshotRun.objects.count() == runs + 1
+    assert run.deal_count == Deal.objects.filter(status=DealStatus.OPEN).count()
+    assert forecast_snapshot_take() is None
+
+
+def test_same_seed_gives_the_same_snapshot_history():
+    def history():
+        return list(
+            ForecastSnapshotLine.objects.order_by(
+                "run__week", "deal__title", "deal__value"
+            ).values_list("run__week", "deal__title", "stage__name", "expected_close_date", "value")
+        )
+
+    seed("--seed", "7")
+    first = history()
+    for model in (ForecastSnapshot, ForecastSnapshotLine, ForecastSnapshotRun, SalesTarget):
+        model.objects.all().delete()
+    Notification.objects.all().delete()
+    Flag.objects.all().delete()
+    Deal.objects.update(next_step=None)
+    Activity.objects.all().delete()
+    StageChange.objects.all().delete()
+    Deal.objects.all().delete()
+
+    seed("--seed", "7")
+
+    assert history() == first

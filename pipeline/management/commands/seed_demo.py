@@ -14,7 +14,7 @@ import random
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company, Contact
+from pipeline.forecasting import KINDS, monday, period_add, period_start
 from pipeline.models import (
     Activity,
     ActivityKind,
@@ -32,13 +33,18 @@ from pipeline.models import (
     Deal,
     DealStatus,
     Flag,
+    ForecastSnapshot,
+    ForecastSnapshotLine,
+    ForecastSnapshotRun,
     LostReason,
     Notification,
     NotificationKind,
     Pipeline,
+    SalesTarget,
     Stage,
     StageChange,
 )
+from pipeline.money import rates_on, round_cents
 from pipeline.services import POSITION_GAP, flags_scan, stage_totals_rebuild
 
 BATCH_SIZE = 5000
@@ -254,6 +260,24 @@ NO_NEXT_STEP_SHARE = 0.15
 STALE_SHARE = 0.12
 
 
+# Forecast history: weeks of past snapshots (half a year, so the accuracy panel has a snapshot
+# 1 and 4 weeks before each of the last closed months and the last closed quarter).
+HISTORY_WEEKS = 26
+SLIP_DAYS = [7, 14, 14, 21, 30, 45]
+VALUE_FACTORS = [Decimal(f) for f in ("0.7", "0.8", "0.85", "1.15", "1.25", "1.5")]
+# Closed deals per rep and month, for the last OUTCOME_MONTHS months and this one:
+# pipeline -> ((won low, high), (lost low, high)).
+OUTCOME_MONTHS = 6
+OUTCOMES = {
+    NEW_BUSINESS: ((1, 2), (0, 1)),
+    KEY_ACCOUNTS: ((0, 1), (0, 1)),  # for one rep a month
+    SALES_SOUTH: ((1, 2), (0, 1)),
+}
+# Monthly target per rep in euros (quarters: the sum of their months).
+TARGET_MONTHS = 6
+MONTHLY_TARGETS_EUR = {"sven": 50_000, "lena": 180_000, "karl": 90_000, "maria": 150_000}
+
+
 @dataclass
 class PipelineSpec:
     pipeline: Pipeline
@@ -294,6 +318,17 @@ def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
     if end <= start:
         return start
     return start + (end - start) * rng.uniform(0.05, 0.95)
+
+
+def _local_midnight(day: date) -> datetime:
+    """00:00 on `day` in the organisation's time zone, in UTC (so that adding days to it, as
+    the deal's clocks do, counts real hours across a daylight-saving change)."""
+    return timezone.make_aware(datetime.combine(day, clock(0))).astimezone(UTC)
+
+
+def _rounded(amount: Decimal) -> Decimal:
+    """An amount rounded to a whole 500, as deal values are."""
+    return Decimal(max(500, round(amount / 500) * 500))
 
 
 def _clock(rng: random.Random) -> clock:
@@ -372,6 +407,7 @@ class Command(BaseCommand):
         specs = self._seed_pipelines(teams=teams)
         companies = self._seed_companies(teams=teams, users=users, seed=seed)
         self._seed_contacts(companies=companies, seed=seed)
+        self._seed_targets(users=users, now=timezone.now())
         demo_pipelines = [spec.pipeline for spec in specs.values()]
         if Deal.objects.filter(pipeline__in=demo_pipelines).exists():
             self.stdout.write("Demo pipelines already have deals; base deals left as they are.")
@@ -513,7 +549,69 @@ class Command(BaseCommand):
         activities: list[Activity] = []
         # Who plans steps for unassigned deals and sometimes hands a step to a colleague.
         helpers = {NORTH: [users["maria"], users["sven"]], SOUTH: [users["karl"]]}
-        for spec, count, pool, owners, titles, (low, high) in plans:
+        next_positions: dict[int, dict[int, int]] = {}
+
+        def add_deal(
+            rng: random.Random,
+            spec: PipelineSpec,
+            titles: list[str],
+            value_range: tuple[int, int],
+            company: Company,
+            currency: str,
+            owner: User | None,
+            index: int,
+            status: str,
+            history: list[tuple[Stage | None, Stage, datetime, User | None]],
+            closed_at: datetime | None,
+        ) -> None:
+            stage = spec.stages[index]
+            next_position = next_positions[spec.pipeline.pk]
+            next_position[stage.pk] += POSITION_GAP
+            if closed_at is not None:
+                expected = timezone.localdate(closed_at) + timedelta(days=rng.randint(-10, 20))
+            else:
+                expected = today + timedelta(days=rng.randint(-30, 180))
+            deal = Deal(
+                title=_title(rng, titles, now),
+                company=company,
+                contact_id=rng.choice(contacts[company.pk]) if company.pk in contacts else None,
+                owner=owner,
+                pipeline=spec.pipeline,
+                stage=stage,
+                position=next_position[stage.pk],
+                value=_value(rng, currency, *value_range),
+                currency=currency,
+                expected_close_date=expected,
+                status=status,
+                need_confirmed=index >= 2 or (index == 1 and rng.random() < 0.5),
+                timeline_confirmed=index >= 3 and rng.random() < 0.8,
+                decision_maker_known=index >= 3 and rng.random() < 0.7,
+                stage_entered_at=history[-1][2],
+                closed_at=closed_at,
+                created_at=history[0][2],
+                version=len(history) + (1 if closed_at or status == DealStatus.PAUSED else 0),
+            )
+            if status == DealStatus.LOST:
+                deal.lost_reason = rng.choice(lost_reasons)
+                deal.lost_note = rng.choice(LOST_NOTES)
+                deal.lost_from_stage = stage
+            elif status == DealStatus.PAUSED:
+                deal.paused_until = today + timedelta(days=rng.randint(10, 75))
+            # A random stream per deal, apart from the deals' own: the deals stay what they
+            # were before activities, and one deal's plan never shifts another's.
+            activities.extend(
+                self._plan_activities(
+                    rng=random.Random(f"{seed}-activities-{len(deals)}"),
+                    now=now,
+                    deal=deal,
+                    phase=min(2, index * 3 // len(spec.stages)),
+                    helpers=helpers[SOUTH if spec is specs[SALES_SOUTH] else NORTH],
+                )
+            )
+            deals.append(deal)
+            histories.append(history)
+
+        for spec, count, pool, owners, titles, value_range in plans:
             statuses = (
                 [DealStatus.WON] * round(count * 0.12)
                 + [DealStatus.LOST] * round(count * 0.12)
@@ -521,7 +619,7 @@ class Command(BaseCommand):
             )
             statuses += [DealStatus.OPEN] * (count - len(statuses))
             rng.shuffle(statuses)
-            next_position = {stage.pk: 0 for stage in spec.stages}
+            next_positions[spec.pipeline.pk] = {stage.pk: 0 for stage in spec.stages}
             last = len(spec.stages) - 1
             # Open columns thin out towards the end of the pipeline.
             open_weights = [last + 2 - i for i in range(last + 1)]
@@ -539,52 +637,107 @@ class Command(BaseCommand):
                     index = rng.randint(1, last - 1)
                 else:
                     index = rng.choices(range(last + 1), weights=open_weights)[0]
-                stage = spec.stages[index]
                 history, closed_at = self._history(
                     rng=rng, now=now, stages=spec.stages[: index + 1], status=status, owner=owner
                 )
-                next_position[stage.pk] += POSITION_GAP
-                if closed_at is not None:
-                    expected = timezone.localdate(closed_at) + timedelta(days=rng.randint(-10, 20))
-                else:
-                    expected = today + timedelta(days=rng.randint(-30, 180))
-                deal = Deal(
-                    title=_title(rng, titles, now),
-                    company=company,
-                    contact_id=rng.choice(contacts[company.pk]) if company.pk in contacts else None,
-                    owner=owner,
-                    pipeline=spec.pipeline,
-                    stage=stage,
-                    position=next_position[stage.pk],
-                    value=_value(rng, currency, low, high),
-                    currency=currency,
-                    expected_close_date=expected,
-                    status=status,
-                    need_confirmed=index >= 2 or (index == 1 and rng.random() < 0.5),
-                    timeline_confirmed=index >= 3 and rng.random() < 0.8,
-                    decision_maker_known=index >= 3 and rng.random() < 0.7,
-                    stage_entered_at=history[-1][2],
-                    closed_at=closed_at,
-                    created_at=history[0][2],
-                    version=len(history) + (1 if closed_at or status == DealStatus.PAUSED else 0),
+                add_deal(
+                    rng,
+                    spec,
+                    titles,
+                    value_range,
+                    company,
+                    currency,
+                    owner,
+                    index,
+                    status,
+                    history,
+                    closed_at,
                 )
-                if status == DealStatus.LOST:
-                    deal.lost_reason = rng.choice(lost_reasons)
-                    deal.lost_note = rng.choice(LOST_NOTES)
-                    deal.lost_from_stage = stage
-                elif status == DealStatus.PAUSED:
-                    deal.paused_until = today + timedelta(days=rng.randint(10, 75))
-                # A random stream per deal, apart from the deals' own: the deals stay what they
-                # were before activities, and one deal's plan never shifts another's.
-                activities += self._plan_activities(
-                    rng=random.Random(f"{seed}-activities-{len(deals)}"),
-                    now=now,
-                    deal=deal,
-                    phase=min(2, index * 3 // len(spec.stages)),
-                    helpers=helpers[SOUTH if spec is specs[SALES_SOUTH] else NORTH],
+
+        # Outcomes: every rep won (and lost) deals in each of the last months, a few closed
+        # since last Monday, and a couple of leads came in since then, so the accuracy panel
+        # and "what changed since last week" have something to say. A stream of its own: the
+        # deals above stay what they were.
+        rng = random.Random(f"{seed}-outcomes")
+        for spec, _count, pool, owners, titles, value_range in plans:
+            won_range, lost_range = OUTCOMES[spec.pipeline.name]
+            reps = list(dict.fromkeys(owner for owner in owners if owner is not None))
+            last = len(spec.stages) - 1
+            open_weights = [last + 2 - i for i in range(last + 1)]
+            windows = []
+            month = period_start(today, "month")
+            # Up to last week's snapshot; the few since then come below.
+            cutoff = _local_midnight(monday(today) - timedelta(weeks=1))
+            for months_ago in range(OUTCOME_MONTHS, -1, -1):
+                start = _local_midnight(period_add(month, "month", -months_ago))
+                end = min(_local_midnight(period_add(month, "month", 1 - months_ago)), cutoff)
+                end -= timedelta(hours=2)
+                if end - start > timedelta(days=1):
+                    windows.append((start, end, won_range, lost_range))
+            # Since last Monday (always after the last snapshot, which is 7+ days old).
+            windows.append((now - timedelta(days=6), now - timedelta(hours=2), (1, 1), (1, 1)))
+            for start, end, (won_low, won_high), (lost_low, lost_high) in windows:
+                # Key accounts close rarely: one rep's deals a month.
+                window_reps = [rng.choice(reps)] if spec is specs[KEY_ACCOUNTS] else reps
+                for owner in window_reps:
+                    closes = [DealStatus.WON] * rng.randint(won_low, won_high)
+                    closes += [DealStatus.LOST] * rng.randint(lost_low, lost_high)
+                    if start > now - timedelta(days=7):
+                        # One rep won one, the next lost one.
+                        closes = closes[reps.index(owner) : reps.index(owner) + 1]
+                    elif end - start < timedelta(days=25):
+                        # Part of a month: part of its closings.
+                        share = (end - start) / timedelta(days=30)
+                        closes = [status for status in closes if rng.random() < share]
+                    for status in closes:
+                        company = rng.choice(pool)
+                        currency = CURRENCY_OF_COUNTRY[country[company.name]]
+                        if rng.random() < 0.1:
+                            currency = Currency.EUR
+                        if status == DealStatus.WON:
+                            index = last
+                        else:
+                            index = rng.choices(range(last + 1), weights=open_weights)[0]
+                        closed_at = _between(rng, start, end)
+                        history = self._closed_history(
+                            rng=rng,
+                            stages=spec.stages[: index + 1],
+                            closed_at=closed_at,
+                            owner=owner,
+                        )
+                        add_deal(
+                            rng,
+                            spec,
+                            titles,
+                            value_range,
+                            company,
+                            currency,
+                            owner,
+                            index,
+                            status,
+                            history,
+                            closed_at,
+                        )
+            if spec.pipeline.name != KEY_ACCOUNTS:
+                # A fresh lead, created after last week's snapshot: "new" in the changes.
+                owner = reps[-1]
+                company = rng.choice(pool)
+                created_at = (now - timedelta(days=rng.uniform(0.2, 5))).replace(
+                    second=0, microsecond=0
                 )
-                deals.append(deal)
-                histories.append(history)
+                add_deal(
+                    rng,
+                    spec,
+                    titles,
+                    value_range,
+                    company,
+                    CURRENCY_OF_COUNTRY[country[company.name]],
+                    owner,
+                    0,
+                    DealStatus.OPEN,
+                    [(None, spec.stages[0], created_at, owner)],
+                    None,
+                )
 
         Deal.objects.bulk_create(deals, batch_size=BATCH_SIZE)
         StageChange.objects.bulk_create(
@@ -601,6 +754,194 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Created {len(deals)} demo deals with their stage history and "
             f"{len(activities)} activities."
+        )
+        self._seed_forecast_history(seed=seed, now=now, deals=deals, histories=histories)
+
+    # Forecast history: past weekly snapshots and sales targets --------------------------------
+
+    def _seed_forecast_history(
+        self,
+        *,
+        seed: int,
+        now: datetime,
+        deals: list[Deal],
+        histories: list[list[tuple[Stage | None, Stage, datetime, User | None]]],
+    ) -> None:
+        """Weekly snapshots for the past HISTORY_WEEKS Mondays (not this week's: the beat or
+        `manage.py forecast_snapshot` takes that one), as `forecast_snapshot_take` would have
+        written them: every deal open at Monday 00:00 (created, not yet closed or paused) in the
+        stage it was in then, at that week's rates, with its close date and value as they stood.
+
+        Close dates slipped and values changed over time for some deals, so the trend moves;
+        a few open deals slipped into another month or changed value since last Monday, so
+        "what changed since last week" has more than moves, wins and losses to show.
+        """
+        this_week = monday(timezone.localdate(now))
+        if ForecastSnapshotRun.objects.filter(week__lt=this_week).exists():
+            self.stdout.write("Past forecast snapshots exist already; history left as it is.")
+            return
+        rng = random.Random(f"{seed}-forecast-history")
+        weeks = [this_week - timedelta(weeks=k) for k in range(HISTORY_WEEKS, 0, -1)]
+        last_monday = _local_midnight(weeks[-1])
+
+        # Per deal: close-date slips (when, days pushed) and an earlier value (until when).
+        slips: list[list[tuple[datetime, int]]] = []
+        earlier_values: list[tuple[datetime, Decimal] | None] = []
+        for deal in deals:
+            end = deal.closed_at or deal.paused_at or now
+            # Walking back from today's date: each slip pushed a date that was a few days
+            # away when the rep pushed it.
+            events = []
+            if rng.random() < 0.4:
+                day = deal.expected_close_date
+                for _ in range(rng.randint(1, 3)):
+                    days = rng.choice(SLIP_DAYS)
+                    day -= timedelta(days=days)
+                    at = _local_midnight(day) - timedelta(days=rng.uniform(1, 7))
+                    if not deal.created_at < at < end:
+                        break
+                    events.append((at, days))
+            slips.append(events)
+            change = None
+            if rng.random() < 0.25:
+                factor = rng.choice(VALUE_FACTORS)
+                change = (_between(rng, deal.created_at, end), _rounded(deal.value * factor))
+            earlier_values.append(change)
+        # Since last Monday: a few open deals slipped into the next month, a few changed value.
+        candidates = [
+            i
+            for i, deal in enumerate(deals)
+            if deal.status == DealStatus.OPEN
+            and deal.created_at < last_monday
+            and histories[i][-1][2] < last_monday
+            and deal.expected_close_date > timezone.localdate(now)
+        ]
+        forced = rng.sample(candidates, min(8, len(candidates)))
+        for i in forced[:4]:
+            at = _between(rng, last_monday, now)
+            days = deals[i].expected_close_date.day + rng.randint(2, 12)
+            slips[i] = [(t, d) for t, d in slips[i] if t <= last_monday] + [(at, days)]
+        for i in forced[4:]:
+            deal = deals[i]
+            at = _between(rng, last_monday, now)
+            slips[i] = [(t, d) for t, d in slips[i] if t <= last_monday]
+            earlier_values[i] = (at, _rounded(deal.value * rng.choice(VALUE_FACTORS)))
+
+        runs = ForecastSnapshotRun.objects.bulk_create(
+            [ForecastSnapshotRun(week=week, taken_at=_local_midnight(week)) for week in weeks]
+        )
+        lines: list[ForecastSnapshotLine] = []
+        totals: list[ForecastSnapshot] = []
+        for run in runs:
+            taken_at = run.taken_at
+            rates = rates_on(run.week)
+            run_lines = []
+            for deal, history, deal_slips, earlier in zip(
+                deals, histories, slips, earlier_values, strict=True
+            ):
+                if deal.created_at > taken_at:
+                    continue
+                if deal.closed_at is not None and deal.closed_at <= taken_at:
+                    continue
+                if deal.paused_at is not None and deal.paused_at <= taken_at:
+                    continue
+                stage = next(s for _, s, at, _ in reversed(history) if at <= taken_at)
+                value = deal.value
+                if earlier is not None and earlier[0] > taken_at:
+                    value = earlier[1]
+                pushed = sum(days for at, days in deal_slips if at > taken_at)
+                expected = deal.expected_close_date - timedelta(days=pushed)
+                in_reporting = value * rates[deal.currency].rate
+                run_lines.append(
+                    ForecastSnapshotLine(
+                        run=run,
+                        deal_id=deal.pk,
+                        pipeline_id=deal.pipeline_id,
+                        stage_id=stage.pk,
+                        owner_id=deal.owner_id,
+                        status=DealStatus.OPEN,
+                        expected_close_date=expected,
+                        value=round_cents(in_reporting),
+                        weighted=round_cents(in_reporting * stage.probability / Decimal(100)),
+                    )
+                )
+            run.deal_count = len(run_lines)
+            lines += run_lines
+            # The totals, grouped from the lines exactly as forecast_snapshot_take groups them.
+            for kind in KINDS:
+                groups: dict[tuple, list] = {}
+                for line in run_lines:
+                    key = (
+                        line.pipeline_id,
+                        line.owner_id,
+                        line.stage_id,
+                        period_start(line.expected_close_date, kind),
+                    )
+                    group = groups.setdefault(key, [0, Decimal(0), Decimal(0)])
+                    group[0] += 1
+                    group[1] += line.value
+                    group[2] += line.weighted
+                for (pipeline_id, owner_id, stage_id, start), (n, v, w) in groups.items():
+                    totals.append(
+                        ForecastSnapshot(
+                            run=run,
+                            week=run.week,
+                            pipeline_id=pipeline_id,
+                            owner_id=owner_id,
+                            stage_id=stage_id,
+                            period_kind=kind,
+                            period_start=start,
+                            count=n,
+                            value=v,
+                            weighted=w,
+                        )
+                    )
+        ForecastSnapshotRun.objects.bulk_update(runs, ["deal_count"])
+        ForecastSnapshotLine.objects.bulk_create(lines, batch_size=BATCH_SIZE)
+        ForecastSnapshot.objects.bulk_create(totals, batch_size=BATCH_SIZE)
+        self.stdout.write(
+            f"Created {len(runs)} weekly forecast snapshots ({weeks[0]} to {weeks[-1]}): "
+            f"{len(lines)} deal lines, {len(totals)} totals."
+        )
+
+    def _seed_targets(self, *, users: dict[str, User], now: datetime) -> None:
+        """Monthly targets for the past and next TARGET_MONTHS months and the quarters around
+        them, for every rep and the manager; rows that exist (a manager's own) are kept.
+        Amounts differ per rep, so coverage differs: Sven's target is low for his pipeline
+        (over-covered), Lena's high (under-covered)."""
+        today = timezone.localdate(now)
+        eur = rates_on(today)[Currency.EUR].rate  # reporting units per euro
+        first = period_add(period_start(today, "month"), "month", -TARGET_MONTHS)
+        months = [period_add(first, "month", i) for i in range(2 * TARGET_MONTHS + 1)]
+        quarters = sorted({period_start(month, "quarter") for month in months})
+        wanted: dict[tuple[int, str, date], tuple[Decimal, User]] = {}
+        for username, monthly_eur in MONTHLY_TARGETS_EUR.items():
+            user = users[username]
+            set_by = users["admin" if username == "maria" else "maria"]
+            for quarter in quarters:
+                quarter_total = Decimal(0)
+                for i in range(3):
+                    month = period_add(quarter, "month", i)
+                    # The last month of a quarter carries a little more.
+                    amount = Decimal(monthly_eur * (1.15 if i == 2 else 0.95)) * eur
+                    amount = Decimal(round(amount / 1000) * 1000)
+                    quarter_total += amount
+                    if month in months:
+                        wanted[(user.pk, "month", month)] = (amount, set_by)
+                wanted[(user.pk, "quarter", quarter)] = (quarter_total, set_by)
+        existing = set(
+            SalesTarget.objects.filter(
+                user__in=[users[name] for name in MONTHLY_TARGETS_EUR]
+            ).values_list("user_id", "period_kind", "period_start")
+        )
+        SalesTarget.objects.bulk_create(
+            [
+                SalesTarget(
+                    user_id=user_id, period_kind=kind, period_start=start, amount=amount, set_by=by
+                )
+                for (user_id, kind, start), (amount, by) in wanted.items()
+                if (user_id, kind, start) not in existing
+            ]
         )
 
     def _plan_activities(
@@ -827,8 +1168,12 @@ class Command(BaseCommand):
         created_at = created_at.replace(second=0, microsecond=0)
         closed_at = None
         if status in (DealStatus.WON, DealStatus.LOST):
-            closed_at = now - timedelta(days=rng.uniform(0.5, age_days * 0.4))
-            last_move = closed_at - timedelta(days=rng.uniform(0.2, min(20, age_days * 0.2)))
+            # Spread over the deal's later life, at least a few days ago: the closings since
+            # last week's snapshot are planned with the outcomes (see _seed_base_deals).
+            closed_at = now - timedelta(
+                days=rng.uniform(0.5, age_days * 0.5) + min(7.0, age_days * 0.3)
+            )
+            last_move = closed_at - timedelta(days=rng.uniform(0.2, min(20, age_days * 0.1)))
         else:
             last_move = now - timedelta(days=rng.uniform(0.2, min(40, age_days * 0.4)))
         span = (last_move - created_at).total_seconds()
@@ -842,6 +1187,33 @@ class Command(BaseCommand):
             history.append((previous, stage, at, owner))
             previous = stage
         return history, closed_at
+
+    def _closed_history(
+        self,
+        *,
+        rng: random.Random,
+        stages: list[Stage],
+        closed_at: datetime,
+        owner: User | None,
+    ) -> list[tuple[Stage | None, Stage, datetime, User | None]]:
+        """Stage changes through `stages` in order for a deal that closed at `closed_at`: created
+        one to seven months before, last moved shortly before it closed."""
+        moves = len(stages) - 1
+        created_at = closed_at - timedelta(days=rng.uniform(20 + 8 * moves, 50 + 25 * moves))
+        created_at = created_at.replace(second=0, microsecond=0)
+        age_days = (closed_at - created_at).total_seconds() / 86400
+        last_move = closed_at - timedelta(days=rng.uniform(0.2, min(20, age_days * 0.2)))
+        span = (last_move - created_at).total_seconds()
+        offsets = sorted(rng.uniform(0.05, 0.95) * span for _ in range(moves - 1))
+        times = [created_at] + [created_at + timedelta(seconds=o) for o in offsets]
+        if moves:
+            times.append(last_move)
+        history: list[tuple[Stage | None, Stage, datetime, User | None]] = []
+        previous = None
+        for stage, at in zip(stages, times, strict=True):
+            history.append((previous, stage, at, owner))
+            previous = stage
+        return history
 
     # Extra deals for load testing --------------------------------------------------------------
 
