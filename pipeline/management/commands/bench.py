@@ -2,13 +2,20 @@
 
     python manage.py bench [--sizes 1000,10000,100000] [--requests 60]
                            [--json bench-results/bench.json] [--port 8765]
+                           [--scan-sizes 100000,1000000] [--skip-scan]
 
 Builds (and reuses) an isolated fixture: team "Bench", salesperson `bench`, pipeline
 "Bench pipeline" with six stages. For each size N (ascending) the pipeline is set to exactly N
 open deals, spread evenly over the stages, written with `INSERT ... SELECT generate_series`.
 Then gunicorn (2 sync workers) serves the app and the command times GETs of the board and
 htmx moves of one deal between the first two stages over HTTP, counts the board's SQL queries
-in-process, and prints the numbers beside the targets of PERFORMANCE.md (also as JSON).
+in-process, and prints the numbers beside the targets of PERFORMANCE.md (also as JSON). The
+board's deals get real next steps (~70%), so the board is measured with next steps shown.
+
+Then the flag scan: a second pipeline, "Bench scan pipeline", is set to each of --scan-sizes
+open deals (see `build_scan_fixture` for the mix), every flag of the bench team is forgotten,
+and `manage.py flags_scan_once` runs twice as a worker-like subprocess: the first scan raises
+everything, the second is the steady state. Time and peak RSS (wait4) of each are reported.
 
 `make bench` runs it with DEBUG off, plain HTTP and plain static storage.
 """
@@ -33,15 +40,16 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db import connection, models, transaction
+from django.db.models import Count, Max, Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company
-from pipeline.models import Deal, DealStatus, Pipeline, Stage
+from pipeline.models import Deal, DealStatus, Flag, Pipeline, Stage, StageTotal
 from pipeline.services import POSITION_GAP, stage_totals_rebuild
 
 TEAM_NAME = "Bench"
@@ -157,7 +165,8 @@ WITH new AS (
     INSERT INTO pipeline_deal (
         title, value, currency, status, position, version, stage_entered_at, created_at,
         updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
-        pipeline_id, stage_id, owner_id, company_id, expected_close_date
+        pipeline_id, stage_id, owner_id, company_id, expected_close_date,
+        last_movement_at, rots_at, needs_attention, next_step_subject, pause_reason
     )
     SELECT
         (%(titles)s::text[])[1 + (%(seq)s + g) %% %(n_titles)s] || ' #' || (%(seq)s + g),
@@ -166,16 +175,22 @@ WITH new AS (
         'open',
         %(start)s + g * %(gap)s,
         1,
-        now() - make_interval(mins => ((%(seq)s + g) * 37) %% (60 * 24 * 60)),
-        now() - make_interval(mins => ((%(seq)s + g) * 37) %% (60 * 24 * 60) + 60 * 24 * 30),
+        entered,
+        entered - make_interval(days => 30),
         now(),
         false, false, false, '',
         %(pipeline)s,
         %(stage)s,
         (%(owners)s::bigint[])[1 + (%(seq)s + g) %% %(n_owners)s],
         (%(companies)s::bigint[])[1 + ((%(seq)s + g) * 31) %% %(n_companies)s],
-        current_date + (((%(seq)s + g) * 13) %% 240 - 45)
-    FROM generate_series(1, %(count)s) AS g
+        current_date + (((%(seq)s + g) * 13) %% 240 - 45),
+        entered,
+        entered + make_interval(days => %(rot_days)s),
+        false, '', ''
+    FROM generate_series(1, %(count)s) AS g,
+        LATERAL (
+            SELECT now() - make_interval(mins => ((%(seq)s + g) * 37) %% (60 * 24 * 60))
+        ) AS t (entered)
     RETURNING id, stage_id, owner_id, created_at
 )
 INSERT INTO pipeline_stagechange (deal_id, from_stage_id, to_stage_id, user_id, at)
@@ -224,7 +239,7 @@ def build_bench_fixture(total: int, *, log=None) -> BenchFixture:
                     .order_by("-position", "-pk")
                     .values_list("pk", flat=True)[: have - want]
                 )
-                Deal.objects.filter(pk__in=list(doomed)).delete()
+                delete_deals("id = ANY(%s)", [list(doomed)])
                 deleted += have - want
             elif want > have:
                 count = want - have
@@ -245,22 +260,262 @@ def build_bench_fixture(total: int, *, log=None) -> BenchFixture:
                             "gap": POSITION_GAP,
                             "pipeline": fixture.pipeline.pk,
                             "stage": stage.pk,
+                            "rot_days": stage.rot_days,
                             "count": count,
                         },
                     )
                 seq += count
                 inserted += count
+        if inserted:
+            plan_next_steps(fixture.pipeline.pk)
         if inserted or deleted:
             # The rows above bypass the services: bring the kept column totals up to date.
             stage_totals_rebuild(stage_ids=[s.pk for s in fixture.stages])
             with connection.cursor() as cursor:
-                for table in ("pipeline_deal", "pipeline_stagechange", "crm_company"):
+                for table in (
+                    "pipeline_deal",
+                    "pipeline_activity",
+                    "pipeline_stagechange",
+                    "crm_company",
+                ):
                     cursor.execute(f"ANALYZE {table}")
     log(
         f"Fixture: {total} open deals in {PIPELINE_NAME!r} "
         f"(+{inserted} / -{deleted}) in {time.perf_counter() - started:.1f} s"
     )
     return fixture
+
+
+# --- deleting and next steps, set-based ------------------------------------------------------
+
+
+def _delete_rows(model, where: str, params: list, *, depth: int = 0) -> None:
+    """DELETE FROM model's table WHERE `where`, first deleting (CASCADE) or clearing (SET_NULL)
+    what refers to those rows, as found in the models' metadata, so whatever refers to a deal
+    today or later is handled. Set-based: a few statements whatever the number of rows (the
+    ORM's delete() would load every related row into Python)."""
+    if depth > 4:
+        raise CommandError(f"Cascade too deep at {model.__name__}.")
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    doomed = f"SELECT {pk} FROM {table} WHERE {where}"
+    # include_hidden: relations named "+" (a notification's flag, a deal's next step) count too.
+    for rel in model._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+            continue
+        related, column = rel.related_model, rel.field.column
+        if rel.on_delete is models.CASCADE:
+            _delete_rows(related, f"{column} IN ({doomed})", params, depth=depth + 1)
+        elif rel.on_delete is models.SET_NULL:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {related._meta.db_table} SET {column} = NULL "
+                    f"WHERE {column} IN ({doomed})",
+                    params,
+                )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
+
+
+def delete_deals(where: str, params: list) -> None:
+    """Delete the deals matching a WHERE clause on pipeline_deal, with everything of theirs."""
+    _delete_rows(Deal, where, params)
+
+
+_NEXT_STEPS_SQL = """
+WITH picked AS (
+    SELECT id, owner_id FROM pipeline_deal
+    WHERE pipeline_id = %(pipeline)s AND status = 'open' AND next_step_id IS NULL
+        AND id %% 10 < 7
+), planned AS (
+    INSERT INTO pipeline_activity (
+        deal_id, kind, subject, due_date, due_time, assignee_id, note, done_at, created_by_id,
+        created_at
+    )
+    SELECT
+        id, 'call', (%(subjects)s::text[])[1 + id %% %(n_subjects)s],
+        CASE WHEN id %% 10 = 0 THEN current_date - (1 + id %% 20)::int
+             ELSE current_date + (1 + id %% 30)::int END,
+        NULL, owner_id, '', NULL, owner_id, now()
+    FROM picked
+    RETURNING id, deal_id, subject, due_date, assignee_id
+)
+UPDATE pipeline_deal AS d
+SET next_step_id = p.id, next_step_subject = p.subject, next_step_due = p.due_date,
+    next_step_assignee_id = p.assignee_id
+FROM planned AS p
+WHERE d.id = p.deal_id
+"""
+NEXT_STEP_SUBJECTS = [
+    "Call about the pilot",
+    "Send the revised offer",
+    "Demo for the warehouse team",
+    "Agree the rollout date",
+]
+
+
+def plan_next_steps(pipeline_id: int) -> int:
+    """Give ~70% of the pipeline's open deals without a next step a real open activity as their
+    next step (id % 10 < 7), copied onto the deal as the services do; of them id % 10 = 0 (~10%
+    of all deals) is overdue, the rest due in 1-30 days. Two statements whatever the count."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _NEXT_STEPS_SQL,
+            {
+                "pipeline": pipeline_id,
+                "subjects": NEXT_STEP_SUBJECTS,
+                "n_subjects": len(NEXT_STEP_SUBJECTS),
+            },
+        )
+        return cursor.rowcount
+
+
+# --- the flag-scan fixture ------------------------------------------------------------------
+
+SCAN_PIPELINE_NAME = "Bench scan pipeline"
+SCAN_TARGET_S = 10.0
+SCAN_TARGET_AT = 1_000_000
+SCAN_RSS_GROWTH_MAX = 1.5
+
+_SCAN_INSERT_SQL = """
+INSERT INTO pipeline_deal (
+    title, value, currency, status, position, version, stage_entered_at, created_at,
+    updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
+    pipeline_id, stage_id, owner_id, last_movement_at, rots_at, needs_attention,
+    next_step_subject, pause_reason
+)
+SELECT
+    'Scan deal #' || k,
+    (1 + (k * 7919) %% 480) * 250.00,
+    (%(currencies)s::text[])[1 + k %% %(n_currencies)s],
+    'open',
+    k * %(gap)s,
+    1,
+    moved, moved - make_interval(days => 30), now(),
+    false, false, false, '',
+    %(pipeline)s,
+    (%(stages)s::bigint[])[1 + k %% %(n_stages)s],
+    (%(owners)s::bigint[])[1 + k %% %(n_owners)s],
+    moved,
+    moved + make_interval(days => %(rot_days)s),
+    false, '', ''
+FROM generate_series(%(seq)s::bigint + 1, %(seq)s::bigint + %(count)s) AS k,
+    LATERAL (
+        SELECT CASE WHEN k %% 10 = 7
+            THEN now() - make_interval(days => %(rot_days)s + 1 + (k %% 30)::int)
+            ELSE now() - make_interval(mins => ((k * 37) %% (60 * 24 * 7))::int) END
+    ) AS t (moved)
+"""
+
+
+def build_scan_fixture(total: int, *, base: BenchFixture, log=None) -> Pipeline:
+    """The separate pipeline the flag scan is measured on, set to exactly `total` open deals
+    (no stage history: the scan does not read it), with the mix the scan has to sort out:
+
+    - ~70% have a real open activity as their next step (id % 10 < 7), ~30% have none;
+    - ~10% have an overdue next step (id % 10 = 0, due 1-20 days ago), the others are due in
+      1-30 days;
+    - ~10% are stale (k % 10 = 7: last movement longer ago than the stage's rot days), the
+      others moved within the last week.
+
+    Dates are relative to the day the rows were written, so a fixture reused on a later day
+    drifts towards overdue and stale; the measured mix is reported with the results."""
+    log = log or (lambda message: None)
+    started = time.perf_counter()
+    with transaction.atomic():
+        pipeline, _ = Pipeline.objects.get_or_create(
+            team=base.team, name=SCAN_PIPELINE_NAME, defaults={"position": 1001}
+        )
+        stages = []
+        for position, (name, probability) in enumerate(STAGES):
+            stage, _ = Stage.objects.get_or_create(
+                pipeline=pipeline,
+                name=name,
+                defaults={"position": position, "probability": probability},
+            )
+            stages.append(stage)
+        stages.sort(key=lambda s: (s.position, s.pk))
+        deals = Deal.objects.filter(pipeline=pipeline)
+        have = deals.count()
+        inserted = deleted = 0
+        if have > total:
+            cutoff = deals.order_by("pk").values_list("pk", flat=True)[total]
+            delete_deals("pipeline_id = %s AND id >= %s", [pipeline.pk, cutoff])
+            deleted = have - total
+        elif total > have:
+            seq = deals.aggregate(top=Max("position"))["top"] or 0
+            seq //= POSITION_GAP
+            owners = [base.user.pk] * 8 + [u.pk for u in base.others]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _SCAN_INSERT_SQL,
+                    {
+                        "currencies": CURRENCIES,
+                        "n_currencies": len(CURRENCIES),
+                        "gap": POSITION_GAP,
+                        "pipeline": pipeline.pk,
+                        "stages": [s.pk for s in stages],
+                        "n_stages": len(stages),
+                        "owners": owners,
+                        "n_owners": len(owners),
+                        "rot_days": stages[0].rot_days,
+                        "seq": seq,
+                        "count": total - have,
+                    },
+                )
+            inserted = total - have
+            plan_next_steps(pipeline.pk)
+        if inserted or deleted:
+            stage_totals_rebuild(stage_ids=[s.pk for s in stages])
+    if inserted or deleted:
+        _vacuum_analyze()
+    log(
+        f"Scan fixture: {total} open deals in {SCAN_PIPELINE_NAME!r} "
+        f"(+{inserted} / -{deleted}) in {time.perf_counter() - started:.1f} s"
+    )
+    return pipeline
+
+
+def _vacuum_analyze() -> None:
+    """Fresh statistics and visibility maps after bulk writes, so autovacuum does not start in
+    the middle of a timed scan (VACUUM cannot run inside a transaction)."""
+    with connection.cursor() as cursor:
+        for table in (
+            "pipeline_deal",
+            "pipeline_activity",
+            "pipeline_flag",
+            "pipeline_notification",
+            "pipeline_stagetotal",
+        ):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def reset_flags(team: Team) -> int:
+    """Forget every flag of the bench team's deals (and the notifications about them), so the
+    next scan raises everything from scratch, as on the first run after a deploy."""
+    bench_deals = (
+        "SELECT d.id FROM pipeline_deal d JOIN pipeline_pipeline p ON p.id = d.pipeline_id"
+    )
+    with transaction.atomic():
+        count = Flag.objects.filter(deal__pipeline__team=team).count()
+        _delete_rows(Flag, f"deal_id IN ({bench_deals} WHERE p.team_id = %s)", [team.pk])
+        Deal.objects.filter(pipeline__team=team, needs_attention=True).update(needs_attention=False)
+        StageTotal.objects.filter(stage__pipeline__team=team).update(attention=0)
+    _vacuum_analyze()
+    return count
+
+
+def scan_mix(pipeline: Pipeline) -> dict[str, int]:
+    """What the scan will find in the scan pipeline now (one pass over its deals)."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    open_deals = Deal.objects.filter(pipeline=pipeline, status=DealStatus.OPEN)
+    return open_deals.aggregate(
+        open=Count("pk"),
+        with_next_step=Count("pk", filter=Q(next_step__isnull=False)),
+        overdue=Count("pk", filter=Q(next_step_due__lt=today)),
+        stale=Count("pk", filter=Q(rots_at__lt=now)),
+    )
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -328,6 +583,14 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=60, help="Timed requests per size.")
         parser.add_argument("--json", default="bench-results/bench.json", help="JSON output.")
         parser.add_argument("--port", type=int, default=8765, help="Port for gunicorn.")
+        parser.add_argument(
+            "--scan-sizes",
+            default="100000,1000000",
+            help="Open deal counts of the scan pipeline for the flag-scan measurement.",
+        )
+        parser.add_argument(
+            "--skip-scan", action="store_true", help="Leave out the flag-scan measurement."
+        )
 
     def handle(self, *args, **options) -> None:
         if connection.vendor != "postgresql":
@@ -344,6 +607,16 @@ class Command(BaseCommand):
         requests = int(options["requests"])
         if requests < 1:
             raise CommandError("--requests must be 1 or more.")
+        try:
+            scan_sizes = sorted(
+                {int(s) for s in str(options["scan_sizes"]).split(",") if s.strip()}
+            )
+        except ValueError as error:
+            raise CommandError("--scan-sizes must be comma-separated integers.") from error
+        if options["skip_scan"]:
+            scan_sizes = []
+        elif not scan_sizes or scan_sizes[0] < 12:
+            raise CommandError("--scan-sizes needs at least one size of 12 or more.")
         port = int(options["port"])
         json_path = Path(options["json"])
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -376,7 +649,8 @@ class Command(BaseCommand):
             from django.contrib.sessions.backends.db import SessionStore
 
             SessionStore(session_key=session_key).delete()
-        self._report(results, json_path=json_path, requests=requests)
+        scans = self._measure_scans(scan_sizes, fixture) if scan_sizes else []
+        self._report(results, scans, json_path=json_path, requests=requests)
         self._report_gunicorn_log(log_path)
 
     # --- set-up ---------------------------------------------------------------------------
@@ -556,6 +830,113 @@ class Command(BaseCommand):
         result["targets"] = self._verdicts(result)
         return result
 
+    # --- the flag scan ------------------------------------------------------------------------
+
+    def _measure_scans(self, sizes: list[int], base: BenchFixture) -> list[dict]:
+        """For each size: the scan pipeline at that many open deals, every bench flag
+        forgotten, then two scans in a worker-like subprocess: the first raises everything,
+        the second is the steady state a periodic run sees."""
+        results = []
+        for size in sizes:
+            pipeline = build_scan_fixture(size, base=base, log=self.stdout.write)
+            forgotten = reset_flags(base.team)
+            mix = scan_mix(pipeline)
+            open_total = Deal.objects.filter(status=DealStatus.OPEN).count()
+            self.stdout.write(
+                f"Scanning {open_total} open deals ({size} in the scan pipeline; "
+                f"{forgotten} earlier flags forgotten) ..."
+            )
+            runs = {}
+            for run in ("first", "steady"):
+                try:
+                    runs[run] = self._scan_once()
+                except CommandError as error:
+                    # Report what was measured so far instead of losing the whole table.
+                    self.stderr.write(f"  ERROR in the {run} scan at {size}: {error}")
+                    runs[run] = {"error": str(error)}
+                    break
+                r = runs[run]
+                self.stdout.write(
+                    f"  {run}: {r['seconds']:.2f} s in the scan, {r['process_s']:.2f} s for the "
+                    f"process, peak RSS {r['peak_rss_mb']:.0f} MB, raised {r['raised']}, "
+                    f"resolved {r['resolved']}"
+                )
+            results.append(
+                {
+                    "scan_deals": size,
+                    "open_deals_in_database": open_total,
+                    "mix": mix,
+                    "open_flags": Flag.objects.filter(resolved_at__isnull=True).count(),
+                    "first": runs["first"],
+                    "steady": runs.get("steady", {"error": "not run"}),
+                }
+            )
+            if any("error" in run for run in runs.values()):
+                break
+        self._scan_verdicts(results)
+        return results
+
+    def _scan_once(self) -> dict:
+        """`manage.py flags_scan_once` as a child process: its wall time, the scan's own time
+        and the child's peak resident memory (from wait4, so only this child counts)."""
+        env = os.environ.copy()
+        for key, value in ENV_DEFAULTS.items():
+            env.setdefault(key, value)
+        command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "flags_scan_once"]
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # The outputs are a line of JSON and (normally) nothing: they fit the pipes' buffers.
+        _pid, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out, err = process.stdout.read(), process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+        if process.returncode != 0:
+            raise CommandError(
+                f"flags_scan_once exited with {process.returncode}:\n"
+                f"{err.decode(errors='replace')[-3000:]}"
+            )
+        payload = json.loads(out.decode().strip().splitlines()[-1])
+        return {
+            "seconds": payload["seconds"],
+            "process_s": round(elapsed, 3),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "raised": payload["raised"],
+            "resolved": payload["resolved"],
+        }
+
+    def _scan_verdicts(self, results: list[dict]) -> None:
+        """Scan time < 10 s at 1M open deals (first and steady state judged separately);
+        memory flat: peak RSS at the largest size within 1.5x of the smallest."""
+        smallest = results[0]
+        for r in results:
+            targets = {}
+            if r["scan_deals"] >= SCAN_TARGET_AT:
+                for run in ("first", "steady"):
+                    targets[f"{run}_scan_s"] = {
+                        "target": f"< {SCAN_TARGET_S:g}",
+                        "pass": "error" not in r[run] and r[run]["seconds"] < SCAN_TARGET_S,
+                    }
+            if r is not smallest:
+                for run in ("first", "steady"):
+                    if "error" in r[run] or "error" in smallest[run]:
+                        targets[f"{run}_rss_flat"] = {"target": "measured", "pass": False}
+                        continue
+                    ratio = r[run]["peak_rss_mb"] / smallest[run]["peak_rss_mb"]
+                    r[run]["rss_vs_smallest"] = round(ratio, 2)
+                    targets[f"{run}_rss_flat"] = {
+                        "target": f"<= {SCAN_RSS_GROWTH_MAX:g}x of {smallest['scan_deals']}",
+                        "pass": ratio <= SCAN_RSS_GROWTH_MAX,
+                    }
+            r["targets"] = targets
+
     def _count_board_queries(self, fixture: BenchFixture, path: str) -> tuple[int, list[str]]:
         """The board's SQL queries, counted in-process (the session lookup and user load
         included; force_login itself is not)."""
@@ -600,7 +981,9 @@ class Command(BaseCommand):
 
     # --- output ---------------------------------------------------------------------------
 
-    def _report(self, results: list[dict], *, json_path: Path, requests: int) -> None:
+    def _report(
+        self, results: list[dict], scans: list[dict], *, json_path: Path, requests: int
+    ) -> None:
         columns = ["open deals", "board p50", "board p95", "queries", "move p50", "move p95"]
         columns += ["board KB", "vs targets"]
         widths = [len(c) for c in columns]
@@ -639,6 +1022,7 @@ class Command(BaseCommand):
                     for name, v in t.items()
                 )
             )
+        lines += self._scan_lines(scans)
         self.stdout.write("\n".join(lines))
         payload = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -646,9 +1030,61 @@ class Command(BaseCommand):
             "requests": requests,
             "warmup_requests": WARMUP_REQUESTS,
             "results": results,
+            "flag_scan": scans,
         }
         json_path.write_text(json.dumps(payload, indent=2) + "\n")
         self.stdout.write(f"\nJSON written to {json_path}")
+
+    def _scan_lines(self, scans: list[dict]) -> list[str]:
+        if not scans:
+            return []
+        columns = ["scan deals", "open in db", "run   ", "scan   ", "process", "peak RSS"]
+        columns += ["raised", "resolved", "vs targets"]
+        widths = [len(c) for c in columns]
+        lines = ["", "Flag scan (`manage.py flags_scan_once` as a worker-like subprocess):"]
+        lines.append(" | ".join(columns))
+        lines.append("-" * len(lines[-1]))
+        for r in scans:
+            for run in ("first", "steady"):
+                x = r[run]
+                if "error" in x:
+                    lines.append(f"{r['scan_deals']:>10} | {run}: ERROR {x['error'][:200]}")
+                    continue
+                misses = [
+                    name
+                    for name, v in r["targets"].items()
+                    if not v["pass"] and name.startswith("first") == (run == "first")
+                ]
+                cells = [
+                    str(r["scan_deals"]),
+                    str(r["open_deals_in_database"]),
+                    run,
+                    f"{x['seconds']:.2f} s",
+                    f"{x['process_s']:.2f} s",
+                    f"{x['peak_rss_mb']:.0f} MB",
+                    str(x["raised"]),
+                    str(x["resolved"]),
+                ]
+                row = [cell.rjust(width) for cell, width in zip(cells, widths, strict=False)]
+                lines.append(
+                    " | ".join([*row, "PASS" if not misses else "MISS: " + ", ".join(misses)])
+                )
+        lines += [
+            "",
+            f"Targets (PERFORMANCE.md): scan < {SCAN_TARGET_S:g} s at {SCAN_TARGET_AT} open deals; "
+            f"memory flat (peak RSS within {SCAN_RSS_GROWTH_MAX:g}x of the smallest size).",
+        ]
+        for r in scans:
+            mix = r["mix"]
+            lines.append(
+                f"  {r['scan_deals']:>7}: mix {mix['with_next_step']} with a next step, "
+                f"{mix['overdue']} overdue, {mix['stale']} stale of {mix['open']}; "
+                + "  ".join(
+                    f"{name} {v['target']} {'PASS' if v['pass'] else 'MISS'}"
+                    for name, v in r["targets"].items()
+                )
+            )
+        return lines
 
     def _report_gunicorn_log(self, log_path: Path) -> None:
         if not log_path.exists():
