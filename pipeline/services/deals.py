@@ -15,8 +15,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Max, Min, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -224,21 +223,24 @@ def stage_totals_rebuild(*, stage_ids: list[int] | None = None) -> int:
 
 
 def stage_attention_rebuild() -> int:
-    """Recount the deals needing attention per stage and currency, in one statement, after a
-    scan changed flags in bulk."""
-    flagged = (
-        Deal.objects.filter(
-            stage_id=OuterRef("stage_id"),
-            currency=OuterRef("currency"),
-            status=DealStatus.OPEN,
-            needs_attention=True,
-        )
-        .order_by()
-        .values("stage_id")
+    """Recount the open deals needing attention per stage and currency after a scan changed
+    flags in bulk: one grouped count, then only the rows whose number changed. Returns how
+    many rows changed."""
+    counts = {
+        (r["stage_id"], r["currency"]): r["n"]
+        for r in Deal.objects.filter(status=DealStatus.OPEN, needs_attention=True)
+        .values("stage_id", "currency")
         .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return StageTotal.objects.update(attention=Coalesce(Subquery(flagged), Value(0)))
+        .order_by()
+    }
+    changed = []
+    for total in StageTotal.objects.all():
+        wanted = counts.get((total.stage_id, total.currency), 0)
+        if total.attention != wanted:
+            total.attention = wanted
+            changed.append(total)
+    StageTotal.objects.bulk_update(changed, ["attention"])
+    return len(changed)
 
 
 # --- flags and movement ------------------------------------------------------------------

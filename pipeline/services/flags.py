@@ -94,7 +94,12 @@ def flags_sync(
             if not raise_new:
                 continue
             candidates = (deals if deals is not None else Deal.objects.all()).filter(condition)
-            new = candidates.filter(~Exists(_open_flags(kind).filter(deal_id=OuterRef("pk"))))
+            new = candidates
+            if _open_flags(kind).exists():
+                # Skip deals flagged already. With no open flag of this kind (a first scan) the
+                # anti-join would only cost time: PostgreSQL, told the table is empty, rescans
+                # it for every deal while the insert fills it. ON CONFLICT guards either way.
+                new = candidates.filter(~Exists(_open_flags(kind).filter(deal_id=OuterRef("pk"))))
             inserted = _insert_from_select(
                 Flag._meta.db_table, ["deal_id", "kind", "raised_at"], _flag_rows(new, kind, now)
             )
