@@ -209,7 +209,8 @@ EXCHANGE_RATES = {
 }
 if REPORTING_CURRENCY not in EXCHANGE_RATES:
     raise ImproperlyConfigured(f"REPORTING_CURRENCY must be one of {sorted(EXCHANGE_RATES)}.")
-BOARD_PAGE_SIZE = env_int("BOARD_PAGE_SIZE", 20)
+# Enough cards to fill a laptop-high column; the rest load as the column scrolls.
+BOARD_PAGE_SIZE = env_int("BOARD_PAGE_SIZE", 12)
 
 # Celery. Embedded default: the filesystem broker under var/, no servers.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
