@@ -365,6 +365,22 @@ def _close_conflict(request, deal):
     return redirect(deal)
 
 
+def _versioned_action(request, pk: int, action, success_message: str):
+    """A plain POST that carries the deal's version and changes the deal with one service."""
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _form_refusal(request, form)
+    try:
+        action(acting_user=request.user, deal=deal, version=form.cleaned_data["version"])
+    except services.DealConflict:
+        return _close_conflict(request, deal)
+    except services.DealRuleError as error:
+        return _refusal(request, str(error), status=400)
+    messages.success(request, success_message)
+    return redirect(deal)
+
+
 @login_required
 @require_POST
 def deal_mark_won(request, pk: int):
@@ -423,18 +439,9 @@ def deal_mark_lost(request, pk: int):
 @login_required
 @require_POST
 def deal_reopen(request, pk: int):
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return _form_refusal(request, form)
-    try:
-        services.deal_reopen(
-            acting_user=request.user, deal=deal, version=form.cleaned_data["version"]
-        )
-    except services.DealConflict:
-        return _close_conflict(request, deal)
-    messages.success(request, _("Reopened: the deal is back on the board."))
-    return redirect(deal)
+    return _versioned_action(
+        request, pk, services.deal_reopen, _("Reopened: the deal is back on the board.")
+    )
 
 
 @login_required
@@ -699,15 +706,6 @@ def deal_pause(request, pk: int):
 @login_required
 @require_POST
 def deal_resume(request, pk: int):
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return _form_refusal(request, form)
-    try:
-        services.deal_resume(
-            acting_user=request.user, deal=deal, version=form.cleaned_data["version"]
-        )
-    except services.DealConflict:
-        return _close_conflict(request, deal)
-    messages.success(request, _("Resumed: the deal is back on the board."))
-    return redirect(deal)
+    return _versioned_action(
+        request, pk, services.deal_resume, _("Resumed: the deal is back on the board.")
+    )
