@@ -338,19 +338,24 @@ def deal_update(request, pk: int):
     return redirect(deal)
 
 
+def _deal_column_and_close_modal(request, deal, *, message: str):
+    """The deal's column refreshed (with the board's filters), a toast, and the modal closed."""
+    filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
+    response = _columns_response(
+        request,
+        pipeline=deal.pipeline,
+        stages=[deal.stage],
+        filters=filters,
+        cards_for={deal.stage_id},
+        toast=message,
+    )
+    # After the swap: closing the modal first would detach the form that sent the request.
+    return trigger_client_event(response, "modal:close", after="settle")
+
+
 def _after_close(request, deal, *, message: str, from_board: bool):
     if from_board and request.htmx:
-        filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
-        response = _columns_response(
-            request,
-            pipeline=deal.pipeline,
-            stages=[deal.stage],
-            filters=filters,
-            cards_for={deal.stage_id},
-            toast=message,
-        )
-        # After the swap: closing the modal first would detach the form that sent the request.
-        return trigger_client_event(response, "modal:close", after="settle")
+        return _deal_column_and_close_modal(request, deal, message=message)
     messages.success(request, message)
     if request.htmx:
         return HttpResponseClientRedirect(deal.get_absolute_url())
@@ -516,16 +521,7 @@ def _after_activity_saved(request, deal, *, origin: str, message: str):
     """The answer to a saved next step: the card's column (board), the list (My next steps)
     or the deal page, and the modal closed."""
     if request.htmx and origin == "board":
-        filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
-        response = _columns_response(
-            request,
-            pipeline=deal.pipeline,
-            stages=[deal.stage],
-            filters=filters,
-            cards_for={deal.stage_id},
-            toast=message,
-        )
-        return trigger_client_event(response, "modal:close", after="settle")
+        return _deal_column_and_close_modal(request, deal, message=message)
     if request.htmx and origin == "next-steps":
         response = render(
             request,
