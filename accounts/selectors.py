@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
+
 from accounts.models import Membership, Role, Team, User
 
 
@@ -61,6 +63,17 @@ def access_for(user: User) -> Access:
         )
     user._crm_access = access
     return access
+
+
+def settings_access(*, user: User) -> None:
+    """The door to every settings page: admins only; anyone else signed in gets 403.
+
+    Settings objects (pipelines, stages, teams, users) are organisation-wide, so for a
+    settings page there is no "another team's record": a non-admin is refused, not misled.
+    Object doors on settings pages still answer 404 for an id that does not exist.
+    """
+    if not access_for(user).is_admin:
+        raise PermissionDenied
 
 
 def teams_for_user(*, user: User):

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
-from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+from accounts.selectors import access_for
+from crm.organisation import organisation_get
 
 
 def organisation(request) -> dict:
+    org = organisation_get()
+    user = getattr(request, "user", None)
     return {
-        "organisation_name": settings.ORGANISATION_NAME,
-        "reporting_currency": settings.REPORTING_CURRENCY,
+        "organisation_name": org.name,
+        "reporting_currency": org.reporting_currency,
+        # Lazy: pages that never ask pay nothing; access_for is cached per request anyway.
+        "user_is_admin": SimpleLazyObject(
+            lambda: bool(user and user.is_authenticated and access_for(user).is_admin)
+        ),
     }

@@ -38,6 +38,9 @@ class Company(models.Model):
     domain = models.CharField(_("web domain"), max_length=200, blank=True)
     tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices, default=Tier.C)
     tier_locked = models.BooleanField(_("tier set by hand"), default=False)
+    # Expected value (reporting currency) behind the tier, as of the last recompute.
+    expected_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    tier_computed_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -128,3 +131,71 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class WeekStart(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    SUNDAY = 6, _("Sunday")
+
+
+class Organisation(models.Model):
+    """The one organisation this install serves (a single row, pk 1).
+
+    Read it through ``crm.selectors.organisation_get()``, which caches it per process.
+    """
+
+    name = models.CharField(_("name"), max_length=100, default="My company")
+    reporting_currency = models.CharField(_("reporting currency"), max_length=3, default="EUR")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Copenhagen")
+    week_start = models.PositiveSmallIntegerField(
+        _("week starts on"), choices=WeekStart.choices, default=WeekStart.MONDAY
+    )
+    # ABC tiers on a company's expected value (PRODUCT.md), in the reporting currency.
+    tier_a_threshold = models.DecimalField(
+        _("A at or above"), max_digits=18, decimal_places=2, default=100000
+    )
+    tier_b_threshold = models.DecimalField(
+        _("B at or above"), max_digits=18, decimal_places=2, default=25000
+    )
+    tiers_recomputed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="organisation_single_row"),
+            models.CheckConstraint(
+                condition=Q(tier_a_threshold__gte=models.F("tier_b_threshold"))
+                & Q(tier_b_threshold__gte=0),
+                name="organisation_tier_thresholds_ordered",
+            ),
+        ]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisation")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TierChange(models.Model):
+    """Append-only record of a company's tier changing (by the recompute job or by hand)."""
+
+    class Source(models.TextChoices):
+        RECOMPUTE = "recompute", _("recomputed")
+        MANUAL = "manual", _("set by hand")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.CharField(max_length=1, choices=Tier.choices)
+    to_tier = models.CharField(max_length=1, choices=Tier.choices)
+    expected_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["company", "-at"], name="tierchange_company_at")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}: {self.from_tier} -> {self.to_tier}"

@@ -37,6 +37,16 @@ class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(default=0)
     is_archived = models.BooleanField(_("archived"), default=False)
+    # Open deals past this stage (position greater) should have all qualification facts;
+    # the managers' clean-up list shows those that do not. Empty: no clean-up list.
+    qualified_after_stage = models.ForeignKey(
+        "Stage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("qualification required after stage"),
+    )
 
     objects = PipelineQuerySet.as_manager()
 
@@ -84,6 +94,71 @@ class Stage(models.Model):
         ]
         verbose_name = _("stage")
         verbose_name_plural = _("stages")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExitCriterion(models.Model):
+    """A customer event that must (required) or should (advisory) have happened before a
+    deal moves forward out of its stage."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="exit_criteria")
+    text = models.CharField(_("customer event"), max_length=120)
+    is_required = models.BooleanField(_("required"), default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["stage", "position", "pk"]
+        verbose_name = _("exit criterion")
+        verbose_name_plural = _("exit criteria")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class DealCriterionCheck(models.Model):
+    """A deal's record that an exit criterion's customer event happened: who ticked it, when.
+
+    The text is copied so the record survives the criterion being edited or removed.
+    """
+
+    deal = models.ForeignKey("Deal", on_delete=models.CASCADE, related_name="criterion_checks")
+    criterion = models.ForeignKey(
+        ExitCriterion, on_delete=models.SET_NULL, null=True, blank=True, related_name="checks"
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=120)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["deal", "checked_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "criterion"],
+                condition=Q(criterion__isnull=False),
+                name="dealcriterioncheck_once_per_deal",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ProductArea(models.Model):
+    """An admin-managed category of deals (a product line), used to slice loss analysis."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("product area")
+        verbose_name_plural = _("product areas")
 
     def __str__(self) -> str:
         return self.name
@@ -224,6 +299,14 @@ class Deal(models.Model):
     decision_maker_known = models.BooleanField(_("decision maker known"), default=False)
     timeline_confirmed = models.BooleanField(_("timeline confirmed"), default=False)
     need_confirmed = models.BooleanField(_("need confirmed"), default=False)
+    product_area = models.ForeignKey(
+        ProductArea,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("product area"),
+    )
     stage_entered_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
