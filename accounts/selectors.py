@@ -23,6 +23,13 @@ class Access:
     team_ids: frozenset[int] = field(default_factory=frozenset)
     managed_team_ids: frozenset[int] = field(default_factory=frozenset)
     own_only_team_ids: frozenset[int] = field(default_factory=frozenset)
+    # Pipelines of each of the user's teams, read in the same query. Deal queries filter on
+    # these ids rather than joining pipelines to teams, so the planner sees how many deals a
+    # team has (a join left it guessing a few hundred for 100k, and it sorted on disk).
+    team_pipeline_ids: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def pipeline_ids_of(self, team_ids) -> list[int]:
+        return sorted(p for t in team_ids for p in self.team_pipeline_ids.get(t, ()))
 
     @property
     def full_team_ids(self) -> frozenset[int]:
@@ -46,9 +53,15 @@ def access_for(user: User) -> Access:
     else:
         rows = list(
             Membership.objects.filter(user_id=user.pk).values_list(
-                "team_id", "role", "team__own_deals_only"
+                "team_id", "role", "team__own_deals_only", "team__pipelines__id"
             )
         )
+        pipelines: dict[int, set[int]] = {}
+        for team, _, _, pipeline in rows:
+            pipelines.setdefault(team, set())
+            if pipeline is not None:
+                pipelines[team].add(pipeline)
+        rows = list({(team, role, own): None for team, role, own, _ in rows})
         is_admin = user.is_superuser or any(role == Role.ADMIN for _, role, _ in rows)
         access = Access(
             user_id=user.pk,
@@ -60,6 +73,7 @@ def access_for(user: User) -> Access:
             own_only_team_ids=frozenset(
                 team for team, role, own_only in rows if own_only and role == Role.SALESPERSON
             ),
+            team_pipeline_ids={team: frozenset(ids) for team, ids in pipelines.items()},
         )
     user._crm_access = access
     return access

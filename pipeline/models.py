@@ -198,8 +198,8 @@ class DealQuerySet(models.QuerySet):
         if access.is_admin:
             return self
         return self.filter(
-            Q(pipeline__team_id__in=access.full_team_ids)
-            | Q(pipeline__team_id__in=access.own_only_team_ids)
+            Q(pipeline_id__in=access.pipeline_ids_of(access.full_team_ids))
+            | Q(pipeline_id__in=access.pipeline_ids_of(access.own_only_team_ids))
             & (Q(owner_id=access.user_id) | Q(owner__isnull=True))
         )
 

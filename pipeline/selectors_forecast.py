@@ -16,8 +16,23 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Trunc
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Abs, Round, Trunc
 
 from accounts.models import Team, User
 from accounts.selectors import access_for
@@ -36,6 +51,7 @@ from pipeline.models import (
 from pipeline.money import Rate, current_rates, round_cents
 
 GROUPS = ("owner", "stage", "pipeline", "team")
+_EXACT = DecimalField(max_digits=30, decimal_places=10)
 
 
 @dataclass(frozen=True)
@@ -309,8 +325,14 @@ def changes_since_snapshot(
 ) -> tuple[ForecastSnapshotRun | None, dict[date, dict[str, Change]]]:
     """Per period: how the weighted forecast moved since last week's snapshot, and why (new
     deals, moved to another stage, value changed, close date slipped into another period, won,
-    lost, paused). A deal counts under one reason: won, lost and paused first, then new, then
-    slipped, then moved, then value. Two queries and a walk over the deals that changed."""
+    lost, paused). A deal counts under one reason: won, lost and paused first, then slipped,
+    then moved, then value; an open deal created since the snapshot is new.
+
+    Two grouped queries whatever the number of deals: the snapshot's lines joined to the deals
+    as they are now, classified and summed in SQL per reason, period then, period now and
+    currency; and the new deals per period and currency. Live values are converted once per
+    group (sum of value x probability per currency, times the rate), so the figures equal a
+    walk over the deals to the cent."""
     run = last_snapshot_run(before=monday(today) + timedelta(days=1))
     result: dict[date, dict[str, Change]] = defaultdict(dict)
     if run is None:
@@ -318,48 +340,76 @@ def changes_since_snapshot(
     rates = current_rates()
     kind = filters.kind
     visible = forecast_deals(user=user, filters=filters)
-    lines = {
-        line["deal_id"]: line
-        for line in ForecastSnapshotLine.objects.filter(run=run, deal_id__in=visible.values("pk"))
+    live = ExpressionWrapper(F("deal__value") * F("deal__stage__probability"), output_field=_EXACT)
+    in_reporting = Case(
+        *[
+            When(deal__currency=currency, then=Value(rate.rate, output_field=_EXACT))
+            for currency, rate in rates.items()
+        ],
+        output_field=_EXACT,
+    )
+    now = F("now")
+    slipped = (
+        Q(was__isnull=True, now__isnull=False)
+        | Q(was__isnull=False, now__isnull=True)
+        | (Q(was__isnull=False, now__isnull=False) & ~Q(was=now))
+    )
+    value_changed = Q(value_gap__gte=Decimal("0.005"))
+    closed = [DealStatus.WON, DealStatus.LOST, DealStatus.PAUSED]
+    changed = (
+        ForecastSnapshotLine.objects.filter(run=run, deal_id__in=visible.values("pk"))
         .exclude(status=DealStatus.WON)
-        .values("deal_id", "stage_id", "expected_close_date", "value", "weighted")
-    }
-    current = visible.filter(
-        Q(pk__in=list(lines)) | Q(status=DealStatus.OPEN, created_at__gte=run.taken_at)
-    ).values(
-        "pk", "status", "stage_id", "stage__probability", "expected_close_date", "value", "currency"
+        .annotate(
+            was=Trunc("expected_close_date", kind, output_field=DateField()),
+            now=Trunc("deal__expected_close_date", kind, output_field=DateField()),
+            value_gap=Abs(Round(F("deal__value") * in_reporting, 2) - F("value")),
+        )
+        .annotate(
+            reason=Case(
+                When(deal__status__in=closed, then=F("deal__status")),
+                When(slipped, then=Value("slipped")),
+                When(~Q(stage_id=F("deal__stage_id")), then=Value("moved")),
+                When(value_changed, then=Value("value")),
+                default=Value(""),
+                output_field=CharField(),
+            )
+        )
+        .exclude(reason="")
+        .values("reason", "was", "now", "deal__currency")
+        .annotate(n=Count("pk"), before=Sum("weighted"), live=Sum(live))
+        .order_by()
+    )
+    line = ForecastSnapshotLine.objects.filter(run_id=run.pk, deal_id=OuterRef("pk"))
+    new = (
+        visible.filter(status=DealStatus.OPEN, created_at__gte=run.taken_at)
+        .exclude(Exists(line))
+        .annotate(now=Trunc("expected_close_date", kind, output_field=DateField()))
+        .values("now", "currency")
+        .annotate(n=Count("pk"), live=Sum(F("value") * F("stage__probability")))
+        .order_by()
     )
 
-    def bucket(day):
-        from pipeline.forecasting import period_start
-
-        return period_start(day, kind) if day else None
-
-    def add(period, reason, delta, count=1):
+    def add(period, reason, delta, count):
         if period is None:
             return
-        change = result[period].setdefault(reason, Change(reason))
+        change = result[_as_date(period)].setdefault(reason, Change(reason))
         change.delta_exact += delta
         change.count += count
 
-    for deal in current:
-        line = lines.get(deal["pk"])
-        live_value = deal["value"] * rates[deal["currency"]].rate
-        live_weighted = live_value * deal["stage__probability"] / Decimal(100)
-        now_period = bucket(deal["expected_close_date"])
-        if line is None:
-            add(now_period, "new", live_weighted)
-            continue
-        was_period = bucket(line["expected_close_date"])
-        if deal["status"] in (DealStatus.WON, DealStatus.LOST, DealStatus.PAUSED):
-            add(was_period, deal["status"], -line["weighted"])
-        elif was_period != now_period:
-            add(was_period, "slipped", -line["weighted"])
-            add(now_period, "slipped", live_weighted, 0)
-        elif deal["stage_id"] != line["stage_id"]:
-            add(now_period, "moved", live_weighted - line["weighted"])
-        elif round_cents(live_value) != line["value"]:
-            add(now_period, "value", live_weighted - line["weighted"])
+    def weighted(row, currency):
+        return row["live"] * rates[currency].rate / Decimal(100)
+
+    for row in changed:
+        reason, before = row["reason"], row["before"]
+        if reason == "slipped":
+            add(row["was"], reason, -before, row["n"])
+            add(row["now"], reason, weighted(row, row["deal__currency"]), 0)
+        elif reason in closed:
+            add(row["was"], reason, -before, row["n"])
+        else:
+            add(row["now"], reason, weighted(row, row["deal__currency"]) - before, row["n"])
+    for row in new:
+        add(row["now"], "new", weighted(row, row["currency"]), row["n"])
     return run, result
 
 

@@ -74,92 +74,103 @@ def forecast_snapshot_take(*, now: datetime | None = None) -> ForecastSnapshotRu
                 run = ForecastSnapshotRun.objects.create(week=week, taken_at=now)
         except IntegrityError:
             return None
-        value = _in_reporting(rates)
-        lines = (
-            Deal.objects.filter(status=DealStatus.OPEN)
-            .order_by()
-            .annotate(
-                s_run=Value(run.pk, output_field=IntegerField()),
-                s_value=Round(value, 2, output_field=MONEY),
-                s_weighted=Round(
-                    ExpressionWrapper(
-                        value * F("stage__probability") / Value(100), output_field=MONEY
-                    ),
-                    2,
-                    output_field=MONEY,
-                ),
-            )
-            .values_list(
-                "s_run",
-                "pk",
-                "pipeline_id",
-                "stage_id",
-                "owner_id",
-                "status",
-                "expected_close_date",
-                "s_value",
-                "s_weighted",
-            )
+        count = snapshot_lines_insert(
+            run=run, rates=rates, deals=Deal.objects.filter(status=DealStatus.OPEN)
         )
-        count = _insert_from_select(
-            ForecastSnapshotLine._meta.db_table,
-            [
-                "run_id",
-                "deal_id",
-                "pipeline_id",
-                "stage_id",
-                "owner_id",
-                "status",
-                "expected_close_date",
-                "value",
-                "weighted",
-            ],
-            lines,
-        )
-        for kind in KINDS:
-            totals = (
-                ForecastSnapshotLine.objects.filter(run=run, expected_close_date__isnull=False)
-                .annotate(period=Trunc("expected_close_date", kind, output_field=DateField()))
-                .values("pipeline_id", "owner_id", "stage_id", "period")
-                .annotate(n=Count("pk"), v=Sum("value"), w=Sum("weighted"))
-                .annotate(
-                    s_run=Value(run.pk, output_field=IntegerField()),
-                    s_week=Value(week, output_field=DateField()),
-                    s_kind=Value(kind, output_field=CharField()),
-                )
-                .order_by()
-                .values_list(
-                    "s_run",
-                    "s_week",
-                    "pipeline_id",
-                    "owner_id",
-                    "stage_id",
-                    "s_kind",
-                    "period",
-                    "n",
-                    "v",
-                    "w",
-                )
-            )
-            _insert_from_select(
-                ForecastSnapshot._meta.db_table,
-                [
-                    "run_id",
-                    "week",
-                    "pipeline_id",
-                    "owner_id",
-                    "stage_id",
-                    "period_kind",
-                    "period_start",
-                    "count",
-                    "value",
-                    "weighted",
-                ],
-                totals,
-            )
+        snapshot_totals_insert(run=run, lines=ForecastSnapshotLine.objects.filter(run=run))
         ForecastSnapshotRun.objects.filter(pk=run.pk).update(deal_count=count)
         run.deal_count = count
     return run
+
+
+def snapshot_lines_insert(*, run: ForecastSnapshotRun, rates, deals) -> int:
+    """Write one snapshot line per deal of `deals` (value and weighted value in the reporting
+    currency at `rates`), with one INSERT ... SELECT. Returns the number of lines."""
+    value = _in_reporting(rates)
+    lines = (
+        deals.order_by()
+        .annotate(
+            s_run=Value(run.pk, output_field=IntegerField()),
+            s_value=Round(value, 2, output_field=MONEY),
+            s_weighted=Round(
+                ExpressionWrapper(value * F("stage__probability") / Value(100), output_field=MONEY),
+                2,
+                output_field=MONEY,
+            ),
+        )
+        .values_list(
+            "s_run",
+            "pk",
+            "pipeline_id",
+            "stage_id",
+            "owner_id",
+            "status",
+            "expected_close_date",
+            "s_value",
+            "s_weighted",
+        )
+    )
+    return _insert_from_select(
+        ForecastSnapshotLine._meta.db_table,
+        [
+            "run_id",
+            "deal_id",
+            "pipeline_id",
+            "stage_id",
+            "owner_id",
+            "status",
+            "expected_close_date",
+            "value",
+            "weighted",
+        ],
+        lines,
+    )
+
+
+def snapshot_totals_insert(*, run: ForecastSnapshotRun, lines) -> None:
+    """Write the run's totals per pipeline, owner, stage and period of every kind, from
+    `lines` (the run's lines, or a subset of them), with one INSERT ... SELECT per kind."""
+    for kind in KINDS:
+        totals = (
+            lines.filter(expected_close_date__isnull=False)
+            .annotate(period=Trunc("expected_close_date", kind, output_field=DateField()))
+            .values("pipeline_id", "owner_id", "stage_id", "period")
+            .annotate(n=Count("pk"), v=Sum("value"), w=Sum("weighted"))
+            .annotate(
+                s_run=Value(run.pk, output_field=IntegerField()),
+                s_week=Value(run.week, output_field=DateField()),
+                s_kind=Value(kind, output_field=CharField()),
+            )
+            .order_by()
+            .values_list(
+                "s_run",
+                "s_week",
+                "pipeline_id",
+                "owner_id",
+                "stage_id",
+                "s_kind",
+                "period",
+                "n",
+                "v",
+                "w",
+            )
+        )
+        _insert_from_select(
+            ForecastSnapshot._meta.db_table,
+            [
+                "run_id",
+                "week",
+                "pipeline_id",
+                "owner_id",
+                "stage_id",
+                "period_kind",
+                "period_start",
+                "count",
+                "value",
+                "weighted",
+            ],
+            totals,
+        )
 
 
 def _require_admin(user: User) -> None:

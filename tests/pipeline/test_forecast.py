@@ -245,6 +245,103 @@ def test_changes_since_last_week_explain_the_difference(admin, alice, stages_a):
     assert changes[period_add(month, "month", 1)]["slipped"].delta == Decimal("250.00")
 
 
+@pytest.mark.parametrize("kind", ["week", "month", "quarter"])
+def test_changes_since_last_week_equal_a_walk_over_the_deals(admin, alice, bob, stages_a, kind):
+    """The grouped SQL gives, per period and reason, what a plain walk over every deal and
+    its snapshot line gives, to the cent, over random changes in several currencies."""
+    from pipeline.money import current_rates
+    from pipeline.selectors_forecast import changes_since_snapshot
+    from tests.factories import DealFactory
+
+    rng = random.Random(7)
+    deals = [
+        DealFactory(
+            stage=rng.choice(stages_a),
+            owner=rng.choice([alice, bob]),
+            value=Decimal(rng.randint(100, 90000)) + Decimal(rng.randint(0, 99)) / 100,
+            currency=rng.choice(["EUR", "DKK", "SEK", "NOK"]),
+            expected_close_date=(
+                None if rng.random() < 0.1 else TODAY + timedelta(days=rng.randint(-40, 200))
+            ),
+        )
+        for _ in range(150)
+    ]
+    last_week = timezone.make_aware(datetime.combine(TODAY - timedelta(days=7), time(1)))
+    services.forecast_snapshot_take(now=last_week)
+    for deal in deals:
+        roll = rng.random()
+        if roll < 0.15:
+            Deal.objects.filter(pk=deal.pk).update(
+                stage=rng.choice(stages_a), position=10**12 + deal.pk
+            )
+        elif roll < 0.3:
+            Deal.objects.filter(pk=deal.pk).update(
+                expected_close_date=TODAY + timedelta(days=rng.randint(-40, 200))
+            )
+        elif roll < 0.4:
+            Deal.objects.filter(pk=deal.pk).update(value=deal.value + rng.randint(1, 5000))
+        elif roll < 0.5:
+            status = rng.choice([DealStatus.WON, DealStatus.LOST, DealStatus.PAUSED])
+            Deal.objects.filter(pk=deal.pk).update(status=status, closed_at=timezone.now())
+        elif roll < 0.55:
+            Deal.objects.filter(pk=deal.pk).delete()
+    for _ in range(20):
+        DealFactory(
+            stage=rng.choice(stages_a),
+            owner=alice,
+            value=Decimal(rng.randint(100, 9000)),
+            currency=rng.choice(["EUR", "DKK"]),
+            expected_close_date=TODAY + timedelta(days=rng.randint(0, 120)),
+        )
+
+    run, changes = changes_since_snapshot(
+        user=admin, filters=ForecastFilters(kind=kind), today=TODAY
+    )
+
+    rates = current_rates()
+    lines = {line.deal_id: line for line in ForecastSnapshotLine.objects.filter(run=run)}
+    expected: dict = defaultdict(lambda: defaultdict(lambda: [Decimal(0), 0]))
+
+    def add(day, reason, delta, count=1):
+        if day is not None:
+            cell = expected[period_start(day, kind)][reason]
+            cell[0] += delta
+            cell[1] += count
+
+    for deal in Deal.objects.select_related("stage"):
+        live = deal.value * rates[deal.currency].rate
+        weighted = live * deal.stage.probability / Decimal(100)
+        line = lines.get(deal.pk)
+        if line is None:
+            if deal.status == DealStatus.OPEN and deal.created_at >= run.taken_at:
+                add(deal.expected_close_date, "new", weighted)
+            continue
+        was = line.expected_close_date and period_start(line.expected_close_date, kind)
+        now = deal.expected_close_date and period_start(deal.expected_close_date, kind)
+        if deal.status in (DealStatus.WON, DealStatus.LOST, DealStatus.PAUSED):
+            add(line.expected_close_date, deal.status, -line.weighted)
+        elif was != now:
+            add(line.expected_close_date, "slipped", -line.weighted)
+            add(deal.expected_close_date, "slipped", weighted, 0)
+        elif deal.stage_id != line.stage_id:
+            add(deal.expected_close_date, "moved", weighted - line.weighted)
+        elif live.quantize(Decimal("0.01"), ROUND_HALF_UP) != line.value:
+            add(deal.expected_close_date, "value", weighted - line.weighted)
+
+    got = {
+        (period, reason): (change.delta, change.count)
+        for period, reasons in changes.items()
+        for reason, change in reasons.items()
+    }
+    want = {
+        (period, reason): (delta.quantize(Decimal("0.01"), ROUND_HALF_UP), count)
+        for period, reasons in expected.items()
+        for reason, (delta, count) in reasons.items()
+    }
+    assert got == want
+    assert {reason for _period, reason in got} >= {"new", "moved", "slipped", "won", "value"}
+
+
 def test_stage_calibration_suggests_from_what_closed(admin, alice, stages_a):
     from pipeline.models import StageChange
     from pipeline.selectors_forecast import stage_calibration

@@ -85,6 +85,8 @@ CSRF_TOKEN = "benchcsrftoken0123456789abcdefgh"  # 32 alphanumerics: a valid CSR
 BOARD_P50_TARGET_MS = {10_000: 50.0, 100_000: 80.0}
 MAX_QUERIES = 12
 MOVE_P50_TARGET_MS = 15.0
+SNAPSHOT_TARGET_S = 20.0
+SNAPSHOT_TARGET_AT = 1_000_000
 
 ENV_DEFAULTS = {
     "DJANGO_SECRET_KEY": "insecure-key-for-benchmarks-only",
@@ -591,8 +593,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-scan", action="store_true", help="Leave out the flag-scan measurement."
         )
+        parser.add_argument(
+            "--forecast-size", type=int, default=100_000, help="Open deals behind the forecast."
+        )
+        parser.add_argument(
+            "--review-size", type=int, default=10_000, help="Open deals in the reviewed team."
+        )
+        parser.add_argument(
+            "--skip-pages", action="store_true", help="Leave out the forecast and review pages."
+        )
+        parser.add_argument(
+            "--skip-snapshot", action="store_true", help="Leave out the weekly snapshot."
+        )
 
     def handle(self, *args, **options) -> None:
+        from . import _bench_pages
+
         if connection.vendor != "postgresql":
             raise CommandError(
                 f"bench needs PostgreSQL, but the database is {connection.vendor}. "
@@ -622,6 +638,7 @@ class Command(BaseCommand):
         json_path.parent.mkdir(parents=True, exist_ok=True)
         log_path = json_path.with_name("gunicorn.log")
 
+        pages: list[dict] = []
         fixture = build_bench_fixture(sizes[0], log=self.stdout.write)
         session_key = self._login_session(fixture.user)
         server = None
@@ -643,6 +660,13 @@ class Command(BaseCommand):
                     )
                 )
             http_session.close()
+            if not options["skip_pages"]:
+                pages = self._measure_pages(
+                    port=port,
+                    requests=requests,
+                    forecast_size=options["forecast_size"],
+                    review_size=options["review_size"],
+                )
         finally:
             if server is not None:
                 self._stop_gunicorn(server)
@@ -650,7 +674,22 @@ class Command(BaseCommand):
 
             SessionStore(session_key=session_key).delete()
         scans = self._measure_scans(scan_sizes, fixture) if scan_sizes else []
-        self._report(results, scans, json_path=json_path, requests=requests)
+        snapshot = None
+        if not options["skip_snapshot"]:
+            snapshot = _bench_pages.take_snapshot_now(log=self.stdout.write)
+            snapshot["target"] = f"< {SNAPSHOT_TARGET_S:g} s at {SNAPSHOT_TARGET_AT} open deals"
+            snapshot["pass"] = "error" not in snapshot and (
+                snapshot["open_deals"] < SNAPSHOT_TARGET_AT
+                or snapshot["seconds"] < SNAPSHOT_TARGET_S
+            )
+        self._report(
+            results,
+            scans,
+            json_path=json_path,
+            requests=requests,
+            pages=pages,
+            snapshot=snapshot,
+        )
         self._report_gunicorn_log(log_path)
 
     # --- set-up ---------------------------------------------------------------------------
@@ -830,6 +869,67 @@ class Command(BaseCommand):
         result["targets"] = self._verdicts(result)
         return result
 
+    # --- the manager's pages --------------------------------------------------------------
+
+    def _measure_pages(
+        self, *, port: int, requests: int, forecast_size: int, review_size: int
+    ) -> list[dict]:
+        """The forecast page (default view: 6 months by rep) as the manager of a team with
+        `forecast_size` open deals, and the weekly review page as the manager of a team with
+        `review_size` open deals; each over HTTP like the board, with its queries counted."""
+        from django.contrib.sessions.backends.db import SessionStore
+
+        from . import _bench_pages
+
+        scenarios = [
+            ("forecast", "Bench forecast", "fcst", forecast_size, reverse("forecast"), 150.0),
+            ("review", "Bench review", "rvw", review_size, reverse("review"), 100.0),
+        ]
+        results = []
+        for name, team_name, prefix, size, path, target in scenarios:
+            fixture = _bench_pages.build_page_fixture(
+                team_name=team_name,
+                prefix=prefix,
+                open_deals=size,
+                closed_deals=max(size // 10, 100),
+                log=self.stdout.write,
+            )
+            key = self._login_session(fixture.manager)
+            http_session = HttpSession(port, key)
+            self.stdout.write(f"Measuring the {name} page over {size} open deals ...")
+            errors, times, html_bytes = [], [], 0
+            try:
+                for i in range(WARMUP_REQUESTS + requests):
+                    started = time.perf_counter()
+                    status, body = http_session.request("GET", path)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if status != 200:
+                        errors.append(f"{name}: {status}\n{_first_lines(body)}")
+                        break
+                    if i >= WARMUP_REQUESTS:
+                        times.append(elapsed)
+                        html_bytes = len(body)
+            finally:
+                http_session.close()
+                SessionStore(session_key=key).delete()
+            queries, _sql = self._count_queries(fixture.manager, path)
+            for error in errors:
+                self.stderr.write(f"  ERROR: {error}")
+            summary = _summary(times) if times else None
+            results.append(
+                {
+                    "page": name,
+                    "open_deals": size,
+                    "ms": summary,
+                    "queries": queries,
+                    "html_kb": round(html_bytes / 1024, 1),
+                    "target": f"p50 < {target:g} ms",
+                    "pass": bool(summary) and not errors and summary["p50"] < target,
+                    "errors": errors,
+                }
+            )
+        return results
+
     # --- the flag scan ------------------------------------------------------------------------
 
     def _measure_scans(self, sizes: list[int], base: BenchFixture) -> list[dict]:
@@ -938,7 +1038,10 @@ class Command(BaseCommand):
             r["targets"] = targets
 
     def _count_board_queries(self, fixture: BenchFixture, path: str) -> tuple[int, list[str]]:
-        """The board's SQL queries, counted in-process (the session lookup and user load
+        return self._count_queries(fixture.user, path)
+
+    def _count_queries(self, user: User, path: str) -> tuple[int, list[str]]:
+        """A page's SQL queries, counted in-process (the session lookup and user load
         included; force_login itself is not)."""
         with override_settings(
             SECURE_SSL_REDIRECT=False,
@@ -949,7 +1052,7 @@ class Command(BaseCommand):
             },
         ):
             client = Client()
-            client.force_login(fixture.user)
+            client.force_login(user)
             with warnings.catch_warnings():
                 # WhiteNoise warns once that STATIC_ROOT does not exist; the bench needs none.
                 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
@@ -958,7 +1061,7 @@ class Command(BaseCommand):
                 response = client.get(path)
             client.logout()
         if response.status_code != 200:
-            self.stderr.write(f"  in-process board answered {response.status_code}")
+            self.stderr.write(f"  in-process {path} answered {response.status_code}")
         return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
 
     def _verdicts(self, result: dict) -> dict:
@@ -982,7 +1085,14 @@ class Command(BaseCommand):
     # --- output ---------------------------------------------------------------------------
 
     def _report(
-        self, results: list[dict], scans: list[dict], *, json_path: Path, requests: int
+        self,
+        results: list[dict],
+        scans: list[dict],
+        *,
+        json_path: Path,
+        requests: int,
+        pages: list[dict],
+        snapshot: dict | None,
     ) -> None:
         columns = ["open deals", "board p50", "board p95", "queries", "move p50", "move p95"]
         columns += ["board KB", "vs targets"]
@@ -1022,7 +1132,30 @@ class Command(BaseCommand):
                     for name, v in t.items()
                 )
             )
+        if pages:
+            lines += ["", "Manager pages (as the team's manager, over HTTP like the board):"]
+            for p in pages:
+                timing = (
+                    f"p50 {p['ms']['p50']:.1f} ms, p95 {p['ms']['p95']:.1f} ms"
+                    if p["ms"]
+                    else "n/a"
+                )
+                lines.append(
+                    f"  {p['page']:<9} {p['open_deals']:>7} open deals: {timing}, "
+                    f"{p['queries']} queries, {p['html_kb']:.0f} KB; "
+                    f"{p['target']} {'PASS' if p['pass'] else 'MISS'}"
+                )
         lines += self._scan_lines(scans)
+        if snapshot:
+            lines += [
+                "",
+                "Weekly snapshot (`manage.py forecast_snapshot` as a subprocess):",
+                f"  {snapshot['open_deals']} open deals: {snapshot['seconds']:.2f} s, peak RSS "
+                f"{snapshot['peak_rss_mb']:.0f} MB, {snapshot['lines']} lines; "
+                f"{snapshot['target']} {'PASS' if snapshot['pass'] else 'MISS'}",
+            ]
+            if "error" in snapshot:
+                lines.append(f"  ERROR: {snapshot['error'][:500]}")
         self.stdout.write("\n".join(lines))
         payload = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1031,6 +1164,8 @@ class Command(BaseCommand):
             "warmup_requests": WARMUP_REQUESTS,
             "results": results,
             "flag_scan": scans,
+            "pages": pages,
+            "snapshot": snapshot,
         }
         json_path.write_text(json.dumps(payload, indent=2) + "\n")
         self.stdout.write(f"\nJSON written to {json_path}")
