@@ -328,11 +328,13 @@ def changes_since_snapshot(
     lost, paused). A deal counts under one reason: won, lost and paused first, then slipped,
     then moved, then value; an open deal created since the snapshot is new.
 
-    Two grouped queries whatever the number of deals: the snapshot's lines joined to the deals
-    as they are now, classified and summed in SQL per reason, period then, period now and
-    currency; and the new deals per period and currency. Live values are converted once per
-    group (sum of value x probability per currency, times the rate), so the figures equal a
-    walk over the deals to the cent."""
+    Only deals written since the snapshot can have changed (every change to a deal goes through
+    a service that saves it, which sets `updated_at`), so both queries start from those, by
+    index: the snapshot's lines joined to the deals as they are now, classified and summed in
+    SQL per reason, period then, period now and currency; and the new deals per period and
+    currency. A change of exchange rates alone is not a deal's change and is not listed. Live
+    values are converted once per group (sum of value x probability per currency, times the
+    rate), so the figures equal a walk over the deals to the cent."""
     run = last_snapshot_run(before=monday(today) + timedelta(days=1))
     result: dict[date, dict[str, Change]] = defaultdict(dict)
     if run is None:
@@ -357,7 +359,10 @@ def changes_since_snapshot(
     value_changed = Q(value_gap__gte=Decimal("0.005"))
     closed = [DealStatus.WON, DealStatus.LOST, DealStatus.PAUSED]
     changed = (
-        ForecastSnapshotLine.objects.filter(run=run, deal_id__in=visible.values("pk"))
+        ForecastSnapshotLine.objects.filter(
+            run=run,
+            deal_id__in=visible.filter(updated_at__gte=run.taken_at).values("pk"),
+        )
         .exclude(status=DealStatus.WON)
         .annotate(
             was=Trunc("expected_close_date", kind, output_field=DateField()),
@@ -381,7 +386,9 @@ def changes_since_snapshot(
     )
     line = ForecastSnapshotLine.objects.filter(run_id=run.pk, deal_id=OuterRef("pk"))
     new = (
-        visible.filter(status=DealStatus.OPEN, created_at__gte=run.taken_at)
+        visible.filter(
+            status=DealStatus.OPEN, created_at__gte=run.taken_at, updated_at__gte=run.taken_at
+        )
         .exclude(Exists(line))
         .annotate(now=Trunc("expected_close_date", kind, output_field=DateField()))
         .values("now", "currency")

@@ -230,9 +230,15 @@ def test_changes_since_last_week_explain_the_difference(admin, alice, stages_a):
     won = DealFactory(stage=stages_a[2], owner=alice, value=1000, expected_close_date=TODAY)
     last_week = timezone.make_aware(datetime.combine(TODAY - timedelta(days=7), time(1)))
     services.forecast_snapshot_take(now=last_week)
-    Deal.objects.filter(pk=moved.pk).update(stage=stages_a[3])  # 10 % -> 75 %
-    Deal.objects.filter(pk=slipped.pk).update(expected_close_date=TODAY + timedelta(days=20))
-    Deal.objects.filter(pk=won.pk).update(status=DealStatus.WON, closed_at=timezone.now())
+    # As the services save them: updated_at is set with every change.
+    changed = {"updated_at": timezone.now()}
+    Deal.objects.filter(pk=moved.pk).update(stage=stages_a[3], **changed)  # 10 % -> 75 %
+    Deal.objects.filter(pk=slipped.pk).update(
+        expected_close_date=TODAY + timedelta(days=20), **changed
+    )
+    Deal.objects.filter(pk=won.pk).update(
+        status=DealStatus.WON, closed_at=timezone.now(), **changed
+    )
     DealFactory(stage=stages_a[2], owner=alice, value=2000, expected_close_date=TODAY)
     run, changes = changes_since_snapshot(
         user=admin, filters=ForecastFilters(kind="month"), today=TODAY
@@ -268,21 +274,27 @@ def test_changes_since_last_week_equal_a_walk_over_the_deals(admin, alice, bob, 
     ]
     last_week = timezone.make_aware(datetime.combine(TODAY - timedelta(days=7), time(1)))
     services.forecast_snapshot_take(now=last_week)
+    # As the services save them: updated_at is set with every change.
+    changed = {"updated_at": timezone.now()}
     for deal in deals:
         roll = rng.random()
         if roll < 0.15:
             Deal.objects.filter(pk=deal.pk).update(
-                stage=rng.choice(stages_a), position=10**12 + deal.pk
+                stage=rng.choice(stages_a), position=10**12 + deal.pk, **changed
             )
         elif roll < 0.3:
             Deal.objects.filter(pk=deal.pk).update(
-                expected_close_date=TODAY + timedelta(days=rng.randint(-40, 200))
+                expected_close_date=TODAY + timedelta(days=rng.randint(-40, 200)), **changed
             )
         elif roll < 0.4:
-            Deal.objects.filter(pk=deal.pk).update(value=deal.value + rng.randint(1, 5000))
+            Deal.objects.filter(pk=deal.pk).update(
+                value=deal.value + rng.randint(1, 5000), **changed
+            )
         elif roll < 0.5:
             status = rng.choice([DealStatus.WON, DealStatus.LOST, DealStatus.PAUSED])
-            Deal.objects.filter(pk=deal.pk).update(status=status, closed_at=timezone.now())
+            Deal.objects.filter(pk=deal.pk).update(
+                status=status, closed_at=timezone.now(), **changed
+            )
         elif roll < 0.55:
             Deal.objects.filter(pk=deal.pk).delete()
     for _ in range(20):
