@@ -16,6 +16,7 @@ urlpatterns = [
     path("deals/<int:pk>/", views.deal_detail, name="deal-detail"),
     path("deals/<int:pk>/edit/", views.deal_update, name="deal-update"),
     path("deals/<int:pk>/move/", views.deal_move, name="deal-move"),
+    path("deals/<int:pk>/move-check/", views.deal_move_check, name="deal-move-check"),
     path("deals/<int:pk>/won/", views.deal_mark_won, name="deal-won"),
     path("deals/<int:pk>/lost/", views.deal_mark_lost, name="deal-lost"),
     path("deals/<int:pk>/reopen/", views.deal_reopen, name="deal-reopen"),
