@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pipeline import views, views_forecast, views_notifications, views_review
+from pipeline import views, views_cleanup, views_forecast, views_notifications, views_review
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -76,4 +76,16 @@ urlpatterns += [
         "review/deals/<int:pk>/move-back/", views_review.review_move_back, name="review-move-back"
     ),
     path("review/deals/<int:pk>/reviewed/", views_review.review_mark, name="review-mark"),
+]
+
+# The managers' clean-up list: deals past qualification lacking a qualification fact.
+urlpatterns += [
+    path("cleanup/", views_cleanup.cleanup, name="cleanup"),
+    path("cleanup/deals/<int:pk>/fact/", views_cleanup.cleanup_fact, name="cleanup-fact"),
+    path("cleanup/deals/<int:pk>/pause/", views_cleanup.cleanup_pause, name="cleanup-pause"),
+    path(
+        "cleanup/deals/<int:pk>/move-back/",
+        views_cleanup.cleanup_move_back,
+        name="cleanup-move-back",
+    ),
 ]
