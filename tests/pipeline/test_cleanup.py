@@ -67,7 +67,7 @@ def test_lists_open_deals_past_qualification_lacking_a_fact(client, bob, deals):
     assert "Negotiation complete" not in html
     assert "Still qualifying" not in html
     assert "Already won" not in html
-    assert "Qualified after Qualified" in html
+    assert "All three facts are due once a deal is past Qualified" in html
     # Which facts are missing: two buttons to tick, one known.
     row = html[html.index(f'id="cleanup-{deals["lacking"].pk}"') :]
     row = row[: row.index("</tr>")]
