@@ -70,16 +70,49 @@ class CursorForm(forms.Form):
     after_id = forms.IntegerField(min_value=1, max_value=2**62)
 
 
+MAX_TICKED_CRITERIA = 50
+
+
+class IdListField(forms.Field):
+    """Several ids under one name (`criteria=3&criteria=5`): positive integers, a bounded
+    number of them, duplicates dropped."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": _("Those exit criteria were not understood."),
+        "too_many": _("Too many exit criteria were sent."),
+    }
+
+    def to_python(self, value) -> list[int]:
+        if value in self.empty_values:
+            return []
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        if len(value) > MAX_TICKED_CRITERIA:
+            raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+        ids = []
+        for item in value:
+            text = str(item)
+            if not text.isdigit() or not 0 < int(text) < 2**62:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            ids.append(int(text))
+        return sorted(set(ids))
+
+
 class DealMoveForm(forms.Form):
     """A drop (stage, the cards above and below, the card's version, how many cards the two
-    columns show) or the deal page's "Move to stage". Whether the stage belongs to the deal's
-    pipeline is checked by the service, under the column lock."""
+    columns show) or the deal page's "Move to stage", with the exit criteria the user ticked.
+    `confirm` says the user has seen the criteria (the deal page's second step). Whether the
+    stage belongs to the deal's pipeline, and whether the ticked criteria belong to the
+    stages being left, is checked by the service, under the column lock."""
 
     stage = forms.IntegerField(min_value=1, max_value=2**62, label=_("Move to stage"))
     after = forms.IntegerField(required=False, min_value=1, max_value=2**62)
     before = forms.IntegerField(required=False, min_value=1, max_value=2**62)
     version = forms.IntegerField(required=False, min_value=1, max_value=2**31)
     loaded = forms.IntegerField(required=False, min_value=0, max_value=MAX_LOADED_CARDS)
+    criteria = IdListField(required=False)
+    confirm = forms.BooleanField(required=False)
 
 
 class DealForm(forms.ModelForm):

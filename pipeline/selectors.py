@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from pipeline.models import (
     Activity,
     Deal,
     DealStatus,
+    ExitCriterion,
     Flag,
     FlagKind,
     LostReason,
@@ -313,7 +314,11 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
     """The board: each stage with its first page of cards and its totals, in four queries
     whatever the number of deals: stages; totals grouped by stage and currency; the ids of
     the first cards of every column (one UNION ALL); those cards with company and owner."""
-    stages = list(pipeline.stages.all().order_by("position", "pk"))
+    stages = list(
+        pipeline.stages.annotate(  # the board's drops ask for exit criteria only where needed
+            has_exit_criteria=Exists(ExitCriterion.objects.filter(stage_id=OuterRef("pk")))
+        ).order_by("position", "pk")
+    )
     if not stages:
         return []
     for stage in stages:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pipeline import views, views_forecast, views_notifications, views_review
+from pipeline import views, views_cleanup, views_forecast, views_notifications, views_review
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("deals/<int:pk>/", views.deal_detail, name="deal-detail"),
     path("deals/<int:pk>/edit/", views.deal_update, name="deal-update"),
     path("deals/<int:pk>/move/", views.deal_move, name="deal-move"),
+    path("deals/<int:pk>/move-check/", views.deal_move_check, name="deal-move-check"),
     path("deals/<int:pk>/won/", views.deal_mark_won, name="deal-won"),
     path("deals/<int:pk>/lost/", views.deal_mark_lost, name="deal-lost"),
     path("deals/<int:pk>/reopen/", views.deal_reopen, name="deal-reopen"),
@@ -75,4 +76,16 @@ urlpatterns += [
         "review/deals/<int:pk>/move-back/", views_review.review_move_back, name="review-move-back"
     ),
     path("review/deals/<int:pk>/reviewed/", views_review.review_mark, name="review-mark"),
+]
+
+# The managers' clean-up list: deals past qualification lacking a qualification fact.
+urlpatterns += [
+    path("cleanup/", views_cleanup.cleanup, name="cleanup"),
+    path("cleanup/deals/<int:pk>/fact/", views_cleanup.cleanup_fact, name="cleanup-fact"),
+    path("cleanup/deals/<int:pk>/pause/", views_cleanup.cleanup_pause, name="cleanup-pause"),
+    path(
+        "cleanup/deals/<int:pk>/move-back/",
+        views_cleanup.cleanup_move_back,
+        name="cleanup-move-back",
+    ),
 ]

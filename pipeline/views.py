@@ -13,12 +13,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
 from crm import services as crm_services
 from crm.errors import refusal
 from crm.forms import NoteForm
-from pipeline import selectors, services
+from pipeline import selectors, selectors_criteria, services
 from pipeline.forms import (
     ActivityForm,
     BoardFilterForm,
@@ -144,10 +149,45 @@ def column_more(request, pk: int, stage_pk: int):
     return render(request, "pipeline/board.html#cards", context)
 
 
+def _move_dialog(request, step, *, data, error: str = "", status: int = 200):
+    """The exit criteria dialog of a drop, into the modal (also as the answer to a refused
+    drop, so the user can tick what is missing)."""
+    context = {"step": step, "deal": step.deal, "drop": data, "error": error}
+    response = render(request, "pipeline/move_criteria.html", context, status=status)
+    return reswap(retarget(response, "#modal-body"), "innerHTML")
+
+
+@login_required
+@require_GET
+def deal_move_check(request, pk: int):
+    """The dialog the board opens when a card is dropped forward out of a stage with exit
+    criteria: the criteria of every stage the move leaves, recorded ones ticked."""
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=())
+    form = DealMoveForm(request.GET)
+    if not form.is_valid():
+        return _form_refusal(request, form)
+    step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=form.cleaned_data["stage"])
+    if step is None:
+        return _refusal(request, _("That stage is not part of this deal's pipeline."), status=400)
+    return _move_dialog(request, step, data=form.cleaned_data)
+
+
+def _move_refused_for_criteria(request, deal, data, error):
+    """A move refused because a required exit criterion is missing: the dialog again (htmx),
+    or the deal page's criteria step with the message."""
+    step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
+    if request.htmx:
+        return _move_dialog(request, step, data=data, error=str(error), status=422)
+    deal = selectors.deal_get_for_user(user=request.user, pk=deal.pk)
+    return _deal_page(request, deal, status=422, move_step=step, error=str(error))
+
+
 @login_required
 @require_POST
 def deal_move(request, pk: int):
-    """Drop a card (htmx, from the board) or pick a stage (plain form, on the deal page)."""
+    """Drop a card (htmx, from the board or its exit criteria dialog) or pick a stage (plain
+    form, on the deal page; a forward move out of a stage with exit criteria shows them first
+    as a second step)."""
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=())
     form = DealMoveForm(request.POST)
     filters = _board_filters(request, deal.pipeline, request.POST)
@@ -161,6 +201,11 @@ def deal_move(request, pk: int):
             move_form=form,
         )
     data = form.cleaned_data
+    if not request.htmx and not data["confirm"]:
+        step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
+        if step is not None and step.criteria:
+            page_deal = selectors.deal_get_for_user(user=request.user, pk=pk)
+            return _deal_page(request, page_deal, move_step=step)
     try:
         result = services.deal_move(
             acting_user=request.user,
@@ -169,6 +214,7 @@ def deal_move(request, pk: int):
             version=data["version"],
             after_id=data["after"],
             before_id=data["before"],
+            criteria=data["criteria"],
         )
     except services.DealConflict:
         message = _("Someone else changed this deal a moment ago. The board has been refreshed.")
@@ -176,6 +222,8 @@ def deal_move(request, pk: int):
             messages.error(request, message)
             return redirect(deal)
         return _refusal(request, message, status=409)
+    except services.ExitCriteriaUnmet as error:
+        return _move_refused_for_criteria(request, deal, data, error)
     except services.DealRuleError as error:
         if not request.htmx:
             deal = selectors.deal_get_for_user(user=request.user, pk=pk)
@@ -188,7 +236,7 @@ def deal_move(request, pk: int):
     touched = (
         [result.stage] if result.stage == result.from_stage else [result.stage, result.from_stage]
     )
-    return _columns_response(
+    response = _columns_response(
         request,
         pipeline=deal.pipeline,
         stages=touched,
@@ -197,6 +245,10 @@ def deal_move(request, pk: int):
         main=result.stage.pk,
         loaded=data["loaded"] or 0,
     )
+    if data["criteria"] or data["confirm"]:
+        # From the exit criteria dialog: close it once the columns are in place.
+        response = trigger_client_event(response, "modal:close", after="settle")
+    return response
 
 
 @login_required
@@ -264,6 +316,7 @@ def _deal_page(
     error="",
     conflict=None,
     pause_form=None,
+    move_step=None,
 ):
     can_edit = selectors.can_edit_deal(user=request.user, deal=deal)
     can_reassign = selectors.can_reassign_deal(user=request.user, deal=deal)
@@ -287,6 +340,8 @@ def _deal_page(
         "conflict": conflict,
         "stages": deal.pipeline.stages.all(),
         "timeline": selectors.deal_timeline(deal=deal),
+        "criterion_checks": selectors_criteria.criterion_checks_for_deal(deal=deal),
+        "move_step": move_step,
         "today": timezone.localdate(),
     }
     if can_edit:

@@ -6,10 +6,10 @@ from pipeline.services.activities import (
     activity_create,
     activity_update,
 )
+from pipeline.services.criteria import ExitCriteriaError, ExitCriteriaInvalid, ExitCriteriaUnmet
 from pipeline.services.deals import (
     POSITION_GAP,
     DealConflict,
-    DealRuleError,
     MoveResult,
     deal_create,
     deal_delete,
@@ -22,6 +22,7 @@ from pipeline.services.deals import (
     deal_update,
     stage_totals_rebuild,
 )
+from pipeline.services.errors import DealRuleError
 from pipeline.services.flags import flags_scan, flags_sync
 from pipeline.services.forecasts import (
     deal_review_mark,
@@ -40,6 +41,9 @@ __all__ = [
     "POSITION_GAP",
     "DealConflict",
     "DealRuleError",
+    "ExitCriteriaError",
+    "ExitCriteriaInvalid",
+    "ExitCriteriaUnmet",
     "MoveResult",
     "activity_complete",
     "activity_create",

@@ -33,6 +33,8 @@ from pipeline.models import (
     StageChange,
     StageTotal,
 )
+from pipeline.services.criteria import criteria_apply_to_move
+from pipeline.services.errors import DealRuleError
 from pipeline.services.flags import flags_sync
 
 POSITION_GAP = 1024
@@ -44,10 +46,6 @@ class DealConflict(Exception):
     def __init__(self, current: Deal):
         super().__init__(_("This deal was changed by someone else."))
         self.current = current
-
-
-class DealRuleError(Exception):
-    """A business rule refused the change; the message is shown to the user."""
 
 
 @dataclass(frozen=True)
@@ -354,9 +352,16 @@ def deal_move(
     version: int | None,
     after_id: int | None = None,
     before_id: int | None = None,
+    criteria: list[int] | None = None,
 ) -> MoveResult:
     """Move an open deal to stage `stage_id`, right below `after_id` (or above `before_id`, or
     at the top). The server decides the position under the column locks.
+
+    A forward move must meet the exit criteria of every stage it leaves (the current one and
+    any it skips): `criteria` are the ids the user ticked, recorded on the deal in the same
+    transaction; a required criterion neither recorded before nor ticked now refuses the move
+    (ExitCriteriaUnmet), ticked ids of other stages refuse it too (ExitCriteriaInvalid), and
+    nothing changes. Every path that moves a deal goes through here.
 
     Assumes the caller may edit the deal. Idempotent: a move to where the card already is
     changes nothing. `version` None (the deal page's form) skips the stale check but still
@@ -375,6 +380,14 @@ def deal_move(
     unchanged = MoveResult(
         deal=current, from_stage=stages[from_stage_id], stage=stage, changed=False
     )
+    if from_stage_id != stage_id or criteria:
+        criteria_apply_to_move(
+            acting_user=acting_user,
+            deal=current,
+            from_stage=stages[from_stage_id],
+            to_stage=stage,
+            ticked=criteria,
+        )
     if from_stage_id == stage_id and version is None and not after_id and not before_id:
         return unchanged
     position = _position_for_drop(

@@ -1,6 +1,9 @@
 // The board: drag cards between and within columns with SortableJS; the server decides.
 // A drop sends intent (target stage, the cards above and below, the card's version); the
 // answer replaces the touched columns. A refused drop puts the card back and says why.
+// A drop forward out of a stage with exit criteria (or past one) first opens the criteria
+// dialog from the server; its "Move" posts the move with the ticks, "Cancel" (or Escape)
+// puts the card back where it was.
 (function () {
   "use strict";
 
@@ -32,6 +35,41 @@
     htmx.ajax("GET", window.location.href, { target: "#board", select: "#board", swap: "outerHTML" });
   }
 
+  // The columns a forward drop leaves: from the source up to, not including, the target.
+  function leavesStageWithCriteria(from, to) {
+    var lists = Array.prototype.slice.call(document.querySelectorAll("#board .column-cards"));
+    var start = lists.indexOf(from);
+    var end = lists.indexOf(to);
+    if (start < 0 || end <= start) return false;
+    for (var i = start; i < end; i++) {
+      if (lists[i].dataset.exitCriteria) return true;
+    }
+    return false;
+  }
+
+  var pending = null;  // the card waiting for the exit criteria dialog
+
+  function askForCriteria(card, values) {
+    pending = card;
+    var url = card.dataset.moveUrl.replace(/move\/$/, "move-check/");
+    card.addEventListener("htmx:afterRequest", function (e) {
+      if (e.detail.successful) return;
+      pending = null;  // refused (the toast says why): no dialog to wait for
+      putBack(card);
+    }, { once: true });
+    htmx.ajax("GET", url + "?" + new URLSearchParams(values).toString(), {
+      source: card, target: "#modal-body", swap: "innerHTML"
+    });
+  }
+
+  // The dialog closed: if the move went through, the card was replaced by the server's
+  // column; if it is still on the page, the move did not happen, so it goes back.
+  function onModalClose() {
+    var card = pending;
+    pending = null;
+    if (card && card.isConnected) putBack(card);
+  }
+
   function onStart(evt) {
     evt.item._origin = { parent: evt.from, next: evt.item.nextSibling };
   }
@@ -48,6 +86,10 @@
     values.before = below ? below.dataset.dealId : "";
     values.loaded = countCards(evt.to);
     card.classList.add("is-saving");
+    if (leavesStageWithCriteria(evt.from, evt.to)) {
+      askForCriteria(card, values);
+      return;
+    }
     card.addEventListener("htmx:afterRequest", function (e) {
       if (e.detail.successful) return;
       putBack(card);
@@ -75,6 +117,9 @@
       onEnd: onEnd
     });
   }
+
+  var modal = document.getElementById("modal");
+  if (modal) modal.addEventListener("close", onModalClose);
 
   htmx.onLoad(function (root) {
     if (root.matches && root.matches(".column-cards")) init(root);

@@ -31,7 +31,9 @@ from pipeline.models import (
     ActivityKind,
     Currency,
     Deal,
+    DealCriterionCheck,
     DealStatus,
+    ExitCriterion,
     Flag,
     ForecastSnapshot,
     ForecastSnapshotLine,
@@ -101,6 +103,42 @@ PIPELINES = [
         ],
     ),
 ]
+
+# Exit criteria per (pipeline, stage): customer events, (text, required). A forward move out
+# of the stage asks for them; required ones block it until ticked.
+EXIT_CRITERIA = {
+    (NEW_BUSINESS, "Lead in"): [("Customer replied and agreed to a first call", True)],
+    (NEW_BUSINESS, "Qualified"): [
+        ("Customer confirmed the need", True),
+        ("Budget range discussed", False),
+    ],
+    (NEW_BUSINESS, "Discovery done"): [
+        ("Customer shared their requirements in writing", True),
+        ("Timeline for a decision named by the customer", False),
+    ],
+    (NEW_BUSINESS, "Proposal sent"): [
+        ("Decision maker identified", True),
+        ("Customer gave feedback on the proposal", False),
+    ],
+    (NEW_BUSINESS, "Decision maker met"): [("Decision maker agreed to negotiate terms", True)],
+    (KEY_ACCOUNTS, "Opportunity identified"): [("Sponsor agreed to a workshop", True)],
+    (KEY_ACCOUNTS, "Solution workshop"): [
+        ("Customer signed off the solution outline", True),
+        ("Procurement process explained by the customer", False),
+    ],
+    (SALES_SOUTH, "Qualified"): [
+        ("Customer confirmed the need", True),
+        ("Budget range discussed", False),
+    ],
+    (SALES_SOUTH, "Demo held"): [("Decision maker attended the demo", False)],
+}
+
+# The stage after which a deal must have all three qualification facts (clean-up list).
+QUALIFIED_AFTER = {
+    NEW_BUSINESS: "Discovery done",
+    KEY_ACCOUNTS: "Solution workshop",
+    SALES_SOUTH: "Demo held",
+}
 
 # team, name, domain, country, key account
 COMPANIES = [
@@ -413,6 +451,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo pipelines already have deals; base deals left as they are.")
             return
         self._seed_base_deals(specs=specs, users=users, seed=seed)
+        self._seed_criterion_checks(specs=specs, seed=seed)
 
     def _seed_users(self, *, teams: dict[str, Team], password: str) -> dict[str, User]:
         users = {}
@@ -457,8 +496,55 @@ class Command(BaseCommand):
                 )
                 stages.append(stage)
             stages.sort(key=lambda stage: (stage.position, stage.pk))
+            self._seed_exit_criteria(pipeline=pipeline, stages=stages)
             specs[name] = PipelineSpec(pipeline=pipeline, stages=stages)
         return specs
+
+    def _seed_exit_criteria(self, *, pipeline: Pipeline, stages: list[Stage]) -> None:
+        """The demo stages' exit criteria, and the stage after which qualification must be
+        complete; left alone when an admin has set them already."""
+        for stage in stages:
+            rows = EXIT_CRITERIA.get((pipeline.name, stage.name), [])
+            if not rows or stage.exit_criteria.exists():
+                continue
+            ExitCriterion.objects.bulk_create(
+                ExitCriterion(stage=stage, text=text, is_required=required, position=i)
+                for i, (text, required) in enumerate(rows)
+            )
+        qualified = next((s for s in stages if s.name == QUALIFIED_AFTER.get(pipeline.name)), None)
+        if pipeline.qualified_after_stage_id is None and qualified is not None:
+            pipeline.qualified_after_stage = qualified
+            pipeline.save(update_fields=["qualified_after_stage"])
+
+    def _seed_criterion_checks(self, *, specs: dict[str, PipelineSpec], seed: int) -> None:
+        """Open demo deals past a stage with exit criteria have its required events recorded
+        (by their owner, when they entered their stage); most advisory ones too."""
+        rng = random.Random(f"{seed}-criteria")
+        pipelines = [spec.pipeline for spec in specs.values()]
+        criteria = list(
+            ExitCriterion.objects.filter(stage__pipeline__in=pipelines).select_related("stage")
+        )
+        checks = []
+        for deal in Deal.objects.filter(
+            pipeline__in=pipelines, status=DealStatus.OPEN
+        ).select_related("stage"):
+            for criterion in criteria:
+                stage = criterion.stage
+                if stage.pipeline_id != deal.pipeline_id or stage.position >= deal.stage.position:
+                    continue
+                if not criterion.is_required and rng.random() < 0.35:
+                    continue
+                checks.append(
+                    DealCriterionCheck(
+                        deal=deal,
+                        criterion=criterion,
+                        stage=stage,
+                        text=criterion.text,
+                        checked_by_id=deal.owner_id,
+                        checked_at=deal.stage_entered_at,
+                    )
+                )
+        DealCriterionCheck.objects.bulk_create(checks, batch_size=BATCH_SIZE)
 
     def _seed_companies(
         self, *, teams: dict[str, Team], users: dict[str, User], seed: int

@@ -1,0 +1,98 @@
+"""Reads about exit criteria: which stages a move leaves, their criteria with what the deal
+has recorded already, the recorded checks of a deal, and which stages of a board have
+criteria at all (so the board opens the dialog only where it matters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q
+
+from pipeline.models import Deal, DealCriterionCheck, ExitCriterion, Stage
+
+
+def is_forward(from_stage: Stage, to_stage: Stage) -> bool:
+    """Stages are ordered by (position, pk), as on the board."""
+    return (to_stage.position, to_stage.pk) > (from_stage.position, from_stage.pk)
+
+
+def _left_stages_q(from_stage: Stage, to_stage: Stage, prefix: str = "") -> Q:
+    """The stages a forward move leaves: from the current one up to, not including, the
+    target (in (position, pk) order)."""
+    p, k = f"{prefix}position", f"{prefix}pk"
+    at_or_after_from = Q(**{f"{p}__gt": from_stage.position}) | Q(
+        **{p: from_stage.position, f"{k}__gte": from_stage.pk}
+    )
+    before_to = Q(**{f"{p}__lt": to_stage.position}) | Q(
+        **{p: to_stage.position, f"{k}__lt": to_stage.pk}
+    )
+    return Q(**{f"{prefix}pipeline_id": from_stage.pipeline_id}) & at_or_after_from & before_to
+
+
+def criteria_for_move(*, deal: Deal, from_stage: Stage, to_stage: Stage) -> list[ExitCriterion]:
+    """The exit criteria of every stage a move from `from_stage` to `to_stage` leaves, each
+    annotated with `is_checked` (already recorded on the deal). Empty for moves that are not
+    forward. One query."""
+    if not is_forward(from_stage, to_stage):
+        return []
+    return list(
+        ExitCriterion.objects.filter(_left_stages_q(from_stage, to_stage, prefix="stage__"))
+        .select_related("stage")
+        .annotate(
+            is_checked=Exists(
+                DealCriterionCheck.objects.filter(deal_id=deal.pk, criterion_id=OuterRef("pk"))
+            )
+        )
+        .order_by("stage__position", "stage__pk", "position", "pk")
+    )
+
+
+def criterion_checks_for_deal(*, deal: Deal):
+    """The recorded customer events of a deal, for its page: text, stage, who and when."""
+    return deal.criterion_checks.select_related("stage", "checked_by").order_by("checked_at", "pk")
+
+
+def stage_ids_with_criteria(*, stage_ids: list[int]) -> set[int]:
+    """Which of these stages have exit criteria: one query."""
+    return set(
+        ExitCriterion.objects.filter(stage_id__in=stage_ids)
+        .values_list("stage_id", flat=True)
+        .distinct()
+    )
+
+
+@dataclass
+class MoveStep:
+    """What a move asks of the user: the stages it leaves, each with its exit criteria."""
+
+    deal: Deal
+    from_stage: Stage
+    to_stage: Stage
+    criteria: list[ExitCriterion] = field(default_factory=list)
+
+    @property
+    def by_stage(self) -> list[tuple[Stage, list[ExitCriterion]]]:
+        groups: dict[int, tuple[Stage, list[ExitCriterion]]] = {}
+        for criterion in self.criteria:
+            groups.setdefault(criterion.stage_id, (criterion.stage, []))[1].append(criterion)
+        return list(groups.values())
+
+    @property
+    def several_stages(self) -> bool:
+        return len({c.stage_id for c in self.criteria}) > 1
+
+
+def move_step_for_deal(*, deal: Deal, stage_id: int) -> MoveStep | None:
+    """The exit criteria a move of `deal` to `stage_id` meets, or None when the stage is not
+    in the deal's pipeline. Two queries. The deal was loaded through its access door."""
+    stages = {
+        s.pk: s
+        for s in Stage.objects.filter(
+            pipeline_id=deal.pipeline_id, pk__in={deal.stage_id, stage_id}
+        )
+    }
+    if stage_id not in stages or deal.stage_id not in stages:
+        return None
+    from_stage, to_stage = stages[deal.stage_id], stages[stage_id]
+    criteria = criteria_for_move(deal=deal, from_stage=from_stage, to_stage=to_stage)
+    return MoveStep(deal=deal, from_stage=from_stage, to_stage=to_stage, criteria=criteria)
