@@ -86,7 +86,7 @@ def default_pipeline_for_user(*, user: User) -> Pipeline | None:
 
 
 def stage_get_for_user(*, user: User, pk: int, pipeline: Pipeline | None = None) -> Stage:
-    qs = Stage.objects.visible_to(user).select_related("pipeline")
+    qs = Stage.objects.visible_to(user).active().select_related("pipeline")
     if pipeline is not None:
         qs = qs.filter(pipeline=pipeline)
     stage = qs.filter(pk=pk).first()
@@ -313,7 +313,7 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
     """The board: each stage with its first page of cards and its totals, in four queries
     whatever the number of deals: stages; totals grouped by stage and currency; the ids of
     the first cards of every column (one UNION ALL); those cards with company and owner."""
-    stages = list(pipeline.stages.all().order_by("position", "pk"))
+    stages = list(pipeline.stages.active().order_by("position", "pk"))
     if not stages:
         return []
     for stage in stages:

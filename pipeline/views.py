@@ -285,7 +285,7 @@ def _deal_page(
         "can_delete": selectors.can_delete_deal(user=request.user, deal=deal),
         "error": error,
         "conflict": conflict,
-        "stages": deal.pipeline.stages.all(),
+        "stages": deal.pipeline.stages.active(),
         "timeline": selectors.deal_timeline(deal=deal),
         "today": timezone.localdate(),
     }
