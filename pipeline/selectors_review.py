@@ -252,7 +252,8 @@ class Review:
 def team_stages(*, team: Team) -> dict[int, Stage]:
     """The stages of the team's active pipelines, in board order, with their pipeline."""
     stages = (
-        Stage.objects.active().filter(pipeline__team_id=team.pk, pipeline__is_archived=False)
+        Stage.objects.active()
+        .filter(pipeline__team_id=team.pk, pipeline__is_archived=False)
         .select_related("pipeline")
         .order_by("pipeline__position", "pipeline__name", "pipeline_id", "position", "pk")
     )
