@@ -58,7 +58,7 @@ def settings_home(request):
 @require_http_methods(["GET", "POST"])
 def pipeline_list(request):
     pipelines = selectors.pipelines_for_settings(user=request.user)
-    form = PipelineCreateForm(request.POST or None)
+    form = PipelineCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             pipeline = services.pipeline_create(acting_user=request.user, **form.cleaned_data)
@@ -257,7 +257,9 @@ def stage_delete(request, pk: int):
     counts = services.stage_deal_counts(stage)
     targets = selectors.removal_targets(stage=stage)
     form = StageRemoveForm(
-        request.POST or None, targets=targets, needs_target=bool(sum(counts.values()))
+        request.POST if request.method == "POST" else None,
+        targets=targets,
+        needs_target=bool(sum(counts.values())),
     )
     status = 200
     if request.method == "POST":
