@@ -367,6 +367,7 @@ class AdminList:
     empty: str
     placeholder: str
     retired_note: str
+    add_label: str
 
     def entries(self, user):
         if self.model is LostReason:
@@ -396,6 +397,7 @@ LOST_REASONS = AdminList(
     empty=gettext_lazy("No lost reasons yet. Add the reasons your team loses deals for."),
     placeholder=gettext_lazy("e.g. Price too high"),
     retired_note=gettext_lazy("Not offered when marking a deal lost"),
+    add_label=gettext_lazy("New lost reason"),
 )
 PRODUCT_AREAS = AdminList(
     key="product-area",
@@ -408,6 +410,7 @@ PRODUCT_AREAS = AdminList(
     empty=gettext_lazy("No product areas yet. Add the product lines you sell."),
     placeholder=gettext_lazy("e.g. Warehouse software"),
     retired_note=gettext_lazy("Not offered for deals"),
+    add_label=gettext_lazy("New product area"),
 )
 
 
