@@ -18,9 +18,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/work/wt/shots")
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / f"set-pipelines-{name}.png", full_page=True)
+def shot(page, output_dir: Path, name: str) -> None:
+    """Into the test's output folder, and the shared review folder when there is one."""
+    page.screenshot(path=output_dir / f"{name}.png", full_page=True)
+    if SHOTS.is_dir():
+        page.screenshot(path=SHOTS / f"set-pipelines-{name}.png", full_page=True)
 
 
 def board_order(pipeline) -> list[str]:
@@ -35,7 +37,7 @@ def row_names(page) -> list[str]:
     return page.locator("#stage-list > li .stage-name").all_inner_texts()
 
 
-def test_admin_reorders_stages_by_drag_and_by_keyboard(page, admin, stages_a):
+def test_admin_reorders_stages_by_drag_and_by_keyboard(page, admin, stages_a, output_dir):
     pipeline = stages_a[0].pipeline
     DealFactory(stage=stages_a[1])
     ExitCriterion.objects.create(stage=stages_a[1], text="Customer confirmed the need")
@@ -46,7 +48,7 @@ def test_admin_reorders_stages_by_drag_and_by_keyboard(page, admin, stages_a):
     log_in(page, "admin")
     page.goto(reverse("settings-pipeline", args=[pipeline.pk]))
     expect(page.locator("#stage-list > li")).to_have_count(4)
-    shot(page, "stages-laptop")
+    shot(page, output_dir, "stages-laptop")
 
     # Drag "Negotiation" (last) by its handle onto "Lead in" (first).
     last = page.locator(f"#stage-{stages_a[3].pk} .drag-handle")
@@ -75,9 +77,12 @@ def test_admin_reorders_stages_by_drag_and_by_keyboard(page, admin, stages_a):
     expect(page.locator("#stage-list > li .stage-name")).to_have_text(expected)
     page.goto(reverse("board", args=[pipeline.pk]))
     expect(page.locator(".column-title").first).to_contain_text("Negotiation")
+    page.goto(reverse("settings-pipelines"))
+    expect(page.locator("#pipeline-" + str(pipeline.pk))).to_contain_text("New business")
+    shot(page, output_dir, "pipelines-laptop")
 
 
-def test_admin_edits_a_stage_in_place_with_its_exit_criteria(page, admin, stages_a):
+def test_admin_edits_a_stage_in_place_with_its_exit_criteria(page, admin, stages_a, output_dir):
     pipeline = stages_a[0].pipeline
     stage = stages_a[1]
     ExitCriterion.objects.create(stage=stage, text="Customer confirmed the need")
@@ -94,7 +99,7 @@ def test_admin_edits_a_stage_in_place_with_its_exit_criteria(page, admin, stages
     assert added.value.status == 200
     expect(row.locator(".criterion")).to_have_count(2)
     expect(row.locator(".badge-advisory")).to_have_text("Advisory")
-    shot(page, "stage-edit-laptop")
+    shot(page, output_dir, "stage-edit-laptop")
 
     row.locator("input[name=rot_days]").fill("0")
     row.get_by_role("button", name="Save stage").click()
@@ -114,10 +119,10 @@ def test_admin_edits_a_stage_in_place_with_its_exit_criteria(page, admin, stages
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    shot(page, "stages-phone")
+    shot(page, output_dir, "stages-phone")
 
 
-def test_admin_reorders_and_retires_lost_reasons(page, admin, stages_a):
+def test_admin_reorders_and_retires_lost_reasons(page, admin, stages_a, output_dir):
     LostReason.objects.all().delete()
     first = LostReason.objects.create(name="Price too high", position=0)
     LostReason.objects.create(name="Chose a competitor", position=1)
@@ -132,7 +137,7 @@ def test_admin_reorders_and_retires_lost_reasons(page, admin, stages_a):
     with page.expect_response(lambda r: "/retire/" in r.url):
         page.locator(f"#entry-{first.pk}").get_by_role("button", name="Retire").click()
     expect(page.locator(f"#entry-{first.pk}")).to_contain_text("Retired")
-    shot(page, "lost-reasons-laptop")
+    shot(page, output_dir, "lost-reasons-laptop")
     page.reload()
     expect(page.locator(".entry-name strong")).to_have_text(
         ["Chose a competitor", "Price too high"]
