@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import users_of_team
 from crm.models import Company, Contact
-from pipeline.models import Activity, ActivityKind, Deal, LostReason, Pipeline, Stage
+from pipeline.models import (
+    Activity,
+    ActivityKind,
+    Deal,
+    LostReason,
+    Pipeline,
+    ProductArea,
+    Stage,
+)
 from pipeline.selectors import BoardFilters
 
 MAX_LOADED_CARDS = 500
@@ -131,6 +140,7 @@ class DealForm(forms.ModelForm):
             "value",
             "currency",
             "expected_close_date",
+            "product_area",
             "need_confirmed",
             "decision_maker_known",
             "timeline_confirmed",
@@ -158,6 +168,7 @@ class DealCreateForm(forms.ModelForm):
             "value",
             "currency",
             "expected_close_date",
+            "product_area",
         ]
         widgets = {
             "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -165,7 +176,7 @@ class DealCreateForm(forms.ModelForm):
 
     def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = Stage.objects.filter(pipeline=pipeline)
+        self.fields["stage"].queryset = Stage.objects.active().filter(pipeline=pipeline)
         _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign)
 
 
@@ -201,6 +212,13 @@ def _limit_people_and_companies(form, *, pipeline: Pipeline, can_reassign: bool)
             form.fields["owner"].empty_label = _("Unassigned")
         else:
             del form.fields["owner"]
+    if "product_area" in form.fields:
+        # Retired areas are not offered, but one already set on the deal stays selectable.
+        current = getattr(form.instance, "product_area_id", None)
+        form.fields["product_area"].queryset = ProductArea.objects.filter(
+            Q(is_active=True) | Q(pk=current)
+        )
+        form.fields["product_area"].empty_label = _("No product area")
     if "value" in form.fields:
         form.fields["value"].min_value = 0
         form.fields["value"].max_value = 999_999_999_999

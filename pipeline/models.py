@@ -66,6 +66,11 @@ class StageQuerySet(models.QuerySet):
     def visible_to(self, user) -> StageQuerySet:
         return self.filter(pipeline__in=Pipeline.objects.visible_to(user).values("pk"))
 
+    def active(self) -> StageQuerySet:
+        """Stages on the board: not removed by an admin (removed stages that have history
+        are archived, so stage changes, losses and snapshots keep pointing at them)."""
+        return self.filter(is_archived=False)
+
 
 class Stage(models.Model):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
@@ -81,6 +86,9 @@ class Stage(models.Model):
         default=14,
         help_text=_("A deal without movement for longer than this is stale."),
     )
+    # Removed from the pipeline by an admin after its deals moved elsewhere; kept so history
+    # (stage changes, lost-from stages, forecast snapshots) keeps its meaning.
+    is_archived = models.BooleanField(_("archived"), default=False)
 
     objects = StageQuerySet.as_manager()
 

@@ -87,7 +87,7 @@ def default_pipeline_for_user(*, user: User) -> Pipeline | None:
 
 
 def stage_get_for_user(*, user: User, pk: int, pipeline: Pipeline | None = None) -> Stage:
-    qs = Stage.objects.visible_to(user).select_related("pipeline")
+    qs = Stage.objects.visible_to(user).active().select_related("pipeline")
     if pipeline is not None:
         qs = qs.filter(pipeline=pipeline)
     stage = qs.filter(pk=pk).first()
@@ -315,9 +315,11 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
     whatever the number of deals: stages; totals grouped by stage and currency; the ids of
     the first cards of every column (one UNION ALL); those cards with company and owner."""
     stages = list(
-        pipeline.stages.annotate(  # the board's drops ask for exit criteria only where needed
+        pipeline.stages.active()
+        .annotate(  # the board's drops ask for exit criteria only where needed
             has_exit_criteria=Exists(ExitCriterion.objects.filter(stage_id=OuterRef("pk")))
-        ).order_by("position", "pk")
+        )
+        .order_by("position", "pk")
     )
     if not stages:
         return []

@@ -576,5 +576,5 @@ def stage_calibration(*, user: User, pipeline: Pipeline) -> list[Calibration]:
         Calibration(
             stage=s, entered_closed=counts.get(s.pk, (0, 0))[0], won=counts.get(s.pk, (0, 0))[1]
         )
-        for s in pipeline.stages.order_by("position", "pk")
+        for s in pipeline.stages.active().order_by("position", "pk")
     ]

@@ -252,7 +252,8 @@ class Review:
 def team_stages(*, team: Team) -> dict[int, Stage]:
     """The stages of the team's active pipelines, in board order, with their pipeline."""
     stages = (
-        Stage.objects.filter(pipeline__team_id=team.pk, pipeline__is_archived=False)
+        Stage.objects.active()
+        .filter(pipeline__team_id=team.pk, pipeline__is_archived=False)
         .select_related("pipeline")
         .order_by("pipeline__position", "pipeline__name", "pipeline_id", "position", "pk")
     )
@@ -498,7 +499,8 @@ def previous_stage_for_deal(*, deal: Deal) -> Stage | None:
     """The stage before the deal's own in its pipeline, by position (None in the first)."""
     current = deal.stage
     return (
-        Stage.objects.filter(pipeline_id=deal.pipeline_id)
+        Stage.objects.active()
+        .filter(pipeline_id=deal.pipeline_id)
         .filter(Q(position__lt=current.position) | Q(position=current.position, pk__lt=current.pk))
         .order_by("-position", "-pk")
         .first()

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from pipeline import views, views_cleanup, views_forecast, views_notifications, views_review
 
@@ -89,3 +89,6 @@ urlpatterns += [
         name="cleanup-move-back",
     ),
 ]
+
+# Admin settings: pipelines, stages, lost reasons, product areas.
+urlpatterns += [path("settings/", include("pipeline.urls_settings"))]

@@ -338,7 +338,7 @@ def _deal_page(
         "can_delete": selectors.can_delete_deal(user=request.user, deal=deal),
         "error": error,
         "conflict": conflict,
-        "stages": deal.pipeline.stages.all(),
+        "stages": deal.pipeline.stages.active(),
         "timeline": selectors.deal_timeline(deal=deal),
         "criterion_checks": selectors_criteria.criterion_checks_for_deal(deal=deal),
         "move_step": move_step,

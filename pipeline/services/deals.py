@@ -29,6 +29,7 @@ from pipeline.models import (
     Notification,
     NotificationKind,
     Pipeline,
+    ProductArea,
     Stage,
     StageChange,
     StageTotal,
@@ -310,6 +311,7 @@ def deal_create(
     contact: Contact | None = None,
     owner: User | None = None,
     expected_close_date: date | None = None,
+    product_area: ProductArea | None = None,
 ) -> Deal:
     """Create an open deal at the top of `stage`'s column and record it entering the stage.
 
@@ -333,6 +335,7 @@ def deal_create(
         stage=stage,
         position=_position_top(stage.pk),
         expected_close_date=expected_close_date,
+        product_area=product_area,
         stage_entered_at=now,
         created_at=now,
         last_movement_at=now,
@@ -368,7 +371,7 @@ def deal_move(
     refuses to act on a closed deal.
     """
     stages = _lock_stages({deal.stage_id, stage_id}, pipeline_id=deal.pipeline_id)
-    if stage_id not in stages:
+    if stage_id not in stages or stages[stage_id].is_archived:
         raise DealRuleError(_("That stage is not part of this deal's pipeline."))
     stage = stages[stage_id]
     current = _lock_deal(deal, version)
@@ -423,6 +426,7 @@ EDITABLE_FIELDS = (
     "contact",
     "owner",
     "expected_close_date",
+    "product_area",
     "decision_maker_known",
     "timeline_confirmed",
     "need_confirmed",

@@ -69,7 +69,7 @@ SELECT
     1,
     entered,
     entered - make_interval(days => 30),
-    now(),
+    entered - make_interval(days => 30),
     g %% 3 = 0, g %% 4 = 0, g %% 2 = 0, '',
     %(pipeline)s,
     (%(stages)s::bigint[])[1 + g %% %(n_stages)s],
@@ -96,7 +96,7 @@ SELECT
     (1 + (g * 7919) %% 480) * 250.00,
     (%(currencies)s::text[])[1 + g %% %(n_currencies)s],
     CASE WHEN g %% 4 = 0 THEN 'lost' ELSE 'won' END,
-    0, 1, closed, closed - make_interval(days => 60), now(),
+    0, 1, closed, closed - make_interval(days => 60), closed,
     true, true, true, '',
     %(pipeline)s,
     CASE WHEN g %% 4 = 0 THEN (%(stages)s::bigint[])[1 + g %% %(n_stages)s] ELSE %(last)s END,
@@ -200,18 +200,19 @@ _CHANGES = [
     """UPDATE pipeline_deal SET stage_id = (%(stages)s::bigint[])[
             LEAST(array_position(%(stages)s::bigint[], stage_id) + 1, %(n_stages)s)],
         stage_entered_at = now(), last_movement_at = now(), position = position + 1,
-        version = version + 1
+        version = version + 1, updated_at = now()
     WHERE pipeline_id = %(pipeline)s AND status = 'open' AND id %% 100 < 3""",
-    """UPDATE pipeline_deal SET expected_close_date = expected_close_date + 60
+    """UPDATE pipeline_deal SET expected_close_date = expected_close_date + 60, updated_at = now()
     WHERE pipeline_id = %(pipeline)s AND status = 'open' AND id %% 100 BETWEEN 3 AND 4""",
-    """UPDATE pipeline_deal SET value = value * 1.1
+    """UPDATE pipeline_deal SET value = value * 1.1, updated_at = now()
     WHERE pipeline_id = %(pipeline)s AND status = 'open' AND id %% 100 = 5""",
-    """UPDATE pipeline_deal SET status = 'won', closed_at = now()
+    """UPDATE pipeline_deal SET status = 'won', closed_at = now(), updated_at = now()
     WHERE pipeline_id = %(pipeline)s AND status = 'open' AND id %% 100 = 6""",
-    """UPDATE pipeline_deal SET status = 'lost', closed_at = now(), lost_from_stage_id = stage_id
+    """UPDATE pipeline_deal SET status = 'lost', closed_at = now(), lost_from_stage_id = stage_id,
+        updated_at = now()
     WHERE pipeline_id = %(pipeline)s AND status = 'open' AND id %% 200 = 14""",
     """UPDATE pipeline_deal SET status = 'paused', paused_at = now(),
-        paused_until = current_date + 30
+        paused_until = current_date + 30, updated_at = now()
     WHERE pipeline_id = %(pipeline)s AND status = 'open' AND id %% 200 = 16""",
 ]
 
@@ -238,7 +239,7 @@ def _snapshot_then_change(fixture: PageFixture, *, week, reps, params: dict) -> 
         cursor.execute(_OPEN_SQL, {**params, "count": new, "offset": 10_000_000})
         cursor.execute(
             "UPDATE pipeline_deal SET created_at = now(), stage_entered_at = now(),"
-            " last_movement_at = now() WHERE id > %(before)s",
+            " last_movement_at = now(), updated_at = now() WHERE id > %(before)s",
             {"before": before},
         )
         cursor.execute(

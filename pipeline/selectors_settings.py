@@ -1,0 +1,154 @@
+"""Reads for the settings pages, and their object doors.
+
+Every door first checks `settings_access` (admins only, 403 for anyone else), then answers
+404 for an id that does not exist (or a stage that was removed)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from accounts.models import Team, User
+from accounts.selectors import settings_access
+from pipeline.models import (
+    Deal,
+    DealStatus,
+    ExitCriterion,
+    LostReason,
+    Pipeline,
+    ProductArea,
+    Stage,
+)
+
+
+def _count(queryset: QuerySet, outer: str) -> Coalesce:
+    """A correlated count (a subquery per row, so two counts never multiply each other)."""
+    counted = (
+        queryset.filter(**{outer: OuterRef("pk")})
+        .order_by()
+        .values(outer)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def pipelines_for_settings(*, user: User) -> QuerySet[Pipeline]:
+    """Every pipeline (archived last) with its team, active stage count and deal counts."""
+    settings_access(user=user)
+    return (
+        Pipeline.objects.select_related("team")
+        .annotate(
+            stage_count=_count(Stage.objects.active(), "pipeline"),
+            open_count=_count(Deal.objects.filter(status=DealStatus.OPEN), "pipeline"),
+            deal_count=_count(Deal.objects.all(), "pipeline"),
+        )
+        .order_by("is_archived", "position", "name", "pk")
+    )
+
+
+def pipeline_get_for_settings(*, user: User, pk: int) -> Pipeline:
+    settings_access(user=user)
+    pipeline = Pipeline.objects.select_related("team").filter(pk=pk).first()
+    if pipeline is None:
+        raise Http404
+    return pipeline
+
+
+def stages_for_settings(*, pipeline: Pipeline) -> list[Stage]:
+    """The pipeline's active stages in board order, each with how many deals it holds (any
+    status), how many are open, and its criteria counts. One query."""
+    return list(
+        pipeline.stages.active()
+        .annotate(
+            deal_count=_count(Deal.objects.all(), "stage"),
+            open_count=_count(Deal.objects.filter(status=DealStatus.OPEN), "stage"),
+            criteria_count=_count(ExitCriterion.objects.all(), "stage"),
+            required_count=_count(ExitCriterion.objects.filter(is_required=True), "stage"),
+        )
+        .order_by("position", "pk")
+    )
+
+
+def stage_get_for_settings(*, user: User, pk: int) -> Stage:
+    """An active stage with its pipeline and its exit criteria in order; 404 when it does not
+    exist or was removed."""
+    settings_access(user=user)
+    stage = (
+        Stage.objects.active()
+        .select_related("pipeline", "pipeline__team")
+        .prefetch_related(
+            Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position", "pk"))
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if stage is None:
+        raise Http404
+    return stage
+
+
+def stage_with_counts(*, stage: Stage) -> Stage:
+    """The stage annotated like a row of `stages_for_settings` (for one re-rendered row)."""
+    return next(s for s in stages_for_settings(pipeline=stage.pipeline) if s.pk == stage.pk)
+
+
+def criterion_get_for_settings(*, user: User, pk: int) -> ExitCriterion:
+    settings_access(user=user)
+    criterion = (
+        ExitCriterion.objects.select_related("stage", "stage__pipeline")
+        .filter(pk=pk, stage__is_archived=False)
+        .first()
+    )
+    if criterion is None:
+        raise Http404
+    return criterion
+
+
+def teams_for_settings() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def removal_targets(*, stage: Stage) -> QuerySet[Stage]:
+    """The stages a removed stage's deals may move to: the other active stages of its
+    pipeline."""
+    return stage.pipeline.stages.active().exclude(pk=stage.pk).order_by("position", "pk")
+
+
+# --- lost reasons and product areas ---------------------------------------------------------
+
+
+def lost_reasons_for_settings(*, user: User) -> list[LostReason]:
+    """Every lost reason (retired too) in order, with how many deals were lost for it."""
+    settings_access(user=user)
+    return list(
+        LostReason.objects.annotate(deal_count=Count("deals")).order_by("position", "name", "pk")
+    )
+
+
+def lost_reason_get_for_settings(*, user: User, pk: int) -> LostReason:
+    settings_access(user=user)
+    reason = LostReason.objects.filter(pk=pk).first()
+    if reason is None:
+        raise Http404
+    return reason
+
+
+def product_areas_for_settings(*, user: User) -> list[ProductArea]:
+    """Every product area (retired too) in order, with how many deals have it (and open)."""
+    settings_access(user=user)
+    return list(
+        ProductArea.objects.annotate(
+            deal_count=Count("deals"),
+            open_count=Count("deals", filter=Q(deals__status=DealStatus.OPEN)),
+        ).order_by("position", "name", "pk")
+    )
+
+
+def product_area_get_for_settings(*, user: User, pk: int) -> ProductArea:
+    settings_access(user=user)
+    area = ProductArea.objects.filter(pk=pk).first()
+    if area is None:
+        raise Http404
+    return area
