@@ -1,7 +1,10 @@
 """Money in the reporting currency, and how amounts are shown.
 
-Exchange rates are set by admins (ExchangeRate rows, each valid from a date); the fixed rates
-in settings are the fallback for a currency that has none. Rounding rule: amounts are summed
+Exchange rates are set by admins (ExchangeRate rows, each valid from a date), in units of the
+organisation's reporting currency; the fixed rates in settings are the fallback for a currency
+that has none. Changing the reporting currency re-bases the rows in the same transaction
+(`crm.services_organisation.organisation_update`), so they always mean "reporting currency per
+unit". Rounding rule: amounts are summed
 per currency in the database (exact decimals), each sum is converted with the rate in force
 (and weighted by the stage's probability where asked), and every figure shown is rounded once,
 to the cent, half up. A total is rounded from its exact parts, not summed from rounded cells.
@@ -20,6 +23,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import number_format
 
+from crm.organisation import reporting_currency
+
 CENT = Decimal("0.01")
 RATES_TTL_SECONDS = 60
 
@@ -35,7 +40,8 @@ def rates_on(day: date) -> dict[str, Rate]:
     """The rates in force on `day`, one query."""
     from pipeline.models import ExchangeRate
 
-    base = settings.EXCHANGE_RATES[settings.REPORTING_CURRENCY]
+    reporting = reporting_currency()
+    base = settings.EXCHANGE_RATES[reporting]
     rates = {
         currency: Rate(currency, value / base, None)
         for currency, value in settings.EXCHANGE_RATES.items()
@@ -46,7 +52,7 @@ def rates_on(day: date) -> dict[str, Rate]:
         if row[0] not in seen:
             seen.add(row[0])
             rates[row[0]] = Rate(*row)
-    rates[settings.REPORTING_CURRENCY] = Rate(settings.REPORTING_CURRENCY, Decimal(1), None)
+    rates[reporting] = Rate(reporting, Decimal(1), None)
     return rates
 
 
@@ -58,10 +64,11 @@ def current_rates() -> dict[str, Rate]:
     """Today's rates, read at most once a minute per process: rates change rarely and the
     board must not spend a query on them. `rates_changed()` drops the cache at once."""
     today = timezone.localdate()
+    key = (today, reporting_currency())
     with _cache_lock:
         fresh = time.monotonic() - _cache["loaded"] < RATES_TTL_SECONDS
-        if _cache["rates"] is None or _cache["day"] != today or not fresh:
-            _cache.update(rates=rates_on(today), day=today, loaded=time.monotonic())
+        if _cache["rates"] is None or _cache["day"] != key or not fresh:
+            _cache.update(rates=rates_on(today), day=key, loaded=time.monotonic())
         return _cache["rates"]
 
 

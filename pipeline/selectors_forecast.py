@@ -9,19 +9,24 @@ figure is converted, weighted and rounded once, to the cent, half up.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Trunc
 
 from accounts.models import Team, User
 from accounts.selectors import access_for
-from pipeline.forecasting import DEFAULT_COUNTS, monday, period_add, period_label, periods
+from crm.organisation import organisation_zone
+from pipeline.forecasting import (
+    DEFAULT_COUNTS,
+    monday,
+    period_add,
+    period_label,
+    period_trunc,
+    periods,
+)
 from pipeline.models import (
     Deal,
     DealStatus,
@@ -118,7 +123,7 @@ class Forecast:
 
 
 def _tz():
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return organisation_zone()
 
 
 def forecast_deals(*, user: User, filters: ForecastFilters) -> QuerySet[Deal]:
@@ -173,7 +178,7 @@ def forecast_for_user(*, user: User, filters: ForecastFilters, today: date) -> F
 
     open_rows = (
         deals.filter(status=DealStatus.OPEN)
-        .annotate(period=Trunc("expected_close_date", kind))
+        .annotate(period=period_trunc("expected_close_date", kind))
         .values("period", group, "stage_id", "currency")
         .annotate(n=Count("pk"), total=Sum("value"))
         .order_by()
@@ -182,7 +187,7 @@ def forecast_for_user(*, user: User, filters: ForecastFilters, today: date) -> F
         deals.filter(
             status=DealStatus.WON, closed_at__gte=_start_of(first), closed_at__lt=_start_of(end)
         )
-        .annotate(period=Trunc("closed_at", kind, tzinfo=_tz()))
+        .annotate(period=period_trunc("closed_at", kind, tzinfo=_tz()))
         .values("period", group, "currency")
         .annotate(n=Count("pk"), total=Sum("value"))
         .order_by()
@@ -434,7 +439,7 @@ def forecast_accuracy(
             closed_at__gte=_start_of(closed[0]),
             closed_at__lt=_start_of(period_add(closed[-1], kind, 1)),
         )
-        .annotate(period=Trunc("closed_at", kind, tzinfo=_tz()))
+        .annotate(period=period_trunc("closed_at", kind, tzinfo=_tz()))
         .values("period", "owner_id", "currency")
         .annotate(total=Sum("value"))
         .order_by()
