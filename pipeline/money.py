@@ -36,22 +36,30 @@ class Rate:
     valid_from: date | None  # None: the settings' fallback
 
 
-def rates_on(day: date) -> dict[str, Rate]:
+def rates_on(day: date, *, reporting: str | None = None) -> dict[str, Rate]:
     """The rates in force on `day`, one query."""
     from pipeline.models import ExchangeRate
 
-    reporting = reporting_currency()
+    rows = ExchangeRate.objects.filter(valid_from__lte=day).values_list(
+        "currency", "rate", "valid_from"
+    )
+    return rates_from(rows, day=day, reporting=reporting or reporting_currency())
+
+
+def rates_from(rows: Iterable[tuple[str, Decimal, date]], *, day: date, reporting: str):
+    """The rates in force on `day` from (currency, rate, valid_from) rows: each currency's
+    latest row up to `day`, else the settings' fallback; the reporting currency is 1."""
     base = settings.EXCHANGE_RATES[reporting]
     rates = {
         currency: Rate(currency, value / base, None)
         for currency, value in settings.EXCHANGE_RATES.items()
     }
-    seen = set()
-    rows = ExchangeRate.objects.filter(valid_from__lte=day).order_by("currency", "-valid_from")
-    for row in rows.values_list("currency", "rate", "valid_from"):
-        if row[0] not in seen:
-            seen.add(row[0])
-            rates[row[0]] = Rate(*row)
+    latest: dict[str, tuple] = {}
+    for currency, rate, valid_from in rows:
+        if valid_from <= day and (currency not in latest or valid_from > latest[currency][2]):
+            latest[currency] = (currency, rate, valid_from)
+    for currency, row in latest.items():
+        rates[currency] = Rate(*row)
     rates[reporting] = Rate(reporting, Decimal(1), None)
     return rates
 
