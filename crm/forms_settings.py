@@ -81,7 +81,8 @@ class ExchangeRateForm(forms.Form):
         ],
     )
     valid_from = forms.DateField(
-        label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Valid from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, reporting_currency: str, **kwargs):
