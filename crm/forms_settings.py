@@ -85,9 +85,13 @@ class ExchangeRateForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
+    # The currency the rate is entered against: a rate typed while another admin switched
+    # the reporting currency is refused, not stored against the wrong unit.
+    reporting_currency = forms.CharField(max_length=3, widget=forms.HiddenInput)
+
     def __init__(self, *args, reporting_currency: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.reporting_currency = reporting_currency
+        self.fields["reporting_currency"].initial = reporting_currency
         self.fields["currency"].choices = [(c, c) for c in currencies() if c != reporting_currency]
         self.fields["rate"].help_text = _("How many %(currency)s one unit is worth.") % {
             "currency": reporting_currency

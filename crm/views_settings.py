@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import settings_access
 from crm.forms_settings import COMMON_TIME_ZONES, ExchangeRateForm, OrganisationForm
+from crm.models import Organisation
 from crm.organisation import organisation_get
 from crm.selectors_organisation import exchange_rate_history, exchange_rates_current
 from crm.services_organisation import OrganisationRuleError, organisation_update
@@ -20,7 +21,9 @@ from pipeline.services.deals import DealRuleError
 TEMPLATE = "settings/organisation.html"
 
 
-def _page(request, *, form=None, rate_form=None, status=200, toast="", organisation=None):
+def _page(
+    request, *, form=None, rate_form=None, status=200, toast="", organisation=None, rate_error=""
+):
     organisation = organisation or organisation_get()
     currency = organisation.reporting_currency
     context = {
@@ -31,9 +34,14 @@ def _page(request, *, form=None, rate_form=None, status=200, toast="", organisat
         "history": exchange_rate_history(),
         "common_time_zones": COMMON_TIME_ZONES,
         "toast": toast,
+        "rate_error": rate_error,
     }
     template = f"{TEMPLATE}#settings" if request.htmx else TEMPLATE
     return render(request, template, context, status=status)
+
+
+def _reporting_currency_now() -> str:
+    return Organisation.objects.values_list("reporting_currency", flat=True).get(pk=1)
 
 
 def _initial(organisation) -> dict:
@@ -72,6 +80,10 @@ def exchange_rate_create(request):
         try:
             exchange_rate_set(acting_user=request.user, **form.cleaned_data)
         except DealRuleError as error:
+            if form.cleaned_data["reporting_currency"] != _reporting_currency_now():
+                # Entered against the old unit: a fresh form in the new one, and why.
+                fresh = ExchangeRateForm(reporting_currency=_reporting_currency_now())
+                return _page(request, rate_form=fresh, rate_error=str(error), status=409)
             form.add_error(None, str(error))
     if not form.is_valid():
         return _page(request, rate_form=form, status=400)

@@ -202,15 +202,27 @@ def sales_target_set(
 
 @transaction.atomic
 def exchange_rate_set(
-    *, acting_user: User, currency: str, rate: Decimal, valid_from: date
+    *,
+    acting_user: User,
+    currency: str,
+    rate: Decimal,
+    valid_from: date,
+    reporting_currency: str | None = None,
 ) -> ExchangeRate:
-    """Set a currency's rate from a date (admins), in units of the reporting currency.
-    Idempotent for the same day. Locks the organisation row first, so a rate and a change
-    of reporting currency (which re-bases every rate) never interleave."""
+    """Set a currency's rate from a date (admins), in units of the reporting currency;
+    `reporting_currency` is the one the rate was entered against, refused if it has changed
+    since (the number would mean something else). Idempotent for the same day. Locks the
+    organisation row first, so a rate and a change of reporting currency (which re-bases
+    every rate) never interleave."""
     _require_admin(acting_user)
     if rate <= 0:
         raise DealRuleError(_("A rate must be above zero."))
     organisation = Organisation.objects.select_for_update().get(pk=organisation_get().pk)
+    if reporting_currency and reporting_currency != organisation.reporting_currency:
+        raise DealRuleError(
+            _("The reporting currency is now %(currency)s; enter the rate in it.")
+            % {"currency": organisation.reporting_currency}
+        )
     if currency == organisation.reporting_currency:
         raise DealRuleError(_("The reporting currency is always worth 1."))
     row, _created = ExchangeRate.objects.update_or_create(

@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Organisation
-from crm.organisation import organisation_get
+from crm.organisation import organisation_changed, organisation_get
 from crm.services_organisation import organisation_update
 from pipeline import services
 from pipeline.models import ExchangeRate, ForecastSnapshotLine, SalesTarget
-from pipeline.money import rates_on
+from pipeline.money import rates_changed, rates_on
 from pipeline.selectors_forecast import ForecastFilters, forecast_for_user
+from tests.conftest import requires_postgres
 from tests.factories import DealFactory
 
 URL = "/settings/organisation/"
@@ -160,7 +161,12 @@ def test_a_new_rate_is_listed_with_its_date_and_who_set_it(
 ):
     client.force_login(admin)
     day = timezone.localdate() - timedelta(days=2)
-    data = {"currency": "DKK", "rate": "0.1342", "valid_from": day.isoformat()}
+    data = {
+        "currency": "DKK",
+        "rate": "0.1342",
+        "valid_from": day.isoformat(),
+        "reporting_currency": "EUR",
+    }
     response = post(client, RATES_URL, data, on_commit=django_capture_on_commit_callbacks)
     assert response.status_code == 302
     row = ExchangeRate.objects.get(currency="DKK", valid_from=day)
@@ -185,6 +191,7 @@ def test_a_later_rate_keeps_the_earlier_one_in_the_history(
             "currency": "DKK",
             "rate": rate,
             "valid_from": (today - timedelta(days=days_ago)).isoformat(),
+            "reporting_currency": "EUR",
         }
         response = post(
             client, RATES_URL, data, htmx=True, on_commit=django_capture_on_commit_callbacks
@@ -195,6 +202,8 @@ def test_a_later_rate_keeps_the_earlier_one_in_the_history(
     assert rates_on(today - timedelta(days=5))["DKK"].rate == Decimal("0.13")
     assert rates_on(today)["DKK"].rate == Decimal("0.14")
 
+
+RATE = {"currency": "DKK", "rate": "0.13", "valid_from": "2026-01-01", "reporting_currency": "EUR"}
 
 BAD_RATES = [
     pytest.param({"rate": "0"}, id="zero"),
@@ -216,10 +225,42 @@ BAD_RATES = [
 def test_bad_rate_input_is_400_and_changes_nothing(client, admin, bad, htmx):
     client.force_login(admin)
     before = state()
-    data = {"currency": "DKK", "rate": "0.13", "valid_from": "2026-01-01", **bad}
+    data = {**RATE, **bad}
     response = post(client, RATES_URL, data, htmx=htmx)
     assert response.status_code == 400
-    assert 'class="errorlist' in response.content.decode()
+    assert "errorlist" in response.content.decode()
+    assert state() == before
+
+
+def test_a_rate_without_its_unit_is_400(client, admin):
+    client.force_login(admin)
+    before = state()
+    data = {k: v for k, v in RATE.items() if k != "reporting_currency"}
+    assert client.post(RATES_URL, data).status_code == 400
+    assert state() == before
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_rate_entered_against_the_old_reporting_currency_is_409(
+    client, admin, htmx, django_capture_on_commit_callbacks
+):
+    """Another admin switched to DKK while this form (in EUR) was open: "0.13" would now mean
+    0.13 DKK per unit. Refused, with a fresh form in DKK."""
+    with django_capture_on_commit_callbacks(execute=True):
+        organisation_update(
+            acting_user=admin,
+            name="Nordlys",
+            reporting_currency="DKK",
+            time_zone="Europe/Copenhagen",
+            week_start=0,
+        )
+    client.force_login(admin)
+    before = state()
+    response = post(client, RATES_URL, {**RATE, "currency": "SEK"}, htmx=htmx)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "The reporting currency is now DKK" in html
+    assert 'name="reporting_currency" value="DKK"' in html
     assert state() == before
 
 
@@ -349,3 +390,43 @@ def test_the_forecast_page_shows_the_new_currency(
     page = client.get(reverse("forecast")).content.decode()
     assert "DKK" in page
     assert "EUR 7.46268657" in page or "EUR 7.46" in page
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_rate_and_a_currency_switch_at_once_never_mix_units(admin):
+    """Both lock the organisation row: the rate lands first and is re-based with the rest, or
+    lands second and is refused (it was entered in EUR). Never a EUR number read as DKK."""
+    from pipeline.services.deals import DealRuleError
+    from tests.pipeline.test_concurrency import run_at_once
+
+    today = timezone.localdate()
+    dkk = rates_on(today)["DKK"].rate  # the install's rate, EUR per DKK
+    sek = rates_on(today)["SEK"].rate
+    results = run_at_once(
+        [
+            lambda: organisation_update(
+                acting_user=admin,
+                name="Nordlys",
+                reporting_currency="DKK",
+                time_zone="Europe/Copenhagen",
+                week_start=0,
+            ),
+            lambda: services.exchange_rate_set(
+                acting_user=admin,
+                currency="SEK",
+                rate=Decimal("0.09"),
+                valid_from=today,
+                reporting_currency="EUR",
+            ),
+        ]
+    )
+    assert isinstance(results[0], Organisation), results
+    organisation_changed()
+    rates_changed()
+    now_sek = rates_on(today)["SEK"].rate
+    if isinstance(results[1], DealRuleError):
+        assert abs(now_sek - sek / dkk) < Decimal("0.00000001")
+    else:
+        assert isinstance(results[1], ExchangeRate), results
+        assert abs(now_sek - Decimal("0.09") / dkk) < Decimal("0.00000001")
