@@ -8,8 +8,10 @@ cached per process instead of read per request. A change made in this process is
 from __future__ import annotations
 
 import time
+import zoneinfo
 
 from django.conf import settings
+from django.utils import timezone
 
 from crm.models import Organisation
 
@@ -42,3 +44,26 @@ def initial_values() -> dict:
         "reporting_currency": settings.REPORTING_CURRENCY,
         "time_zone": settings.TIME_ZONE,
     }
+
+
+def reporting_currency() -> str:
+    """The currency every total, forecast and snapshot is shown in."""
+    return organisation_get().reporting_currency
+
+
+def organisation_zone() -> zoneinfo.ZoneInfo:
+    """The organisation's time zone: its "today", its week and its digest hour."""
+    try:
+        return zoneinfo.ZoneInfo(organisation_get().time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # a row edited by hand: stay up
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def week_start() -> int:
+    """The weekday weeks start on (0 Monday ... 6 Sunday)."""
+    return organisation_get().week_start
+
+
+def activate_organisation_time_zone() -> None:
+    """Make `timezone.localdate()` the organisation's today for this request or task."""
+    timezone.activate(organisation_zone())

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.OrganisationTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -241,7 +242,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TIMEZONE = TIME_ZONE
+# Beat polls; the tasks decide in the organisation's time zone (an admin setting that can
+# change at any time) whether it is the digest hour or a new week. A missed poll is caught up.
+CELERY_TIMEZONE = "UTC"
+DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
 CELERY_BEAT_SCHEDULE = {
     "flags-scan": {
         "task": "pipeline.flags_scan",
@@ -250,11 +254,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     "daily-digest": {
         "task": "pipeline.digests_send",
-        "schedule": crontab(hour=env_int("DIGEST_HOUR", 7), minute=0),
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 15 * 60},
     },
     "weekly-forecast-snapshot": {
         "task": "pipeline.forecast_snapshot",
-        "schedule": crontab(hour=0, minute=0, day_of_week="mon"),
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 15 * 60},
     },
 }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views
+from crm import views, views_settings
 
 urlpatterns = [
     path("companies/", views.company_list, name="company-list"),
@@ -13,4 +13,14 @@ urlpatterns = [
     path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),
     path("contacts/<int:pk>/edit/", views.contact_update, name="contact-update"),
     path("contacts/<int:pk>/notes/", views.contact_note_create, name="contact-note-create"),
+    path(
+        "settings/organisation/",
+        views_settings.organisation_settings,
+        name="settings-organisation",
+    ),
+    path(
+        "settings/exchange-rates/",
+        views_settings.exchange_rate_create,
+        name="settings-exchange-rate-create",
+    ),
 ]

@@ -1,7 +1,10 @@
 """Money in the reporting currency, and how amounts are shown.
 
-Exchange rates are set by admins (ExchangeRate rows, each valid from a date); the fixed rates
-in settings are the fallback for a currency that has none. Rounding rule: amounts are summed
+Exchange rates are set by admins (ExchangeRate rows, each valid from a date), in units of the
+organisation's reporting currency; the fixed rates in settings are the fallback for a currency
+that has none. Changing the reporting currency re-bases the rows in the same transaction
+(`crm.services_organisation.organisation_update`), so they always mean "reporting currency per
+unit". Rounding rule: amounts are summed
 per currency in the database (exact decimals), each sum is converted with the rate in force
 (and weighted by the stage's probability where asked), and every figure shown is rounded once,
 to the cent, half up. A total is rounded from its exact parts, not summed from rounded cells.
@@ -20,6 +23,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import number_format
 
+from crm.organisation import reporting_currency
+
 CENT = Decimal("0.01")
 RATES_TTL_SECONDS = 60
 
@@ -31,22 +36,31 @@ class Rate:
     valid_from: date | None  # None: the settings' fallback
 
 
-def rates_on(day: date) -> dict[str, Rate]:
+def rates_on(day: date, *, reporting: str | None = None) -> dict[str, Rate]:
     """The rates in force on `day`, one query."""
     from pipeline.models import ExchangeRate
 
-    base = settings.EXCHANGE_RATES[settings.REPORTING_CURRENCY]
+    rows = ExchangeRate.objects.filter(valid_from__lte=day).values_list(
+        "currency", "rate", "valid_from"
+    )
+    return rates_from(rows, day=day, reporting=reporting or reporting_currency())
+
+
+def rates_from(rows: Iterable[tuple[str, Decimal, date]], *, day: date, reporting: str):
+    """The rates in force on `day` from (currency, rate, valid_from) rows: each currency's
+    latest row up to `day`, else the settings' fallback; the reporting currency is 1."""
+    base = settings.EXCHANGE_RATES[reporting]
     rates = {
         currency: Rate(currency, value / base, None)
         for currency, value in settings.EXCHANGE_RATES.items()
     }
-    seen = set()
-    rows = ExchangeRate.objects.filter(valid_from__lte=day).order_by("currency", "-valid_from")
-    for row in rows.values_list("currency", "rate", "valid_from"):
-        if row[0] not in seen:
-            seen.add(row[0])
-            rates[row[0]] = Rate(*row)
-    rates[settings.REPORTING_CURRENCY] = Rate(settings.REPORTING_CURRENCY, Decimal(1), None)
+    latest: dict[str, tuple] = {}
+    for currency, rate, valid_from in rows:
+        if valid_from <= day and (currency not in latest or valid_from > latest[currency][2]):
+            latest[currency] = (currency, rate, valid_from)
+    for currency, row in latest.items():
+        rates[currency] = Rate(*row)
+    rates[reporting] = Rate(reporting, Decimal(1), None)
     return rates
 
 
@@ -58,10 +72,11 @@ def current_rates() -> dict[str, Rate]:
     """Today's rates, read at most once a minute per process: rates change rarely and the
     board must not spend a query on them. `rates_changed()` drops the cache at once."""
     today = timezone.localdate()
+    key = (today, reporting_currency())
     with _cache_lock:
         fresh = time.monotonic() - _cache["loaded"] < RATES_TTL_SECONDS
-        if _cache["rates"] is None or _cache["day"] != today or not fresh:
-            _cache.update(rates=rates_on(today), day=today, loaded=time.monotonic())
+        if _cache["rates"] is None or _cache["day"] != key or not fresh:
+            _cache.update(rates=rates_on(today), day=key, loaded=time.monotonic())
         return _cache["rates"]
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import access_for
+from pipeline.forecasting import week_of
 from pipeline.models import (
     Activity,
     Deal,
@@ -480,9 +481,9 @@ class NextSteps:
 
 def next_steps_for_user(*, user: User, today: date) -> NextSteps:
     """The open activities the user is responsible for, on open or paused deals they can see,
-    grouped overdue (before `today`), today, this week (to Sunday; weeks start on Monday) and
-    later. One query."""
-    end_of_week = today + timedelta(days=6 - today.weekday())
+    grouped overdue (before `today`), today, this week (to the end of the organisation's week)
+    and later. One query."""
+    end_of_week = week_of(today) + timedelta(days=6)
     rows = (
         Activity.objects.filter(
             assignee_id=user.pk,

@@ -9,18 +9,15 @@ figure is converted, weighted and rounded once, to the cent, half up.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     Case,
     CharField,
     Count,
-    DateField,
     DecimalField,
     Exists,
     ExpressionWrapper,
@@ -32,11 +29,19 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Abs, Round, Trunc
+from django.db.models.functions import Abs, Round
 
 from accounts.models import Team, User
 from accounts.selectors import access_for
-from pipeline.forecasting import DEFAULT_COUNTS, monday, period_add, period_label, periods
+from crm.organisation import organisation_zone
+from pipeline.forecasting import (
+    DEFAULT_COUNTS,
+    monday,
+    period_add,
+    period_label,
+    period_trunc,
+    periods,
+)
 from pipeline.models import (
     Deal,
     DealStatus,
@@ -134,7 +139,7 @@ class Forecast:
 
 
 def _tz():
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return organisation_zone()
 
 
 def forecast_deals(*, user: User, filters: ForecastFilters) -> QuerySet[Deal]:
@@ -189,7 +194,7 @@ def forecast_for_user(*, user: User, filters: ForecastFilters, today: date) -> F
 
     open_rows = (
         deals.filter(status=DealStatus.OPEN)
-        .annotate(period=Trunc("expected_close_date", kind))
+        .annotate(period=period_trunc("expected_close_date", kind))
         .values("period", group, "stage_id", "currency")
         .annotate(n=Count("pk"), total=Sum("value"))
         .order_by()
@@ -198,7 +203,7 @@ def forecast_for_user(*, user: User, filters: ForecastFilters, today: date) -> F
         deals.filter(
             status=DealStatus.WON, closed_at__gte=_start_of(first), closed_at__lt=_start_of(end)
         )
-        .annotate(period=Trunc("closed_at", kind, tzinfo=_tz()))
+        .annotate(period=period_trunc("closed_at", kind, tzinfo=_tz()))
         .values("period", group, "currency")
         .annotate(n=Count("pk"), total=Sum("value"))
         .order_by()
@@ -365,8 +370,8 @@ def changes_since_snapshot(
         )
         .exclude(status=DealStatus.WON)
         .annotate(
-            was=Trunc("expected_close_date", kind, output_field=DateField()),
-            now=Trunc("deal__expected_close_date", kind, output_field=DateField()),
+            was=period_trunc("expected_close_date", kind),
+            now=period_trunc("deal__expected_close_date", kind),
             value_gap=Abs(Round(F("deal__value") * in_reporting, 2) - F("value")),
         )
         .annotate(
@@ -390,7 +395,7 @@ def changes_since_snapshot(
             status=DealStatus.OPEN, created_at__gte=run.taken_at, updated_at__gte=run.taken_at
         )
         .exclude(Exists(line))
-        .annotate(now=Trunc("expected_close_date", kind, output_field=DateField()))
+        .annotate(now=period_trunc("expected_close_date", kind))
         .values("now", "currency")
         .annotate(n=Count("pk"), live=Sum(F("value") * F("stage__probability")))
         .order_by()
@@ -491,7 +496,7 @@ def forecast_accuracy(
             closed_at__gte=_start_of(closed[0]),
             closed_at__lt=_start_of(period_add(closed[-1], kind, 1)),
         )
-        .annotate(period=Trunc("closed_at", kind, tzinfo=_tz()))
+        .annotate(period=period_trunc("closed_at", kind, tzinfo=_tz()))
         .values("period", "owner_id", "currency")
         .annotate(total=Sum("value"))
         .order_by()

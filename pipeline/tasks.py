@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import smtplib
+from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from crm.organisation import organisation_zone
 from pipeline import services
+from pipeline.models import DigestSent
+
+
+def in_organisation_time(task):
+    """Run the task with the organisation's time zone active, as a request has it (the
+    middleware), so "today" in a task is the day the users see."""
+
+    @functools.wraps(task)
+    def run(*args, **kwargs):
+        with timezone.override(organisation_zone()):
+            return task(*args, **kwargs)
+
+    return run
 
 
 @shared_task(name="pipeline.flags_scan")
+@in_organisation_time
 def flags_scan() -> dict:
     """Every few minutes: resume paused deals whose date has come and make the flags equal
     the definitions. Convergent, so a missed or doubled run does no harm."""
@@ -20,12 +38,24 @@ def flags_scan() -> dict:
 
 
 @shared_task(name="pipeline.digests_send")
-def digests_send() -> int:
-    """At 07:00 in the organisation's time zone: queue one digest per active user."""
-    day = timezone.localdate().isoformat()
-    user_ids = User.objects.filter(is_active=True).exclude(email="").values_list("pk", flat=True)
+@in_organisation_time
+def digests_send(now: str | None = None) -> int:
+    """Polled every quarter of an hour: from DIGEST_HOUR in the organisation's time zone
+    (whatever zone it is set to now), queue a digest for each active user who has none for
+    today yet. Convergent: a missed poll is caught up by the next; each digest claims its
+    user and day, so a user queued twice still gets one."""
+    local = timezone.localtime(datetime.fromisoformat(now) if now else timezone.now())
+    if local.hour < settings.DIGEST_HOUR:
+        return 0
+    day = local.date()
+    user_ids = list(
+        User.objects.filter(is_active=True)
+        .exclude(email="")
+        .exclude(pk__in=DigestSent.objects.filter(date=day).values("user_id"))
+        .values_list("pk", flat=True)
+    )
     for user_id in user_ids:
-        digest_send.delay(user_id, day)
+        digest_send.delay(user_id, day.isoformat())
     return len(user_ids)
 
 
@@ -36,6 +66,7 @@ def digests_send() -> int:
     retry_backoff_max=1800,
     max_retries=5,
 )
+@in_organisation_time
 def digest_send(user_id: int, day: str) -> bool:
     """One user's digest for one day, at most once (the service claims the day first)."""
     from datetime import date
@@ -47,8 +78,10 @@ def digest_send(user_id: int, day: str) -> bool:
 
 
 @shared_task(name="pipeline.forecast_snapshot")
+@in_organisation_time
 def forecast_snapshot() -> int | None:
-    """Monday 00:00 in the organisation's time zone: this week's forecast snapshot. A second
-    run (two beats, a redelivery, a retry) writes nothing."""
+    """Polled every quarter of an hour: the first poll of a new week (the organisation's time
+    zone and week start, as set now) takes the week's forecast snapshot; every other poll,
+    a second beat, a redelivery or a retry finds the week taken and writes nothing."""
     run = services.forecast_snapshot_take()
     return run.deal_count if run else None

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -29,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Membership
 from accounts.selectors import access_for, users_visible_to
 from crm.errors import refusal
+from crm.organisation import reporting_currency
 from pipeline import charts, services
 from pipeline.forecasting import period_label
 from pipeline.forms_forecast import (
@@ -271,7 +271,7 @@ def forecast_chart(*, form: ForecastFilterForm, forecast: Forecast) -> charts.St
         series=series,
         won=won,
         targets=targets,
-        currency=settings.REPORTING_CURRENCY,
+        currency=reporting_currency(),
     )
 
 
@@ -324,7 +324,7 @@ def _sparklines(forecast: Forecast, trend: dict) -> list:
             "period": forecast.label(period),
             "count": len(points),
             "values": ", ".join(
-                format_money(value, settings.REPORTING_CURRENCY) for _week, value in points
+                format_money(value, reporting_currency()) for _week, value in points
             ),
         }
         lines.append(charts.sparkline([value for _week, value in points], title=title))
@@ -339,7 +339,7 @@ def _rates_note(rates) -> list[str]:
     notes = []
     for currency in sorted(rates):
         rate = rates[currency]
-        if currency == settings.REPORTING_CURRENCY:
+        if currency == reporting_currency():
             continue
         number = number_format(rate.rate.normalize(), use_l10n=True)
         if rate.valid_from:
@@ -383,7 +383,7 @@ def _page_context(request, form: ForecastFilterForm, forecast: Forecast) -> dict
         "table": forecast_table(form=form, forecast=forecast, editable=editable),
         "chart": forecast_chart(form=form, forecast=forecast),
         "period_labels": context_labels(forecast),
-        "currency": settings.REPORTING_CURRENCY,
+        "currency": reporting_currency(),
         "rates_note": _rates_note(forecast.rates),
         "can_set_targets": bool(editable),
         **_links(form),
@@ -436,7 +436,7 @@ def forecast_export(request):
 
 def forecast_csv_rows(result: Forecast, *, row_title: str):
     """The header, a line per row and the totals; text cells made formula-safe."""
-    currency = settings.REPORTING_CURRENCY
+    currency = reporting_currency()
     with_targets = result.filters.group == "owner"
     header = [row_title]
     for period in result.periods:
@@ -513,7 +513,7 @@ def forecast_deals(request):
         "row_label": cell_form.row_label,
         "total": round_cents(total),
         "back_url": f"{reverse('forecast')}?{form.query()}",
-        "currency": settings.REPORTING_CURRENCY,
+        "currency": reporting_currency(),
     }
     return render(request, "pipeline/forecast_deals.html", context)
 
@@ -646,7 +646,7 @@ def forecast_accuracy_panel(request):
         "query": form.query(),
         "accuracy": list(reps.values()),
         "panel": "accuracy",
-        "currency": settings.REPORTING_CURRENCY,
+        "currency": reporting_currency(),
     }
     template = "pipeline/forecast_panel.html"
     return render(request, f"{template}#accuracy" if request.htmx else template, context)

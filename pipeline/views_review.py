@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -32,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from crm.errors import refusal
+from crm.organisation import reporting_currency
 from pipeline import selectors, selectors_review, services
 from pipeline.forms_review import (
     ReviewCloseDateForm,
@@ -153,7 +153,7 @@ def rows_html(request, rows, *, context: dict, panel_html: str = "") -> SafeStri
             "csrf": csrf_input(request),  # one token for every form of the render
             "t": _row_texts(),
             "money": _money_formatter(),
-            "reporting_currency": settings.REPORTING_CURRENCY,
+            "reporting_currency": reporting_currency(),
             "short": lambda day: f"{day.day} {months[day.month]}",
             "long": lambda day: f"{day.day} {months[day.month]} {day.year}",
         },

@@ -3,7 +3,7 @@ marks."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -21,13 +21,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Round, Trunc
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import access_for
-from pipeline.forecasting import KINDS, monday, period_start
+from crm.models import Organisation
+from crm.organisation import organisation_get, organisation_zone
+from pipeline.forecasting import KINDS, monday, period_start, period_trunc
 from pipeline.models import (
     Deal,
     DealReview,
@@ -60,15 +62,23 @@ def _in_reporting(rates) -> Case:
 def forecast_snapshot_take(*, now: datetime | None = None) -> ForecastSnapshotRun | None:
     """Take this week's forecast snapshot: every open deal as it stands (value and weighted
     value in the reporting currency at today's rates), then the totals per pipeline, owner,
-    stage and week / month / quarter of the expected close date. Set-based SQL: memory stays
-    flat whatever the number of deals. Idempotent: the week is claimed by a unique row in the
-    same transaction, so a second run, a second beat or a retry writes nothing (returns None).
+    stage and week / month / quarter of the expected close date. "This week" and "today" are
+    the organisation's (its time zone and week start), whatever zone the caller runs in.
+    Set-based SQL: memory stays flat whatever the number of deals. Idempotent: the week is
+    claimed by a unique row in the same transaction, so a second run, a second beat, a retry
+    or the next poll of the schedule writes nothing (returns None).
     """
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    today = timezone.localdate(now, organisation_zone())
     week = monday(today)
     rates = rates_on(today)
     with transaction.atomic():
+        # A run that starts inside this week (taken before the week start was changed)
+        # counts as this week's: the schedule polls, so this is what makes it a no-op.
+        if ForecastSnapshotRun.objects.filter(
+            week__gte=week, week__lt=week + timedelta(days=7)
+        ).exists():
+            return None
         try:
             with transaction.atomic():
                 run = ForecastSnapshotRun.objects.create(week=week, taken_at=now)
@@ -133,7 +143,7 @@ def snapshot_totals_insert(*, run: ForecastSnapshotRun, lines) -> None:
     for kind in KINDS:
         totals = (
             lines.filter(expected_close_date__isnull=False)
-            .annotate(period=Trunc("expected_close_date", kind, output_field=DateField()))
+            .annotate(period=period_trunc("expected_close_date", kind))
             .values("pipeline_id", "owner_id", "stage_id", "period")
             .annotate(n=Count("pk"), v=Sum("value"), w=Sum("weighted"))
             .annotate(
@@ -203,12 +213,29 @@ def sales_target_set(
 
 @transaction.atomic
 def exchange_rate_set(
-    *, acting_user: User, currency: str, rate: Decimal, valid_from: date
+    *,
+    acting_user: User,
+    currency: str,
+    rate: Decimal,
+    valid_from: date,
+    reporting_currency: str | None = None,
 ) -> ExchangeRate:
-    """Set a currency's rate from a date (admins). Idempotent for the same day."""
+    """Set a currency's rate from a date (admins), in units of the reporting currency;
+    `reporting_currency` is the one the rate was entered against, refused if it has changed
+    since (the number would mean something else). Idempotent for the same day. Locks the
+    organisation row first, so a rate and a change of reporting currency (which re-bases
+    every rate) never interleave."""
     _require_admin(acting_user)
     if rate <= 0:
         raise DealRuleError(_("A rate must be above zero."))
+    organisation = Organisation.objects.select_for_update().get(pk=organisation_get().pk)
+    if reporting_currency and reporting_currency != organisation.reporting_currency:
+        raise DealRuleError(
+            _("The reporting currency is now %(currency)s; enter the rate in it.")
+            % {"currency": organisation.reporting_currency}
+        )
+    if currency == organisation.reporting_currency:
+        raise DealRuleError(_("The reporting currency is always worth 1."))
     row, _created = ExchangeRate.objects.update_or_create(
         currency=currency, valid_from=valid_from, defaults={"rate": rate, "set_by": acting_user}
     )

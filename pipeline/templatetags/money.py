@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django import template
-from django.conf import settings
 
+from crm.organisation import reporting_currency
 from pipeline.money import format_compact, format_money
 
 register = template.Library()
@@ -11,9 +11,9 @@ register = template.Library()
 @register.filter
 def money(amount, currency: str = "") -> str:
     """`{{ deal.value|money:deal.currency }}`; without a currency, the reporting currency."""
-    return format_money(amount, currency or settings.REPORTING_CURRENCY)
+    return format_money(amount, currency or reporting_currency())
 
 
 @register.filter
 def money_compact(amount) -> str:
-    return format_compact(amount, settings.REPORTING_CURRENCY)
+    return format_compact(amount, reporting_currency())

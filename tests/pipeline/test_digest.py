@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import smtplib
 import threading
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from unittest import mock
 
 import pytest
@@ -146,14 +146,28 @@ def test_digests_send_queues_one_per_active_user_with_an_address(alice, bob, tod
     UserFactory(username="gone", is_active=False)
     UserFactory(username="noaddress", email="")
 
+    after_the_hour = timezone.make_aware(datetime.combine(today, time(8)))
     with mock.patch.object(tasks.digest_send, "delay") as delay:
-        queued = tasks.digests_send.run()
+        queued = tasks.digests_send.run(after_the_hour.isoformat())
 
     assert queued == 2
     assert sorted(delay.call_args_list) == sorted(
         [mock.call(alice.pk, today.isoformat()), mock.call(bob.pk, today.isoformat())]
     )
     assert mail.outbox == []
+
+
+def test_digests_wait_for_the_hour_and_queue_each_user_once_a_day(alice, bob, today):
+    """Beat polls every quarter hour: nothing before DIGEST_HOUR in the organisation's time
+    zone, then each user once (a user whose digest is claimed is not queued again)."""
+    before = timezone.make_aware(datetime.combine(today, time(6, 59)))
+    after = timezone.make_aware(datetime.combine(today, time(7, 0)))
+    with mock.patch.object(tasks.digest_send, "delay") as delay:
+        assert tasks.digests_send.run(before.isoformat()) == 0
+        DigestSent.objects.create(user=alice, date=today)
+        assert tasks.digests_send.run(after.isoformat()) == 1
+
+    assert delay.call_args_list == [mock.call(bob.pk, today.isoformat())]
 
 
 @requires_postgres
