@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0003_organisation_tiers'),
-        ('pipeline', '0006_exit_criteria_product_areas'),
+        ('pipeline', '0007_stage_archive'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
