@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pipeline.forecast_snapshot",
         "schedule": crontab(hour=0, minute=0, day_of_week="mon"),
     },
+    "nightly-tiers-recompute": {
+        "task": "crm.tiers_recompute",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # Security. `manage.py check --deploy --fail-level WARNING` passes with DEBUG off.

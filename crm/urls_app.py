@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views
+from crm import views, views_tiers
 
 urlpatterns = [
     path("companies/", views.company_list, name="company-list"),
@@ -13,4 +13,10 @@ urlpatterns = [
     path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),
     path("contacts/<int:pk>/edit/", views.contact_update, name="contact-update"),
     path("contacts/<int:pk>/notes/", views.contact_note_create, name="contact-note-create"),
+    path("settings/tiers/", views_tiers.settings_tiers, name="settings-tiers"),
+    path(
+        "settings/tiers/recompute/",
+        views_tiers.settings_tiers_recompute,
+        name="settings-tiers-recompute",
+    ),
 ]
