@@ -75,9 +75,16 @@ class ListSearchForm(forms.Form):
     )
 
 
+class TierFilterField(forms.MultipleChoiceField):
+    """Empty values (an empty ?tier=) mean "any tier", not a bad choice."""
+
+    def to_python(self, value):
+        return [v for v in super().to_python(value) if v]
+
+
 def tier_filter_field() -> forms.MultipleChoiceField:
     """?tier=A&tier=B on the company list and the board: an allow-list of A, B and C."""
-    return forms.MultipleChoiceField(
+    return TierFilterField(
         label=_("Tier"),
         choices=Tier.choices,
         required=False,
