@@ -663,3 +663,12 @@ def test_review_rows_carry_the_tier_badge(client, bob, tiered):
     html = client.get(reverse("review")).text
     assert 'title="Tier A">A</span>Firm A' in html
     assert 'title="Tier C">C</span>Firm C' in html
+
+
+def test_seed_demo_leaves_a_spread_of_tiers(db):
+    call_command("seed_demo", stdout=StringIO())
+    counts = {t: Company.objects.filter(tier=t).count() for t in "ABC"}
+    assert all(counts.values()), counts
+    assert counts["A"] < counts["B"] + counts["C"]
+    assert Company.objects.filter(tier_computed_at__isnull=True).count() == 0
+    assert organisation_get().tiers_recomputed_at is not None
