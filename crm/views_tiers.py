@@ -15,6 +15,11 @@ from crm.organisation import organisation_get
 from crm.services_tiers import TierRuleError, tier_thresholds_update, tiers_recompute_enqueue
 
 
+def _plain(amount):
+    """100000.00 -> 100000 in the form; cents only when there are some."""
+    return amount.quantize(1) if amount == amount.to_integral_value() else amount
+
+
 def _page(request, form: TierThresholdsForm, *, status: int = 200):
     organisation = organisation_get()
     preview = None
@@ -45,8 +50,8 @@ def settings_tiers(request):
     settings_access(user=request.user)
     organisation = organisation_get()
     initial = {
-        "a_threshold": organisation.tier_a_threshold,
-        "b_threshold": organisation.tier_b_threshold,
+        "a_threshold": _plain(organisation.tier_a_threshold),
+        "b_threshold": _plain(organisation.tier_b_threshold),
     }
     if request.method == "GET":
         previewing = "a_threshold" in request.GET or "b_threshold" in request.GET
