@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from io import StringIO
@@ -438,13 +439,34 @@ def test_bad_thresholds_get_400_and_change_nothing(
     assert Organisation.objects.values().get() == before
 
 
+@contextmanager
+def broker_down_here():
+    """tests/test_celery.py's `broker_down`, then kombu's process-wide pools for the closed
+    port are forgotten: it closes them on exit, and the next test using the same address
+    would otherwise be handed a closed pool."""
+    from kombu import pools
+
+    from tests.test_celery import CLOSED_PORT_BROKER, broker_down
+
+    try:
+        with broker_down():
+            yield
+    finally:
+        port = int(CLOSED_PORT_BROKER.rsplit(":", 1)[1].split("/")[0])
+        for group in (pools.connections, pools.producers):
+            for key, pool in list(group.items()):
+                owner = getattr(pool, "connections", pool)
+                if getattr(getattr(owner, "connection", None), "port", None) == port:
+                    dict.__delitem__(group, key)
+
+
 def test_broker_outage_never_breaks_the_settings_page(
     client, admin, django_capture_on_commit_callbacks
 ):
-    from tests.test_celery import broker_down, timed
+    from tests.test_celery import timed
 
     client.force_login(admin)
-    with broker_down(), django_capture_on_commit_callbacks(execute=True):
+    with broker_down_here(), django_capture_on_commit_callbacks(execute=True):
         with timed(5, "saving thresholds with the broker down"):
             response = client.post(
                 reverse("settings-tiers"), {"a_threshold": "90000", "b_threshold": "30000"}
