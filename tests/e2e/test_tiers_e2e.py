@@ -49,7 +49,9 @@ def test_admin_previews_and_saves_thresholds(page, admin, tiered_board):
     expect(preview.locator(".tier-spread-item strong")).to_have_text(["2", "0", "1"])
     shoot(page, "settings")
 
-    page.fill("input[name=a_threshold]", "500000")
+    with page.expect_request(lambda r: "a_threshold=500000" in r.url) as previewed:
+        page.fill("input[name=a_threshold]", "500000")
+    assert "csrfmiddlewaretoken" not in previewed.value.url  # the token stays out of URLs
     expect(preview.locator(".tier-spread-item strong")).to_have_text(["0", "2", "1"])
     page.get_by_role("button", name="Save and recompute").click()
     expect(page.locator(".toast, .alert, [role=status]").first).to_contain_text("Thresholds saved")
