@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.selectors import access_for, teams_for_user
 from crm.models import Company, Contact, Tier
-from crm.selectors import companies_editable_by
+from crm.selectors import can_set_tier, can_set_tiers_somewhere, companies_editable_by
+from crm.services_tiers import KEEP_TIER
 
 MAX_PAGE = 100_000
 
@@ -74,6 +75,65 @@ class ListSearchForm(forms.Form):
     )
 
 
+class TierFilterField(forms.MultipleChoiceField):
+    """Empty values (an empty ?tier=) mean "any tier", not a bad choice."""
+
+    def to_python(self, value):
+        return [v for v in super().to_python(value) if v]
+
+
+def tier_filter_field() -> forms.MultipleChoiceField:
+    """?tier=A&tier=B on the company list and the board: an allow-list of A, B and C."""
+    return TierFilterField(
+        label=_("Tier"),
+        choices=Tier.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": _("Filter by tier A, B or C (%(value)s is not one of them)."),
+            "invalid_list": _("Filter by tier A, B or C."),
+        },
+    )
+
+
+class CompanyListForm(ListSearchForm):
+    """The company list's query string: search text, page and tiers."""
+
+    tier = tier_filter_field()
+
+    def tiers(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.cleaned_data.get("tier") or ())))
+
+
+class TierThresholdsForm(forms.Form):
+    """The A and B thresholds (reporting currency): A >= B >= 0, whole cents."""
+
+    a_threshold = forms.DecimalField(
+        label=_("A at or above"),
+        min_value=0,
+        max_value=10**15,
+        max_digits=17,
+        decimal_places=2,
+    )
+    b_threshold = forms.DecimalField(
+        label=_("B at or above"),
+        min_value=0,
+        max_value=10**15,
+        max_digits=17,
+        decimal_places=2,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        a, b = cleaned.get("a_threshold"), cleaned.get("b_threshold")
+        if a is not None and b is not None and a < b:
+            self.add_error("a_threshold", _("The A threshold must be at least the B threshold."))
+        return cleaned
+
+
+TIER_AUTOMATIC = ""
+
+
 class CompanyForm(forms.Form):
     """Add or edit a company.
 
@@ -94,11 +154,19 @@ class CompanyForm(forms.Form):
     owner = forms.ModelChoiceField(
         label=_("Owner"), queryset=None, required=False, empty_label=_("Nobody")
     )
-    tier = forms.ChoiceField(label=_("Tier"), choices=Tier.choices, initial=Tier.C)
-    tier_locked = forms.BooleanField(
-        label=_("Keep this tier (set by hand)"),
+    tier = forms.ChoiceField(
+        label=_("Tier"),
         required=False,
-        help_text=_("Otherwise the tier is recomputed every night from the expected value."),
+        choices=[
+            (TIER_AUTOMATIC, _("Automatic, from the expected value")),
+            (Tier.A, _("A, set by hand")),
+            (Tier.B, _("B, set by hand")),
+            (Tier.C, _("C, set by hand")),
+        ],
+        help_text=_(
+            "Automatic tiers are recomputed every night. A tier set by hand is kept until "
+            "you set it back to automatic."
+        ),
     )
 
     def __init__(self, *args, user: User, company: Company | None = None, **kwargs):
@@ -110,8 +178,7 @@ class CompanyForm(forms.Form):
                     "domain": company.domain,
                     "team": company.team_id,
                     "owner": company.owner_id,
-                    "tier": company.tier,
-                    "tier_locked": company.tier_locked,
+                    "tier": company.tier if company.tier_locked else TIER_AUTOMATIC,
                 },
             )
         else:
@@ -136,6 +203,12 @@ class CompanyForm(forms.Form):
             )
         else:
             del self.fields["owner"]
+        if company is not None:
+            self.can_set_tier = can_set_tier(user=user, team_id=company.team_id)
+        else:
+            self.can_set_tier = can_set_tiers_somewhere(user=user)
+        if not self.can_set_tier:
+            del self.fields["tier"]
 
     def clean_domain(self) -> str:
         return normalise_domain(self.cleaned_data["domain"])
@@ -150,6 +223,12 @@ class CompanyForm(forms.Form):
                 "owner",
                 _("%(user)s is not a member of %(team)s.") % {"user": owner, "team": team},
             )
+        tier_by_hand = cleaned.get("tier") not in (None, TIER_AUTOMATIC)
+        if self.company is None and tier_by_hand and team is not None:
+            if not can_set_tier(user=self.user, team_id=team.pk):
+                self.add_error(
+                    "tier", _("Only a manager of the team or an admin can set a tier by hand.")
+                )
         return cleaned
 
     def company_data(self) -> dict:
@@ -164,8 +243,7 @@ class CompanyForm(forms.Form):
             "domain": data["domain"],
             "team": data.get("team", self.fixed_team),
             "owner": owner,
-            "tier": data["tier"],
-            "tier_locked": data["tier_locked"],
+            "tier": (data.get("tier") or None) if self.can_set_tier else KEEP_TIER,
         }
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
     Count,
+    DecimalField,
     IntegerField,
     OuterRef,
     Q,
@@ -25,7 +26,7 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.selectors import access_for
-from crm.models import Company, Contact, Note
+from crm.models import Company, Contact, Note, TierChange
 from pipeline.models import Deal, DealStatus
 
 # --- access doors -------------------------------------------------------------------------
@@ -41,6 +42,18 @@ def can_edit_company(*, user: User, company: Company) -> bool:
     if access.manages_team(company.team_id):
         return True
     return company.team_id in access.team_ids and company.owner_id in (None, user.pk)
+
+
+def can_set_tier(*, user: User, team_id: int) -> bool:
+    """Whether the user may set a company's tier by hand (or release it): managers of the
+    company's team and admins."""
+    return access_for(user).manages_team(team_id)
+
+
+def can_set_tiers_somewhere(*, user: User) -> bool:
+    """Whether the company form offers the tier: the user manages a team or is an admin."""
+    access = access_for(user)
+    return access.is_admin or bool(access.managed_team_ids)
 
 
 def companies_editable_by(*, user: User) -> QuerySet[Company]:
@@ -91,13 +104,18 @@ def _count_of(qs: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def companies_for_user(*, user: User, q: str = "") -> QuerySet[Company]:
-    """Visible companies, searched by name or domain, with `contact_count` and
-    `open_deal_count` (open deals the user can see) annotated as subqueries: one query for
-    the whole page, whatever the number of companies, contacts or deals."""
+def companies_for_user(
+    *, user: User, q: str = "", tiers: tuple[str, ...] = ()
+) -> QuerySet[Company]:
+    """Visible companies, searched by name or domain and filtered to `tiers` (validated
+    A/B/C; empty: all), with `contact_count` and `open_deal_count` (open deals the user can
+    see) annotated as subqueries: one query for the whole page, whatever the number of
+    companies, contacts or deals."""
     qs = Company.objects.visible_to(user).select_related("owner")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(domain__icontains=q))
+    if tiers:
+        qs = qs.filter(tier__in=tiers)
     contacts = Contact.objects.filter(company_id=OuterRef("pk"))
     open_deals = Deal.objects.visible_to(user).open().filter(company_id=OuterRef("pk"))
     return qs.annotate(
@@ -156,3 +174,37 @@ def notes_for(*, company: Company | None = None, contact: Contact | None = None)
     if company is not None:
         return qs.filter(company_id=company.pk)
     return qs.filter(contact_id=contact.pk)
+
+
+# --- tiers --------------------------------------------------------------------------------
+
+
+def tier_changes_for_company(*, company: Company, limit: int = 20) -> list[TierChange]:
+    """The company's latest tier changes, newest first, with who made them."""
+    return list(company.tier_changes.select_related("changed_by").order_by("-at", "-pk")[:limit])
+
+
+def tier_changes_latest(*, limit: int = 20) -> list[TierChange]:
+    """The latest tier changes of all companies (the settings page; admins only)."""
+    return list(
+        TierChange.objects.select_related("company", "changed_by").order_by("-at", "-pk")[:limit]
+    )
+
+
+def tier_preview(*, a_threshold, b_threshold) -> dict[str, int]:
+    """How many companies would be A, B and C at these thresholds, from the expected values
+    of the last recompute (a company never computed counts as 0); a tier set by hand is
+    kept. One aggregate query over all companies (the settings page; admins only)."""
+    value = Coalesce("expected_value", Value(0), output_field=DecimalField())
+    free = Q(tier_locked=False)
+    counts = Company.objects.annotate(ev=value).aggregate(
+        A=Count("pk", filter=free & Q(ev__gte=a_threshold) | Q(tier_locked=True, tier="A")),
+        B=Count(
+            "pk",
+            filter=free & Q(ev__gte=b_threshold, ev__lt=a_threshold)
+            | Q(tier_locked=True, tier="B"),
+        ),
+        C=Count("pk", filter=free & Q(ev__lt=b_threshold) | Q(tier_locked=True, tier="C")),
+        locked=Count("pk", filter=Q(tier_locked=True)),
+    )
+    return counts

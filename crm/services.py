@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Team, User
 from accounts.selectors import access_for
 from crm.models import Company, Contact, Note, Tier
-from crm.selectors import can_edit_company
+from crm.selectors import can_edit_company, can_set_tier
+from crm.services_tiers import KEEP_TIER, company_tier_set
 
 
 class CrmRuleError(Exception):
@@ -49,6 +50,13 @@ def _check_owner(
         )
 
 
+def _check_tier(*, acting_user: User, team_id: int) -> None:
+    if not can_set_tier(user=acting_user, team_id=team_id):
+        raise CrmRuleError(
+            _("Only a manager of the team or an admin can set a tier by hand."), field="tier"
+        )
+
+
 def _check_company_editable(*, acting_user: User, company: Company) -> None:
     visible = Company.objects.visible_to(acting_user).filter(pk=company.pk).exists()
     if not (visible and can_edit_company(user=acting_user, company=company)):
@@ -65,25 +73,25 @@ def company_create(
     name: str,
     domain: str = "",
     owner: User | None = None,
-    tier: str = Tier.C,
-    tier_locked: bool = False,
+    tier: str | None = KEEP_TIER,
 ) -> Company:
     """Add a company to `team`.
 
     Assumes nothing about permissions beyond a signed-in user: checks that the team is one of
-    the acting user's (any team for an admin), that the owner is a member of the team, and that
-    only a manager of the team (or an admin) makes someone else the owner. Not idempotent.
+    the acting user's (any team for an admin), that the owner is a member of the team, that
+    only a manager of the team (or an admin) makes someone else the owner, and that only they
+    set a tier by hand (`tier` A/B/C; None or KEEP_TIER: computed). Not idempotent.
     """
     _check_team(acting_user=acting_user, team=team)
     _check_owner(acting_user=acting_user, team=team, owner=owner, current_owner_id=None)
-    return Company.objects.create(
-        team=team,
-        name=name.strip(),
-        domain=domain.strip(),
-        owner=owner,
-        tier=tier,
-        tier_locked=tier_locked,
+    if tier not in (KEEP_TIER, None):
+        _check_tier(acting_user=acting_user, team_id=team.pk)
+    company = Company.objects.create(
+        team=team, name=name.strip(), domain=domain.strip(), owner=owner, tier=Tier.C
     )
+    if tier not in (KEEP_TIER, None):
+        company_tier_set(acting_user=acting_user, company=company, tier=tier)
+    return company
 
 
 @transaction.atomic
@@ -95,29 +103,33 @@ def company_update(
     domain: str,
     team: Team,
     owner: User | None,
-    tier: str,
-    tier_locked: bool,
+    tier: str | None = KEEP_TIER,
 ) -> bool:
     """Change a company; returns whether anything changed (nothing is written otherwise).
 
     Assumes the caller loaded `company` with `company_get_for_user(write=True)`. Checks the
-    same input rules as `company_create` for the new team and owner. Idempotent: the same
-    values twice change nothing the second time.
+    same input rules as `company_create` for the new team and owner. `tier`: KEEP_TIER leaves
+    the tier alone; A/B/C sets it by hand and keeps it; None hands it back to the recompute.
+    Only a manager of the company's team or an admin may set or release a tier. Idempotent:
+    the same values twice change nothing the second time.
     """
     locked = Company.objects.select_for_update().get(pk=company.pk)
     _check_team(acting_user=acting_user, team=team)
     _check_owner(acting_user=acting_user, team=team, owner=owner, current_owner_id=locked.owner_id)
+    tier_changed = False
+    if tier != KEEP_TIER:
+        _check_tier(acting_user=acting_user, team_id=locked.team_id)
+        tier_changed = company_tier_set(acting_user=acting_user, company=locked, tier=tier)
+        company.tier, company.tier_locked = locked.tier, locked.tier_locked
     values = {
         "name": name.strip(),
         "domain": domain.strip(),
         "team_id": team.pk,
         "owner_id": owner.pk if owner is not None else None,
-        "tier": tier,
-        "tier_locked": tier_locked,
     }
     changed = [field for field, value in values.items() if getattr(locked, field) != value]
     if not changed:
-        return False
+        return tier_changed
     for field, value in values.items():
         setattr(locked, field, value)
         setattr(company, field, value)

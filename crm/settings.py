@@ -262,6 +262,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 15 * 60},
     },
+    "nightly-tiers-recompute": {
+        "task": "crm.tiers_recompute",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # Security. `manage.py check --deploy --fail-level WARNING` passes with DEBUG off.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views, views_settings
+from crm import views, views_settings, views_tiers
 
 urlpatterns = [
     path("companies/", views.company_list, name="company-list"),
@@ -22,5 +22,11 @@ urlpatterns = [
         "settings/exchange-rates/",
         views_settings.exchange_rate_create,
         name="settings-exchange-rate-create",
+    ),
+    path("settings/tiers/", views_tiers.settings_tiers, name="settings-tiers"),
+    path(
+        "settings/tiers/recompute/",
+        views_tiers.settings_tiers_recompute,
+        name="settings-tiers-recompute",
     ),
 ]

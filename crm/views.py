@@ -13,7 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm import selectors, services
 from crm.errors import refusal
-from crm.forms import CompanyForm, ContactForm, ListSearchForm, NoteForm
+from crm.forms import CompanyForm, CompanyListForm, ContactForm, ListSearchForm, NoteForm
+from crm.models import Tier
+from crm.organisation import organisation_get
 
 PAGE_SIZE = 25
 
@@ -26,8 +28,11 @@ def _search_refusal(request, form: ListSearchForm):
 def _list_page(request, *, queryset, form: ListSearchForm, template: str, extra: dict):
     """One page of a searched list; for htmx only the results fragment."""
     q = form.cleaned_data["q"]
+    tiers = form.cleaned_data.get("tier") or []
     page = Paginator(queryset, PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
-    context = {"page": page, "q": q, "query": urlencode({"q": q}) if q else "", **extra}
+    params = [("q", q)] if q else []
+    params += [("tier", tier) for tier in tiers]
+    context = {"page": page, "q": q, "query": urlencode(params), **extra}
     return render(request, f"{template}#results" if request.htmx else template, context)
 
 
@@ -37,16 +42,18 @@ def _list_page(request, *, queryset, form: ListSearchForm, template: str, extra:
 @login_required
 @require_GET
 def company_list(request):
-    form = ListSearchForm(request.GET)
+    form = CompanyListForm(request.GET)
     if not form.is_valid():
         return _search_refusal(request, form)
-    companies = selectors.companies_for_user(user=request.user, q=form.cleaned_data["q"])
+    companies = selectors.companies_for_user(
+        user=request.user, q=form.cleaned_data["q"], tiers=form.tiers()
+    )
     return _list_page(
         request,
         queryset=companies,
         form=form,
         template="crm/company_list.html",
-        extra={},
+        extra={"tiers": form.tiers(), "tier_choices": Tier.choices},
     )
 
 
@@ -74,6 +81,8 @@ def _company_page(request, company, *, status: int = 200, note_form=None):
         "notes": selectors.notes_for(company=company),
         "note_form": note_form or NoteForm(),
         "can_edit": selectors.can_edit_company(user=request.user, company=company),
+        "tier_changes": selectors.tier_changes_for_company(company=company),
+        "organisation": organisation_get(),
     }
     return render(request, "crm/company_detail.html", context, status=status)
 

@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import users_of_team
+from crm.forms import tier_filter_field
 from crm.models import Company, Contact
 from pipeline.models import (
     Activity,
@@ -36,6 +37,7 @@ class BoardFilterForm(forms.Form):
     owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
     q = forms.CharField(label=_("Search"), required=False, max_length=100, strip=True)
     attention = forms.BooleanField(label=_("Needs attention"), required=False)
+    tier = tier_filter_field()
 
     def __init__(self, *args, pipeline: Pipeline, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,6 +71,7 @@ class BoardFilterForm(forms.Form):
             owner=self.cleaned_data["owner"],
             q=self.cleaned_data.get("q") or "",
             attention=bool(self.cleaned_data.get("attention")),
+            tiers=tuple(sorted(set(self.cleaned_data.get("tier") or ()))),
         )
 
 

@@ -50,6 +50,7 @@ CARD_FIELDS = (
     "owner_id",
     "company_id",
     "company__name",
+    "company__tier",
     "owner__first_name",
     "owner__last_name",
     "owner__username",
@@ -146,11 +147,13 @@ def deal_get_for_user(
 
 @dataclass(frozen=True)
 class BoardFilters:
-    """Validated board filters: owner is "any", "me", "none" or a user id; q is search text."""
+    """Validated board filters: owner is "any", "me", "none" or a user id; q is search text;
+    tiers is a sorted tuple of company tiers (A/B/C; empty: any)."""
 
     owner: str = "any"
     q: str = ""
     attention: bool = False
+    tiers: tuple[str, ...] = ()
 
     def apply(self, qs: QuerySet[Deal], *, user: User) -> QuerySet[Deal]:
         if self.owner == "me":
@@ -163,20 +166,24 @@ class BoardFilters:
             qs = qs.filter(Q(title__icontains=self.q) | Q(company__name__icontains=self.q))
         if self.attention:
             qs = qs.filter(needs_attention=True)
+        if self.tiers:
+            qs = qs.filter(company__tier__in=self.tiers)
         return qs
 
     @property
     def is_active(self) -> bool:
-        return self.owner != "any" or bool(self.q) or self.attention
+        return self.owner != "any" or bool(self.q) or self.attention or bool(self.tiers)
 
-    def as_query(self) -> dict[str, str]:
-        query = {}
+    def as_query(self) -> list[tuple[str, str]]:
+        """The filters as query-string pairs (a key repeats for several tiers)."""
+        query = []
         if self.owner != "any":
-            query["owner"] = self.owner
+            query.append(("owner", self.owner))
         if self.q:
-            query["q"] = self.q
+            query.append(("q", self.q))
         if self.attention:
-            query["attention"] = "1"
+            query.append(("attention", "1"))
+        query += [("tier", tier) for tier in self.tiers]
         return query
 
 

@@ -70,6 +70,7 @@ ROW_FIELDS = (
     "owner_id",
     "company_id",
     "company__name",
+    "company__tier",
     "owner__first_name",
     "owner__last_name",
     "owner__username",

@@ -20,7 +20,10 @@
   function filterValues() {
     var form = document.getElementById("board-filters");
     var values = {};
-    if (form) new FormData(form).forEach(function (value, key) { values[key] = value; });
+    // A repeated key (tier=A&tier=B) becomes a list, which htmx sends as repeated values.
+    if (form) new FormData(form).forEach(function (value, key) {
+      values[key] = key in values ? [].concat(values[key], value) : value;
+    });
     return values;
   }
 

@@ -30,7 +30,7 @@ def snapshot(company: Company) -> dict:
 
 
 def valid_post(**overrides) -> dict:
-    data = {"name": "Acme A/S", "domain": "acme.example", "tier": "B", "tier_locked": ""}
+    data = {"name": "Acme A/S", "domain": "acme.example", "tier": "B"}
     data.update(overrides)
     return data
 
@@ -264,7 +264,8 @@ def test_salesperson_adds_a_company_to_their_team_and_owns_it(client, alice, tea
         team_a,
         alice,
     )
-    assert company.tier == "B"
+    # Salespeople do not set tiers: the posted tier is ignored, the recompute decides.
+    assert (company.tier, company.tier_locked) == ("C", False)
 
 
 def test_create_form_renders(client, alice):
@@ -303,9 +304,9 @@ def test_domain_is_reduced_to_the_host(client, alice):
     ],
 )
 def test_bad_input_gets_400_next_to_the_field_and_creates_nothing(
-    client, alice, data, field, message
+    client, bob, data, field, message
 ):
-    client.force_login(alice)
+    client.force_login(bob)
     response = client.post(reverse("company-create"), valid_post(**data))
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
@@ -358,16 +359,16 @@ def test_owner_edits_their_company(client, alice, alice_company):
     assert client.get(reverse("company-update", args=[alice_company.pk])).status_code == 200
     response = client.post(
         reverse("company-update", args=[alice_company.pk]),
-        valid_post(name="Alice Holding", domain="alice.no", tier="A", tier_locked="on"),
+        valid_post(name="Alice Holding", domain="alice.no", tier="A"),
     )
     assert response.status_code == 302
     alice_company.refresh_from_db()
     assert (alice_company.name, alice_company.domain, alice_company.tier) == (
         "Alice Holding",
         "alice.no",
-        "A",
+        "C",  # only managers and admins set a tier by hand
     )
-    assert alice_company.tier_locked is True
+    assert alice_company.tier_locked is False
     assert alice_company.owner == alice
 
 

@@ -416,7 +416,25 @@ class Command(BaseCommand):
         # (notifying owners) and bring the kept column totals up to date.
         self._flags_scan_after_bulk_load()
         stage_totals_rebuild()
+        self._seed_tiers()
         self._print_summary(password=password)
+
+    def _seed_tiers(self) -> None:
+        """Demo tier thresholds (EUR) that give the demo companies a believable spread (about
+        a fifth A, two fifths B), then the recompute the nightly job would run."""
+        from crm.models import Organisation
+        from crm.organisation import organisation_changed, organisation_get
+        from crm.services_tiers import tiers_recompute
+
+        organisation_get()
+        Organisation.objects.filter(pk=1).update(
+            tier_a_threshold=Decimal(250_000), tier_b_threshold=Decimal(100_000)
+        )
+        organisation_changed()
+        result = tiers_recompute()
+        self.stdout.write(
+            "Tiers: " + ", ".join(f"{tier} {count}" for tier, count in result.tiers.items())
+        )
 
     def _flags_scan_after_bulk_load(self) -> None:
         """The first flag scan over freshly bulk-loaded deals. On PostgreSQL the planner first
