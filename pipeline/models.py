@@ -342,7 +342,8 @@ class Deal(models.Model):
             models.Index(
                 fields=["pipeline", "stage", "currency"],
                 condition=Q(status="open"),
-                include=["value", "owner"],
+                # The forecast's grouping of open deals reads only this index.
+                include=["value", "owner", "expected_close_date"],
                 name="deal_open_pipeline_totals",
             ),
             models.Index(
