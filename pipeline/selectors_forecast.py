@@ -196,7 +196,9 @@ def forecast_for_user(*, user: User, filters: ForecastFilters, today: date) -> F
         deals.filter(status=DealStatus.OPEN)
         .annotate(period=period_trunc("expected_close_date", kind))
         .values("period", group, "stage_id", "currency")
-        .annotate(n=Count("pk"), total=Sum("value"))
+        # COUNT(*), not COUNT(id): every column read is in the open-deals totals index, so
+        # the grouping is an index-only scan.
+        .annotate(n=Count("*"), total=Sum("value"))
         .order_by()
     )
     won_rows = (
