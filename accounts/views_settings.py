@@ -86,6 +86,7 @@ def _user_page(request, member, *, status=200, **forms):
         "deactivate_form": forms.get("deactivate_form") or DeactivateForm(candidates=candidates),
         "work": selectors.user_live_work(member=member),
         "roles": MembershipRoleForm.base_fields["role"].choices,
+        "error": forms.get("error"),
     }
     template = "settings/users_detail.html"
     if request.htmx and forms.get("fragment"):
@@ -135,7 +136,8 @@ def user_deactivate(request, pk: int):
             acting_user=request.user, user=member, reassign_to=form.cleaned_data["reassign_to"]
         )
     except services.UserRuleError as error:
-        return refusal(request, error.message, status=400)
+        form.add_error(error.field, error.message)
+        return _user_page(request, member, status=400, deactivate_form=form)
     messages.success(
         request,
         _("%(name)s is deactivated; %(deals)d deals and %(companies)d companies handed over.")
@@ -162,11 +164,21 @@ def user_password_link(request, pk: int):
             acting_user=request.user, user=member, site_url=_site_url(request)
         )
     except services.UserRuleError as error:
-        return refusal(request, error.message, status=400)
+        return _user_page(request, member, status=400, error=error.message)
     return _link_page(request, member=member, link=link, invited=False)
 
 
 # --- memberships (from the user page or the team page) ------------------------------------
+
+
+def _membership_refusal(request, membership, back: str, message: str):
+    """htmx: a toast; plain: the page the form was on, with the reason, as 400."""
+    if request.htmx:
+        return refusal(request, message, status=400)
+    if back == "team":
+        return _team_page(request, membership.team, status=400, error=message)
+    member = selectors.user_get_for_settings(user=request.user, pk=membership.user_id)
+    return _user_page(request, member, status=400, error=message)
 
 
 def _after_membership_change(request, membership, back: str):
@@ -195,7 +207,7 @@ def membership_update(request, pk: int):
             role=form.cleaned_data["role"],
         )
     except services.UserRuleError as error:
-        return refusal(request, error.message, status=400)
+        return _membership_refusal(request, membership, form.cleaned_data["back"], error.message)
     if not request.htmx:
         messages.success(request, _("Role changed."))
     return _after_membership_change(request, membership, form.cleaned_data["back"])
@@ -211,7 +223,7 @@ def membership_remove(request, pk: int):
     try:
         services.membership_remove(acting_user=request.user, membership=membership)
     except services.UserRuleError as error:
-        return refusal(request, error.message, status=400)
+        return _membership_refusal(request, membership, form.cleaned_data["back"], error.message)
     if not request.htmx:
         messages.success(
             request,
@@ -249,6 +261,7 @@ def _team_page(request, team, *, status=200, fragment=False, **forms):
         "add_form": forms.get("add_form")
         or TeamMemberAddForm(users=selectors.users_not_in_team(team=team)),
         "roles": MembershipRoleForm.base_fields["role"].choices,
+        "error": forms.get("error"),
     }
     template = "settings/teams_detail.html"
     if request.htmx and fragment:

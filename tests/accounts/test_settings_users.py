@@ -555,3 +555,19 @@ def test_users_page_query_count_does_not_grow_with_users(
     # session, user, access memberships, users, their memberships+teams, + template context.
     with django_assert_max_num_queries(8):
         assert client.get(reverse("settings-users")).status_code == 200
+
+
+def test_last_admin_refusal_answers_htmx_with_a_toast(client, everyone):
+    admin = everyone["admin"]
+    membership = admin.memberships.get()
+    client.force_login(admin)
+    before = state()
+    response = client.post(
+        reverse("settings-membership-update", args=[membership.pk]),
+        {"role": Role.MANAGER, "back": "team"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#toasts"
+    assert "at least one active admin" in response.text
+    assert state() == before
