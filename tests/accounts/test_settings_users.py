@@ -435,7 +435,7 @@ def test_deactivate_and_hand_over_to_a_team_mate(client, everyone, alice_book):
     stage_totals = totals()
     client.force_login(admin)
     page = client.get(reverse("settings-user-detail", args=[alice.pk]))
-    assert "They own 4 open or paused deals and 1 companies." in page.text
+    assert "<strong>4 open or paused deals</strong> and <strong>1 company</strong>" in page.text
     assert f'<option value="{alex.pk}">' in page.text
     assert f'<option value="{everyone["carol"].pk}">' not in page.text  # not in team A
 
