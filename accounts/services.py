@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
@@ -69,7 +68,9 @@ def set_password_path(*, user: User) -> str:
 def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
     if not user.email:
         return
-    subject = _("Your account at %(name)s") % {"name": settings.ORGANISATION_NAME}
+    from crm.organisation import organisation_get
+
+    subject = _("Your account at %(name)s") % {"name": organisation_get().name}
     body = _(
         "Hello %(name)s,\n\n%(admin)s has given you an account on the CRM.\n"
         "Your user name is: %(username)s\n\nChoose your password here (the link works once):\n"
