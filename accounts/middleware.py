@@ -14,6 +14,10 @@ from accounts.security import security_event
 LAST_SEEN_KEY = "_last_seen"
 
 
+def mark_seen(session) -> None:
+    session[LAST_SEEN_KEY] = int(time.time())
+
+
 class IdleTimeoutMiddleware:
     """Sign out a session that has been idle longer than IDLE_TIMEOUT_MINUTES.
 
@@ -45,7 +49,7 @@ class IdleTimeoutMiddleware:
                     login = redirect_to_login(request.headers.get("HX-Current-URL", "/"))
                     return HttpResponseClientRedirect(login["Location"])
             elif not isinstance(last_seen, int) or now - last_seen >= 60:
-                request.session[LAST_SEEN_KEY] = now
+                mark_seen(request.session)
         return self.get_response(request)
 
 
