@@ -82,15 +82,24 @@ def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
         logger.exception("Could not send the set-password mail to user %s", user.pk)
 
 
-def _check_admin_remains(*, user: User, losing_admin: bool) -> None:
-    """Refuse a change that would leave the organisation without an active admin.
+def _lock_admins() -> None:
+    """Lock the admin memberships (pk order) before any other row: every change that could
+    take away an admin goes through this, so two admins demoting each other at once are
+    serialised and the second sees the first's change, and taking this lock first means
+    no deadlock with the row locks that follow."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(role=Role.ADMIN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
-    Locks the admin memberships first (pk order), so two admins demoting each other at once
-    are serialised and the second sees the first's change.
-    """
+
+def _check_admin_remains(*, user: User, losing_admin: bool) -> None:
+    """Refuse a change that would leave the organisation without an active admin. Call
+    after `_lock_admins()`."""
     if not losing_admin:
         return
-    list(Membership.objects.select_for_update().filter(role=Role.ADMIN).order_by("pk"))
     others = (
         User.objects.filter(is_active=True)
         .filter(Q(memberships__role=Role.ADMIN) | Q(is_superuser=True))
@@ -227,6 +236,7 @@ def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None =
     from crm.models import Company
     from pipeline.models import Activity, Deal
 
+    _lock_admins()
     current = User.objects.select_for_update().get(pk=user.pk)
     if current.pk == acting_user.pk:
         raise UserRuleError(_("You cannot deactivate yourself."))
@@ -330,6 +340,7 @@ def membership_set(*, acting_user: User, user: User, team: Team, role: str) -> M
     last active admin's admin role. Idempotent: the same role twice writes nothing."""
     if role not in Role.values:
         raise UserRuleError(_("Choose a role."), field="role")
+    _lock_admins()
     existing = Membership.objects.select_for_update().filter(user=user, team=team).first()
     if existing is None:
         membership = Membership.objects.create(user=user, team=team, role=role)
@@ -352,6 +363,7 @@ def membership_set(*, acting_user: User, user: User, team: Team, role: str) -> M
 def membership_remove(*, acting_user: User, membership: Membership) -> bool:
     """Take a user out of a team. Their deals there keep their owner (a manager or admin can
     reassign them). Refuses to remove the last active admin. False when already gone."""
+    _lock_admins()
     current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
     if current is None:
         return False

@@ -571,3 +571,10 @@ def test_last_admin_refusal_answers_htmx_with_a_toast(client, everyone):
     assert response["HX-Retarget"] == "#toasts"
     assert "at least one active admin" in response.text
     assert state() == before
+
+
+def test_superusers_cannot_delete_people_in_the_django_admin(client, alice):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    response = client.post(f"/admin/accounts/user/{alice.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert type(alice).objects.filter(pk=alice.pk).exists()
