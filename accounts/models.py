@@ -62,3 +62,23 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.team} · {self.get_role_display()}"
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in, kept for the throttling window (RELIABILITY.md: login throttling
+    lives in the database, not in Redis). `username` is what was typed, lower-cased, whether
+    or not such a user exists; `address` is the client address as the settings trust it."""
+
+    username = models.CharField(max_length=150)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"], name="loginfailure_username_at"),
+            models.Index(fields=["address", "at"], name="loginfailure_address_at"),
+            models.Index(fields=["at"], name="loginfailure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M}"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from accounts.models import Membership, Role, Team, User
+from accounts.models import LoginFailure, Membership, Role, Team, User
 
 
 @dataclass(frozen=True)
@@ -113,3 +118,132 @@ def users_of_team(*, team_id: int):
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
+
+
+# --- sign-in throttle ---------------------------------------------------------------------
+
+
+def login_is_throttled(*, username: str, address: str | None) -> bool:
+    """True when the account, or the address, has reached its failure limit in the window
+    (settings LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MINUTES).
+    Two indexed counts; the window slides, so a lock ends by itself."""
+    since = timezone.now() - timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    recent = LoginFailure.objects.filter(at__gte=since)
+    if recent.filter(username=username.lower()[:150]).count() >= settings.LOGIN_FAILURE_LIMIT:
+        return True
+    if address is None:
+        return False
+    return recent.filter(address=address).count() >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+
+
+# --- settings: users and teams ------------------------------------------------------------
+
+
+def _memberships_with_teams():
+    return Prefetch(
+        "memberships",
+        queryset=Membership.objects.select_related("team").order_by("team__name"),
+    )
+
+
+def users_for_settings(*, user: User):
+    """Every user, active first, with their memberships and teams (two queries)."""
+    settings_access(user=user)
+    return User.objects.prefetch_related(_memberships_with_teams()).order_by(
+        "-is_active", "first_name", "last_name", "username"
+    )
+
+
+def user_get_for_settings(*, user: User, pk: int) -> User:
+    """A user to edit on the settings pages: admins only (403), unknown ids 404."""
+    settings_access(user=user)
+    return get_object_or_404(User.objects.prefetch_related(_memberships_with_teams()), pk=pk)
+
+
+def teams_for_settings(*, user: User):
+    """Every team with its member, pipeline and company counts."""
+    from crm.models import Company
+    from pipeline.models import Pipeline
+
+    settings_access(user=user)
+    pipelines = Pipeline.objects.filter(team=OuterRef("pk")).values("team")
+    companies = Company.objects.filter(team=OuterRef("pk")).values("team")
+    return Team.objects.annotate(
+        member_count=Count("memberships", filter=Q(memberships__user__is_active=True)),
+        pipeline_count=Subquery(pipelines.annotate(n=Count("pk")).values("n")),
+        company_count=Subquery(companies.annotate(n=Count("pk")).values("n")),
+    ).order_by("name")
+
+
+def team_get_for_settings(*, user: User, pk: int) -> Team:
+    """A team to edit on the settings pages: admins only (403), unknown ids 404."""
+    settings_access(user=user)
+    return get_object_or_404(Team, pk=pk)
+
+
+def team_members(*, team: Team):
+    """The team's memberships, active people first, with their users."""
+    return (
+        Membership.objects.filter(team=team)
+        .select_related("user")
+        .order_by("-user__is_active", "user__first_name", "user__last_name", "user__username")
+    )
+
+
+def users_not_in_team(*, team: Team):
+    """Active users who could be added to the team."""
+    return User.objects.filter(is_active=True).exclude(memberships__team=team)
+
+
+def membership_get_for_settings(*, user: User, pk: int) -> Membership:
+    settings_access(user=user)
+    return get_object_or_404(Membership.objects.select_related("user", "team"), pk=pk)
+
+
+def teams_without_user(*, member: User):
+    return Team.objects.exclude(memberships__user=member).order_by("name")
+
+
+def live_work_team_ids(*, member: User) -> set[int]:
+    """Teams of the user's open and paused deals and of the companies they own."""
+    from crm.models import Company
+    from pipeline.models import Deal
+
+    deal_teams = Deal.objects.filter(owner=member, status__in=("open", "paused")).values_list(
+        "pipeline__team_id", flat=True
+    )
+    company_teams = Company.objects.filter(owner=member).values_list("team_id", flat=True)
+    return set(deal_teams) | set(company_teams)
+
+
+def user_live_work(*, member: User) -> dict[str, int]:
+    """How many open or paused deals, companies and open activities the user holds."""
+    from crm.models import Company
+    from pipeline.models import Activity, Deal
+
+    live = ("open", "paused")
+    return {
+        "deals": Deal.objects.filter(owner=member, status__in=live).count(),
+        "companies": Company.objects.filter(owner=member).count(),
+        "activities": Activity.objects.filter(
+            assignee=member, done_at__isnull=True, deal__status__in=live
+        ).count(),
+    }
+
+
+def reassign_candidates(*, member: User) -> list[User]:
+    """Who may take over a leaver's deals and companies: active users other than the leaver
+    who are admins or members of every team the leaver's live deals and companies are in."""
+    team_ids = live_work_team_ids(member=member)
+    people = (
+        User.objects.filter(is_active=True)
+        .exclude(pk=member.pk)
+        .prefetch_related("memberships")
+        .order_by("first_name", "last_name", "username")
+    )
+    chosen = []
+    for person in people:
+        roles = {m.team_id: m.role for m in person.memberships.all()}
+        if person.is_superuser or Role.ADMIN in roles.values() or team_ids <= set(roles):
+            chosen.append(person)
+    return chosen

@@ -1,7 +1,9 @@
-"""Sign in, sign out and password change: Django's views with our templates."""
+"""Sign in, sign out, password change and set-password links."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from accounts import views
 
 urlpatterns = [
     path(
@@ -13,18 +15,20 @@ urlpatterns = [
     ),
     # Django's LogoutView answers POST only: a link or an image cannot sign anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="registration/password_change_form.html"
-        ),
-        name="password_change",
-    ),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/",
         auth_views.PasswordChangeDoneView.as_view(
             template_name="registration/password_change_done.html"
         ),
         name="password_change_done",
+    ),
+    path("set-password/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
+    path(
+        "set-password/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="registration/password_set_done.html"
+        ),
+        name="password-set-done",
     ),
 ]

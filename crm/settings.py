@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.OrganisationTimeZoneMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.RefusalLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -153,6 +155,20 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Django's password check behind a per-account and per-address throttle (accounts.backends).
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+# After this many failed sign-ins within the window, an account (whatever the address) or an
+# address (whatever the account) is refused, with the usual "wrong password" answer, until
+# the window has passed. An office behind one NAT address may want a higher address limit.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the client
+# address is REMOTE_ADDR and X-Forwarded-For is ignored (anyone can send one).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# A set-password link (invitations, resets by an admin) is valid this long, once.
+PASSWORD_RESET_TIMEOUT = 60 * 60 * env_int("SET_PASSWORD_LINK_HOURS", 72)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -162,7 +178,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Sessions live in the database, never in Redis: a broker outage must not log people out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 60 * 60)
+# Idle timeout: accounts.middleware.IdleTimeoutMiddleware signs out a session unused for this
+# long; it refreshes the session at most once a minute, which also pushes the cookie's expiry.
+IDLE_TIMEOUT_MINUTES = env_int("IDLE_TIMEOUT_MINUTES", 480)
+SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -280,6 +299,7 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
@@ -292,13 +312,24 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+# A slow mail server must not hold a web request (invitations are sent after commit).
+EMAIL_TIMEOUT = 10
 
+# Security events (accounts.security): failed and locked sign-ins, sign-in and sign-out,
+# password changes, refusals (403), CSRF failures, deactivations. One line each, to stderr
+# (the container's log); never a password, session id, token or set-password link.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "security": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "security": {"class": "logging.StreamHandler", "formatter": "security"},
+    },
     "loggers": {
-        "django.security": {"handlers": ["console"], "level": "INFO"},
-        "crm.security": {"handlers": ["console"], "level": "INFO"},
+        "django.security": {"handlers": ["security"], "level": "INFO"},
+        "crm.security": {"handlers": ["security"], "level": "INFO"},
     },
 }

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("settings/", include("accounts.urls_settings")),
     path("", include("crm.urls_app")),
     path("", include("pipeline.urls")),
 ]

@@ -104,3 +104,51 @@ def test_production_settings_pass_deploy_checks():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_checks_fail_on_an_insecure_setting():
+    """The check above would catch a regression: insecure cookies fail it."""
+    env = clean_environment(
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(45)[:60],
+        DJANGO_ALLOWED_HOSTS="crm.example.com",
+        DJANGO_SECURE_COOKIES="false",
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "security.W012" in result.stderr + result.stdout  # SESSION_COOKIE_SECURE
+
+
+def test_production_settings_keep_the_security_machinery():
+    """Throttled sign-in, idle timeout, refusal logging and the CSRF failure view stay wired."""
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.AUTHENTICATION_BACKENDS, s.MIDDLEWARE, s.CSRF_FAILURE_VIEW, s.IDLE_TIMEOUT_MINUTES,"
+        " s.SESSION_COOKIE_AGE, s.SESSION_ENGINE, s.LOGGING['loggers']['crm.security'])"
+    )
+    env = clean_environment(
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(45)[:60], DJANGO_ALLOWED_HOSTS="crm.example.com"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "accounts.backends.ThrottledModelBackend" in out
+    assert "accounts.middleware.IdleTimeoutMiddleware" in out
+    assert "accounts.middleware.RefusalLogMiddleware" in out
+    assert "accounts.views.csrf_failure" in out
+    assert " 480 28800 django.contrib.sessions.backends.db " in out

@@ -1,0 +1,40 @@
+"""Sign-in with throttling: Django's ModelBackend behind a per-account and per-address lock.
+
+Every path that checks a password through `django.contrib.auth.authenticate` with a request
+(our login page, the Django admin's login) passes through here, so none escapes the throttle.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+
+from accounts import selectors, services
+from accounts.security import client_address, security_event
+
+
+class ThrottledModelBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if request is None or username is None:
+            # Not a web sign-in (a management command, the test client's login()).
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        address = client_address(request)
+        if selectors.login_is_throttled(username=username, address=address):
+            # Counted too: a locked account stays locked while someone keeps guessing.
+            services.login_failure_record(username=username, address=address)
+            security_event("login_locked", request=request, username=username)
+            # Spend the hashing time a real check would, so the answer's timing matches too.
+            get_user_model()().set_password(password)
+            # Django answers with the form's usual "enter a correct username and password":
+            # a locked account looks exactly like a wrong password.
+            raise PermissionDenied
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            services.login_failure_record(username=username, address=address)
+            security_event("login_failed", request=request, username=username)
+            return None
+        services.login_failures_clear(username=username)
+        return user

@@ -1,0 +1,380 @@
+"""Writes for users, teams and memberships, and the sign-in throttle's bookkeeping.
+
+Every service here assumes the caller passed the settings door (`settings_access`: admins
+only); the rules that depend on the values (the last admin, self-deactivation, who may take
+over a leaver's deals) are checked here, inside the transaction that writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from accounts.models import LoginFailure, Membership, Role, Team, User
+from accounts.security import security_event
+from accounts.selectors import live_work_team_ids
+
+logger = logging.getLogger(__name__)
+
+LIVE_DEAL_STATUSES = ("open", "paused")
+
+
+class UserRuleError(Exception):
+    """A change the rules refuse; `field` names the form field it belongs to, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- sign-in throttle ---------------------------------------------------------------------
+
+
+def login_failure_record(*, username: str, address: str | None) -> None:
+    """Count one failed sign-in, and forget failures older than a day (cheap, indexed)."""
+    now = timezone.now()
+    LoginFailure.objects.create(username=username.lower()[:150], address=address, at=now)
+    LoginFailure.objects.filter(at__lt=now - timedelta(days=1)).delete()
+
+
+def login_failures_clear(*, username: str) -> None:
+    """A successful sign-in wipes the account's failures (not the address's)."""
+    LoginFailure.objects.filter(username=username.lower()[:150]).delete()
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+def set_password_path(*, user: User) -> str:
+    """The one-time set-password path for `user` (Django's password reset token: it stops
+    working once the password is set, at the next sign-in, or after PASSWORD_RESET_TIMEOUT)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return reverse("password-set", kwargs={"uidb64": uid, "token": token})
+
+
+def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
+    if not user.email:
+        return
+    from crm.organisation import organisation_get
+
+    subject = _("Your account at %(name)s") % {"name": organisation_get().name}
+    body = _(
+        "Hello %(name)s,\n\n%(admin)s has given you an account on the CRM.\n"
+        "Your user name is: %(username)s\n\nChoose your password here (the link works once):\n"
+        "%(link)s\n"
+    ) % {"name": user, "admin": invited_by, "username": user.username, "link": link}
+    try:
+        send_mail(subject, body, None, [user.email])
+    except Exception:  # noqa: BLE001 - the admin has the link on screen anyway
+        logger.exception("Could not send the set-password mail to user %s", user.pk)
+
+
+def _lock_admins() -> None:
+    """Lock the admin memberships (pk order) before any other row: every change that could
+    take away an admin goes through this, so two admins demoting each other at once are
+    serialised and the second sees the first's change, and taking this lock first means
+    no deadlock with the row locks that follow."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(role=Role.ADMIN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _check_admin_remains(*, user: User, losing_admin: bool) -> None:
+    """Refuse a change that would leave the organisation without an active admin. Call
+    after `_lock_admins()`."""
+    if not losing_admin:
+        return
+    others = (
+        User.objects.filter(is_active=True)
+        .filter(Q(memberships__role=Role.ADMIN) | Q(is_superuser=True))
+        .exclude(pk=user.pk)
+    )
+    if not others.exists():
+        raise UserRuleError(_("The organisation needs at least one active admin."))
+
+
+def _is_admin(user: User) -> bool:
+    return user.is_superuser or user.memberships.filter(role=Role.ADMIN).exists()
+
+
+@transaction.atomic
+def user_create(
+    *,
+    acting_user: User,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    team: Team,
+    role: str,
+    password: str | None,
+) -> User:
+    """Create a user with one membership. With `password` None the user gets an unusable
+    password and signs in only after choosing one through a set-password link (see
+    `user_invite`). Not idempotent: a second call with the same username is refused."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise UserRuleError(_("That user name is taken."), field="username")
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    Membership.objects.create(user=user, team=team, role=role)
+    security_event("user_created", user_id=user.pk, by=acting_user.pk, role=role)
+    return user
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    acting_user: User,
+    site_url: str,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    team: Team,
+    role: str,
+) -> tuple[User, str]:
+    """Create a user without a password and return them with a one-time set-password link;
+    the link is also mailed to them (after commit) when they have an address."""
+    user = user_create(
+        acting_user=acting_user,
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        team=team,
+        role=role,
+        password=None,
+    )
+    link = site_url + set_password_path(user=user)
+    transaction.on_commit(
+        lambda: _send_set_password_mail(user=user, link=link, invited_by=acting_user)
+    )
+    return user, link
+
+
+def user_password_link(*, acting_user: User, user: User, site_url: str) -> str:
+    """A fresh set-password link for an active user who forgot theirs (mailed too). The
+    current password keeps working until a new one is chosen. Writes nothing."""
+    if not user.is_active:
+        raise UserRuleError(_("Reactivate the user first."))
+    link = site_url + set_password_path(user=user)
+    security_event("password_link_created", user_id=user.pk, by=acting_user.pk)
+    _send_set_password_mail(user=user, link=link, invited_by=acting_user)
+    return link
+
+
+@transaction.atomic
+def user_update(
+    *, acting_user: User, user: User, first_name: str, last_name: str, email: str
+) -> bool:
+    """Change a user's name and e-mail. Returns False (and writes nothing) when nothing
+    changed. Username, password, roles and active state have their own services."""
+    current = User.objects.select_for_update().get(pk=user.pk)
+    changes = {"first_name": first_name, "last_name": last_name, "email": email}
+    changed = [key for key, value in changes.items() if getattr(current, key) != value]
+    if not changed:
+        return False
+    for key in changed:
+        setattr(current, key, changes[key])
+    current.save(update_fields=changed)
+    return True
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What a deactivation moved: live deals, companies and open activities."""
+
+    deals: int = 0
+    companies: int = 0
+    activities: int = 0
+
+
+def can_take_over(*, candidate: User, team_ids: set[int]) -> bool:
+    """An active admin may own anything; anyone else must be in every team concerned."""
+    if not candidate.is_active:
+        return False
+    if _is_admin(candidate):
+        return True
+    member_of = set(candidate.memberships.values_list("team_id", flat=True))
+    return team_ids <= member_of
+
+
+@transaction.atomic
+def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None = None) -> Handover:
+    """Deactivate `user`: they can no longer sign in and their sessions stop working at the
+    next request (the auth backend refuses inactive users). Nothing is deleted.
+
+    Their open and paused deals and the companies they own go to `reassign_to` (an active
+    user in every team concerned, or an admin) or, with None, to nobody; their open
+    activities follow the deal's new owner. Won and lost deals keep their owner: the history
+    and the per-rep reports stay true. Deals change set-based, locked in pk order, with their
+    version bumped so an edit form opened before cannot undo the handover. StageTotal and
+    flags do not key on the owner, so they need no change.
+
+    Idempotent: an inactive user is left as is and nothing is moved.
+    """
+    from crm.models import Company
+    from pipeline.models import Activity, Deal
+
+    _lock_admins()
+    current = User.objects.select_for_update().get(pk=user.pk)
+    if current.pk == acting_user.pk:
+        raise UserRuleError(_("You cannot deactivate yourself."))
+    if not current.is_active:
+        return Handover()
+    _check_admin_remains(user=current, losing_admin=_is_admin(current))
+    if reassign_to is not None:
+        if reassign_to.pk == current.pk or not can_take_over(
+            candidate=reassign_to, team_ids=live_work_team_ids(member=current)
+        ):
+            raise UserRuleError(
+                _("Choose an active member of the teams these deals belong to."),
+                field="reassign_to",
+            )
+    new_owner_id = reassign_to.pk if reassign_to else None
+
+    deal_ids = list(
+        Deal.objects.select_for_update()
+        .filter(owner=current, status__in=LIVE_DEAL_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    deals = Deal.objects.filter(pk__in=deal_ids).update(
+        owner_id=new_owner_id, version=F("version") + 1, updated_at=timezone.now()
+    )
+    company_ids = list(
+        Company.objects.select_for_update()
+        .filter(owner=current)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    companies = Company.objects.filter(pk__in=company_ids).update(
+        owner_id=new_owner_id, updated_at=timezone.now()
+    )
+    # Open activities go to whoever now owns the deal; the deal's copy of its next step's
+    # assignee follows.
+    activities = Activity.objects.filter(
+        assignee=current, done_at__isnull=True, deal__status__in=LIVE_DEAL_STATUSES
+    ).update(assignee_id=Subquery(Deal.objects.filter(pk=OuterRef("deal_id")).values("owner_id")))
+    Deal.objects.filter(next_step_assignee=current, status__in=LIVE_DEAL_STATUSES).update(
+        next_step_assignee_id=Subquery(
+            Activity.objects.filter(pk=OuterRef("next_step_id")).values("assignee_id")
+        )
+    )
+    current.is_active = False
+    current.save(update_fields=["is_active"])
+    security_event(
+        "user_deactivated",
+        user_id=current.pk,
+        by=acting_user.pk,
+        reassigned_to=new_owner_id or "nobody",
+        deals=deals,
+        companies=companies,
+    )
+    return Handover(deals=deals, companies=companies, activities=activities)
+
+
+@transaction.atomic
+def user_reactivate(*, acting_user: User, user: User) -> bool:
+    """Let a deactivated user sign in again, with the memberships they had. Deals handed
+    over stay with their new owners. Idempotent: False when already active."""
+    current = User.objects.select_for_update().get(pk=user.pk)
+    if current.is_active:
+        return False
+    current.is_active = True
+    current.save(update_fields=["is_active"])
+    security_event("user_reactivated", user_id=current.pk, by=acting_user.pk)
+    return True
+
+
+# --- teams and memberships ----------------------------------------------------------------
+
+
+@transaction.atomic
+def team_create(*, acting_user: User, name: str, own_deals_only: bool = False) -> Team:
+    """Create a team. Team names are unique, compared without case."""
+    if Team.objects.filter(name__iexact=name).exists():
+        raise UserRuleError(_("A team with that name exists."), field="name")
+    return Team.objects.create(name=name, own_deals_only=own_deals_only)
+
+
+@transaction.atomic
+def team_update(*, acting_user: User, team: Team, name: str, own_deals_only: bool) -> bool:
+    """Rename a team or change its visibility mode. False (no write) when nothing changed."""
+    current = Team.objects.select_for_update().get(pk=team.pk)
+    if Team.objects.filter(name__iexact=name).exclude(pk=current.pk).exists():
+        raise UserRuleError(_("A team with that name exists."), field="name")
+    changes = {"name": name, "own_deals_only": own_deals_only}
+    changed = [key for key, value in changes.items() if getattr(current, key) != value]
+    if not changed:
+        return False
+    for key in changed:
+        setattr(current, key, changes[key])
+    current.save(update_fields=changed)
+    return True
+
+
+@transaction.atomic
+def membership_set(*, acting_user: User, user: User, team: Team, role: str) -> Membership:
+    """Put `user` in `team` with `role`, or change their role there. Refuses to take away the
+    last active admin's admin role. Idempotent: the same role twice writes nothing."""
+    if role not in Role.values:
+        raise UserRuleError(_("Choose a role."), field="role")
+    _lock_admins()
+    existing = Membership.objects.select_for_update().filter(user=user, team=team).first()
+    if existing is None:
+        membership = Membership.objects.create(user=user, team=team, role=role)
+        security_event("membership_added", user_id=user.pk, team_id=team.pk, role=role)
+        return membership
+    if existing.role == role:
+        return existing
+    other_admin_roles = (
+        Membership.objects.filter(user=user, role=Role.ADMIN).exclude(pk=existing.pk).exists()
+    )
+    losing_admin = existing.role == Role.ADMIN and not other_admin_roles and not user.is_superuser
+    _check_admin_remains(user=user, losing_admin=losing_admin)
+    existing.role = role
+    existing.save(update_fields=["role"])
+    security_event("role_changed", user_id=user.pk, team_id=team.pk, role=role, by=acting_user.pk)
+    return existing
+
+
+@transaction.atomic
+def membership_remove(*, acting_user: User, membership: Membership) -> bool:
+    """Take a user out of a team. Their deals there keep their owner (a manager or admin can
+    reassign them). Refuses to remove the last active admin. False when already gone."""
+    _lock_admins()
+    current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    if current is None:
+        return False
+    user = current.user
+    other_admin_roles = (
+        Membership.objects.filter(user=user, role=Role.ADMIN).exclude(pk=current.pk).exists()
+    )
+    losing_admin = current.role == Role.ADMIN and not other_admin_roles and not user.is_superuser
+    _check_admin_remains(user=user, losing_admin=losing_admin)
+    current.delete()
+    security_event(
+        "membership_removed", user_id=user.pk, team_id=current.team_id, by=acting_user.pk
+    )
+    return True
