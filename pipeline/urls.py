@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from pipeline import views, views_forecast, views_notifications, views_review
 
@@ -76,3 +76,5 @@ urlpatterns += [
     ),
     path("review/deals/<int:pk>/reviewed/", views_review.review_mark, name="review-mark"),
 ]
+
+urlpatterns += [path("", include("pipeline.urls_analytics"))]
