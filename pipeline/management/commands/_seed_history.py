@@ -34,7 +34,7 @@ STYLES = {
     "steady": [0.8, 0.75, 0.7, 0.65, 0.7, 0.75],
 }
 # Median days per stay, per stage position; "Proposal sent" (index 3) is the slow one.
-STAGE_DAYS = [3, 8, 10, 20, 9, 12]
+STAGE_DAYS = [3, 8, 10, 34, 9, 12]
 # Lost reasons by how far the deal got (early, mid, late).
 REASONS_BY_PHASE = {
     "early": ["No budget", "Disqualified", "Timing: not now"],
