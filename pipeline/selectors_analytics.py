@@ -99,16 +99,29 @@ def cohort_deals(*, user: User, filters: AnalyticsFilters) -> QuerySet[Deal]:
     return qs.filter(created_at__gte=start, created_at__lt=end)
 
 
+COHORT_COLUMNS = ("id", "owner_id", "status", "closed_at", "lost_from_stage_id", "stage_id")
+
+
 def _cohort_sql(user: User, filters: AnalyticsFilters) -> tuple[str, list]:
-    qs = cohort_deals(user=user, filters=filters).order_by().values("pk")
+    """The cohort as SQL (id, owner_id, status, closed_at, lost_from_stage_id, stage_id)."""
+    qs = cohort_deals(user=user, filters=filters).order_by().values(*COHORT_COLUMNS)
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
 
 
+def _with(user: User, filters: AnalyticsFilters, *ctes: str) -> tuple[str, list]:
+    """`WITH cohort AS (...), <ctes>`: the cohort read once (materialized on PostgreSQL, so
+    the planner sees its real size and hash-joins the stage changes to it)."""
+    cohort, params = _cohort_sql(user, filters)
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    parts = [f"cohort AS {materialized}({cohort})", *ctes]
+    return "WITH " + ",\n".join(parts), params
+
+
 def _days(later: str, earlier: str) -> str:
-    """SQL for the days (fractional) between two timestamps."""
+    """SQL for the days (fractional, double precision) between two timestamps."""
     if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
+        return f"(EXTRACT(EPOCH FROM ({later} - {earlier}))::float8 / 86400.0)"
     return f"(julianday({later}) - julianday({earlier}))"
 
 
@@ -122,67 +135,68 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _stays_sql(cohort: str, *, pipeline_id: int) -> str:
-    """Every stay of the cohort's deals in the pipeline's stages: (deal_id, owner_id, stage_id,
-    days, is_open). LEAD over the deal's entries finds where each stay ends."""
-    days = _days(
-        "COALESCE(s.left_at, CASE WHEN d.status IN ('won', 'lost') THEN d.closed_at END, %s)",
-        "s.entered_at",
-    )
-    return f"""
-        SELECT s.deal_id, d.owner_id, s.stage_id, {days} AS days,
-               CASE WHEN s.left_at IS NULL AND d.status NOT IN ('won', 'lost') THEN 1 ELSE 0 END
+def _stage_ids(stages: list[Stage]) -> str:
+    return ", ".join(str(int(s.pk)) for s in stages) or "NULL"
+
+
+def _stays_cte(stages: list[Stage]) -> str:
+    """`stays`: every stay of the cohort's deals in the stages: (owner_id, stage_id, days,
+    is_open). LEAD over the deal's entries, ordered by time, finds where each stay ends.
+    Takes one parameter: now."""
+    end = "COALESCE(s.left_at, CASE WHEN s.status IN ('won', 'lost') THEN s.closed_at END, %s)"
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    return f"""stays AS {materialized}(
+        SELECT s.owner_id, s.stage_id, {_days(end, "s.entered_at")} AS days,
+               CASE WHEN s.left_at IS NULL AND s.status NOT IN ('won', 'lost') THEN 1 ELSE 0 END
                    AS is_open
         FROM (
-            SELECT sc.deal_id, sc.to_stage_id AS stage_id, sc.at AS entered_at,
-                   LEAD(sc.at) OVER (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id) AS left_at
+            SELECT sc.to_stage_id AS stage_id, sc.at AS entered_at,
+                   LEAD(sc.at) OVER (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id) AS left_at,
+                   c.owner_id, c.status, c.closed_at
             FROM pipeline_stagechange sc
-            WHERE sc.deal_id IN ({cohort})
+            JOIN cohort c ON c.id = sc.deal_id
         ) s
-        JOIN pipeline_deal d ON d.id = s.deal_id
-        JOIN pipeline_stage st ON st.id = s.stage_id
-        WHERE st.pipeline_id = {int(pipeline_id)}
-    """
+        WHERE s.stage_id IN ({_stage_ids(stages)})
+    )"""
 
 
-def _percentiles(source: str, keys: list[str], params: list) -> dict[tuple, tuple]:
-    """Per group of `keys`: (n, median, 80th percentile, mean) of `days` over the rows of
-    `source`, with linear interpolation between the ranked values (as percentile_cont).
-    Portable: ROW_NUMBER and COUNT windows, integer arithmetic for the ranks."""
+def _percentiles_select(keys: list[str]) -> str:
+    """Per group of `keys` over `stays`: keys, n, summed days, median, 80th percentile, with
+    linear interpolation between ranked values (percentile_cont). PostgreSQL has
+    percentile_cont; elsewhere ROW_NUMBER and COUNT windows find the two ranks around each
+    percentile (integer arithmetic) and interpolate in SQL."""
     k = ", ".join(keys)
-    sql = f"""
-        SELECT {k}, n, total,
-            MAX(CASE WHEN rn = (n - 1) / 2 + 1 THEN days END),
-            MAX(CASE WHEN rn = (n - 1) / 2 + 2 THEN days END),
-            MAX(CASE WHEN rn = (n - 1) * 4 / 5 + 1 THEN days END),
-            MAX(CASE WHEN rn = (n - 1) * 4 / 5 + 2 THEN days END)
+    if connection.vendor == "postgresql":
+        return f"""SELECT {k}, COUNT(*), SUM(days),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY days),
+                percentile_cont(0.8) WITHIN GROUP (ORDER BY days)
+            FROM stays GROUP BY {k}"""
+    return f"""SELECT {k}, n, total,
+            a50 + ((n - 1) % 2) / 2.0 * (COALESCE(b50, a50) - a50),
+            a80 + ((n - 1) * 4 % 5) / 5.0 * (COALESCE(b80, a80) - a80)
         FROM (
-            SELECT {k}, days,
-                ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY days) AS rn,
-                COUNT(*) OVER (PARTITION BY {k}) AS n,
-                SUM(days) OVER (PARTITION BY {k}) AS total
-            FROM ({source}) src
-        ) ranked
-        WHERE rn IN ((n - 1) / 2 + 1, (n - 1) / 2 + 2, (n - 1) * 4 / 5 + 1, (n - 1) * 4 / 5 + 2)
-        GROUP BY {k}, n, total
-    """
-    result = {}
-    nk = len(keys)
-    for row in _fetch(sql, params):
-        n, total, a50, b50, a80, b80 = row[nk:]
-        result[tuple(row[:nk])] = (
-            n,
-            _interpolate(n, 1, 2, a50, b50),
-            _interpolate(n, 4, 5, a80, b80),
-            float(total) / n,
-        )
-    return result
+            SELECT {k}, n, total,
+                MAX(CASE WHEN rn = (n - 1) / 2 + 1 THEN days END) AS a50,
+                MAX(CASE WHEN rn = (n - 1) / 2 + 2 THEN days END) AS b50,
+                MAX(CASE WHEN rn = (n - 1) * 4 / 5 + 1 THEN days END) AS a80,
+                MAX(CASE WHEN rn = (n - 1) * 4 / 5 + 2 THEN days END) AS b80
+            FROM (
+                SELECT {k}, days,
+                    ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY days) AS rn,
+                    COUNT(*) OVER (PARTITION BY {k}) AS n,
+                    SUM(days) OVER (PARTITION BY {k}) AS total
+                FROM stays
+            ) ranked
+            WHERE rn IN ((n - 1) / 2 + 1, (n - 1) / 2 + 2, (n - 1) * 4 / 5 + 1,
+                         (n - 1) * 4 / 5 + 2)
+            GROUP BY {k}, n, total
+        ) picked"""
 
 
-def _interpolate(n: int, num: int, den: int, low, high) -> float:
-    frac = ((n - 1) * num % den) / den
-    low = float(low)
-    return low if high is None or not frac else low + frac * (float(high) - low)
+def _stats(row) -> tuple[int, float, float, float]:
+    """(n, median, p80, mean) from a percentiles row's last four columns."""
+    n, total, median, p80 = row
+    return int(n), float(median), float(p80), float(total) / int(n)
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -229,29 +243,64 @@ class FunnelStage:
         return self.entered < SMALL_SAMPLE
 
 
-def _entries_sql(cohort: str, *, pipeline_id: int) -> str:
-    """One row per (deal, stage) the deal entered: its first entry, and whether a later entry
-    went to a stage further along. Window functions over the deal's entries."""
+def _entry_counts_sql(stages: list[Stage], *, by_owner: bool) -> str:
+    """Per owner (or overall): for each stage, deals that entered it, moved on, were lost
+    there, are won, still sit there; five columns per stage. One hash aggregate over the
+    stage changes: per deal, the first entry into each stage and the last entry into any
+    stage further along (pipeline order: position, then id)."""
+    index = (
+        "CASE sc.to_stage_id "
+        + " ".join(f"WHEN {int(s.pk)} THEN {i}" for i, s in enumerate(stages))
+        + " END"
+    )
+    per_deal = []
+    for i in range(len(stages)):
+        per_deal.append(f"MIN(CASE WHEN e.idx = {i} THEN e.at END) AS f{i}")
+        per_deal.append(f"MAX(CASE WHEN e.idx > {i} THEN e.at END) AS m{i}")
+    counts = []
+    for i, stage in enumerate(stages):
+        entered = f"p.f{i} IS NOT NULL"
+        counts += [
+            f"SUM(CASE WHEN {entered} THEN 1 ELSE 0 END)",
+            f"SUM(CASE WHEN {entered} AND (c.status = 'won' OR p.m{i} > p.f{i}) THEN 1 ELSE 0 END)",
+            f"SUM(CASE WHEN {entered} AND c.status = 'lost' AND c.lost_from_stage_id = "
+            f"{int(stage.pk)} THEN 1 ELSE 0 END)",
+            f"SUM(CASE WHEN {entered} AND c.status = 'won' THEN 1 ELSE 0 END)",
+            f"SUM(CASE WHEN {entered} AND c.status IN ('open', 'paused') AND c.stage_id = "
+            f"{int(stage.pk)} THEN 1 ELSE 0 END)",
+        ]
+    owner = "c.owner_id" if by_owner else "0"
     return f"""
-        SELECT e.deal_id, d.owner_id, e.stage_id, d.status, d.lost_from_stage_id,
-               d.stage_id AS current_stage_id,
-               CASE WHEN d.status = 'won' OR e.max_after > e.pos THEN 1 ELSE 0 END AS moved_on
+        SELECT {owner}, {", ".join(counts)}
         FROM (
-            SELECT sc.deal_id, sc.to_stage_id AS stage_id, st.position AS pos,
-                ROW_NUMBER() OVER (
-                    PARTITION BY sc.deal_id, sc.to_stage_id ORDER BY sc.at, sc.id
-                ) AS nth,
-                MAX(st.position) OVER (
-                    PARTITION BY sc.deal_id ORDER BY sc.at, sc.id
-                    ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
-                ) AS max_after
-            FROM pipeline_stagechange sc
-            JOIN pipeline_stage st ON st.id = sc.to_stage_id
-            WHERE sc.deal_id IN ({cohort}) AND st.pipeline_id = {int(pipeline_id)}
-        ) e
-        JOIN pipeline_deal d ON d.id = e.deal_id
-        WHERE e.nth = 1
+            SELECT e.deal_id, {", ".join(per_deal)}
+            FROM (
+                SELECT sc.deal_id, sc.at, {index} AS idx
+                FROM pipeline_stagechange sc
+                JOIN cohort ON cohort.id = sc.deal_id
+                WHERE sc.to_stage_id IN ({_stage_ids(stages)})
+            ) e
+            GROUP BY e.deal_id
+        ) p
+        JOIN cohort c ON c.id = p.deal_id
+        {"GROUP BY c.owner_id" if by_owner else ""}
     """
+
+
+def _entry_counts(
+    user: User, filters: AnalyticsFilters, stages: list[Stage], *, by_owner: bool
+) -> dict:
+    """{owner_id or 0: {stage_id: (entered, moved_on, lost, won, still_here)}}; one query."""
+    if not stages:
+        return {}
+    head, params = _with(user, filters)
+    result = {}
+    for row in _fetch(head + _entry_counts_sql(stages, by_owner=by_owner), params):
+        values = [int(v or 0) for v in row[1:]]
+        result[row[0]] = {
+            stage.pk: tuple(values[5 * i : 5 * i + 5]) for i, stage in enumerate(stages)
+        }
+    return result
 
 
 def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
@@ -260,16 +309,11 @@ def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
 
 def funnel(*, user: User, filters: AnalyticsFilters, pipeline: Pipeline) -> list[FunnelStage]:
     """Per stage of the pipeline: deals of the cohort that entered it, moved on, were lost
-    there, are won, or still sit there; the stage with the largest share dropping out marked.
+    there, are won, or still sit there; the stage with the lowest share moving on marked.
     Two queries: the stages, the grouped entries."""
     stages = pipeline_stages(pipeline)
-    cohort, params = _cohort_sql(user, filters)
-    sql = _entry_counts_sql(_entries_sql(cohort, pipeline_id=pipeline.pk), "stage_id")
-    counts = {row[0]: row[1:] for row in _fetch(sql, params)}
-    rows = []
-    for stage in stages:
-        entered, moved, lost, won, here = counts.get(stage.pk, (0, 0, 0, 0, 0))
-        rows.append(FunnelStage(stage, int(entered), int(moved), int(lost), int(won), int(here)))
+    counts = _entry_counts(user, filters, stages, by_owner=False).get(0, {})
+    rows = [FunnelStage(stage, *counts.get(stage.pk, (0, 0, 0, 0, 0))) for stage in stages]
     first = next((r.entered for r in rows if r.entered), 0)
     for r in rows:
         r.reach = Decimal(r.entered) / first if first else None
@@ -279,20 +323,6 @@ def funnel(*, user: User, filters: AnalyticsFilters, pipeline: Pipeline) -> list
     if candidates:
         min(candidates, key=lambda r: (r.conversion, -r.dropped)).is_biggest_drop = True
     return rows
-
-
-def _entry_counts_sql(entries: str, group: str) -> str:
-    """Per group: entered, moved on, lost here, won, still here."""
-    return f"""
-        SELECT {group}, COUNT(*),
-            SUM(moved_on),
-            SUM(CASE WHEN status = 'lost' AND lost_from_stage_id = stage_id THEN 1 ELSE 0 END),
-            SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END),
-            SUM(CASE WHEN status IN ('open', 'paused') AND current_stage_id = stage_id
-                THEN 1 ELSE 0 END)
-        FROM ({entries}) x
-        GROUP BY {group}
-    """
 
 
 # --- time in stage -----------------------------------------------------------------------
@@ -332,19 +362,27 @@ def time_in_stage(
     *, user: User, filters: AnalyticsFilters, pipeline: Pipeline, now: datetime
 ) -> list[StageTime]:
     """Per stage: how many stays (one per entry), how many still running, median and 80th
-    percentile days, and the histogram of stay lengths. Three queries: the stages, the
-    percentiles, the histogram."""
+    percentile days, and the histogram of stay lengths. Two queries: the stages, and the
+    stays (computed once) grouped for percentiles and for the histogram."""
     stages = pipeline_stages(pipeline)
-    cohort, params = _cohort_sql(user, filters)
-    stays = _stays_sql(cohort, pipeline_id=pipeline.pk)
-    stay_params = [_db_now(now), *params]
-    stats = _percentiles(stays, ["stage_id"], stay_params)
-    histogram = _fetch(
-        f"""SELECT stage_id, {_bucket_case("days")} AS bucket, COUNT(*), SUM(is_open)
-            FROM ({stays}) src GROUP BY stage_id, {_bucket_case("days")}""",
-        stay_params,
-    )
     rows = {s.pk: StageTime(s) for s in stages}
+    if not stages:
+        return []
+    head, params = _with(user, filters, _stays_cte(stages))
+    bucket = _bucket_case("days")
+    sql = f"""{head}
+        SELECT 1, stage_id, bucket, COUNT(*), SUM(is_open), 0
+        FROM (SELECT stage_id, is_open, {bucket} AS bucket FROM stays) b
+        GROUP BY stage_id, bucket
+        UNION ALL
+        SELECT 2, p.* FROM ({_percentiles_select(["stage_id"])}) p
+    """
+    histogram, stats = [], {}
+    for kind, stage_id, *rest in _fetch(sql, [*params, _db_now(now)]):
+        if kind == 1:
+            histogram.append((stage_id, *rest[:3]))
+        elif kind == 2:
+            stats[(stage_id,)] = _stats(rest)
     for stage_id, bucket, n, open_n in histogram:
         row = rows.get(stage_id)
         if row:
@@ -472,14 +510,28 @@ def reps_by_stage(
 ) -> RepMatrix:
     """A row per rep (deal owner now): per stage, deals that entered it and moved on, and the
     median days of their stays there; per rep, win rate, average won value and sales cycle;
-    the team's row the same over everyone. Five queries: stages, entries grouped by rep and
-    stage, stay medians by rep and stage, outcomes by rep and currency, rep names."""
+    the team's row the same over everyone. Five queries: stages, entries grouped by rep,
+    stay medians by rep and stage and by stage, outcomes by rep and currency, rep names."""
     stages = pipeline_stages(pipeline)
-    cohort, params = _cohort_sql(user, filters)
-    entries = _entries_sql(cohort, pipeline_id=pipeline.pk)
-    counts = _fetch(_entry_counts_sql(entries, "owner_id, stage_id"), params)
-    stays = _stays_sql(cohort, pipeline_id=pipeline.pk)
-    medians = _percentiles(stays, ["owner_id", "stage_id"], [_db_now(now), *params])
+    entries = _entry_counts(user, filters, stages, by_owner=True)
+    medians: dict = {}
+    team_stays: dict = {}
+    if stages:
+        head, params = _with(user, filters, _stays_cte(stages))
+        sql = f"""{head}
+            SELECT 1, p.* FROM ({_percentiles_select(["owner_id", "stage_id"])}) p
+            UNION ALL
+            SELECT 2, 0, p.* FROM ({_percentiles_select(["stage_id"])}) p
+        """
+        for kind, owner_id, stage_id, *rest in _fetch(sql, [*params, _db_now(now)]):
+            target = medians if kind == 1 else team_stays
+            target[(owner_id, stage_id) if kind == 1 else (stage_id,)] = _stats(rest)
+    counts = [
+        (owner_id, stage_id, *values)
+        for owner_id, per_stage in entries.items()
+        for stage_id, values in per_stage.items()
+        if values[0]
+    ]
     rates = current_rates()
     deals = cohort_deals(user=user, filters=filters).filter(pipeline=pipeline)
     outcomes = _outcomes(deals, "owner_id", rates)
@@ -492,7 +544,6 @@ def reps_by_stage(
         by_owner[owner_id][stage_id] = (int(entered), int(moved))
         team_cells[stage_id].entered += int(entered)
         team_cells[stage_id].moved_on += int(moved)
-    team_stays = _percentiles(stays, ["stage_id"], [_db_now(now), *params])
     for (stage_id,), stat in team_stays.items():
         if stage_id in team_cells:
             team_cells[stage_id].median_days = stat[1]
