@@ -172,8 +172,8 @@ def _percentiles_select(keys: list[str]) -> str:
                 percentile_cont(0.8) WITHIN GROUP (ORDER BY days)
             FROM stays GROUP BY {k}"""
     return f"""SELECT {k}, n, total,
-            a50 + ((n - 1) % 2) / 2.0 * (COALESCE(b50, a50) - a50),
-            a80 + ((n - 1) * 4 % 5) / 5.0 * (COALESCE(b80, a80) - a80)
+            a50 + ((n - 1) %% 2) / 2.0 * (COALESCE(b50, a50) - a50),
+            a80 + ((n - 1) * 4 %% 5) / 5.0 * (COALESCE(b80, a80) - a80)
         FROM (
             SELECT {k}, n, total,
                 MAX(CASE WHEN rn = (n - 1) / 2 + 1 THEN days END) AS a50,
