@@ -74,6 +74,7 @@ bench: venv
 	createdb -h 127.0.0.1 -U postgres crm_bench 2>/dev/null || true
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench $(BENCH_ARGS)
+	$(PY) manage.py bench_analytics $(BENCH_ANALYTICS_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -92,3 +92,5 @@ urlpatterns += [
 
 # Admin settings: pipelines, stages, lost reasons, product areas.
 urlpatterns += [path("settings/", include("pipeline.urls_settings"))]
+
+urlpatterns += [path("", include("pipeline.urls_analytics"))]

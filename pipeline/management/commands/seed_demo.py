@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company, Contact
 from pipeline.forecasting import KINDS, monday, period_add, period_start
+from pipeline.management.commands._seed_history import seed_history
 from pipeline.models import (
     Activity,
     ActivityKind,
@@ -470,6 +471,7 @@ class Command(BaseCommand):
             return
         self._seed_base_deals(specs=specs, users=users, seed=seed)
         self._seed_criterion_checks(specs=specs, seed=seed)
+        seed_history(specs=specs, users=users, seed=seed)  # analytics: months of closed deals
 
     def _seed_users(self, *, teams: dict[str, Team], password: str) -> dict[str, User]:
         users = {}

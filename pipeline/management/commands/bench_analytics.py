@@ -1,0 +1,288 @@
+"""Benchmark the analytics pages against PostgreSQL through a real gunicorn.
+
+    python manage.py bench_analytics [--deals 100000] [--changes-per-deal 10] [--requests 50]
+                                     [--json bench-results/bench_analytics.json] [--port 8766]
+
+Builds (and reuses when it already has the size) an isolated fixture: team "Bench analytics",
+a manager `bench_analytics` and five reps, pipeline "Bench analytics pipeline" with six
+stages, and --deals deals (40 % open, 30 % won, 30 % lost with reasons, tiers and product
+areas mixed) with --changes-per-deal stage changes each (forward, skipping and moving back),
+written with `INSERT ... SELECT generate_series`. Then gunicorn (2 sync workers) serves the
+app and the command times GETs of each analytics page over HTTP (p50/p95) and counts each
+page's SQL queries in-process. `make bench` runs it after the main benchmark.
+
+Helpers (gunicorn start/stop, session login, HTTP session, query counting) are the main
+benchmark's, imported from pipeline/management/commands/bench.py.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.management.base import CommandError, CommandParser
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, Role, Team, User
+from crm.models import Company
+from pipeline.management.commands import bench
+from pipeline.models import Deal, LostReason, Pipeline, ProductArea, Stage
+
+TEAM_NAME = "Bench analytics"
+MANAGER = "bench_analytics"
+REPS = ["bench_an_1", "bench_an_2", "bench_an_3", "bench_an_4", "bench_an_5"]
+PIPELINE_NAME = "Bench analytics pipeline"
+STAGES = bench.STAGES
+P50_TARGET_MS = 300.0
+WARMUP_REQUESTS = 2
+COMPANIES = 200
+AREAS = ["Bench area A", "Bench area B", "Bench area C"]
+REASONS = ["Price too high", "Chose a competitor", "No budget", "Timing: not now"]
+
+
+@dataclass
+class Fixture:
+    team: Team
+    user: User
+    pipeline: Pipeline
+    stages: list[Stage]
+
+
+def _user(username: str) -> User:
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"first_name": username.replace("_", " ").title()}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _ensure_base() -> Fixture:
+    team, _ = Team.objects.get_or_create(name=TEAM_NAME)
+    manager = _user(MANAGER)
+    Membership.objects.update_or_create(user=manager, team=team, defaults={"role": Role.MANAGER})
+    for username in REPS:
+        Membership.objects.get_or_create(
+            user=_user(username), team=team, defaults={"role": Role.SALESPERSON}
+        )
+    pipeline, _ = Pipeline.objects.get_or_create(
+        team=team, name=PIPELINE_NAME, defaults={"position": 2000}
+    )
+    stages = [
+        Stage.objects.get_or_create(
+            pipeline=pipeline, name=name, defaults={"position": i, "probability": p}
+        )[0]
+        for i, (name, p) in enumerate(STAGES)
+    ]
+    have = Company.objects.filter(team=team).count()
+    Company.objects.bulk_create(
+        Company(team=team, name=f"Bench analytics company {i:03d}", tier="ABC"[i % 3])
+        for i in range(have, COMPANIES)
+    )
+    for i, name in enumerate(AREAS):
+        ProductArea.objects.get_or_create(name=name, defaults={"position": 100 + i})
+    for name in REASONS:
+        LostReason.objects.get_or_create(name=name)
+    return Fixture(team=team, user=manager, pipeline=pipeline, stages=stages)
+
+
+_DEALS_SQL = """
+INSERT INTO pipeline_deal (
+    title, value, currency, status, position, version, stage_entered_at, created_at,
+    updated_at, closed_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
+    pipeline_id, stage_id, owner_id, company_id, product_area_id, lost_reason_id,
+    last_movement_at, rots_at, needs_attention, next_step_subject, pause_reason
+)
+SELECT
+    'Bench analytics #' || g,
+    (1 + (g * 7919) %% 480) * 250.00,
+    (ARRAY['EUR', 'DKK', 'SEK', 'NOK'])[1 + g %% 4],
+    CASE WHEN g %% 10 < 4 THEN 'open' WHEN g %% 10 < 7 THEN 'won' ELSE 'lost' END,
+    g * 1024, 1, created, created, now(),
+    CASE WHEN g %% 10 < 4 THEN NULL ELSE created + make_interval(days => %(changes)s * 3 + 1) END,
+    false, false, false, '',
+    %(pipeline)s, %(first_stage)s,
+    (%(owners)s::bigint[])[1 + g %% %(n_owners)s],
+    (%(companies)s::bigint[])[1 + (g * 31) %% %(n_companies)s],
+    (%(areas)s::bigint[])[1 + (g * 13) %% %(n_areas)s],
+    CASE WHEN g %% 10 >= 7 THEN (%(reasons)s::bigint[])[1 + (g * 17) %% %(n_reasons)s] END,
+    created, created + interval '14 days', false, '', ''
+FROM generate_series(1, %(count)s) AS g,
+    LATERAL (SELECT now() - make_interval(days => 40 + (g * 37) %% 320, mins => g %% 1440))
+        AS t (created)
+"""
+
+# Each deal's path: mostly forward, two steps at a time for some deals (skipping), one step
+# back every fourth change (moving back).
+_CHANGES_SQL = """
+INSERT INTO pipeline_stagechange (deal_id, from_stage_id, to_stage_id, user_id, at)
+SELECT d.id,
+    CASE WHEN j = 0 THEN NULL ELSE (%(stages)s::bigint[])[1 + idx.prev] END,
+    (%(stages)s::bigint[])[1 + idx.cur],
+    d.owner_id,
+    d.created_at + make_interval(days => j * 3, mins => (d.id %% 600)::int)
+FROM pipeline_deal d
+CROSS JOIN generate_series(0, %(changes)s - 1) AS j
+CROSS JOIN LATERAL (
+    SELECT
+        GREATEST(0, LEAST(5, (j * (2 + d.id %% 3)) / 4 - CASE WHEN j %% 4 = 3 THEN 1 ELSE 0 END)),
+        GREATEST(0, LEAST(5, ((j - 1) * (2 + d.id %% 3)) / 4
+            - CASE WHEN (j - 1) %% 4 = 3 THEN 1 ELSE 0 END))
+) AS idx (cur, prev)
+WHERE d.pipeline_id = %(pipeline)s
+"""
+
+# The deal sits in (or was closed from) the stage of its last change.
+_LAST_STAGE_SQL = """
+UPDATE pipeline_deal d
+SET stage_id = last.to_stage_id, stage_entered_at = last.at,
+    lost_from_stage_id = CASE WHEN d.status = 'lost' THEN last.to_stage_id END
+FROM (
+    SELECT DISTINCT ON (sc.deal_id) sc.deal_id, sc.to_stage_id, sc.at
+    FROM pipeline_stagechange sc JOIN pipeline_deal x ON x.id = sc.deal_id
+    WHERE x.pipeline_id = %(pipeline)s
+    ORDER BY sc.deal_id, sc.at DESC, sc.id DESC
+) last
+WHERE d.id = last.deal_id
+"""
+
+
+def build_fixture(deals: int, changes: int, *, log) -> Fixture:
+    """The fixture with exactly `deals` deals and `changes` stage changes each (rebuilt only
+    when the counts differ). Needs PostgreSQL."""
+    if connection.vendor != "postgresql":
+        raise CommandError("bench_analytics needs PostgreSQL.")
+    with transaction.atomic():
+        fixture = _ensure_base()
+        have = Deal.objects.filter(pipeline=fixture.pipeline).count()
+        have_changes = (
+            Deal.objects.filter(pipeline=fixture.pipeline).values("stage_changes").count()
+            if have == deals
+            else -1
+        )
+        if have == deals and have_changes == deals * changes:
+            log(f"Fixture ready: {deals} deals, {deals * changes} stage changes.")
+            return fixture
+        started = time.perf_counter()
+        bench.delete_deals("pipeline_id = %s", [fixture.pipeline.pk])
+        owners = list(
+            Membership.objects.filter(team=fixture.team).values_list("user_id", flat=True)
+        )
+        ids = {
+            "companies": list(
+                Company.objects.filter(team=fixture.team).values_list("pk", flat=True)
+            ),
+            "areas": list(ProductArea.objects.filter(name__in=AREAS).values_list("pk", flat=True)),
+            "reasons": list(
+                LostReason.objects.filter(name__in=REASONS).values_list("pk", flat=True)
+            ),
+        }
+        params = {
+            "pipeline": fixture.pipeline.pk,
+            "first_stage": fixture.stages[0].pk,
+            "stages": [s.pk for s in fixture.stages],
+            "owners": owners,
+            "n_owners": len(owners),
+            "count": deals,
+            "changes": changes,
+            **ids,
+            **{f"n_{k}": len(v) for k, v in ids.items()},
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_DEALS_SQL, params)
+            cursor.execute(_CHANGES_SQL, params)
+            cursor.execute(_LAST_STAGE_SQL, params)
+        bench.stage_totals_rebuild(stage_ids=[s.pk for s in fixture.stages])
+        log(
+            f"Built {deals} deals and {deals * changes} stage changes "
+            f"in {time.perf_counter() - started:.1f} s."
+        )
+    # Fresh statistics (VACUUM cannot run inside a transaction, as in tests: ANALYZE can).
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{command} pipeline_deal")
+        cursor.execute(f"{command} pipeline_stagechange")
+    return fixture
+
+
+class Command(bench.Command):
+    help = "Benchmark the analytics pages over HTTP against PostgreSQL (PERFORMANCE.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--deals", type=int, default=100_000)
+        parser.add_argument("--changes-per-deal", type=int, default=10)
+        parser.add_argument("--requests", type=int, default=50, help="Timed requests per page.")
+        parser.add_argument("--json", default="bench-results/bench_analytics.json")
+        parser.add_argument("--port", type=int, default=8766)
+
+    def handle(self, *args, **options) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_analytics needs PostgreSQL (make bench).")
+        deals, changes = int(options["deals"]), int(options["changes_per_deal"])
+        requests = int(options["requests"])
+        if deals < 10 or not 1 <= changes <= 50 or requests < 1:
+            raise CommandError("--deals >= 10, 1 <= --changes-per-deal <= 50, --requests >= 1.")
+        json_path = Path(options["json"])
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path = json_path.with_name("gunicorn_analytics.log")
+        fixture = build_fixture(deals, changes, log=self.stdout.write)
+        start = (timezone.localdate() - timedelta(days=400)).isoformat()
+        query = f"?pipeline={fixture.pipeline.pk}&from={start}"
+        paths = {
+            name: reverse(name) + query
+            for name in (
+                "analytics-funnel",
+                "analytics-time-in-stage",
+                "analytics-reps",
+                "analytics-losses",
+                "analytics-velocity",
+            )
+        }
+        paths["analytics-deals"] = (
+            reverse("analytics-deals") + query + f"&stage={fixture.stages[2].pk}&outcome=lost"
+        )
+        session_key = self._login_session(fixture.user)
+        server = self._start_gunicorn(int(options["port"]), log_path)
+        results = []
+        try:
+            http = bench.HttpSession(int(options["port"]), session_key)
+            self._wait_until_up(server, http, paths["analytics-funnel"], log_path)
+            for name, path in paths.items():
+                results.append(self._time_page(name, path, http, fixture, requests))
+            http.close()
+        finally:
+            self._stop_gunicorn(server)
+            from django.contrib.sessions.backends.db import SessionStore
+
+            SessionStore(session_key=session_key).delete()
+        self._print(results, deals=deals, changes=deals * changes)
+        json_path.write_text(json.dumps({"deals": deals, "results": results}, indent=2))
+
+    def _time_page(self, name, path, http, fixture, requests) -> dict:
+        for _ in range(WARMUP_REQUESTS):
+            status, body = http.request("GET", path)
+            if status != 200:
+                raise CommandError(f"{name}: {status}\n{bench._first_lines(body)}")
+        times = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            status, _body = http.request("GET", path)
+            times.append((time.perf_counter() - started) * 1000)
+        queries, _sql = self._count_board_queries(fixture, path)
+        return {"page": name, "queries": queries, **bench._summary(times)}
+
+    def _print(self, results, *, deals: int, changes: int) -> None:
+        self.stdout.write(f"\nAnalytics pages, {deals} deals, {changes} stage changes")
+        self.stdout.write(f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}  target")
+        for r in results:
+            verdict = "ok" if r["p50"] < P50_TARGET_MS else "SLOW"
+            self.stdout.write(
+                f"{r['page']:28} {r['p50']:8.1f} {r['p95']:8.1f} {r['queries']:8d}  "
+                f"p50 < {P50_TARGET_MS:.0f} ms: {verdict}"
+            )

@@ -1,0 +1,429 @@
+"""The pipeline analytics pages: funnel, time in stage, reps by stage, loss analysis and
+velocity, each with its filters in the query string, a CSV export (`?export=csv`) and
+drill-down to the deals behind a figure. Definitions: pipeline/selectors_analytics.py.
+
+Every page costs a fixed number of queries whatever the number of deals
+(tests/pipeline/test_analytics_views.py).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from crm.errors import refusal
+from pipeline import charts_analytics
+from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
+from pipeline.selectors_analytics import (
+    BUCKETS,
+    SMALL_SAMPLE,
+    funnel,
+    loss_analysis,
+    months_between,
+    reps_by_stage,
+    stage_entry_deals,
+    time_in_stage,
+    velocity,
+    velocity_trend,
+)
+from pipeline.views_forecast import csv_safe
+
+DRILL_DOWN_LIMIT = 500
+PAGES = [
+    ("analytics-funnel", "funnel"),
+    ("analytics-time-in-stage", "time"),
+    ("analytics-reps", "reps"),
+    ("analytics-losses", "losses"),
+    ("analytics-velocity", "velocity"),
+]
+
+
+def _refuse(request, form):
+    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    return refusal(request, " ".join(errors) or _("Please check your input."), status=400)
+
+
+def _form(request) -> AnalyticsFilterForm:
+    return AnalyticsFilterForm(request.GET, user=request.user, today=timezone.localdate())
+
+
+def _export_requested(request) -> bool | None:
+    """True for `?export=csv`, False without it, None for anything else (refused)."""
+    value = request.GET.get("export", "")
+    return {"": False, "csv": True}.get(value)
+
+
+def _csv(name: str, rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    response.write("\ufeff")  # spreadsheets read the file as UTF-8
+    csv.writer(response).writerows([csv_safe(v) for v in row] for row in rows)
+    return response
+
+
+def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
+    url = reverse(dict((p, n) for n, p in PAGES).get(page, "analytics-funnel"))
+    return {
+        "form": form,
+        "page": page,
+        "page_url": url,
+        "query": form.query(),
+        "export_url": f"{url}?{form.query(export='csv')}",
+        "basis_choices": BASIS_CHOICES,
+        "small_sample": SMALL_SAMPLE,
+        "currency": settings.REPORTING_CURRENCY,
+        "tabs": [(reverse(n), p, f"{reverse(n)}?{form.query()}") for n, p in PAGES],
+        **extra,
+    }
+
+
+def _drill_url(form, stage_id, *, rep=None, outcome=None) -> str:
+    query = form.query(stage=stage_id, cell_rep=rep, outcome=outcome, sort=None)
+    return f"{reverse('analytics-deals')}?{query}"
+
+
+def _percent(ratio) -> str:
+    return "" if ratio is None else f"{round(float(ratio) * 100)}"
+
+
+def _round(value) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _validated(request):
+    """(form, export) or a 400 response."""
+    form = _form(request)
+    export = _export_requested(request)
+    if export is None:
+        return None, refusal(request, _("Unknown export format."), status=400)
+    if not form.is_valid():
+        return None, _refuse(request, form)
+    return (form, export), None
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def analytics_funnel(request):
+    valid, refused = _validated(request)
+    if refused:
+        return refused
+    form, export = valid
+    pipeline = form.chosen_pipeline
+    rows = (
+        funnel(user=request.user, filters=form.filters(pipeline=pipeline), pipeline=pipeline)
+        if pipeline
+        else []
+    )
+    if export:
+        header = [
+            _("Stage"),
+            _("Entered"),
+            _("Moved on"),
+            _("Lost here"),
+            _("Still here"),
+            _("Won"),
+            _("Conversion %"),
+            _("Entry to won %"),
+            _("Biggest drop"),
+        ]
+        return _csv(
+            "analytics-funnel",
+            [header]
+            + [
+                [
+                    r.stage.name,
+                    r.entered,
+                    r.moved_on,
+                    r.lost,
+                    r.still_here,
+                    r.won,
+                    _percent(r.conversion),
+                    _percent(r.to_won),
+                    "x" if r.is_biggest_drop else "",
+                ]
+                for r in rows
+            ],
+        )
+    for r in rows:
+        r.url = _drill_url(form, r.stage.pk)
+        r.lost_url = _drill_url(form, r.stage.pk, outcome="lost")
+        r.here_url = _drill_url(form, r.stage.pk, outcome="here")
+    chart = charts_analytics.funnel_chart(rows, urls=[r.url for r in rows])
+    context = _context(form, "funnel", pipeline=pipeline, rows=rows, chart=chart)
+    return render(request, "pipeline/analytics/funnel.html", context)
+
+
+@login_required
+@require_GET
+def analytics_time_in_stage(request):
+    valid, refused = _validated(request)
+    if refused:
+        return refused
+    form, export = valid
+    pipeline = form.chosen_pipeline
+    now = timezone.now()
+    filters = form.filters(pipeline=pipeline)
+    rows = (
+        time_in_stage(user=request.user, filters=filters, pipeline=pipeline, now=now)
+        if pipeline
+        else []
+    )
+    if export:
+        header = [
+            _("Stage"),
+            _("Stays"),
+            _("Still running"),
+            _("Median days"),
+            _("80th percentile days"),
+            _("Rot days"),
+            _("Slowest"),
+        ]
+        return _csv(
+            "analytics-time-in-stage",
+            [header]
+            + [
+                [
+                    r.stage.name,
+                    r.stays,
+                    r.open_stays,
+                    _round(r.median),
+                    _round(r.p80),
+                    r.stage.rot_days,
+                    "x" if r.is_slowest else "",
+                ]
+                for r in rows
+            ],
+        )
+    for r in rows:
+        r.chart = charts_analytics.histogram(r.buckets, buckets=BUCKETS)
+        r.url = _drill_url(form, r.stage.pk)
+    context = _context(form, "time", pipeline=pipeline, rows=rows)
+    return render(request, "pipeline/analytics/time_in_stage.html", context)
+
+
+REP_SORTS = {
+    "rep": lambda r: (r.owner_id is None, r.label.lower()),
+    "win_rate": lambda r: -(r.win_rate or -1),
+    "average_won": lambda r: -(r.average_won or -1),
+    "cycle": lambda r: r.cycle_days if r.cycle_days is not None else float("inf"),
+    "velocity": lambda r: -(r.open_count * (r.win_rate or 0)),
+}
+
+
+@login_required
+@require_GET
+def analytics_reps(request):
+    valid, refused = _validated(request)
+    if refused:
+        return refused
+    form, export = valid
+    pipeline = form.chosen_pipeline
+    matrix = None
+    if pipeline:
+        matrix = reps_by_stage(
+            user=request.user,
+            filters=form.filters(pipeline=pipeline),
+            pipeline=pipeline,
+            now=timezone.now(),
+            unassigned=_("Unassigned"),
+        )
+        matrix.rows.sort(key=REP_SORTS[form.cleaned_data["sort"]])
+        matrix.team.label = _("Team")
+    if export:
+        return _csv("analytics-reps", _reps_csv(matrix))
+    if matrix:
+        for row in matrix.rows:
+            rep = "none" if row.owner_id is None else row.owner_id
+            for cell in row.cells:
+                cell.url = _drill_url(form, cell.stage.pk, rep=rep)
+    sort_links = [
+        (
+            label,
+            f"{reverse('analytics-reps')}?{form.query(sort=value)}",
+            value == form.cleaned_data["sort"],
+        )
+        for value, label in form.fields["sort"].choices
+    ]
+    context = _context(form, "reps", pipeline=pipeline, matrix=matrix, sort_links=sort_links)
+    return render(request, "pipeline/analytics/reps.html", context)
+
+
+def _reps_csv(matrix):
+    stages = matrix.stages if matrix else []
+    header = [_("Rep")]
+    for stage in stages:
+        header += [
+            f"{stage.name}: " + _("entered"),
+            f"{stage.name}: " + _("moved on"),
+            f"{stage.name}: " + _("conversion %"),
+            f"{stage.name}: " + _("median days"),
+        ]
+    header += [_("Won"), _("Lost"), _("Win rate %"), _("Average won value"), _("Sales cycle days")]
+    yield header
+    if not matrix:
+        return
+    for row in [*matrix.rows, matrix.team]:
+        line = [row.label]
+        for cell in row.cells:
+            line += [
+                cell.entered,
+                cell.moved_on,
+                _percent(cell.conversion),
+                _round(cell.median_days),
+            ]
+        line += [
+            row.won,
+            row.lost,
+            _percent(row.win_rate),
+            row.average_won or "",
+            _round(row.cycle_days),
+        ]
+        yield line
+
+
+@login_required
+@require_GET
+def analytics_losses(request):
+    valid, refused = _validated(request)
+    if refused:
+        return refused
+    form, export = valid
+    analysis = loss_analysis(
+        user=request.user, filters=form.filters(), no_reason=_("No reason given")
+    )
+    reasons = sorted(analysis.by_reason, key=lambda r: -analysis.by_reason[r].count)
+    stages = sorted(analysis.by_stage, key=lambda s: -analysis.by_stage[s].count)
+    if export:
+        header = [
+            _("Reason"),
+            _("Stage lost from"),
+            _("Lost deals"),
+            _("Lost value"),
+            _("Average days to loss"),
+        ]
+        lines = [
+            [analysis.reasons[r], analysis.stages[s], c.count, c.value, _round(c.days)]
+            for (r, s), c in sorted(analysis.by_reason_stage.items(), key=lambda kv: -kv[1].count)
+        ]
+        return _csv("analytics-losses", [header, *lines])
+    matrix = [
+        (
+            analysis.reasons[r],
+            analysis.by_reason[r],
+            [analysis.by_reason_stage.get((r, s)) for s in stages],
+            [analysis.by_reason_month.get((r, m)) for m in analysis.months],
+        )
+        for r in reasons
+    ]
+    top = [(analysis.stages[s], analysis.by_stage[s], analysis.top_reasons(s)) for s in stages]
+    context = _context(
+        form,
+        "losses",
+        analysis=analysis,
+        matrix=matrix,
+        stage_names=[analysis.stages[s] for s in stages],
+        stage_totals=[analysis.by_stage[s] for s in stages],
+        month_totals=[analysis.by_month[m] for m in analysis.months],
+        top=top,
+    )
+    return render(request, "pipeline/analytics/losses.html", context)
+
+
+@login_required
+@require_GET
+def analytics_velocity(request):
+    valid, refused = _validated(request)
+    if refused:
+        return refused
+    form, export = valid
+    filters = form.filters()
+    teams, reps, total = velocity(user=request.user, filters=filters, unassigned=_("Unassigned"))
+    months = months_between(filters.start, filters.end)
+    trend = velocity_trend(user=request.user, filters=filters, months=months)
+    if export:
+        header = [
+            _("Team or rep"),
+            _("Open deals"),
+            _("Won"),
+            _("Lost"),
+            _("Win rate %"),
+            _("Average won value"),
+            _("Sales cycle days"),
+            _("Velocity per day"),
+        ]
+        lines = [
+            [
+                v.label,
+                v.open_count,
+                v.won,
+                v.lost,
+                _percent(v.win_rate),
+                v.average_won and round(v.average_won, 2),
+                _round(v.cycle_days),
+                v.per_day or "",
+            ]
+            for v in [*teams, *reps]
+        ]
+        return _csv("analytics-velocity", [header, *lines])
+    labels = [datetime(m.year, m.month, 1).strftime("%b %Y") for m in months]
+    chart = charts_analytics.velocity_trend_chart(trend, labels=labels)
+    context = _context(
+        form,
+        "velocity",
+        teams=teams,
+        reps=reps,
+        total=total,
+        trend=list(zip(labels, trend, strict=True)),
+        chart=chart,
+    )
+    return render(request, "pipeline/analytics/velocity.html", context)
+
+
+@login_required
+@require_GET
+def analytics_deals(request):
+    """The deals behind a funnel stage or a rep x stage cell."""
+    form = _form(request)
+    if not form.is_valid():
+        return _refuse(request, form)
+    cell_form = DrillDownForm(request.GET, filter_form=form)
+    if not cell_form.is_valid():
+        return _refuse(request, cell_form)
+    cell = cell_form.cleaned_data
+    stage, rep = cell["stage"], cell["cell_rep"]
+    deals = list(
+        stage_entry_deals(
+            user=request.user,
+            filters=form.filters(pipeline=form.chosen_pipeline),
+            stage=stage,
+            owner_id=int(rep) if rep.isdigit() else None,
+            by_owner=bool(rep),
+            outcome=cell["outcome"],
+        )[: DRILL_DOWN_LIMIT + 1]
+    )
+    rep_label = next(
+        (str(u) for u in form.reps if str(u.pk) == rep), _("Unassigned") if rep else ""
+    )
+    context = _context(
+        form,
+        "deals",
+        stage=stage,
+        rep_label=rep_label,
+        outcome=dict(cell_form.fields["outcome"].choices)[cell["outcome"]],
+        deals=deals[:DRILL_DOWN_LIMIT],
+        truncated=len(deals) > DRILL_DOWN_LIMIT,
+        limit=DRILL_DOWN_LIMIT,
+    )
+    return render(request, "pipeline/analytics/deals.html", context)

@@ -1,0 +1,222 @@
+"""The analytics pages: the role matrix, bad filters answered with 400, CSV exports and fixed
+query counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from pipeline.models import LostReason, StageChange
+from tests.factories import DealFactory
+
+PAGES = [
+    "analytics-funnel",
+    "analytics-time-in-stage",
+    "analytics-reps",
+    "analytics-losses",
+    "analytics-velocity",
+]
+
+
+def _deal(stage, owner, *, status="open", title=None, reason=None, later=None):
+    now = timezone.now()
+    deal = DealFactory(
+        stage=later or stage,
+        owner=owner,
+        status=status,
+        title=title or f"Deal of {owner.username}",
+        created_at=now - timedelta(days=20),
+        closed_at=now - timedelta(days=1) if status != "open" else None,
+        lost_reason=reason,
+        lost_from_stage=(later or stage) if status == "lost" else None,
+    )
+    StageChange.objects.create(deal=deal, to_stage=stage, at=now - timedelta(days=20))
+    if later:
+        StageChange.objects.create(
+            deal=deal, from_stage=stage, to_stage=later, at=now - timedelta(days=10)
+        )
+    return deal
+
+
+@pytest.fixture
+def deals(alice, alex, stages_a):
+    reason = LostReason.objects.create(name="Price")
+    return [
+        _deal(stages_a[0], alice, title="Alice open", later=stages_a[1]),
+        _deal(stages_a[0], alice, status="won", title="Alice won", later=stages_a[2]),
+        _deal(stages_a[0], alex, status="lost", title="Alex lost", reason=reason),
+        _deal(stages_a[0], alex, title="Alex open"),
+    ]
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("persona", ["admin", "bob", "alice"])
+def test_members_see_the_page(client, request, deals, name, persona):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert b"analytics-tabs" in response.content
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_is_sent_to_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_outsider_sees_none_of_team_a(client, carol, deals, stages_b, name):
+    client.force_login(carol)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert b"Alice" not in response.content and b"Alex" not in response.content
+    refused = client.get(reverse(name), {"pipeline": deals[0].pipeline_id})
+    assert refused.status_code == 400
+
+
+def test_manager_sees_every_rep(client, bob, deals):
+    client.force_login(bob)
+    content = client.get(reverse("analytics-reps")).content.decode()
+    assert "Alice Andersen" in content and "Alex Aune" in content
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_salesperson_sees_only_own_row(client, alice, alex, deals, name):
+    client.force_login(alice)
+    content = client.get(reverse(name), {"export": "csv"}).content.decode()
+    assert "Alex" not in content
+    assert client.get(reverse(name), {"rep": alex.pk}).status_code == 400
+
+
+def test_salesperson_figures_are_their_own(client, alice, deals):
+    client.force_login(alice)
+    lines = client.get(reverse("analytics-funnel"), {"export": "csv"}).content.decode()
+    lead_in = next(line for line in lines.splitlines() if line.startswith("Lead in"))
+    assert lead_in.split(",")[1] == "2"  # alice's two deals, not all four
+
+
+def test_own_deals_team_hides_colleagues(client, alice, team_a, deals):
+    team_a.own_deals_only = True
+    team_a.save()
+    client.force_login(alice)
+    for name in PAGES:
+        content = client.get(reverse(name), {"export": "csv"}).content.decode()
+        assert "Alex" not in content
+
+
+BAD = [
+    {"pipeline": "999999"},
+    {"pipeline": "abc"},
+    {"from": "2026-13-45"},
+    {"to": "yesterday"},
+    {"from": "2026-05-01", "to": "2026-01-01"},
+    {"from": "1900-01-01"},
+    {"from": "2000-01-01", "to": "2026-01-01"},
+    {"sort": "owner_id; DROP TABLE pipeline_deal"},
+    {"sort": "-pk"},
+    {"basis": "everything"},
+    {"tier": "Z"},
+    {"area": "999"},
+    {"rep": "x"},
+    {"team": "0"},
+    {"export": "xlsx"},
+]
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("params", BAD)
+def test_bad_filters_answer_400(client, bob, deals, name, params):
+    client.force_login(bob)
+    response = client.get(reverse(name), params)
+    assert response.status_code == 400
+    assert response.content  # a message, not an empty answer
+
+
+def test_foreign_pipeline_answers_400(client, bob, deals, stages_b):
+    client.force_login(bob)
+    response = client.get(reverse("analytics-funnel"), {"pipeline": stages_b[0].pipeline_id})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"stage": "999999"}, {"stage": "x"}, {}, {"outcome": "nope"}, {"cell_rep": "12345"}],
+)
+def test_bad_drill_down_answers_400(client, bob, deals, stages_a, params):
+    client.force_login(bob)
+    if params and "stage" not in params:
+        params = {"stage": stages_a[0].pk, **params}
+    assert client.get(reverse("analytics-deals"), params).status_code == 400
+
+
+def test_drill_down_of_foreign_stage_answers_400(client, bob, deals, stages_b):
+    client.force_login(bob)
+    response = client.get(reverse("analytics-deals"), {"stage": stages_b[0].pk})
+    assert response.status_code == 400
+
+
+def test_drill_down_lists_the_cell_deals(client, bob, alice, deals, stages_a):
+    client.force_login(bob)
+    response = client.get(
+        reverse("analytics-deals"), {"stage": stages_a[0].pk, "cell_rep": alice.pk}
+    )
+    content = response.content.decode().split('id="drill-table"')[1]
+    assert response.status_code == 200
+    assert "Alice open" in content and "Alice won" in content and "Alex" not in content
+    lost = client.get(reverse("analytics-deals"), {"stage": stages_a[0].pk, "outcome": "lost"})
+    table = lost.content.decode().split('id="drill-table"')[1]
+    assert "Alex lost" in table and "Alice open" not in table
+
+
+def test_salesperson_cannot_drill_into_colleague(client, alice, alex, deals, stages_a):
+    client.force_login(alice)
+    response = client.get(reverse("analytics-deals"), {"stage": stages_a[0].pk})
+    assert "Alex" not in response.content.decode()
+    refused = client.get(reverse("analytics-deals"), {"stage": stages_a[0].pk, "cell_rep": alex.pk})
+    assert refused.status_code == 400
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_csv_export_is_formula_safe(client, bob, alice, deals, name):
+    alice.first_name = "=HYPERLINK(1)"
+    alice.save()
+    deals[1].lost_reason = None
+    LostReason.objects.filter(name="Price").update(name="+cmd")
+    client.force_login(bob)
+    response = client.get(reverse(name), {"export": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("utf-8-sig")
+    assert "\n=" not in text and ",=" not in text and ",+cmd" not in text
+    assert text.splitlines()[0]
+
+
+def test_filters_are_kept_in_links(client, bob, deals, stages_a):
+    client.force_login(bob)
+    response = client.get(reverse("analytics-funnel"), {"tier": "A", "basis": "active"})
+    content = response.content.decode()
+    assert "tier=A" in content and "basis=active" in content
+
+
+def _more_deals(alice, alex, stages_a, count):
+    for i in range(count):
+        _deal(stages_a[0], alice if i % 2 else alex, later=stages_a[i % 3 + 1])
+
+
+@pytest.mark.parametrize("name", [*PAGES, "analytics-deals"])
+def test_query_count_is_fixed(client, bob, alice, alex, deals, stages_a, name):
+    client.force_login(bob)
+    params = {"stage": stages_a[0].pk} if name == "analytics-deals" else {}
+    client.get(reverse(name), params)  # session and caches warm
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse(name), params).status_code == 200
+    _more_deals(alice, alex, stages_a, 30)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(reverse(name), params).status_code == 200
+    assert len(few) == len(many)
+    assert len(many) <= 14
