@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import functools
+import operator
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -205,11 +208,20 @@ class DealQuerySet(models.QuerySet):
         access = access_for(user)
         if access.is_admin:
             return self
-        return self.filter(
-            Q(pipeline_id__in=access.pipeline_ids_of(access.full_team_ids))
-            | Q(pipeline_id__in=access.pipeline_ids_of(access.own_only_team_ids))
-            & (Q(owner_id=access.user_id) | Q(owner__isnull=True))
-        )
+        full = access.pipeline_ids_of(access.full_team_ids)
+        own_only = access.pipeline_ids_of(access.own_only_team_ids)
+        # "id IS NULL" (never true) rather than an empty IN, which Django cannot compile when
+        # the query is used as raw SQL (the analytics build on it).
+        conditions = []
+        if full:
+            conditions.append(Q(pipeline_id__in=full))
+        if own_only:
+            conditions.append(
+                Q(pipeline_id__in=own_only) & (Q(owner_id=access.user_id) | Q(owner__isnull=True))
+            )
+        if not conditions:
+            return self.filter(pk__isnull=True)
+        return self.filter(functools.reduce(operator.or_, conditions))
 
     def editable_by(self, user) -> DealQuerySet:
         """Deals the user may edit, move and add activities to.

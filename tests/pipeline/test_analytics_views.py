@@ -64,7 +64,7 @@ def test_members_see_the_page(client, request, deals, name, persona):
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_anonymous_is_sent_to_login(client, name):
+def test_anonymous_is_sent_to_login(client, db, name):
     response = client.get(reverse(name))
     assert response.status_code == 302 and "login" in response["Location"]
 
