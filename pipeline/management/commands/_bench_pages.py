@@ -156,9 +156,10 @@ def build_page_fixture(
         stages.append(stage)
     fixture = PageFixture(team=team, manager=manager, pipeline=pipeline, stages=stages)
     week = monday(timezone.localdate()) - timedelta(weeks=1)
-    have = Deal.objects.filter(pipeline=pipeline, status=DealStatus.OPEN).count()
-    snapped = ForecastSnapshotLine.objects.filter(run__week=week, pipeline_id=pipeline.pk).exists()
-    if have == open_deals and snapped:
+    # Kept when last week's snapshot holds exactly `open_deals` lines of the pipeline: the
+    # open deals it was built with (a week of changes has moved the open count since).
+    snapped = ForecastSnapshotLine.objects.filter(run__week=week, pipeline_id=pipeline.pk).count()
+    if snapped == open_deals:
         log(f"Fixture: {open_deals} open deals in {pipeline.name!r} (kept)")
         return fixture
     started = time.perf_counter()
