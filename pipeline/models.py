@@ -687,20 +687,25 @@ class ForecastSnapshotLine(models.Model):
     in the reporting currency at that week's rates). Never changed afterwards. It explains
     what changed since ("new, moved, value changed, close date slipped, won, lost")."""
 
-    run = models.ForeignKey(ForecastSnapshotRun, on_delete=models.CASCADE, related_name="lines")
+    # One index does the lookups (run, deal); (run, owner) the per-rep reads. Single-column
+    # indexes on the foreign keys would only slow the weekly write of a line per open deal.
+    run = models.ForeignKey(
+        ForecastSnapshotRun, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     deal = models.ForeignKey(
-        Deal, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Deal, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     pipeline = models.ForeignKey(
-        Pipeline, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Pipeline, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     stage = models.ForeignKey(
-        Stage, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Stage, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         related_name="+",
     )

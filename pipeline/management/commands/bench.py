@@ -179,7 +179,7 @@ WITH new AS (
         1,
         entered,
         entered - make_interval(days => 30),
-        now(),
+        entered - make_interval(days => 30),  -- updated_at: last written when created
         false, false, false, '',
         %(pipeline)s,
         %(stage)s,
@@ -393,7 +393,7 @@ SELECT
     'open',
     k * %(gap)s,
     1,
-    moved, moved - make_interval(days => 30), now(),
+    moved, moved - make_interval(days => 30), moved - make_interval(days => 30),
     false, false, false, '',
     %(pipeline)s,
     (%(stages)s::bigint[])[1 + k %% %(n_stages)s],
