@@ -364,8 +364,9 @@ class Deal(models.Model):
                 name="deal_open_owner_stage_pos",
             ),
             models.Index(fields=["status", "closed_at"], name="deal_status_closed_at"),
-            # "What changed since last week's snapshot" reads only the deals written since.
-            models.Index(fields=["updated_at"], name="deal_updated_at"),
+            # "What changed since last week's snapshot" reads only the deals of the pipelines
+            # in view written since (the review lists them newest first).
+            models.Index(fields=["pipeline", "updated_at"], name="deal_pipeline_updated_at"),
             models.Index(fields=["rots_at"], condition=Q(status="open"), name="deal_open_rots_at"),
             models.Index(
                 fields=["next_step_due"], condition=Q(status="open"), name="deal_open_next_due"

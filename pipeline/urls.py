@@ -45,6 +45,7 @@ urlpatterns = [
     path("forecast/deals/", views_forecast.forecast_deals, name="forecast-deals"),
     path("forecast/targets/", views_forecast.forecast_target_set, name="forecast-target-set"),
     path("forecast/accuracy/", views_forecast.forecast_accuracy_panel, name="forecast-accuracy"),
+    path("forecast/changes/", views_forecast.forecast_changes_panel, name="forecast-changes"),
     path(
         "forecast/calibration/",
         views_forecast.forecast_calibration_panel,

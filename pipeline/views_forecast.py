@@ -30,7 +30,7 @@ from accounts.selectors import access_for, users_visible_to
 from crm.errors import refusal
 from crm.organisation import reporting_currency
 from pipeline import charts, services
-from pipeline.forecasting import period_label
+from pipeline.forecasting import period_label, periods
 from pipeline.forms_forecast import (
     GROUP_CHOICES,
     ForecastCellForm,
@@ -293,13 +293,13 @@ class PeriodChanges:
     reasons: list
 
 
-def _changes(forecast: Forecast, changes: dict) -> tuple[list[PeriodChanges], Decimal]:
+def _changes(period_list: list, kind: str, changes: dict) -> tuple[list[PeriodChanges], Decimal]:
     """Per period of the range, the net change and its reasons; and the net change of the
     periods outside the range (close dates that passed or lie further out)."""
     labels = {reason: str(REASON_LABELS[reason]) for reason in REASONS}
     result = []
     outside = Decimal(0)
-    in_range = set(forecast.periods)
+    in_range = set(period_list)
     for period in sorted(changes):
         by_reason = changes[period]
         net = round_cents(sum((c.delta_exact for c in by_reason.values()), Decimal(0)))
@@ -312,7 +312,7 @@ def _changes(forecast: Forecast, changes: dict) -> tuple[list[PeriodChanges], De
             if r in by_reason and (by_reason[r].delta or by_reason[r].count)
         ]
         if reasons:
-            result.append(PeriodChanges(label=forecast.label(period), net=net, reasons=reasons))
+            result.append(PeriodChanges(label=period_label(period, kind), net=net, reasons=reasons))
     return result, outside
 
 
@@ -402,13 +402,8 @@ def forecast(request):
     filters = form.filters()
     today = timezone.localdate()
     result = forecast_for_user(user=request.user, filters=filters, today=today)
-    run, changes = changes_since_snapshot(user=request.user, filters=filters, today=today)
     trend = forecast_trend(user=request.user, filters=filters, period_list=result.periods)
-    period_changes, outside = _changes(result, changes)
     context = _page_context(request, form, result) | {
-        "run": run,
-        "changes": period_changes,
-        "changes_outside": outside,
         "columns": list(zip(context_labels(result), _sparklines(result, trend), strict=True)),
     }
     return render(request, "pipeline/forecast.html", context)
@@ -619,6 +614,32 @@ def forecast_calibration_apply(request, pk: int):
 class RepAccuracy:
     label: str
     rows: list
+
+
+@login_required
+@require_GET
+def forecast_changes_panel(request):
+    """What changed since last week's snapshot, per period of the range and why. A panel of
+    its own, loaded right after the page: it compares the week's writes with the snapshot."""
+    form = ForecastFilterForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return _form_refusal(request, form)
+    filters = form.filters()
+    today = timezone.localdate()
+    span = periods(filters.start or today, filters.kind, filters.count)
+    run, changes = changes_since_snapshot(user=request.user, filters=filters, today=today)
+    period_changes, outside = _changes(span, filters.kind, changes)
+    context = {
+        "form": form,
+        "query": form.query(),
+        "run": run,
+        "changes": period_changes,
+        "changes_outside": outside,
+        "panel": "changes",
+        "currency": reporting_currency(),
+    }
+    template = "pipeline/forecast_panel.html"
+    return render(request, f"{template}#changes" if request.htmx else template, context)
 
 
 @login_required

@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='deal',
-            index=models.Index(fields=['updated_at'], name='deal_updated_at'),
+            index=models.Index(fields=['pipeline', 'updated_at'], name='deal_pipeline_updated_at'),
         ),
     ]

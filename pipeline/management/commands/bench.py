@@ -883,6 +883,15 @@ class Command(BaseCommand):
 
         scenarios = [
             ("forecast", "Bench forecast", "fcst", forecast_size, reverse("forecast"), 150.0),
+            # Loaded by the forecast page right after it (hx-trigger="load").
+            (
+                "changes",
+                "Bench forecast",
+                "fcst",
+                forecast_size,
+                reverse("forecast-changes"),
+                150.0,
+            ),
             ("review", "Bench review", "rvw", review_size, reverse("review"), 100.0),
         ]
         results = []
