@@ -688,8 +688,8 @@ class ForecastSnapshotLine(models.Model):
     in the reporting currency at that week's rates). Never changed afterwards. It explains
     what changed since ("new, moved, value changed, close date slipped, won, lost")."""
 
-    # One index does the lookups (run, deal); (run, owner) the per-rep reads. Single-column
-    # indexes on the foreign keys would only slow the weekly write of a line per open deal.
+    # One index, unique (run, deal), serves every read of lines; more would only slow the
+    # weekly write of a line per open deal.
     run = models.ForeignKey(
         ForecastSnapshotRun, on_delete=models.CASCADE, related_name="lines", db_index=False
     )
@@ -719,7 +719,6 @@ class ForecastSnapshotLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "deal"], name="snapshotline_once_per_run")
         ]
-        indexes = [models.Index(fields=["run", "owner"], name="snapshotline_run_owner")]
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.deal_id}"
