@@ -690,8 +690,14 @@ class ForecastSnapshotLine(models.Model):
 
     # One index, unique (run, deal), serves every read of lines; more would only slow the
     # weekly write of a line per open deal.
+    # No database constraint either: a deferred foreign-key check per line at commit cost
+    # more than the lines themselves. The snapshot service writes them with their run.
     run = models.ForeignKey(
-        ForecastSnapshotRun, on_delete=models.CASCADE, related_name="lines", db_index=False
+        ForecastSnapshotRun,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        db_index=False,
+        db_constraint=False,
     )
     deal = models.ForeignKey(
         Deal, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
