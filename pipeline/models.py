@@ -368,6 +368,12 @@ class Deal(models.Model):
             # in view written since (the review lists them newest first).
             models.Index(fields=["pipeline", "updated_at"], name="deal_pipeline_updated_at"),
             models.Index(fields=["rots_at"], condition=Q(status="open"), name="deal_open_rots_at"),
+            # The review's "no movement" section: one team's stale deals, stalest first.
+            models.Index(
+                fields=["pipeline", "rots_at"],
+                condition=Q(status="open"),
+                name="deal_open_pipeline_rots_at",
+            ),
             models.Index(
                 fields=["next_step_due"], condition=Q(status="open"), name="deal_open_next_due"
             ),

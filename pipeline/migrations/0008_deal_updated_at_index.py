@@ -17,4 +17,12 @@ class Migration(migrations.Migration):
             model_name='deal',
             index=models.Index(fields=['pipeline', 'updated_at'], name='deal_pipeline_updated_at'),
         ),
+        migrations.AddIndex(
+            model_name='deal',
+            index=models.Index(
+                condition=models.Q(('status', 'open')),
+                fields=['pipeline', 'rots_at'],
+                name='deal_open_pipeline_rots_at',
+            ),
+        ),
     ]
