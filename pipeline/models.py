@@ -706,7 +706,11 @@ class ForecastSnapshotLine(models.Model):
         db_constraint=False,
     )
     deal = models.ForeignKey(
-        Deal, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+        Deal,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="snapshot_lines",
+        db_index=False,
     )
     pipeline = models.ForeignKey(
         Pipeline, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False

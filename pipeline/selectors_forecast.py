@@ -19,10 +19,9 @@ from django.db.models import (
     CharField,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
+    FilteredRelation,
     Q,
     QuerySet,
     Sum,
@@ -46,7 +45,6 @@ from pipeline.models import (
     Deal,
     DealStatus,
     ForecastSnapshot,
-    ForecastSnapshotLine,
     ForecastSnapshotRun,
     Pipeline,
     SalesTarget,
@@ -336,9 +334,9 @@ def changes_since_snapshot(
     then moved, then value; an open deal created since the snapshot is new.
 
     Only deals written since the snapshot can have changed (every change to a deal goes through
-    a service that saves it, which sets `updated_at`), so both queries start from those, by
-    index: the snapshot's lines joined to the deals as they are now, classified and summed in
-    SQL per reason, period then, period now and currency; and the new deals per period and
+    a service that saves it, which sets `updated_at`), so one grouped query starts from those,
+    by index (pipeline, updated_at), joins each to its line in the snapshot (unique index on
+    run, deal), and classifies and sums them in SQL per reason, period then, period now and
     currency. A change of exchange rates alone is not a deal's change and is not listed. Live
     values are converted once per group (sum of value x probability per currency, times the
     rate), so the figures equal a walk over the deals to the cent."""
@@ -348,11 +346,9 @@ def changes_since_snapshot(
         return None, result
     rates = current_rates()
     kind = filters.kind
-    visible = forecast_deals(user=user, filters=filters)
-    live = ExpressionWrapper(F("deal__value") * F("deal__stage__probability"), output_field=_EXACT)
     in_reporting = Case(
         *[
-            When(deal__currency=currency, then=Value(rate.rate, output_field=_EXACT))
+            When(currency=currency, then=Value(rate.rate, output_field=_EXACT))
             for currency, rate in rates.items()
         ],
         output_field=_EXACT,
@@ -363,43 +359,39 @@ def changes_since_snapshot(
         | Q(was__isnull=False, now__isnull=True)
         | (Q(was__isnull=False, now__isnull=False) & ~Q(was=now))
     )
-    value_changed = Q(value_gap__gte=Decimal("0.005"))
     closed = [DealStatus.WON, DealStatus.LOST, DealStatus.PAUSED]
-    changed = (
-        ForecastSnapshotLine.objects.filter(
-            run=run,
-            deal_id__in=visible.filter(updated_at__gte=run.taken_at).values("pk"),
-        )
-        .exclude(status=DealStatus.WON)
+    no_line = Q(line__id__isnull=True)
+    rows = (
+        forecast_deals(user=user, filters=filters)
+        .filter(updated_at__gte=run.taken_at)
+        .annotate(line=FilteredRelation("snapshot_lines", condition=Q(snapshot_lines__run=run)))
         .annotate(
-            was=period_trunc("expected_close_date", kind),
-            now=period_trunc("deal__expected_close_date", kind),
-            value_gap=Abs(Round(F("deal__value") * in_reporting, 2) - F("value")),
+            was=period_trunc("line__expected_close_date", kind),
+            now=period_trunc("expected_close_date", kind),
+            value_gap=Abs(Round(F("value") * in_reporting, 2) - F("line__value")),
         )
         .annotate(
             reason=Case(
-                When(deal__status__in=closed, then=F("deal__status")),
+                When(
+                    no_line & Q(status=DealStatus.OPEN, created_at__gte=run.taken_at),
+                    then=Value("new"),
+                ),
+                When(no_line | Q(line__status=DealStatus.WON), then=Value("")),
+                When(status__in=closed, then=F("status")),
                 When(slipped, then=Value("slipped")),
-                When(~Q(stage_id=F("deal__stage_id")), then=Value("moved")),
-                When(value_changed, then=Value("value")),
+                When(~Q(line__stage_id=F("stage_id")), then=Value("moved")),
+                When(value_gap__gte=Decimal("0.005"), then=Value("value")),
                 default=Value(""),
                 output_field=CharField(),
             )
         )
         .exclude(reason="")
-        .values("reason", "was", "now", "deal__currency")
-        .annotate(n=Count("pk"), before=Sum("weighted"), live=Sum(live))
-        .order_by()
-    )
-    line = ForecastSnapshotLine.objects.filter(run_id=run.pk, deal_id=OuterRef("pk"))
-    new = (
-        visible.filter(
-            status=DealStatus.OPEN, created_at__gte=run.taken_at, updated_at__gte=run.taken_at
+        .values("reason", "was", "now", "currency")
+        .annotate(
+            n=Count("*"),
+            before=Sum("line__weighted"),
+            live=Sum(ExpressionWrapper(F("value") * F("stage__probability"), output_field=_EXACT)),
         )
-        .exclude(Exists(line))
-        .annotate(now=period_trunc("expected_close_date", kind))
-        .values("now", "currency")
-        .annotate(n=Count("pk"), live=Sum(F("value") * F("stage__probability")))
         .order_by()
     )
 
@@ -410,20 +402,18 @@ def changes_since_snapshot(
         change.delta_exact += delta
         change.count += count
 
-    def weighted(row, currency):
-        return row["live"] * rates[currency].rate / Decimal(100)
-
-    for row in changed:
-        reason, before = row["reason"], row["before"]
-        if reason == "slipped":
+    for row in rows:
+        reason, before = row["reason"], row["before"] or Decimal(0)
+        live = row["live"] * rates[row["currency"]].rate / Decimal(100)
+        if reason == "new":
+            add(row["now"], reason, live, row["n"])
+        elif reason == "slipped":
             add(row["was"], reason, -before, row["n"])
-            add(row["now"], reason, weighted(row, row["deal__currency"]), 0)
+            add(row["now"], reason, live, 0)
         elif reason in closed:
             add(row["was"], reason, -before, row["n"])
         else:
-            add(row["now"], reason, weighted(row, row["deal__currency"]) - before, row["n"])
-    for row in new:
-        add(row["now"], "new", weighted(row, row["currency"]), row["n"])
+            add(row["now"], reason, live - before, row["n"])
     return run, result
 
 
