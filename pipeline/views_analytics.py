@@ -35,6 +35,7 @@ from pipeline.selectors_analytics import (
     velocity,
     velocity_trend,
 )
+from pipeline.services.analytics import analytics_refresh_if_stale
 from pipeline.views_forecast import csv_safe
 
 DRILL_DOWN_LIMIT = 500
@@ -82,6 +83,7 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
         "small_sample": SMALL_SAMPLE,
         "currency": settings.REPORTING_CURRENCY,
         "tabs": [(reverse(n), p, f"{reverse(n)}?{form.query()}") for n, p in PAGES],
+        "as_of": getattr(form, "as_of", None),
         **extra,
     }
 
@@ -107,6 +109,8 @@ def _validated(request):
         return None, refusal(request, _("Unknown export format."), status=400)
     if not form.is_valid():
         return None, _refuse(request, form)
+    # The stage visits the pages count on, refreshed first when older than a minute.
+    form.as_of = analytics_refresh_if_stale()
     return (form, export), None
 
 
