@@ -9,20 +9,24 @@ Every page costs a fixed number of queries whatever the number of deals
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.errors import refusal
 from pipeline import charts_analytics
 from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
+from pipeline.models import Deal
 from pipeline.selectors_analytics import (
     BUCKETS,
     SMALL_SAMPLE,
@@ -88,6 +92,22 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
     }
 
 
+FIGURES_TTL = 15 * 60  # seconds; a new refresh of the stage visits starts a new key anyway
+
+
+def _figures(request, form, page: str, filters, compute):
+    """The page's figures as of the last refresh of the stage visits (`form.as_of`): computed
+    once per refresh, page, filters, visibility and language, then read from the cache."""
+    visible = str(Deal.objects.visible_to(request.user).query)
+    raw = "|".join([page, form.as_of.isoformat(), get_language() or "", repr(filters), visible])
+    key = "analytics:" + hashlib.sha256(raw.encode()).hexdigest()
+    figures = cache.get(key)
+    if figures is None:
+        figures = compute()
+        cache.set(key, figures, FIGURES_TTL)
+    return figures
+
+
 def _drill_url(form, stage_id, *, rep=None, outcome=None) -> str:
     query = form.query(stage=stage_id, cell_rep=rep, outcome=outcome, sort=None)
     return f"{reverse('analytics-deals')}?{query}"
@@ -125,8 +145,15 @@ def analytics_funnel(request):
         return refused
     form, export = valid
     pipeline = form.chosen_pipeline
+    filters = form.filters(pipeline=pipeline)
     rows = (
-        funnel(user=request.user, filters=form.filters(pipeline=pipeline), pipeline=pipeline)
+        _figures(
+            request,
+            form,
+            "funnel",
+            filters,
+            lambda: funnel(user=request.user, filters=filters, pipeline=pipeline),
+        )
         if pipeline
         else []
     )
@@ -177,10 +204,18 @@ def analytics_time_in_stage(request):
         return refused
     form, export = valid
     pipeline = form.chosen_pipeline
-    now = timezone.now()
     filters = form.filters(pipeline=pipeline)
     rows = (
-        time_in_stage(user=request.user, filters=filters, pipeline=pipeline, now=now)
+        _figures(
+            request,
+            form,
+            "time",
+            filters,
+            # Running stays are measured to the refresh the figures are as of.
+            lambda: time_in_stage(
+                user=request.user, filters=filters, pipeline=pipeline, now=form.as_of
+            ),
+        )
         if pipeline
         else []
     )
@@ -236,12 +271,19 @@ def analytics_reps(request):
     pipeline = form.chosen_pipeline
     matrix = None
     if pipeline:
-        matrix = reps_by_stage(
-            user=request.user,
-            filters=form.filters(pipeline=pipeline),
-            pipeline=pipeline,
-            now=timezone.now(),
-            unassigned=_("Unassigned"),
+        filters = form.filters(pipeline=pipeline)
+        matrix = _figures(
+            request,
+            form,
+            "reps",
+            filters,
+            lambda: reps_by_stage(
+                user=request.user,
+                filters=filters,
+                pipeline=pipeline,
+                now=form.as_of,
+                unassigned=_("Unassigned"),
+            ),
         )
         matrix.rows.sort(key=REP_SORTS[form.cleaned_data["sort"]])
         matrix.team.label = _("Team")
@@ -304,8 +346,13 @@ def analytics_losses(request):
     if refused:
         return refused
     form, export = valid
-    analysis = loss_analysis(
-        user=request.user, filters=form.filters(), no_reason=_("No reason given")
+    filters = form.filters()
+    analysis = _figures(
+        request,
+        form,
+        "losses",
+        filters,
+        lambda: loss_analysis(user=request.user, filters=filters, no_reason=_("No reason given")),
     )
     reasons = sorted(analysis.by_reason, key=lambda r: -analysis.by_reason[r].count)
     stages = sorted(analysis.by_stage, key=lambda s: -analysis.by_stage[s].count)
@@ -353,9 +400,17 @@ def analytics_velocity(request):
         return refused
     form, export = valid
     filters = form.filters()
-    teams, reps, total = velocity(user=request.user, filters=filters, unassigned=_("Unassigned"))
     months = months_between(filters.start, filters.end)
-    trend = velocity_trend(user=request.user, filters=filters, months=months)
+    teams, reps, total, trend = _figures(
+        request,
+        form,
+        "velocity",
+        filters,
+        lambda: (
+            *velocity(user=request.user, filters=filters, unassigned=_("Unassigned")),
+            velocity_trend(user=request.user, filters=filters, months=months),
+        ),
+    )
     if export:
         header = [
             _("Team or rep"),
