@@ -810,6 +810,8 @@ class AnalyticsRefresh(models.Model):
     """The one row (pk=1) saying how far StageVisit has been brought up to date."""
 
     refreshed_at = models.DateTimeField()
+    # The last refresh that changed anything: the pages' figures are kept until it moves.
+    changed_at = models.DateTimeField()
     # Deals updated after this moment, or with stage changes after `change_id`, are redone.
     updated_after = models.DateTimeField()
     change_id = models.BigIntegerField(default=0)

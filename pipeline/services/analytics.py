@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -93,7 +94,7 @@ def analytics_refresh(*, full: bool = False, wait: bool = True) -> datetime | No
     is returned."""
     never = datetime(2000, 1, 1, tzinfo=UTC)  # a new state row: stale, everything to do
     AnalyticsRefresh.objects.get_or_create(
-        pk=1, defaults={"refreshed_at": never, "updated_after": never}
+        pk=1, defaults={"refreshed_at": never, "changed_at": never, "updated_after": never}
     )
     with transaction.atomic():
         state = (
@@ -106,6 +107,7 @@ def analytics_refresh(*, full: bool = False, wait: bool = True) -> datetime | No
         order = _stage_order()
         if full or state.stage_order != order:
             _recompute(None)
+            state.changed_at = started
         else:
             changed = set(
                 Deal.objects.filter(updated_at__gt=state.updated_after).values_list("pk", flat=True)
@@ -115,6 +117,7 @@ def analytics_refresh(*, full: bool = False, wait: bool = True) -> datetime | No
             )
             if changed:
                 _recompute(sorted(changed))
+                state.changed_at = started
         state.refreshed_at = started
         state.updated_after = started - OVERLAP
         state.change_id = last_change
@@ -123,11 +126,17 @@ def analytics_refresh(*, full: bool = False, wait: bool = True) -> datetime | No
     return started
 
 
-def analytics_refresh_if_stale(*, now: datetime | None = None) -> datetime:
-    """For the pages: the time the visits are as of, refreshing them first when they are
-    older than MAX_AGE (without waiting for a refresh that is already running)."""
+class Freshness(NamedTuple):
+    as_of: datetime  # the last refresh: the figures are exact as of then
+    version: datetime  # the last refresh that changed anything
+
+
+def analytics_refresh_if_stale(*, now: datetime | None = None) -> Freshness:
+    """For the pages: how fresh the visits are, refreshing them first when they are older
+    than MAX_AGE (without waiting for a refresh that is already running)."""
     now = now or timezone.now()
-    as_of = AnalyticsRefresh.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
-    if as_of is None or now - as_of > MAX_AGE:
-        as_of = analytics_refresh(wait=False) or as_of
-    return as_of or now
+    state = AnalyticsRefresh.objects.filter(pk=1).first()
+    if state is None or now - state.refreshed_at > MAX_AGE:
+        analytics_refresh(wait=False)
+        state = AnalyticsRefresh.objects.filter(pk=1).first()
+    return Freshness(as_of=state.refreshed_at, version=state.changed_at)

@@ -111,13 +111,25 @@ def test_a_reorder_of_stages_recomputes_moved_on(generated, stages_a):  # noqa: 
 
 def test_pages_refresh_when_stale_only(alice, stages_a):
     now = timezone.now()
-    as_of = analytics_refresh_if_stale(now=now)
+    as_of, version = analytics_refresh_if_stale(now=now)
     assert AnalyticsRefresh.objects.get().refreshed_at == as_of
     services.deal_create(acting_user=alice, stage=stages_a[0], title="New", owner=alice)
-    assert analytics_refresh_if_stale(now=as_of + MAX_AGE / 2) == as_of
+    assert analytics_refresh_if_stale(now=as_of + MAX_AGE / 2) == (as_of, version)
     assert StageVisit.objects.count() == 0  # not yet: younger than MAX_AGE
-    assert analytics_refresh_if_stale(now=as_of + MAX_AGE * 2) > as_of
+    later, changed = analytics_refresh_if_stale(now=as_of + MAX_AGE * 2)
+    assert later > as_of and changed == later
     assert StageVisit.objects.count() == 1
+
+
+def test_a_refresh_that_finds_nothing_keeps_the_version(generated):  # noqa: F811
+    state = AnalyticsRefresh.objects.get()
+    analytics_refresh()
+    again = AnalyticsRefresh.objects.get()
+    # (deals written in the last OVERLAP are looked at again; redone, they count as changed)
+    assert again.refreshed_at > state.refreshed_at
+    AnalyticsRefresh.objects.update(updated_after=timezone.now())
+    analytics_refresh()
+    assert AnalyticsRefresh.objects.get().changed_at == again.changed_at
 
 
 def test_deleting_a_deal_removes_its_visits(alice, stages_a):
