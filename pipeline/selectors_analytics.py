@@ -1,7 +1,8 @@
 """Reads for the pipeline analytics pages: funnel, time in stage, reps by stage, loss analysis
-and velocity. Everything is computed in SQL from the stage history (`StageChange`) and the
-deals the user may see (`Deal.objects.visible_to`), a fixed number of queries whatever the
-number of deals; Python only shapes the few grouped rows that come back.
+and velocity. Everything is computed in SQL from the stage visits (`StageVisit`, derived from
+the stage history by `pipeline.services.analytics`: callers refresh it first) and the deals
+the user may see (`Deal.objects.visible_to`), a fixed number of queries whatever the number of
+deals; Python only shapes the few grouped rows that come back.
 
 Definitions (also on the pages' help text and in README, "## Analytics"):
 
