@@ -281,6 +281,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 15 * 60},
     },
+    "analytics-refresh": {
+        "task": "pipeline.analytics_refresh",
+        "schedule": 60 * 5,
+        "options": {"expires": 60 * 5},
+    },
     "nightly-tiers-recompute": {
         "task": "crm.tiers_recompute",
         "schedule": crontab(hour=2, minute=30),

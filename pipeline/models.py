@@ -794,3 +794,45 @@ class DealReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id} reviewed {self.week}"
+
+
+class StageVisit(models.Model):
+    """Derived, for the analytics pages: one row per stage entry (per StageChange), with where
+    the stay ended and what the deal did after its first entry into the stage. Maintained by
+    `pipeline.services.analytics.analytics_refresh` from the stage history; never edited."""
+
+    change = models.OneToOneField(
+        StageChange, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+", db_index=False)
+    entered_at = models.DateTimeField()
+    # The deal's next entry into any stage; empty for its last (the stay runs on, or ended
+    # when the deal closed).
+    left_at = models.DateTimeField(null=True)
+    # The deal's first entry into this stage (the funnel counts a deal once per stage).
+    is_first = models.BooleanField()
+    # First entries only: later the deal entered a stage further along the pipeline.
+    moved_on = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["stage", "deal"], name="stagevisit_stage_deal")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} in {self.stage_id} from {self.entered_at}"
+
+
+class AnalyticsRefresh(models.Model):
+    """The one row (pk=1) saying how far StageVisit has been brought up to date."""
+
+    refreshed_at = models.DateTimeField()
+    # The last refresh that changed anything: the pages' figures are kept until it moves.
+    changed_at = models.DateTimeField()
+    # Deals updated after this moment, or with stage changes after `change_id`, are redone.
+    updated_after = models.DateTimeField()
+    change_id = models.BigIntegerField(default=0)
+    # The stages' order when the visits were computed ("moved on" depends on it).
+    stage_order = models.TextField(default="")
+
+    def __str__(self) -> str:
+        return f"analytics as of {self.refreshed_at}"

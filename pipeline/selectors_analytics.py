@@ -1,7 +1,8 @@
 """Reads for the pipeline analytics pages: funnel, time in stage, reps by stage, loss analysis
-and velocity. Everything is computed in SQL from the stage history (`StageChange`) and the
-deals the user may see (`Deal.objects.visible_to`), a fixed number of queries whatever the
-number of deals; Python only shapes the few grouped rows that come back.
+and velocity. Everything is computed in SQL from the stage visits (`StageVisit`, derived from
+the stage history by `pipeline.services.analytics`: callers refresh it first) and the deals
+the user may see (`Deal.objects.visible_to`), a fixed number of queries whatever the number of
+deals; Python only shapes the few grouped rows that come back.
 
 Definitions (also on the pages' help text and in README, "## Analytics"):
 
@@ -141,22 +142,17 @@ def _stage_ids(stages: list[Stage]) -> str:
 
 def _stays_cte(stages: list[Stage]) -> str:
     """`stays`: every stay of the cohort's deals in the stages: (owner_id, stage_id, days,
-    is_open). LEAD over the deal's entries, ordered by time, finds where each stay ends.
+    is_open), from the stage visits (each entry with the deal's next entry, `left_at`).
     Takes one parameter: now."""
-    end = "COALESCE(s.left_at, CASE WHEN s.status IN ('won', 'lost') THEN s.closed_at END, %s)"
+    end = "COALESCE(v.left_at, CASE WHEN c.status IN ('won', 'lost') THEN c.closed_at END, %s)"
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     return f"""stays AS {materialized}(
-        SELECT s.owner_id, s.stage_id, {_days(end, "s.entered_at")} AS days,
-               CASE WHEN s.left_at IS NULL AND s.status NOT IN ('won', 'lost') THEN 1 ELSE 0 END
+        SELECT c.owner_id, v.stage_id, {_days(end, "v.entered_at")} AS days,
+               CASE WHEN v.left_at IS NULL AND c.status NOT IN ('won', 'lost') THEN 1 ELSE 0 END
                    AS is_open
-        FROM (
-            SELECT sc.to_stage_id AS stage_id, sc.at AS entered_at,
-                   LEAD(sc.at) OVER (PARTITION BY sc.deal_id ORDER BY sc.at, sc.id) AS left_at,
-                   c.owner_id, c.status, c.closed_at
-            FROM pipeline_stagechange sc
-            JOIN cohort c ON c.id = sc.deal_id
-        ) s
-        WHERE s.stage_id IN ({_stage_ids(stages)})
+        FROM pipeline_stagevisit v
+        JOIN cohort c ON c.id = v.deal_id
+        WHERE v.stage_id IN ({_stage_ids(stages)})
     )"""
 
 
@@ -244,46 +240,23 @@ class FunnelStage:
 
 
 def _entry_counts_sql(stages: list[Stage], *, by_owner: bool) -> str:
-    """Per owner (or overall): for each stage, deals that entered it, moved on, were lost
-    there, are won, still sit there; five columns per stage. One hash aggregate over the
-    stage changes: per deal, the first entry into each stage and the last entry into any
-    stage further along (pipeline order: position, then id)."""
-    index = (
-        "CASE sc.to_stage_id "
-        + " ".join(f"WHEN {int(s.pk)} THEN {i}" for i, s in enumerate(stages))
-        + " END"
-    )
-    per_deal = []
-    for i in range(len(stages)):
-        per_deal.append(f"MIN(CASE WHEN e.idx = {i} THEN e.at END) AS f{i}")
-        per_deal.append(f"MAX(CASE WHEN e.idx > {i} THEN e.at END) AS m{i}")
-    counts = []
-    for i, stage in enumerate(stages):
-        entered = f"p.f{i} IS NOT NULL"
-        counts += [
-            f"SUM(CASE WHEN {entered} THEN 1 ELSE 0 END)",
-            f"SUM(CASE WHEN {entered} AND (c.status = 'won' OR p.m{i} > p.f{i}) THEN 1 ELSE 0 END)",
-            f"SUM(CASE WHEN {entered} AND c.status = 'lost' AND c.lost_from_stage_id = "
-            f"{int(stage.pk)} THEN 1 ELSE 0 END)",
-            f"SUM(CASE WHEN {entered} AND c.status = 'won' THEN 1 ELSE 0 END)",
-            f"SUM(CASE WHEN {entered} AND c.status IN ('open', 'paused') AND c.stage_id = "
-            f"{int(stage.pk)} THEN 1 ELSE 0 END)",
-        ]
+    """Per owner (or overall) and stage: deals that entered it, moved on, were lost there,
+    are won, still sit there. One grouped join of the deals' first entries (stage visits)
+    to the cohort."""
+    stage_ids = _stage_ids(stages)
     owner = "c.owner_id" if by_owner else "0"
     return f"""
-        SELECT {owner}, {", ".join(counts)}
-        FROM (
-            SELECT e.deal_id, {", ".join(per_deal)}
-            FROM (
-                SELECT sc.deal_id, sc.at, {index} AS idx
-                FROM pipeline_stagechange sc
-                JOIN cohort ON cohort.id = sc.deal_id
-                WHERE sc.to_stage_id IN ({_stage_ids(stages)})
-            ) e
-            GROUP BY e.deal_id
-        ) p
-        JOIN cohort c ON c.id = p.deal_id
-        {"GROUP BY c.owner_id" if by_owner else ""}
+        SELECT {owner}, v.stage_id, COUNT(*),
+            SUM(CASE WHEN c.status = 'won' OR v.moved_on THEN 1 ELSE 0 END),
+            SUM(CASE WHEN c.status = 'lost' AND c.lost_from_stage_id = v.stage_id
+                THEN 1 ELSE 0 END),
+            SUM(CASE WHEN c.status = 'won' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN c.status IN ('open', 'paused') AND c.stage_id = v.stage_id
+                THEN 1 ELSE 0 END)
+        FROM pipeline_stagevisit v
+        JOIN cohort c ON c.id = v.deal_id
+        WHERE v.is_first AND v.stage_id IN ({stage_ids})
+        GROUP BY {"c.owner_id, " if by_owner else ""}v.stage_id
     """
 
 
@@ -294,12 +267,11 @@ def _entry_counts(
     if not stages:
         return {}
     head, params = _with(user, filters)
-    result = {}
-    for row in _fetch(head + _entry_counts_sql(stages, by_owner=by_owner), params):
-        values = [int(v or 0) for v in row[1:]]
-        result[row[0]] = {
-            stage.pk: tuple(values[5 * i : 5 * i + 5]) for i, stage in enumerate(stages)
-        }
+    result: dict = defaultdict(dict)
+    for owner_id, stage_id, *values in _fetch(
+        head + _entry_counts_sql(stages, by_owner=by_owner), params
+    ):
+        result[owner_id][stage_id] = tuple(int(v or 0) for v in values)
     return result
 
 

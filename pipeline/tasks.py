@@ -85,3 +85,13 @@ def forecast_snapshot() -> int | None:
     a second beat, a redelivery or a retry finds the week taken and writes nothing."""
     run = services.forecast_snapshot_take()
     return run.deal_count if run else None
+
+
+@shared_task(name="pipeline.analytics_refresh")
+def analytics_refresh() -> str | None:
+    """Every few minutes: bring the analytics pages' stage visits up to date for the deals
+    changed since the last run. Idempotent; a run that finds another under way skips."""
+    from pipeline.services.analytics import analytics_refresh as refresh
+
+    done = refresh(wait=False)
+    return done.isoformat() if done else None

@@ -9,20 +9,24 @@ Every page costs a fixed number of queries whatever the number of deals
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.errors import refusal
 from pipeline import charts_analytics
 from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
+from pipeline.models import Deal
 from pipeline.selectors_analytics import (
     BUCKETS,
     SMALL_SAMPLE,
@@ -35,6 +39,7 @@ from pipeline.selectors_analytics import (
     velocity,
     velocity_trend,
 )
+from pipeline.services.analytics import analytics_refresh_if_stale
 from pipeline.views_forecast import csv_safe
 
 DRILL_DOWN_LIMIT = 500
@@ -82,8 +87,27 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
         "small_sample": SMALL_SAMPLE,
         "currency": settings.REPORTING_CURRENCY,
         "tabs": [(reverse(n), p, f"{reverse(n)}?{form.query()}") for n, p in PAGES],
+        "as_of": getattr(form, "as_of", None),
         **extra,
     }
+
+
+FIGURES_TTL = 10 * 60  # seconds
+
+
+def _figures(request, form, page: str, filters, compute):
+    """The page's figures, computed once per change of the stage visits (`form.version`, the
+    last refresh that changed anything), page, filters, visibility and language, then read
+    from the cache for up to FIGURES_TTL (which bounds what no deal write announces: exchange
+    rates, company tiers, names, running stays growing)."""
+    visible = str(Deal.objects.visible_to(request.user).query)
+    raw = "|".join([page, form.version.isoformat(), get_language() or "", repr(filters), visible])
+    key = "analytics:" + hashlib.sha256(raw.encode()).hexdigest()
+    figures = cache.get(key)
+    if figures is None:
+        figures = compute()
+        cache.set(key, figures, FIGURES_TTL)
+    return figures
 
 
 def _drill_url(form, stage_id, *, rep=None, outcome=None) -> str:
@@ -107,6 +131,8 @@ def _validated(request):
         return None, refusal(request, _("Unknown export format."), status=400)
     if not form.is_valid():
         return None, _refuse(request, form)
+    # The stage visits the pages count on, refreshed first when older than a minute.
+    form.as_of, form.version = analytics_refresh_if_stale()
     return (form, export), None
 
 
@@ -121,8 +147,15 @@ def analytics_funnel(request):
         return refused
     form, export = valid
     pipeline = form.chosen_pipeline
+    filters = form.filters(pipeline=pipeline)
     rows = (
-        funnel(user=request.user, filters=form.filters(pipeline=pipeline), pipeline=pipeline)
+        _figures(
+            request,
+            form,
+            "funnel",
+            filters,
+            lambda: funnel(user=request.user, filters=filters, pipeline=pipeline),
+        )
         if pipeline
         else []
     )
@@ -173,10 +206,18 @@ def analytics_time_in_stage(request):
         return refused
     form, export = valid
     pipeline = form.chosen_pipeline
-    now = timezone.now()
     filters = form.filters(pipeline=pipeline)
     rows = (
-        time_in_stage(user=request.user, filters=filters, pipeline=pipeline, now=now)
+        _figures(
+            request,
+            form,
+            "time",
+            filters,
+            # Running stays are measured to the refresh the figures are computed at.
+            lambda: time_in_stage(
+                user=request.user, filters=filters, pipeline=pipeline, now=form.as_of
+            ),
+        )
         if pipeline
         else []
     )
@@ -232,12 +273,19 @@ def analytics_reps(request):
     pipeline = form.chosen_pipeline
     matrix = None
     if pipeline:
-        matrix = reps_by_stage(
-            user=request.user,
-            filters=form.filters(pipeline=pipeline),
-            pipeline=pipeline,
-            now=timezone.now(),
-            unassigned=_("Unassigned"),
+        filters = form.filters(pipeline=pipeline)
+        matrix = _figures(
+            request,
+            form,
+            "reps",
+            filters,
+            lambda: reps_by_stage(
+                user=request.user,
+                filters=filters,
+                pipeline=pipeline,
+                now=form.as_of,
+                unassigned=_("Unassigned"),
+            ),
         )
         matrix.rows.sort(key=REP_SORTS[form.cleaned_data["sort"]])
         matrix.team.label = _("Team")
@@ -300,8 +348,13 @@ def analytics_losses(request):
     if refused:
         return refused
     form, export = valid
-    analysis = loss_analysis(
-        user=request.user, filters=form.filters(), no_reason=_("No reason given")
+    filters = form.filters()
+    analysis = _figures(
+        request,
+        form,
+        "losses",
+        filters,
+        lambda: loss_analysis(user=request.user, filters=filters, no_reason=_("No reason given")),
     )
     reasons = sorted(analysis.by_reason, key=lambda r: -analysis.by_reason[r].count)
     stages = sorted(analysis.by_stage, key=lambda s: -analysis.by_stage[s].count)
@@ -349,9 +402,17 @@ def analytics_velocity(request):
         return refused
     form, export = valid
     filters = form.filters()
-    teams, reps, total = velocity(user=request.user, filters=filters, unassigned=_("Unassigned"))
     months = months_between(filters.start, filters.end)
-    trend = velocity_trend(user=request.user, filters=filters, months=months)
+    teams, reps, total, trend = _figures(
+        request,
+        form,
+        "velocity",
+        filters,
+        lambda: (
+            *velocity(user=request.user, filters=filters, unassigned=_("Unassigned")),
+            velocity_trend(user=request.user, filters=filters, months=months),
+        ),
+    )
     if export:
         header = [
             _("Team or rep"),

@@ -18,12 +18,14 @@ from pipeline.selectors_analytics import (
     reps_by_stage,
     time_in_stage,
 )
+from pipeline.services.analytics import analytics_refresh
 
 pytestmark = pytest.mark.django_db
 
 
 def test_seeded_history_fills_every_page():
     call_command("seed_demo", stdout=StringIO())
+    analytics_refresh()
     maria = User.objects.get(username="maria")
     pipeline = Pipeline.objects.get(name="New business")
     filters = AnalyticsFilters(start=date(2000, 1, 1), end=timezone.localdate())

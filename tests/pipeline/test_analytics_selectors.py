@@ -26,6 +26,7 @@ from pipeline.selectors_analytics import (
     velocity,
     velocity_trend,
 )
+from pipeline.services.analytics import analytics_refresh
 from tests.factories import CompanyFactory, DealFactory, MembershipFactory, UserFactory
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)  # UTC: day arithmetic free of DST
@@ -83,6 +84,7 @@ def history(alice, alex, bob, stages_a):
             s, [(0, 30), (1, 25)], owner=bob, status="lost", closed=10, reason=timing
         ),
     }
+    analytics_refresh()  # the pages refresh the stage visits before counting
     return deals
 
 
@@ -171,6 +173,7 @@ def generated(team_a, alice, alex, bob, stages_a):
             company=rng.choice(companies),
             product_area=rng.choice(areas + [None]),
         )
+    analytics_refresh()
     return reps
 
 

@@ -3,15 +3,18 @@ query counts."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from pipeline.models import LostReason, StageChange
+from pipeline.services.analytics import analytics_refresh
 from tests.factories import DealFactory
 
 PAGES = [
@@ -213,10 +216,36 @@ def test_query_count_is_fixed(client, bob, alice, alex, deals, stages_a, name):
     client.force_login(bob)
     params = {"stage": stages_a[0].pk} if name == "analytics-deals" else {}
     client.get(reverse(name), params)  # session and caches warm
+    cache.clear()  # the figures computed, not read from the cache
     with CaptureQueriesContext(connection) as few:
         assert client.get(reverse(name), params).status_code == 200
     _more_deals(alice, alex, stages_a, 30)
+    analytics_refresh()
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         assert client.get(reverse(name), params).status_code == 200
     assert len(few) == len(many)
     assert len(many) <= 14
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_figures_are_as_of_the_last_refresh(client, bob, alice, alex, deals, stages_a, name):
+    """Served from the cache until the stage visits are next refreshed, then computed anew."""
+    client.force_login(bob)
+    first = _main(client.get(reverse(name)))
+    assert "as of" in first
+    _more_deals(alice, alex, stages_a, 5)
+    _deal(stages_a[0], alice, status="lost", reason=LostReason.objects.get(name="Price"))
+    with CaptureQueriesContext(connection) as cached:
+        assert _main(client.get(reverse(name))) == first
+    analytics_refresh()
+    with CaptureQueriesContext(connection) as computed:
+        assert _main(client.get(reverse(name))) != first
+    assert len(cached) < len(computed)
+
+
+def _main(response) -> str:
+    """The page's content without the per-request tokens (CSRF, CSP nonce)."""
+    text = response.content.decode()
+    text = text[text.index("<main") : text.index("</main>")]
+    return re.sub(r'(nonce|value)="[^"]*"', "", text)

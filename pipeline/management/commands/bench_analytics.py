@@ -32,6 +32,7 @@ from accounts.models import Membership, Role, Team, User
 from crm.models import Company
 from pipeline.management.commands import bench
 from pipeline.models import Deal, LostReason, Pipeline, ProductArea, Stage
+from pipeline.services.analytics import analytics_refresh
 
 TEAM_NAME = "Bench analytics"
 MANAGER = "bench_analytics"
@@ -142,6 +143,7 @@ WHERE d.pipeline_id = %(pipeline)s
 _LAST_STAGE_SQL = """
 UPDATE pipeline_deal d
 SET stage_id = last.to_stage_id, stage_entered_at = last.at,
+    updated_at = GREATEST(last.at, COALESCE(d.closed_at, last.at)),
     lost_from_stage_id = CASE WHEN d.status = 'lost' THEN last.to_stage_id END
 FROM (
     SELECT DISTINCT ON (sc.deal_id) sc.deal_id, sc.to_stage_id, sc.at
@@ -168,7 +170,9 @@ def build_fixture(deals: int, changes: int, *, log) -> Fixture:
         )
         if have == deals and have_changes == deals * changes:
             log(f"Fixture ready: {deals} deals, {deals * changes} stage changes.")
+            analytics_refresh()  # what changed since (everything the first time)
             return fixture
+
         started = time.perf_counter()
         bench.delete_deals("pipeline_id = %s", [fixture.pipeline.pk])
         owners = list(
@@ -203,12 +207,20 @@ def build_fixture(deals: int, changes: int, *, log) -> Fixture:
             f"Built {deals} deals and {deals * changes} stage changes "
             f"in {time.perf_counter() - started:.1f} s."
         )
-    # Fresh statistics (VACUUM cannot run inside a transaction, as in tests: ANALYZE can).
+    # The pages' stage visits, rebuilt from the new history.
+    started = time.perf_counter()
+    analytics_refresh(full=True)
+    log(f"Stage visits rebuilt in {time.perf_counter() - started:.1f} s.")
+    _analyze()
+    return fixture
+
+
+def _analyze() -> None:
+    """Fresh statistics (VACUUM cannot run inside a transaction, as in tests: ANALYZE can)."""
     command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
     with connection.cursor() as cursor:
-        cursor.execute(f"{command} pipeline_deal")
-        cursor.execute(f"{command} pipeline_stagechange")
-    return fixture
+        for table in ("pipeline_deal", "pipeline_stagechange", "pipeline_stagevisit"):
+            cursor.execute(f"{command} {table}")
 
 
 class Command(bench.Command):
@@ -265,8 +277,11 @@ class Command(bench.Command):
         json_path.write_text(json.dumps({"deals": deals, "results": results}, indent=2))
 
     def _time_page(self, name, path, http, fixture, requests) -> dict:
+        first = []  # each worker computes the figures once per refresh, then reads the cache
         for _ in range(WARMUP_REQUESTS):
+            started = time.perf_counter()
             status, body = http.request("GET", path)
+            first.append((time.perf_counter() - started) * 1000)
             if status != 200:
                 raise CommandError(f"{name}: {status}\n{bench._first_lines(body)}")
         times = []
@@ -275,14 +290,16 @@ class Command(bench.Command):
             status, _body = http.request("GET", path)
             times.append((time.perf_counter() - started) * 1000)
         queries, _sql = self._count_board_queries(fixture, path)
-        return {"page": name, "queries": queries, **bench._summary(times)}
+        return {"page": name, "queries": queries, "first": max(first), **bench._summary(times)}
 
     def _print(self, results, *, deals: int, changes: int) -> None:
         self.stdout.write(f"\nAnalytics pages, {deals} deals, {changes} stage changes")
-        self.stdout.write(f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}  target")
+        self.stdout.write(
+            f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'first ms':>9} {'queries':>8}  target"
+        )
         for r in results:
             verdict = "ok" if r["p50"] < P50_TARGET_MS else "SLOW"
             self.stdout.write(
-                f"{r['page']:28} {r['p50']:8.1f} {r['p95']:8.1f} {r['queries']:8d}  "
-                f"p50 < {P50_TARGET_MS:.0f} ms: {verdict}"
+                f"{r['page']:28} {r['p50']:8.1f} {r['p95']:8.1f} {r['first']:9.1f} "
+                f"{r['queries']:8d}  p50 < {P50_TARGET_MS:.0f} ms: {verdict}"
             )
