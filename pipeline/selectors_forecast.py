@@ -29,6 +29,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Abs, Round
+from django.utils import timezone
 
 from accounts.models import Team, User
 from accounts.selectors import access_for
@@ -51,7 +52,7 @@ from pipeline.models import (
     Stage,
     StageChange,
 )
-from pipeline.money import Rate, current_rates, round_cents
+from pipeline.money import Rate, current_rates, rates_on, round_cents
 
 GROUPS = ("owner", "stage", "pipeline", "team")
 _EXACT = DecimalField(max_digits=30, decimal_places=10)
@@ -321,6 +322,11 @@ class Change:
         return round_cents(self.delta_exact)
 
 
+def snapshot_rates(run: ForecastSnapshotRun | None) -> dict | None:
+    """The exchange rates the snapshot was taken at (one query), None without a snapshot."""
+    return None if run is None else rates_on(timezone.localdate(run.taken_at))
+
+
 def last_snapshot_run(*, before: date) -> ForecastSnapshotRun | None:
     return ForecastSnapshotRun.objects.filter(week__lt=before).order_by("-week").first()
 
@@ -346,10 +352,12 @@ def changes_since_snapshot(
         return None, result
     rates = current_rates()
     kind = filters.kind
-    in_reporting = Case(
+    # "Value changed" compares at the snapshot's rates, as the snapshot rounded it (like the
+    # review): a change of exchange rate alone is not a change of the deal.
+    at_snapshot = Case(
         *[
             When(currency=currency, then=Value(rate.rate, output_field=_EXACT))
-            for currency, rate in rates.items()
+            for currency, rate in snapshot_rates(run).items()
         ],
         output_field=_EXACT,
     )
@@ -368,7 +376,7 @@ def changes_since_snapshot(
         .annotate(
             was=period_trunc("line__expected_close_date", kind),
             now=period_trunc("expected_close_date", kind),
-            value_gap=Abs(Round(F("value") * in_reporting, 2) - F("line__value")),
+            value_gap=Abs(Round(F("value") * at_snapshot, 2) - F("line__value")),
         )
         .annotate(
             reason=Case(

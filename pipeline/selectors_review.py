@@ -46,7 +46,7 @@ from pipeline.models import (
     ForecastSnapshotRun,
     Stage,
 )
-from pipeline.money import rates_on
+from pipeline.selectors_forecast import snapshot_rates
 
 # Rows per section on the page: what a weekly meeting gets through; the rest are counted and
 # linked to the boards. (50 per section made a 750 KB page that took ~170 ms to render.)
@@ -180,11 +180,6 @@ def _changed_since(run: ForecastSnapshotRun) -> Q:
         & Exists(line.filter(expected_close_date__isnull=False))
         | Exists(changed_line)
     )
-
-
-def snapshot_rates(run: ForecastSnapshotRun | None) -> dict | None:
-    """The exchange rates the snapshot was taken at (one query), None without a snapshot."""
-    return None if run is None else rates_on(timezone.localdate(run.taken_at))
 
 
 def _at_snapshot_rates(qs: QuerySet[Deal], rates: dict | None) -> QuerySet[Deal]:

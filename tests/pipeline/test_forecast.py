@@ -354,6 +354,28 @@ def test_changes_since_last_week_equal_a_walk_over_the_deals(admin, alice, bob, 
     assert {reason for _period, reason in got} >= {"new", "moved", "slipped", "won", "value"}
 
 
+def test_a_new_exchange_rate_alone_is_not_a_change_of_value(admin, alice, stages_a):
+    """A deal written since the snapshot (a note, a next step) whose currency's rate changed
+    is not listed as "value changed": the comparison is at the snapshot's rates."""
+    from pipeline.models import ExchangeRate
+    from pipeline.money import rates_changed
+    from pipeline.selectors_forecast import changes_since_snapshot
+    from tests.factories import DealFactory
+
+    deal = DealFactory(
+        stage=stages_a[1], owner=alice, value=10000, currency="DKK", expected_close_date=TODAY
+    )
+    last_week = timezone.make_aware(datetime.combine(TODAY - timedelta(days=7), time(1)))
+    services.forecast_snapshot_take(now=last_week)
+    ExchangeRate.objects.create(currency="DKK", rate=Decimal("0.2"), valid_from=TODAY)
+    rates_changed()
+    Deal.objects.filter(pk=deal.pk).update(updated_at=timezone.now())  # written, not changed
+    _run, changes = changes_since_snapshot(
+        user=admin, filters=ForecastFilters(kind="month"), today=TODAY
+    )
+    assert not any("value" in reasons for reasons in changes.values())
+
+
 def test_stage_calibration_suggests_from_what_closed(admin, alice, stages_a):
     from pipeline.models import StageChange
     from pipeline.selectors_forecast import stage_calibration
