@@ -265,6 +265,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # change at any time) whether it is the digest hour or a new week. A missed poll is caught up.
 CELERY_TIMEZONE = "UTC"
 DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
+# How long an analytics page keeps the figures it computed for a set of filters, while no
+# deal changed (0: compute on every request; the benchmark measures that).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 600)
 CELERY_BEAT_SCHEDULE = {
     "flags-scan": {
         "task": "pipeline.flags_scan",

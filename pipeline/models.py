@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -196,28 +197,51 @@ class DealStatus(models.TextChoices):
     PAUSED = "paused", _("Paused")
 
 
+@dataclass(frozen=True)
+class DealVisibility:
+    """What a user may see of deals, as pipelines (PRODUCT.md, access rules): everything (an
+    admin), or every deal of `full_pipeline_ids` and, in `own_pipeline_ids`, only deals owned
+    by `user_id` or unassigned (a salesperson in a team set to "own deals only")."""
+
+    everything: bool
+    full_pipeline_ids: list[int]
+    own_pipeline_ids: list[int]
+    user_id: int
+
+
+def deal_visibility(user) -> DealVisibility:
+    """The one visibility rule for deals; `DealQuerySet.visible_to` applies it to deals, the
+    analytics to their derived tables."""
+    from accounts.selectors import access_for
+
+    access = access_for(user)
+    return DealVisibility(
+        everything=access.is_admin,
+        full_pipeline_ids=access.pipeline_ids_of(access.full_team_ids),
+        own_pipeline_ids=access.pipeline_ids_of(access.own_only_team_ids),
+        user_id=access.user_id,
+    )
+
+
 class DealQuerySet(models.QuerySet):
     def visible_to(self, user) -> DealQuerySet:
-        """The one visibility rule for deals (PRODUCT.md, access rules).
+        """The one visibility rule for deals (PRODUCT.md, access rules; `deal_visibility`).
 
         Admins see all deals; others the deals in their teams' pipelines, except that a
         salesperson in a team set to "own deals only" sees their own and unassigned deals there.
         """
-        from accounts.selectors import access_for
-
-        access = access_for(user)
-        if access.is_admin:
+        rule = deal_visibility(user)
+        if rule.everything:
             return self
-        full = access.pipeline_ids_of(access.full_team_ids)
-        own_only = access.pipeline_ids_of(access.own_only_team_ids)
         # "id IS NULL" (never true) rather than an empty IN, which Django cannot compile when
-        # the query is used as raw SQL (the analytics build on it).
+        # the query is used as raw SQL.
         conditions = []
-        if full:
-            conditions.append(Q(pipeline_id__in=full))
-        if own_only:
+        if rule.full_pipeline_ids:
+            conditions.append(Q(pipeline_id__in=rule.full_pipeline_ids))
+        if rule.own_pipeline_ids:
             conditions.append(
-                Q(pipeline_id__in=own_only) & (Q(owner_id=access.user_id) | Q(owner__isnull=True))
+                Q(pipeline_id__in=rule.own_pipeline_ids)
+                & (Q(owner_id=rule.user_id) | Q(owner__isnull=True))
             )
         if not conditions:
             return self.filter(pk__isnull=True)
@@ -796,16 +820,40 @@ class DealReview(models.Model):
         return f"{self.deal_id} reviewed {self.week}"
 
 
+# What the analytics pages read of a visit besides its pipeline and dates.
+VISIT_COLUMNS = [
+    "stage",
+    "owner",
+    "product_area_id",
+    "tier",
+    "is_first",
+    "moved_on",
+    "won",
+    "lost_here",
+    "here_now",
+    "seconds",
+    "entered_at",
+]
+
+
 class StageVisit(models.Model):
     """Derived, for the analytics pages: one row per stage entry (per StageChange), with where
-    the stay ended and what the deal did after its first entry into the stage. Maintained by
-    `pipeline.services.analytics.analytics_refresh` from the stage history; never edited."""
+    the stay ended and what the deal did after its first entry into the stage, and the deal's
+    own columns the pages filter on, copied at the refresh. Maintained by
+    `pipeline.services.analytics.analytics_refresh`; never edited. No database constraints:
+    a full rebuild writes a million rows, and Django's own cascade removes a deleted deal's."""
 
     change = models.OneToOneField(
-        StageChange, on_delete=models.CASCADE, primary_key=True, related_name="+"
+        StageChange,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        db_constraint=False,
     )
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
-    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+", db_index=False)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     entered_at = models.DateTimeField()
     # The deal's next entry into any stage; empty for its last (the stay runs on, or ended
     # when the deal closed).
@@ -814,12 +862,112 @@ class StageVisit(models.Model):
     is_first = models.BooleanField()
     # First entries only: later the deal entered a stage further along the pipeline.
     moved_on = models.BooleanField(default=False)
+    # The stay's length in whole seconds, to the next entry or the deal's closing; empty
+    # while it runs (the deal is open or paused and this is its last entry).
+    seconds = models.BigIntegerField(null=True)
+    # The deal, as it was at the refresh.
+    pipeline = models.ForeignKey(
+        Pipeline,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    product_area_id = models.BigIntegerField(null=True)
+    tier = models.CharField(max_length=1, default="")  # the company's ABC tier
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True)  # won or lost deals only
+    won = models.BooleanField(default=False)
+    lost_here = models.BooleanField(default=False)  # lost, from this stage
+    here_now = models.BooleanField(default=False)  # open or paused, in this stage
 
     class Meta:
-        indexes = [models.Index(fields=["stage", "deal"], name="stagevisit_stage_deal")]
+        indexes = [
+            # Covering (on PostgreSQL): the pages read the visits at a period's edges and
+            # the running stays from these indexes alone.
+            models.Index(
+                fields=["pipeline", "created_at"],
+                name="stagevisit_pipeline_created",
+                include=VISIT_COLUMNS,
+            ),
+            models.Index(
+                fields=["pipeline", "closed_at"],
+                name="stagevisit_pipeline_closed",
+                condition=Q(closed_at__isnull=False),
+                include=VISIT_COLUMNS,
+            ),
+            models.Index(
+                fields=["pipeline", "created_at"],
+                name="stagevisit_running",
+                condition=Q(seconds__isnull=True),
+                include=VISIT_COLUMNS,
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.deal_id} in {self.stage_id} from {self.entered_at}"
+
+
+class StageMonth(models.Model):
+    """Derived, for the analytics pages: the stage visits summed per month, so a page reads a
+    few thousand sums instead of a million visits. Each visit counts twice: under the month
+    its deal was created (`basis` CREATED) and, for a closed deal, the month it closed (`basis`
+    CLOSED); the pages add whole months of the period from here and read the days at its
+    edges from the visits. Rows with `days` -1 count first entries into the stage (the
+    funnel); the others count finished stays lasting `days` whole days (time in stage).
+    Kept in step with StageVisit by `pipeline.services.analytics`, in the same transaction."""
+
+    CREATED, CLOSED = 0, 1
+    FIRST_ENTRIES = -1
+
+    basis = models.PositiveSmallIntegerField()  # CREATED or CLOSED
+    month = models.DateField()  # first day, in settings.TIME_ZONE
+    pipeline = models.ForeignKey(
+        Pipeline,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    stage_id = models.BigIntegerField()
+    owner_key = models.BigIntegerField()  # the owner's id, 0 for none
+    product_area_key = models.BigIntegerField()  # 0 for none
+    tier = models.CharField(max_length=1)
+    days = models.IntegerField()
+    n = models.IntegerField(default=0)  # first entries, or stays
+    moved = models.IntegerField(default=0)  # of the first entries: moved on (or won)
+    lost = models.IntegerField(default=0)  # lost from this stage
+    won = models.IntegerField(default=0)
+    here = models.IntegerField(default=0)  # open or paused in this stage
+    seconds = models.BigIntegerField(default=0)  # the stays' summed length
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "basis",
+                    "month",
+                    "pipeline",
+                    "stage_id",
+                    "owner_key",
+                    "product_area_key",
+                    "tier",
+                    "days",
+                ],
+                name="stagemonth_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} stage {self.stage_id}: {self.n}"
 
 
 class AnalyticsRefresh(models.Model):
@@ -831,8 +979,11 @@ class AnalyticsRefresh(models.Model):
     # Deals updated after this moment, or with stage changes after `change_id`, are redone.
     updated_after = models.DateTimeField()
     change_id = models.BigIntegerField(default=0)
-    # The stages' order when the visits were computed ("moved on" depends on it).
+    # The stages' order and the time zone when the visits were computed ("moved on" and
+    # the months depend on them).
     stage_order = models.TextField(default="")
+    # Company tier changes after this one are redone (the visits copy the tier).
+    tier_change_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"analytics as of {self.refreshed_at}"

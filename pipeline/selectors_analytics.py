@@ -35,11 +35,22 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncMonth
 
 from accounts.models import User
-from pipeline.models import Deal, DealStatus, Pipeline, Stage
+from pipeline.models import Deal, DealStatus, Pipeline, Stage, StageMonth, deal_visibility
 from pipeline.money import Rate, current_rates, round_cents
 
 SMALL_SAMPLE = 5  # fewer than this: shown greyed, never as a confident percentage
@@ -100,34 +111,122 @@ def cohort_deals(*, user: User, filters: AnalyticsFilters) -> QuerySet[Deal]:
     return qs.filter(created_at__gte=start, created_at__lt=end)
 
 
-COHORT_COLUMNS = ("id", "owner_id", "status", "closed_at", "lost_from_stage_id", "stage_id")
+# --- the cohort's stage visits: whole months from StageMonth, the rest from StageVisit ------
 
 
-def _cohort_sql(user: User, filters: AnalyticsFilters) -> tuple[str, list]:
-    """The cohort as SQL (id, owner_id, status, closed_at, lost_from_stage_id, stage_id)."""
-    qs = cohort_deals(user=user, filters=filters).order_by().values(*COHORT_COLUMNS)
-    sql, params = qs.query.sql_with_params()
-    return sql, list(params)
+@dataclass(frozen=True)
+class _Piece:
+    """A part of the cohort's visits, added (sign 1) or taken away (-1): whole months of the
+    monthly sums (`source` "months") or a time range of the visits themselves ("visits")."""
+
+    sign: int
+    source: str
+    where: str
+    params: tuple
 
 
-def _with(user: User, filters: AnalyticsFilters, *ctes: str) -> tuple[str, list]:
-    """`WITH cohort AS (...), <ctes>`: the cohort read once (materialized on PostgreSQL, so
-    the planner sees its real size and hash-joins the stage changes to it)."""
-    cohort, params = _cohort_sql(user, filters)
-    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    parts = [f"cohort AS {materialized}({cohort})", *ctes]
-    return "WITH " + ",\n".join(parts), params
+def _month_start(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _days(later: str, earlier: str) -> str:
-    """SQL for the days (fractional, double precision) between two timestamps."""
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({later} - {earlier}))::float8 / 86400.0)"
-    return f"(julianday({later}) - julianday({earlier}))"
+def _next_month(moment: datetime) -> datetime:
+    return datetime.combine((moment.date() + timedelta(days=32)).replace(day=1), time.min, _tz())
+
+
+def _pieces(filters: AnalyticsFilters) -> list[_Piece]:
+    """The cohort's period as pieces: the months it covers whole, read from the monthly sums,
+    and the days at its edges, read from the visits. "Active" is everything created before the
+    period's end less what closed before its start (a deal created before it closed)."""
+    start, end = _start_of(filters.start), _start_of(filters.end + timedelta(days=1))
+
+    def months(basis: int, low: datetime | None, high: datetime, sign: int = 1) -> list[_Piece]:
+        where, params = "basis = %s AND month < %s", [basis, high.date()]
+        if low is not None:
+            where, params = where + " AND month >= %s", [*params, low.date()]
+        if low is not None and low >= high:
+            return []
+        return [_Piece(sign, "months", where, tuple(params))]
+
+    def visits(column: str, low: datetime, high: datetime, sign: int = 1) -> list[_Piece]:
+        if low >= high:
+            return []
+        where = f"{column} >= %s AND {column} < %s"
+        return [_Piece(sign, "visits", where, (low, high))]
+
+    if filters.basis == "active":
+        return [
+            *months(StageMonth.CREATED, None, _month_start(end)),
+            *visits("created_at", _month_start(end), end),
+            *months(StageMonth.CLOSED, None, _month_start(start), -1),
+            *visits("closed_at", _month_start(start), start, -1),
+        ]
+    first = start if start == _month_start(start) else _next_month(start)
+    last = _month_start(end)
+    if first >= last:
+        return visits("created_at", start, end)
+    return [
+        *visits("created_at", start, first),
+        *months(StageMonth.CREATED, first, last),
+        *visits("created_at", last, end),
+    ]
+
+
+def _running_where(filters: AnalyticsFilters) -> tuple[str, tuple]:
+    """The cohort's running stays (open and paused deals: their last entry)."""
+    start, end = _start_of(filters.start), _start_of(filters.end + timedelta(days=1))
+    if filters.basis == "active":
+        return "seconds IS NULL AND created_at < %s", (end,)
+    return "seconds IS NULL AND created_at >= %s AND created_at < %s", (start, end)
+
+
+def _narrowing(user: User, filters: AnalyticsFilters, source: str) -> tuple[str, list]:
+    """The filters and the visibility rule as SQL on a source's columns."""
+    if source == "months":
+        owner, no_owner, area = "owner_key", "owner_key = 0", "product_area_key"
+    else:
+        owner, no_owner, area = "owner_id", "owner_id IS NULL", "product_area_id"
+    parts, params = [], []
+    if filters.pipeline_id:
+        parts.append("pipeline_id = %s")
+        params.append(filters.pipeline_id)
+    if filters.team_id:
+        parts.append("pipeline_id IN (SELECT id FROM pipeline_pipeline WHERE team_id = %s)")
+        params.append(filters.team_id)
+    if filters.unassigned:
+        parts.append(no_owner)
+    elif filters.owner_id:
+        parts.append(f"{owner} = %s")
+        params.append(filters.owner_id)
+    if filters.tier:
+        parts.append("tier = %s")
+        params.append(filters.tier)
+    if filters.product_area_id:
+        parts.append(f"{area} = %s")
+        params.append(filters.product_area_id)
+    rule = deal_visibility(user)
+    if not rule.everything:
+        seen = []
+        if rule.full_pipeline_ids:
+            seen.append(f"pipeline_id IN ({_ids(rule.full_pipeline_ids)})")
+        if rule.own_pipeline_ids:
+            seen.append(
+                f"(pipeline_id IN ({_ids(rule.own_pipeline_ids)}) AND ({owner} = %s OR {no_owner}))"
+            )
+            params.append(rule.user_id)
+        parts.append("(" + (" OR ".join(seen) or "1 = 0") + ")")
+    return " AND ".join(parts) or "1 = 1", params
+
+
+def _ids(ids) -> str:
+    return ", ".join(str(int(i)) for i in ids)
 
 
 def _db_now(now: datetime):
     return connection.ops.adapt_datetimefield_value(now)
+
+
+def _db(value):
+    return connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -137,66 +236,149 @@ def _fetch(sql: str, params: list) -> list[tuple]:
 
 
 def _stage_ids(stages: list[Stage]) -> str:
-    return ", ".join(str(int(s.pk)) for s in stages) or "NULL"
+    return _ids(s.pk for s in stages) or "NULL"
 
 
-def _stays_cte(stages: list[Stage]) -> str:
-    """`stays`: every stay of the cohort's deals in the stages: (owner_id, stage_id, days,
-    is_open), from the stage visits (each entry with the deal's next entry, `left_at`).
-    Takes one parameter: now."""
-    end = "COALESCE(v.left_at, CASE WHEN c.status IN ('won', 'lost') THEN c.closed_at END, %s)"
-    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    return f"""stays AS {materialized}(
-        SELECT c.owner_id, v.stage_id, {_days(end, "v.entered_at")} AS days,
-               CASE WHEN v.left_at IS NULL AND c.status NOT IN ('won', 'lost') THEN 1 ELSE 0 END
-                   AS is_open
-        FROM pipeline_stagevisit v
-        JOIN cohort c ON c.id = v.deal_id
-        WHERE v.stage_id IN ({_stage_ids(stages)})
-    )"""
+def _union(
+    user: User,
+    filters: AnalyticsFilters,
+    stages: list[Stage],
+    *,
+    months: tuple[str, str],
+    visits: tuple[str, str],
+    running: tuple[str, list] | None = None,
+) -> tuple[str, list]:
+    """UNION ALL of the cohort's pieces in `stages`. `months` and `visits` are (SELECT list,
+    condition) over pipeline_stagemonth and pipeline_stagevisit, the SELECT list with {sign};
+    `running` (SELECT list, its parameters) reads the running stays."""
+    selects, params = [], []
+    stage_in = f"stage_id IN ({_stage_ids(stages)})"
+    for piece in _pieces(filters):
+        narrowing, narrowing_params = _narrowing(user, filters, piece.source)
+        columns, condition = months if piece.source == "months" else visits
+        table = "pipeline_stagemonth" if piece.source == "months" else "pipeline_stagevisit"
+        selects.append(
+            f"SELECT {columns.format(sign=piece.sign)} FROM {table} "
+            f"WHERE {condition} AND {piece.where} AND {stage_in} AND {narrowing}"
+        )
+        params += [*[_db(p) for p in piece.params], *narrowing_params]
+    if running is not None:
+        columns, running_params = running
+        narrowing, narrowing_params = _narrowing(user, filters, "visits")
+        where, where_params = _running_where(filters)
+        selects.append(
+            f"SELECT {columns} FROM pipeline_stagevisit "
+            f"WHERE {where} AND {stage_in} AND {narrowing}"
+        )
+        params += [*running_params, *[_db(p) for p in where_params], *narrowing_params]
+    return "\nUNION ALL\n".join(selects), params
 
 
-def _percentiles_select(keys: list[str]) -> str:
-    """Per group of `keys` over `stays`: keys, n, summed days, median, 80th percentile, with
-    linear interpolation between ranked values (percentile_cont). PostgreSQL has
-    percentile_cont; elsewhere ROW_NUMBER and COUNT windows find the two ranks around each
-    percentile (integer arithmetic) and interpolate in SQL."""
-    k = ", ".join(keys)
-    if connection.vendor == "postgresql":
-        return f"""SELECT {k}, COUNT(*), SUM(days),
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY days),
-                percentile_cont(0.8) WITHIN GROUP (ORDER BY days)
-            FROM stays GROUP BY {k}"""
-    return f"""SELECT {k}, n, total,
-            a50 + ((n - 1) %% 2) / 2.0 * (COALESCE(b50, a50) - a50),
-            a80 + ((n - 1) * 4 %% 5) / 5.0 * (COALESCE(b80, a80) - a80)
-        FROM (
-            SELECT {k}, n, total,
-                MAX(CASE WHEN rn = (n - 1) / 2 + 1 THEN days END) AS a50,
-                MAX(CASE WHEN rn = (n - 1) / 2 + 2 THEN days END) AS b50,
-                MAX(CASE WHEN rn = (n - 1) * 4 / 5 + 1 THEN days END) AS a80,
-                MAX(CASE WHEN rn = (n - 1) * 4 / 5 + 2 THEN days END) AS b80
-            FROM (
-                SELECT {k}, days,
-                    ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY days) AS rn,
-                    COUNT(*) OVER (PARTITION BY {k}) AS n,
-                    SUM(days) OVER (PARTITION BY {k}) AS total
-                FROM stays
-            ) ranked
-            WHERE rn IN ((n - 1) / 2 + 1, (n - 1) / 2 + 2, (n - 1) * 4 / 5 + 1,
-                         (n - 1) * 4 / 5 + 2)
-            GROUP BY {k}, n, total
-        ) picked"""
+EVERYONE = -1  # the group of all owners together (g), beside each owner's
 
 
-def _stats(row) -> tuple[int, float, float, float]:
-    """(n, median, p80, mean) from a percentiles row's last four columns."""
-    n, total, median, p80 = row
-    return int(n), float(median), float(p80), float(total) / int(n)
+def _stay_stats_sql(union: str, *, everyone: bool) -> str:
+    """Per (g, stage): stays, open stays, summed seconds, the whole days at the ranks around
+    the median and the 80th percentile (for interpolation, as percentile_cont), and the
+    histogram's buckets, from `union` rows (g, stage_id, days, n, seconds, open); with
+    `everyone`, also per stage for all g together (g EVERYONE), from the same histogram."""
+    together = (
+        f"""UNION ALL SELECT {EVERYONE}, stage_id, days, CAST(SUM(n) AS BIGINT),
+                CAST(SUM(seconds) AS BIGINT), CAST(SUM(open) AS BIGINT)
+            FROM h GROUP BY stage_id, days"""
+        if everyone
+        else ""
+    )
+    buckets = ", ".join(
+        f"SUM(CASE WHEN days >= {low}{f' AND days < {high}' if high else ''} THEN n ELSE 0 END)"
+        for low, high in BUCKETS
+    )
+    return f"""
+        WITH u (g, stage_id, days, n, seconds, open) AS ({union}),
+        h AS (
+            SELECT g, stage_id, days, CAST(SUM(n) AS BIGINT) AS n,
+                CAST(SUM(seconds) AS BIGINT) AS seconds, CAST(SUM(open) AS BIGINT) AS open
+            FROM u GROUP BY g, stage_id, days HAVING SUM(n) > 0
+        ),
+        hh AS (SELECT * FROM h {together}),
+        c AS (
+            SELECT hh.*,
+                CAST(SUM(n) OVER (PARTITION BY g, stage_id ORDER BY days
+                    ROWS UNBOUNDED PRECEDING) AS BIGINT) AS upto,
+                CAST(SUM(n) OVER (PARTITION BY g, stage_id) AS BIGINT) AS total
+            FROM hh
+        )
+        SELECT g, stage_id, total, SUM(open), SUM(seconds),
+            MIN(CASE WHEN upto > (total - 1) / 2 THEN days END),
+            MIN(CASE WHEN upto > (total - 1) / 2 + 1 THEN days END),
+            MIN(CASE WHEN upto > (total - 1) * 4 / 5 THEN days END),
+            MIN(CASE WHEN upto > (total - 1) * 4 / 5 + 1 THEN days END),
+            {buckets}
+        FROM c GROUP BY g, stage_id, total
+    """
+
+
+@dataclass(frozen=True)
+class _StayStats:
+    n: int
+    open: int
+    mean: float
+    median: float
+    p80: float
+    buckets: tuple[int, ...]
+
+
+def _stay_stats(row) -> _StayStats:
+    """A _stay_stats_sql row (after g and stage_id) as figures: percentiles interpolated
+    between the two ranks around them, as percentile_cont does."""
+    total, open_n, seconds, a50, b50, a80, b80, *buckets = row
+    total = int(total)
+    median = a50 + ((total - 1) % 2) / 2 * ((b50 if b50 is not None else a50) - a50)
+    p80 = a80 + ((total - 1) * 4 % 5) / 5 * ((b80 if b80 is not None else a80) - a80)
+    return _StayStats(
+        n=total,
+        open=int(open_n or 0),
+        mean=float(seconds or 0) / 86400 / total,
+        median=float(median),
+        p80=float(p80),
+        buckets=tuple(int(b or 0) for b in buckets),
+    )
+
+
+def _stays(
+    user: User, filters: AnalyticsFilters, stages: list[Stage], now: datetime, *, by_owner: bool
+) -> dict[tuple, _StayStats]:
+    """{(owner id or None, stage id): stats} of the cohort's stays in `stages` with
+    `by_owner`, plus {(EVERYONE, stage id): stats} of all owners together; {(0, stage id):
+    stats} without. One query: finished stays by whole days from the months and the edges'
+    visits, running stays (up to `now`) from the visits."""
+    if not stages:
+        return {}
+    running = _seconds_since("entered_at")
+    months_g, visits_g = ("owner_key", "COALESCE(owner_id, 0)") if by_owner else ("0", "0")
+    union, params = _union(
+        user,
+        filters,
+        stages,
+        months=(f"{months_g}, stage_id, days, n * {{sign}}, seconds * {{sign}}, 0", "days >= 0"),
+        visits=(
+            f"{visits_g}, stage_id, seconds / 86400, {{sign}}, seconds * {{sign}}, 0",
+            "seconds IS NOT NULL",
+        ),
+        running=(
+            f"{visits_g}, stage_id, {running} / 86400, 1, {running}, 1",
+            [_db_now(now)] * (2 * running.replace("%%", "").count("%s")),
+        ),
+    )
+    result = {}
+    for g, stage_id, *rest in _fetch(_stay_stats_sql(union, everyone=by_owner), params):
+        key = g if g == EVERYONE or not by_owner else (g or None)
+        result[(key, stage_id)] = _stay_stats(rest)
+    return result
 
 
 def percentile(values: list[float], p: float) -> float | None:
-    """percentile_cont in plain Python (used by tests and small lists)."""
+    """percentile_cont in plain Python (the tests' reference)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -206,6 +388,13 @@ def percentile(values: list[float], p: float) -> float | None:
     if low + 1 >= len(ordered) or not frac:
         return ordered[low]
     return ordered[low] + frac * (ordered[low + 1] - ordered[low])
+
+
+def _seconds_since(column: str) -> str:
+    """SQL for the whole seconds from `column` to a `now` parameter (%s)."""
+    from pipeline.services.analytics import seconds_between_sql
+
+    return seconds_between_sql("%s", column)
 
 
 # --- funnel --------------------------------------------------------------------------------
@@ -239,39 +428,38 @@ class FunnelStage:
         return self.entered < SMALL_SAMPLE
 
 
-def _entry_counts_sql(stages: list[Stage], *, by_owner: bool) -> str:
-    """Per owner (or overall) and stage: deals that entered it, moved on, were lost there,
-    are won, still sit there. One grouped join of the deals' first entries (stage visits)
-    to the cohort."""
-    stage_ids = _stage_ids(stages)
-    owner = "c.owner_id" if by_owner else "0"
-    return f"""
-        SELECT {owner}, v.stage_id, COUNT(*),
-            SUM(CASE WHEN c.status = 'won' OR v.moved_on THEN 1 ELSE 0 END),
-            SUM(CASE WHEN c.status = 'lost' AND c.lost_from_stage_id = v.stage_id
-                THEN 1 ELSE 0 END),
-            SUM(CASE WHEN c.status = 'won' THEN 1 ELSE 0 END),
-            SUM(CASE WHEN c.status IN ('open', 'paused') AND c.stage_id = v.stage_id
-                THEN 1 ELSE 0 END)
-        FROM pipeline_stagevisit v
-        JOIN cohort c ON c.id = v.deal_id
-        WHERE v.is_first AND v.stage_id IN ({stage_ids})
-        GROUP BY {"c.owner_id, " if by_owner else ""}v.stage_id
-    """
-
-
 def _entry_counts(
     user: User, filters: AnalyticsFilters, stages: list[Stage], *, by_owner: bool
 ) -> dict:
-    """{owner_id or 0: {stage_id: (entered, moved_on, lost, won, still_here)}}; one query."""
+    """{owner id or None (0 without `by_owner`): {stage id: (entered, moved on, lost there,
+    won, still there)}} of the cohort's first entries into `stages`. One query."""
     if not stages:
         return {}
-    head, params = _with(user, filters)
+    months_g, visits_g = ("owner_key", "COALESCE(owner_id, 0)") if by_owner else ("0", "0")
+    flag = "CASE WHEN {} THEN {{sign}} ELSE 0 END".format
+    union, params = _union(
+        user,
+        filters,
+        stages,
+        months=(
+            f"{months_g}, stage_id, n * {{sign}}, moved * {{sign}}, lost * {{sign}}, "
+            "won * {sign}, here * {sign}",
+            "days = -1",
+        ),
+        visits=(
+            f"{visits_g}, stage_id, {{sign}}, {flag('moved_on OR won')}, {flag('lost_here')}, "
+            f"{flag('won')}, {flag('here_now')}",
+            "is_first",
+        ),
+    )
+    sql = f"""
+        WITH u (g, stage_id, n, moved, lost, won, here) AS ({union})
+        SELECT g, stage_id, SUM(n), SUM(moved), SUM(lost), SUM(won), SUM(here)
+        FROM u GROUP BY g, stage_id
+    """
     result: dict = defaultdict(dict)
-    for owner_id, stage_id, *values in _fetch(
-        head + _entry_counts_sql(stages, by_owner=by_owner), params
-    ):
-        result[owner_id][stage_id] = tuple(int(v or 0) for v in values)
+    for owner, stage_id, *values in _fetch(sql, params):
+        result[(owner or None) if by_owner else 0][stage_id] = tuple(int(v or 0) for v in values)
     return result
 
 
@@ -320,50 +508,19 @@ class StageTime:
         return self.stays < SMALL_SAMPLE
 
 
-def _bucket_case(column: str) -> str:
-    parts = []
-    for i, (_low, high) in enumerate(BUCKETS):
-        if high is None:
-            parts.append(f"ELSE {i}")
-        else:
-            parts.append(f"WHEN {column} < {high} THEN {i}")
-    return "CASE " + " ".join(parts) + " END"
-
-
 def time_in_stage(
     *, user: User, filters: AnalyticsFilters, pipeline: Pipeline, now: datetime
 ) -> list[StageTime]:
     """Per stage: how many stays (one per entry), how many still running, median and 80th
-    percentile days, and the histogram of stay lengths. Two queries: the stages, and the
-    stays (computed once) grouped for percentiles and for the histogram."""
+    percentile of their whole days, mean days, and the histogram of stay lengths. Two
+    queries: the stages, and the stays."""
     stages = pipeline_stages(pipeline)
     rows = {s.pk: StageTime(s) for s in stages}
-    if not stages:
-        return []
-    head, params = _with(user, filters, _stays_cte(stages))
-    bucket = _bucket_case("days")
-    sql = f"""{head}
-        SELECT 1, stage_id, bucket, COUNT(*), SUM(is_open), 0
-        FROM (SELECT stage_id, is_open, {bucket} AS bucket FROM stays) b
-        GROUP BY stage_id, bucket
-        UNION ALL
-        SELECT 2, p.* FROM ({_percentiles_select(["stage_id"])}) p
-    """
-    histogram, stats = [], {}
-    for kind, stage_id, *rest in _fetch(sql, [*params, _db_now(now)]):
-        if kind == 1:
-            histogram.append((stage_id, *rest[:3]))
-        elif kind == 2:
-            stats[(stage_id,)] = _stats(rest)
-    for stage_id, bucket, n, open_n in histogram:
+    for (_g, stage_id), stats in _stays(user, filters, stages, now, by_owner=False).items():
         row = rows.get(stage_id)
         if row:
-            row.buckets[int(bucket)] += int(n)
-            row.open_stays += int(open_n)
-    for (stage_id,), (n, median, p80, mean) in stats.items():
-        row = rows.get(stage_id)
-        if row:
-            row.stays, row.median, row.p80, row.mean = int(n), median, p80, mean
+            row.stays, row.open_stays, row.buckets = stats.n, stats.open, list(stats.buckets)
+            row.median, row.p80, row.mean = stats.median, stats.p80, stats.mean
     ordered = [rows[s.pk] for s in stages]
     measured = sorted((r for r in ordered if r.median is not None), key=lambda r: -r.median)
     for r in measured[: 2 if len(measured) > 3 else 1]:
@@ -443,13 +600,14 @@ class RepMatrix:
 
 
 def _outcomes(
-    deals: QuerySet[Deal], group: str, rates: dict[str, Rate]
+    deals: QuerySet[Deal], group: tuple[str, ...], rates: dict[str, Rate]
 ) -> dict[object, dict[str, object]]:
-    """Per `group` value: won and lost counts, won value (reporting currency, exact), summed
-    days from creation to winning, open deals. One grouped query (by group and currency)."""
+    """Per value of the `group` columns (a tuple of them, or the one value for one column):
+    won and lost counts, won value (reporting currency, exact), summed days from creation to
+    winning, open deals. One grouped query (by the columns and currency)."""
     cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
     rows = (
-        deals.values(group, "currency")
+        deals.values(*group, "currency")
         .annotate(
             won=Count("pk", filter=Q(status=DealStatus.WON)),
             lost=Count("pk", filter=Q(status=DealStatus.LOST)),
@@ -459,17 +617,29 @@ def _outcomes(
         )
         .order_by()
     )
-    result: dict = defaultdict(
-        lambda: {"won": 0, "lost": 0, "open": 0, "value": Decimal(0), "cycle": 0.0}
-    )
+    result: dict = defaultdict(_no_outcome)
     for r in rows:
-        out = result[r[group]]
-        out["won"] += r["won"]
-        out["lost"] += r["lost"]
-        out["open"] += r["open"]
-        out["value"] += (r["won_value"] or Decimal(0)) * rates[r["currency"]].rate
-        out["cycle"] += r["cycle"].total_seconds() / 86400 if r["cycle"] else 0.0
+        key = tuple(r[g] for g in group) if len(group) > 1 else r[group[0]]
+        _add_outcome(
+            result[key],
+            {
+                "won": r["won"],
+                "lost": r["lost"],
+                "open": r["open"],
+                "value": (r["won_value"] or Decimal(0)) * rates[r["currency"]].rate,
+                "cycle": r["cycle"].total_seconds() / 86400 if r["cycle"] else 0.0,
+            },
+        )
     return result
+
+
+def _no_outcome() -> dict:
+    return {"won": 0, "lost": 0, "open": 0, "value": Decimal(0), "cycle": 0.0}
+
+
+def _add_outcome(total: dict, part: dict) -> None:
+    for k in ("won", "lost", "open", "value", "cycle"):
+        total[k] += part[k]
 
 
 def _owner_labels(ids) -> dict:
@@ -483,21 +653,11 @@ def reps_by_stage(
     """A row per rep (deal owner now): per stage, deals that entered it and moved on, and the
     median days of their stays there; per rep, win rate, average won value and sales cycle;
     the team's row the same over everyone. Five queries: stages, entries grouped by rep,
-    stay medians by rep and stage and by stage, outcomes by rep and currency, rep names."""
+    stay medians by rep and stage (and by stage for everyone), outcomes by rep and
+    currency, rep names."""
     stages = pipeline_stages(pipeline)
     entries = _entry_counts(user, filters, stages, by_owner=True)
-    medians: dict = {}
-    team_stays: dict = {}
-    if stages:
-        head, params = _with(user, filters, _stays_cte(stages))
-        sql = f"""{head}
-            SELECT 1, p.* FROM ({_percentiles_select(["owner_id", "stage_id"])}) p
-            UNION ALL
-            SELECT 2, 0, p.* FROM ({_percentiles_select(["stage_id"])}) p
-        """
-        for kind, owner_id, stage_id, *rest in _fetch(sql, [*params, _db_now(now)]):
-            target = medians if kind == 1 else team_stays
-            target[(owner_id, stage_id) if kind == 1 else (stage_id,)] = _stats(rest)
+    medians = _stays(user, filters, stages, now, by_owner=True)
     counts = [
         (owner_id, stage_id, *values)
         for owner_id, per_stage in entries.items()
@@ -506,7 +666,7 @@ def reps_by_stage(
     ]
     rates = current_rates()
     deals = cohort_deals(user=user, filters=filters).filter(pipeline=pipeline)
-    outcomes = _outcomes(deals, "owner_id", rates)
+    outcomes = _outcomes(deals, ("owner_id",), rates)
     owners = {r[0] for r in counts} | set(outcomes)
     labels = _owner_labels(owners)
 
@@ -516,9 +676,9 @@ def reps_by_stage(
         by_owner[owner_id][stage_id] = (int(entered), int(moved))
         team_cells[stage_id].entered += int(entered)
         team_cells[stage_id].moved_on += int(moved)
-    for (stage_id,), stat in team_stays.items():
-        if stage_id in team_cells:
-            team_cells[stage_id].median_days = stat[1]
+    for (g, stage_id), stat in medians.items():
+        if g == EVERYONE and stage_id in team_cells:
+            team_cells[stage_id].median_days = stat.median
     rows = []
     team = RepRow(owner_id=0, label="", cells=[team_cells[s.pk] for s in stages])
     for owner_id in owners:
@@ -531,7 +691,7 @@ def reps_by_stage(
                     stage,
                     entered,
                     moved,
-                    median_days=stat[1] if stat else None,
+                    median_days=stat.median if stat else None,
                     team_conversion=team_cells[stage.pk].conversion,
                 )
             )
@@ -732,14 +892,21 @@ def velocity(
     *, user: User, filters: AnalyticsFilters, unassigned: str
 ) -> tuple[list[Velocity], list[Velocity], Velocity]:
     """Pipeline velocity per team and per rep, and for everyone: open deals (of the cohort,
-    now), win rate, average won value and sales cycle of the cohort's closed deals. Three
-    queries: outcomes by rep, by team, and the names."""
+    now), win rate, average won value and sales cycle of the cohort's closed deals. Four
+    queries: outcomes by rep and pipeline, the pipelines' teams, rep names, team names."""
     from accounts.models import Team
 
     rates = current_rates()
     deals = cohort_deals(user=user, filters=filters)
-    by_rep = _outcomes(deals, "owner_id", rates)
-    by_team = _outcomes(deals, "pipeline__team_id", rates)
+    by_pair = _outcomes(deals, ("owner_id", "pipeline_id"), rates)
+    teams_of = dict(
+        Pipeline.objects.filter(pk__in={p for _o, p in by_pair}).values_list("pk", "team_id")
+    )
+    by_rep: dict = defaultdict(_no_outcome)
+    by_team: dict = defaultdict(_no_outcome)
+    for (owner_id, pipeline_id), out in by_pair.items():
+        _add_outcome(by_rep[owner_id], out)
+        _add_outcome(by_team[teams_of[pipeline_id]], out)
     labels = _owner_labels(by_rep)
     team_names = dict(Team.objects.filter(pk__in=list(by_team)).values_list("pk", "name"))
 
@@ -776,22 +943,56 @@ def months_between(start: date, end: date) -> list[date]:
     return months
 
 
+@dataclass(frozen=True)
+class _MonthOf:
+    """The month (first day) of a timestamp column, among consecutive `months` (the last
+    one's first day ends the range). On PostgreSQL a binary search of the months' starts
+    (width_bucket), much cheaper per row than truncating in a time zone; elsewhere
+    TruncMonth. `decode` gives the month; before the range, date.min; after, date.max."""
+
+    months: list[date]
+
+    def expression(self, column: str):
+        if connection.vendor == "postgresql":
+            bounds = [_start_of(m) for m in self.months]
+            return Func(
+                F(column), Value(bounds), function="width_bucket", output_field=IntegerField()
+            )
+        return TruncMonth(column, tzinfo=_tz())
+
+    def decode(self, value) -> date:
+        if isinstance(value, int):
+            if value == 0:
+                return date.min
+            return self.months[value - 1] if value < len(self.months) else date.max
+        return _month(value)
+
+
+def _month_of(months: list[date]) -> _MonthOf:
+    return _MonthOf(months)
+
+
 def velocity_trend(*, user: User, filters: AnalyticsFilters, months: list[date]) -> list[Velocity]:
-    """Velocity per month of the range: deals open at the month's end (created before it,
-    not closed by then), and the win rate, average won value and cycle of the deals closed in
-    that month. Two queries: closings grouped by month and currency, open counts per month
-    (one aggregate with a column per month)."""
+    """Velocity per month of the range: deals open at the month's end (created in or before
+    the month, not closed in or before it), and the win rate, average won value and cycle of
+    the deals closed in that month. One query: the deals open at some point of the range,
+    grouped by the months they were created and closed in, and currency."""
     rates = current_rates()
     # The cohort's narrowing without its period: the period is the trend's axis.
     base = narrowed_deals(user=user, filters=filters)
     ends = [(m + timedelta(days=32)).replace(day=1) for m in months]
     first, last = _start_of(months[0]), _start_of(ends[-1])
     cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
-    closed = (
-        base.filter(closed_at__gte=first, closed_at__lt=last)
-        .annotate(month=TruncMonth("closed_at", tzinfo=_tz()))
-        .values("month", "currency")
+    month_of = _month_of([*months, ends[-1]])
+    spans = (
+        base.filter(created_at__lt=last)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=first))
         .annotate(
+            created=month_of.expression("created_at"), closed=month_of.expression("closed_at")
+        )
+        .values("created", "closed", "currency")
+        .annotate(
+            n=Count("pk"),
             won=Count("pk", filter=Q(status=DealStatus.WON)),
             lost=Count("pk", filter=Q(status=DealStatus.LOST)),
             won_value=Sum("value", filter=Q(status=DealStatus.WON)),
@@ -799,25 +1000,18 @@ def velocity_trend(*, user: User, filters: AnalyticsFilters, months: list[date])
         )
         .order_by()
     )
-    open_at = base.aggregate(
-        **{
-            f"m{i}": Count(
-                "pk",
-                filter=Q(created_at__lt=_start_of(end))
-                & (Q(closed_at__isnull=True) | Q(closed_at__gte=_start_of(end))),
-            )
-            for i, end in enumerate(ends)
-        }
-    )
     trend = {m: Velocity(key=None, label=m.strftime("%Y-%m")) for m in months}
-    for i, m in enumerate(months):
-        trend[m].open_count = open_at[f"m{i}"]
-    for r in closed:
-        point = trend.get(_month(r["month"]))
+    for span in spans:
+        made = month_of.decode(span["created"])
+        ended = month_of.decode(span["closed"]) if span["closed"] is not None else None
+        for m, point in trend.items():
+            if made <= m and (ended is None or ended > m):
+                point.open_count += span["n"]
+        point = trend.get(ended)
         if point is None:
             continue
-        point.won += r["won"]
-        point.lost += r["lost"]
-        point.won_value_exact += (r["won_value"] or Decimal(0)) * rates[r["currency"]].rate
-        point.cycle_days_total += r["cycle"].total_seconds() / 86400 if r["cycle"] else 0.0
+        point.won += span["won"]
+        point.lost += span["lost"]
+        point.won_value_exact += (span["won_value"] or Decimal(0)) * rates[span["currency"]].rate
+        point.cycle_days_total += span["cycle"].total_seconds() / 86400 if span["cycle"] else 0.0
     return [trend[m] for m in months]

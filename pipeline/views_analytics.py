@@ -92,21 +92,20 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
     }
 
 
-FIGURES_TTL = 10 * 60  # seconds
-
-
 def _figures(request, form, page: str, filters, compute):
     """The page's figures, computed once per change of the stage visits (`form.version`, the
     last refresh that changed anything), page, filters, visibility and language, then read
-    from the cache for up to FIGURES_TTL (which bounds what no deal write announces: exchange
-    rates, company tiers, names, running stays growing)."""
+    from the cache for up to ANALYTICS_CACHE_SECONDS (which bounds what no deal write
+    announces: exchange rates, names, running stays growing); 0 turns the cache off."""
+    if not settings.ANALYTICS_CACHE_SECONDS:
+        return compute()
     visible = str(Deal.objects.visible_to(request.user).query)
     raw = "|".join([page, form.version.isoformat(), get_language() or "", repr(filters), visible])
     key = "analytics:" + hashlib.sha256(raw.encode()).hexdigest()
     figures = cache.get(key)
     if figures is None:
         figures = compute()
-        cache.set(key, figures, FIGURES_TTL)
+        cache.set(key, figures, settings.ANALYTICS_CACHE_SECONDS)
     return figures
 
 

@@ -34,6 +34,7 @@ from pipeline.models import (
     StageChange,
     StageTotal,
 )
+from pipeline.services.analytics import analytics_forget
 from pipeline.services.criteria import criteria_apply_to_move
 from pipeline.services.errors import DealRuleError
 from pipeline.services.flags import flags_sync
@@ -612,4 +613,5 @@ def deal_delete(*, acting_user: User, deal: Deal) -> None:
     current = _lock_deal(deal, None)
     if current.status == DealStatus.OPEN:
         _totals_leave(current)
+    analytics_forget([current.pk])  # its stage visits go with it; their monthly sums too
     current.delete()

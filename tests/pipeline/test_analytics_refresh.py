@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from pipeline import services
-from pipeline.models import AnalyticsRefresh, LostReason, StageChange, StageVisit
+from crm.models import Company
+from pipeline.models import AnalyticsRefresh, LostReason, StageChange, StageMonth, StageVisit
 from pipeline.selectors_analytics import AnalyticsFilters, funnel
 from pipeline.services.analytics import MAX_AGE, analytics_refresh, analytics_refresh_if_stale
 from tests.pipeline.test_analytics_selectors import generated  # noqa: F401 (fixture)
@@ -21,13 +22,26 @@ pytestmark = pytest.mark.django_db
 FIELDS = ("change_id", "deal_id", "stage_id", "entered_at", "left_at", "is_first", "moved_on")
 
 
+MONTH_KEY = ("basis", "month", "pipeline_id", "stage_id", "owner_key", "product_area_key")
+MONTH_FIELDS = (*MONTH_KEY, "tier", "days", "n", "moved", "lost", "won", "here", "seconds")
+
+
 def _visits() -> list[tuple]:
     return list(StageVisit.objects.order_by("change_id").values_list(*FIELDS))
 
 
-def _rebuilt() -> list[tuple]:
+def _months() -> list[tuple]:
+    return list(StageMonth.objects.order_by(*MONTH_FIELDS).values_list(*MONTH_FIELDS))
+
+
+def _state() -> tuple[list, list]:
+    """The visits and their monthly sums."""
+    return _visits(), _months()
+
+
+def _rebuilt() -> tuple[list, list]:
     analytics_refresh(full=True)
-    return _visits()
+    return _state()
 
 
 def _filters():
@@ -46,10 +60,11 @@ def test_visits_follow_the_history(generated, stages_a):  # noqa: F811
 
 
 def test_refresh_is_idempotent(generated):  # noqa: F811
-    before = _visits()
+    before = _state()
+    assert before[1] and all(row[8] > 0 for row in before[1])  # no sums left at nothing
     analytics_refresh()
     analytics_refresh()
-    assert _visits() == before
+    assert _state() == before
     assert _rebuilt() == before
 
 
@@ -85,7 +100,7 @@ def test_changes_after_a_refresh_show_after_the_next(alice, stages_a):
     }
     assert rows[stages_a[0].pk].won == 0
     assert rows[stages_a[1].pk].entered == 1 and rows[stages_a[1].pk].still_here == 1
-    incremental = _visits()
+    incremental = _state()
     assert _rebuilt() == incremental
 
 
@@ -95,7 +110,7 @@ def test_history_written_directly_is_caught_by_its_id(generated, stages_a):  # n
         deal=deal, to_stage=stages_a[3], at=timezone.now() - timedelta(days=400)
     )
     analytics_refresh()
-    incremental = _visits()
+    incremental = _state()
     assert _rebuilt() == incremental
 
 
@@ -105,7 +120,7 @@ def test_a_reorder_of_stages_recomputes_moved_on(generated, stages_a):  # noqa: 
     first.save(update_fields=["position"])
     last.save(update_fields=["position"])
     analytics_refresh()
-    incremental = _visits()
+    incremental = _state()
     assert _rebuilt() == incremental
 
 
@@ -132,11 +147,28 @@ def test_a_refresh_that_finds_nothing_keeps_the_version(generated):  # noqa: F81
     assert AnalyticsRefresh.objects.get().changed_at == again.changed_at
 
 
-def test_deleting_a_deal_removes_its_visits(alice, stages_a):
+def test_deleting_a_deal_removes_its_visits_and_sums(alice, bob, stages_a):
     deal = services.deal_create(acting_user=alice, stage=stages_a[0], title="Gone", owner=alice)
+    kept = services.deal_create(acting_user=alice, stage=stages_a[0], title="Kept", owner=alice)
     analytics_refresh()
-    deal.delete()
-    assert StageVisit.objects.count() == 0
+    assert StageMonth.objects.get(days=-1).n == 2
+    services.deal_delete(acting_user=bob, deal=deal)
+    assert list(StageVisit.objects.values_list("deal_id", flat=True)) == [kept.pk]
+    assert StageMonth.objects.get(days=-1).n == 1
+    assert _state() == _rebuilt()
+
+
+def test_a_tier_change_is_caught(generated, stages_a):  # noqa: F811
+    from crm.services_tiers import company_tier_set
+
+    company = Company.objects.filter(deals__isnull=False).first()
+    new_tier = "A" if company.tier != "A" else "C"
+    company_tier_set(acting_user=None, company=company, tier=new_tier)
+    analytics_refresh()
+    tiers = set(StageVisit.objects.filter(deal__company=company).values_list("tier", flat=True))
+    assert tiers == {new_tier}
+    incremental = _state()
+    assert _rebuilt() == incremental
 
 
 def test_task_and_command_refresh(alice, stages_a):

@@ -320,7 +320,11 @@ def _delete_rows(model, where: str, params: list, *, depth: int = 0) -> None:
 
 
 def delete_deals(where: str, params: list) -> None:
-    """Delete the deals matching a WHERE clause on pipeline_deal, with everything of theirs."""
+    """Delete the deals matching a WHERE clause on pipeline_deal, with everything of theirs
+    (their part of the analytics' monthly sums first)."""
+    from pipeline.services.analytics import analytics_forget_matching
+
+    analytics_forget_matching(where, params)
     _delete_rows(Deal, where, params)
 
 
