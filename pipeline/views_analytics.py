@@ -88,6 +88,7 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
         "currency": settings.REPORTING_CURRENCY,
         "tabs": [(reverse(n), p, f"{reverse(n)}?{form.query()}") for n, p in PAGES],
         "as_of": getattr(form, "as_of", None),
+        "preparing": hasattr(form, "as_of") and form.as_of is None,
         **extra,
     }
 
@@ -132,6 +133,8 @@ def _validated(request):
         return None, _refuse(request, form)
     # The stage visits the pages count on, refreshed first when older than a minute.
     form.as_of, form.version = analytics_refresh_if_stale()
+    # Running stays are measured to the refresh the figures are exact as of.
+    form.now = form.as_of or timezone.now()
     return (form, export), None
 
 
@@ -214,7 +217,7 @@ def analytics_time_in_stage(request):
             filters,
             # Running stays are measured to the refresh the figures are computed at.
             lambda: time_in_stage(
-                user=request.user, filters=filters, pipeline=pipeline, now=form.as_of
+                user=request.user, filters=filters, pipeline=pipeline, now=form.now
             ),
         )
         if pipeline
@@ -282,7 +285,7 @@ def analytics_reps(request):
                 user=request.user,
                 filters=filters,
                 pipeline=pipeline,
-                now=form.as_of,
+                now=form.now,
                 unassigned=_("Unassigned"),
             ),
         )

@@ -23,6 +23,7 @@ reads the tables as they are rather than waiting.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -34,9 +35,15 @@ from django.utils import timezone
 from crm.models import TierChange
 from pipeline.models import AnalyticsRefresh, Deal, Stage, StageChange
 
+logger = logging.getLogger(__name__)
+
 OVERLAP = timedelta(minutes=2)  # how far back each refresh looks again for late commits
 MAX_AGE = timedelta(minutes=1)  # pages refresh first when the visits are older than this
 CHUNK = 500  # deal ids per statement where arrays are not available (SQLite)
+# A page rebuilds the tables itself (first run, stages reordered) only for a history up to
+# this many stage changes; a bigger one is left to the background task (~30 s per million).
+INLINE_REBUILD_LIMIT = 20_000
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # a new state row: stale, everything to do
 
 VERSION = "2"  # of the derived tables' definition: a change rebuilds them
 
@@ -216,17 +223,20 @@ def analytics_forget_matching(deal_where: str, params: list) -> None:
     _months_apply(f"deal_id IN (SELECT id FROM pipeline_deal WHERE {deal_where})", params, sign=-1)
 
 
-def analytics_refresh(*, full: bool = False, wait: bool = True) -> datetime | None:
-    """Bring the stage visits up to date: the deals changed since the last refresh, or every
-    deal (`full`, the first run, or after stages were reordered). Returns the refresh time.
+def analytics_refresh(
+    *, full: bool = False, wait: bool = True, rebuild_limit: int | None = None
+) -> datetime | None:
+    """Bring the stage visits and their monthly sums up to date: the deals changed since the
+    last refresh, or every deal (`full`, the first run, or after stages were reordered).
+    Returns the refresh time.
 
-    No acting user: the table holds nothing anyone can see without the deal visibility rule
+    No acting user: the tables hold nothing anyone can see without the deal visibility rule
     the pages apply. Idempotent and safe to run concurrently: refreshes take the state row's
     lock in turn; with `wait=False` a refresh already under way is left to finish and None
-    is returned."""
-    never = datetime(2000, 1, 1, tzinfo=UTC)  # a new state row: stale, everything to do
+    is returned. With `rebuild_limit`, a rebuild of more stage changes than that is queued
+    for the background task instead, and None is returned."""
     AnalyticsRefresh.objects.get_or_create(
-        pk=1, defaults={"refreshed_at": never, "changed_at": never, "updated_after": never}
+        pk=1, defaults={"refreshed_at": NEVER, "changed_at": NEVER, "updated_after": NEVER}
     )
     with transaction.atomic():
         state = (
@@ -239,6 +249,9 @@ def analytics_refresh(*, full: bool = False, wait: bool = True) -> datetime | No
         last_tier_change = TierChange.objects.aggregate(last=Max("pk"))["last"] or 0
         order = _stage_order()
         if full or state.stage_order != order:
+            if rebuild_limit is not None and StageChange.objects.count() > rebuild_limit:
+                _rebuild_enqueue()
+                return None
             _recompute(None)
             state.changed_at = started
         else:
@@ -264,17 +277,32 @@ def analytics_refresh(*, full: bool = False, wait: bool = True) -> datetime | No
     return started
 
 
+def _rebuild_enqueue() -> bool:
+    """Queue the background refresh (which rebuilds). A broker that is down never breaks the
+    page asking: the periodic run does it within minutes. Returns whether it was queued."""
+    from pipeline.tasks import analytics_refresh as task
+
+    try:
+        task.apply_async(retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure; the periodic run catches up
+        logger.warning("analytics_refresh could not be queued; the periodic run will catch up")
+        return False
+    return True
+
+
 class Freshness(NamedTuple):
-    as_of: datetime  # the last refresh: the figures are exact as of then
+    as_of: datetime | None  # the last refresh: the figures are exact as of then; None: never
     version: datetime  # the last refresh that changed anything
 
 
 def analytics_refresh_if_stale(*, now: datetime | None = None) -> Freshness:
-    """For the pages: how fresh the visits are, refreshing them first when they are older
-    than MAX_AGE (without waiting for a refresh that is already running)."""
+    """For the pages: how fresh the tables are, refreshing them first when they are older
+    than MAX_AGE (without waiting for a refresh that is already running, and leaving a
+    rebuild of a long history to the background task)."""
     now = now or timezone.now()
     state = AnalyticsRefresh.objects.filter(pk=1).first()
     if state is None or now - state.refreshed_at > MAX_AGE:
-        analytics_refresh(wait=False)
-        state = AnalyticsRefresh.objects.filter(pk=1).first()
-    return Freshness(as_of=state.refreshed_at, version=state.changed_at)
+        analytics_refresh(wait=False, rebuild_limit=INLINE_REBUILD_LIMIT)
+        state = AnalyticsRefresh.objects.get(pk=1)
+    as_of = None if state.refreshed_at == NEVER else state.refreshed_at
+    return Freshness(as_of=as_of, version=state.changed_at)

@@ -249,3 +249,68 @@ def _main(response) -> str:
     text = response.content.decode()
     text = text[text.index("<main") : text.index("</main>")]
     return re.sub(r'(nonce|value)="[^"]*"', "", text)
+
+
+# --- a long history is rebuilt in the background, never on a page ---------------------------
+
+
+@pytest.fixture
+def long_history(monkeypatch, deals):
+    """Every history counts as long; the queued task is recorded instead of sent."""
+    from pipeline import tasks
+    from pipeline.services import analytics
+
+    monkeypatch.setattr(analytics, "INLINE_REBUILD_LIMIT", 0)
+    queued = []
+    monkeypatch.setattr(tasks.analytics_refresh, "apply_async", lambda **kw: queued.append(kw))
+    return queued
+
+
+def test_a_first_rebuild_of_a_long_history_is_queued_not_done_by_the_page(
+    client, bob, long_history
+):
+    from pipeline.models import StageVisit
+
+    client.force_login(bob)
+    response = client.get(reverse("analytics-funnel"))
+    assert response.status_code == 200
+    assert "being prepared" in response.content.decode()
+    assert long_history == [{"retry": False}]
+    assert StageVisit.objects.count() == 0  # left to the background task
+
+
+def test_a_broker_outage_leaves_the_page_working(client, bob, monkeypatch, long_history):
+    from pipeline import tasks
+
+    def down(**kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.analytics_refresh, "apply_async", down)
+    client.force_login(bob)
+    response = client.get(reverse("analytics-time-in-stage"))
+    assert response.status_code == 200
+    assert "being prepared" in response.content.decode()
+
+
+def test_a_reorder_keeps_the_figures_as_of_their_refresh_until_the_rebuild(
+    client, bob, stages_a, long_history
+):
+    from pipeline.models import AnalyticsRefresh, StageVisit
+    from pipeline.services.analytics import MAX_AGE
+
+    analytics_refresh()
+    visits = StageVisit.objects.count()
+    stages_a[0].position, stages_a[1].position = stages_a[1].position, stages_a[0].position
+    stages_a[0].save(update_fields=["position"])
+    stages_a[1].save(update_fields=["position"])
+    stale = timezone.now() - MAX_AGE * 2
+    AnalyticsRefresh.objects.update(refreshed_at=stale)
+    client.force_login(bob)
+    response = client.get(reverse("analytics-funnel"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "being prepared" not in body
+    assert f"as of {timezone.localtime(stale):%H:%M}" in body
+    assert long_history == [{"retry": False}]
+    assert StageVisit.objects.count() == visits
+    assert AnalyticsRefresh.objects.get().refreshed_at == stale
