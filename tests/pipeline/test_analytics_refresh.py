@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from pipeline import services
 from crm.models import Company
+from pipeline import services
 from pipeline.models import AnalyticsRefresh, LostReason, StageChange, StageMonth, StageVisit
 from pipeline.selectors_analytics import AnalyticsFilters, funnel
 from pipeline.services.analytics import MAX_AGE, analytics_refresh, analytics_refresh_if_stale
