@@ -1,8 +1,11 @@
 """Reads for the pipeline analytics pages: funnel, time in stage, reps by stage, loss analysis
-and velocity. Everything is computed in SQL from the stage visits (`StageVisit`, derived from
-the stage history by `pipeline.services.analytics`: callers refresh it first) and the deals
-the user may see (`Deal.objects.visible_to`), a fixed number of queries whatever the number of
-deals; Python only shapes the few grouped rows that come back.
+and velocity. Everything is computed in SQL, a fixed number of queries whatever the number of
+deals, and Python only shapes the few grouped rows that come back. Stage figures (funnel, time
+in stage, reps by stage) read the derived tables of `pipeline.services.analytics` (callers
+refresh them first): the monthly sums (`StageMonth`) for the months a period covers whole,
+and the stage visits (`StageVisit`) for the days at its edges and for the running stays; the
+visibility rule (`deal_visibility`) and the filters apply to both. Deal figures (outcomes,
+losses, velocity) read the deals the user may see (`Deal.objects.visible_to`).
 
 Definitions (also on the pages' help text and in README, "## Analytics"):
 
@@ -19,8 +22,11 @@ Definitions (also on the pages' help text and in README, "## Analytics"):
   after a loss is not lost.
 - **Stay** (time in stage): every entry counts, from its moment to the next entry of the same
   deal; the last stay ends when the deal closed (won or lost) or, for an open or paused deal,
-  now. A deal that moved back has one stay per entry.
-- **Rep**: the deal's owner now (ownership history is not recorded), "Unassigned" without one.
+  now. A deal that moved back has one stay per entry. A stay counts its whole days (rounded
+  down); medians and 80th percentiles are of those (interpolated, as percentile_cont), the
+  mean is exact.
+- **Rep**: the deal's owner now (as of the last refresh, for stage figures; ownership history
+  is not recorded), "Unassigned" without one.
 - **Win rate**: won / (won + lost) of the cohort's closed deals. **Sales cycle**: average days
   from creation to winning. **Velocity** = open deals x win rate x average won value / sales
   cycle, in reporting currency per day.
@@ -52,6 +58,7 @@ from django.db.models.functions import TruncMonth
 from accounts.models import User
 from pipeline.models import Deal, DealStatus, Pipeline, Stage, StageMonth, deal_visibility
 from pipeline.money import Rate, current_rates, round_cents
+from pipeline.sql_time import seconds_between_sql, whole_days_sql
 
 SMALL_SAMPLE = 5  # fewer than this: shown greyed, never as a confident percentage
 BASES = ("created", "active")
@@ -140,11 +147,11 @@ def _pieces(filters: AnalyticsFilters) -> list[_Piece]:
     start, end = _start_of(filters.start), _start_of(filters.end + timedelta(days=1))
 
     def months(basis: int, low: datetime | None, high: datetime, sign: int = 1) -> list[_Piece]:
+        if low is not None and low >= high:
+            return []
         where, params = "basis = %s AND month < %s", [basis, high.date()]
         if low is not None:
             where, params = where + " AND month >= %s", [*params, low.date()]
-        if low is not None and low >= high:
-            return []
         return [_Piece(sign, "months", where, tuple(params))]
 
     def visits(column: str, low: datetime, high: datetime, sign: int = 1) -> list[_Piece]:
@@ -221,10 +228,6 @@ def _ids(ids) -> str:
     return ", ".join(str(int(i)) for i in ids)
 
 
-def _db_now(now: datetime):
-    return connection.ops.adapt_datetimefield_value(now)
-
-
 def _db(value):
     return connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
 
@@ -246,11 +249,11 @@ def _union(
     *,
     months: tuple[str, str],
     visits: tuple[str, str],
-    running: tuple[str, list] | None = None,
+    running: tuple[str, datetime] | None = None,
 ) -> tuple[str, list]:
     """UNION ALL of the cohort's pieces in `stages`. `months` and `visits` are (SELECT list,
     condition) over pipeline_stagemonth and pipeline_stagevisit, the SELECT list with {sign};
-    `running` (SELECT list, its parameters) reads the running stays."""
+    `running` (SELECT list, now) reads the running stays, with `now_.at` for now."""
     selects, params = [], []
     stage_in = f"stage_id IN ({_stage_ids(stages)})"
     for piece in _pieces(filters):
@@ -263,14 +266,16 @@ def _union(
         )
         params += [*[_db(p) for p in piece.params], *narrowing_params]
     if running is not None:
-        columns, running_params = running
+        columns, now = running
         narrowing, narrowing_params = _narrowing(user, filters, "visits")
         where, where_params = _running_where(filters)
+        pg = connection.vendor == "postgresql"
+        now_sql = "CAST(%s AS TIMESTAMP WITH TIME ZONE)" if pg else "%s"
         selects.append(
-            f"SELECT {columns} FROM pipeline_stagevisit "
+            f"SELECT {columns} FROM pipeline_stagevisit, (SELECT {now_sql} AS at) now_ "
             f"WHERE {where} AND {stage_in} AND {narrowing}"
         )
-        params += [*running_params, *[_db(p) for p in where_params], *narrowing_params]
+        params += [_db(now), *[_db(p) for p in where_params], *narrowing_params]
     return "\nUNION ALL\n".join(selects), params
 
 
@@ -354,7 +359,7 @@ def _stays(
     visits, running stays (up to `now`) from the visits."""
     if not stages:
         return {}
-    running = _seconds_since("entered_at")
+    running = seconds_between_sql("now_.at", "entered_at")
     months_g, visits_g = ("owner_key", "COALESCE(owner_id, 0)") if by_owner else ("0", "0")
     union, params = _union(
         user,
@@ -362,12 +367,12 @@ def _stays(
         stages,
         months=(f"{months_g}, stage_id, days, n * {{sign}}, seconds * {{sign}}, 0", "days >= 0"),
         visits=(
-            f"{visits_g}, stage_id, seconds / 86400, {{sign}}, seconds * {{sign}}, 0",
+            f"{visits_g}, stage_id, {whole_days_sql('seconds')}, {{sign}}, seconds * {{sign}}, 0",
             "seconds IS NOT NULL",
         ),
         running=(
-            f"{visits_g}, stage_id, {running} / 86400, 1, {running}, 1",
-            [_db_now(now)] * (2 * running.replace("%%", "").count("%s")),
+            f"{visits_g}, stage_id, {whole_days_sql(running)}, 1, {running}, 1",
+            now,
         ),
     )
     result = {}
@@ -388,13 +393,6 @@ def percentile(values: list[float], p: float) -> float | None:
     if low + 1 >= len(ordered) or not frac:
         return ordered[low]
     return ordered[low] + frac * (ordered[low + 1] - ordered[low])
-
-
-def _seconds_since(column: str) -> str:
-    """SQL for the whole seconds from `column` to a `now` parameter (%s)."""
-    from pipeline.services.analytics import seconds_between_sql
-
-    return seconds_between_sql("%s", column)
 
 
 # --- funnel --------------------------------------------------------------------------------

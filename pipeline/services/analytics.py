@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from crm.models import TierChange
 from pipeline.models import AnalyticsRefresh, Deal, Stage, StageChange
+from pipeline.sql_time import month_sql, seconds_between_sql, whole_days_sql
 
 logger = logging.getLogger(__name__)
 
@@ -128,30 +129,6 @@ _MONTH_PARTS_SQL = """
 """
 
 
-def seconds_between_sql(later: str, earlier: str) -> str:
-    """SQL for the whole seconds between two timestamp expressions, never below 0."""
-    if connection.vendor == "postgresql":
-        diff = f"FLOOR(EXTRACT(EPOCH FROM ({later}) - ({earlier})))::bigint"
-    else:
-        epoch = "CAST(strftime('%%s', {}) AS INTEGER)"
-        diff = f"({epoch.format(later)} - {epoch.format(earlier)})"
-    return f"(CASE WHEN ({later}) < ({earlier}) THEN 0 ELSE {diff} END)"
-
-
-def whole_days_sql(seconds: str) -> str:
-    """SQL for whole days (rounded down) of a non-negative number of seconds."""
-    return f"(({seconds}) / 86400)"
-
-
-def month_sql(column: str) -> tuple[str, list]:
-    """SQL (and its parameters) for the first day of the month of a timestamp column, in
-    settings.TIME_ZONE."""
-    sql, params = connection.ops.datetime_trunc_sql("month", column, (), settings.TIME_ZONE)
-    if connection.vendor == "postgresql":
-        return f"({sql})::date", list(params)
-    return f"date({sql})", list(params)
-
-
 def _months_apply(where: str, params: list, *, sign: int) -> None:
     """Add (sign 1) or take out (sign -1) the visits matching `where` to the monthly sums,
     and drop the sums left at nothing."""
@@ -212,14 +189,25 @@ def _recompute(deal_ids: list[int] | None) -> None:
         _months_apply(where.format(col="deal_id"), params, sign=1)
 
 
+def _wait_for_refreshes() -> None:
+    """Take the refresh state row's lock (to the end of the caller's transaction), so that no
+    refresh takes the same visits out of the monthly sums at the same time."""
+    AnalyticsRefresh.objects.select_for_update().filter(pk=1).first()
+
+
+@transaction.atomic
 def analytics_forget(deal_ids: list[int]) -> None:
-    """Take deals about to be deleted out of the monthly sums (their visits go with them)."""
+    """Take deals about to be deleted out of the monthly sums (their visits go with them).
+    Call it in the deleting transaction."""
+    _wait_for_refreshes()
     for where, params in _deal_chunks(sorted(deal_ids)):
         _months_apply(where.format(col="deal_id"), params, sign=-1)
 
 
+@transaction.atomic
 def analytics_forget_matching(deal_where: str, params: list) -> None:
     """The same for the deals matching a WHERE clause on pipeline_deal (set-based deletes)."""
+    _wait_for_refreshes()
     _months_apply(f"deal_id IN (SELECT id FROM pipeline_deal WHERE {deal_where})", params, sign=-1)
 
 

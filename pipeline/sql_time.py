@@ -1,0 +1,33 @@
+"""Small SQL building blocks for time arithmetic that PostgreSQL and SQLite spell differently,
+shared by the analytics' derived tables (pipeline.services.analytics) and their reads
+(pipeline.selectors_analytics)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+
+
+def seconds_between_sql(later: str, earlier: str) -> str:
+    """SQL for the whole seconds from `earlier` to `later` (timestamp expressions without
+    parameters: each appears twice), never below 0, NULL when either is."""
+    if connection.vendor == "postgresql":
+        diff = f"FLOOR(EXTRACT(EPOCH FROM ({later}) - ({earlier})))::bigint"
+    else:
+        epoch = "CAST(strftime('%%s', {}) AS INTEGER)"
+        diff = f"({epoch.format(later)} - {epoch.format(earlier)})"
+    return f"(CASE WHEN ({later}) < ({earlier}) THEN 0 ELSE {diff} END)"
+
+
+def whole_days_sql(seconds: str) -> str:
+    """SQL for the whole days (rounded down) of a non-negative number of seconds."""
+    return f"(({seconds}) / 86400)"
+
+
+def month_sql(column: str) -> tuple[str, list]:
+    """SQL (and its parameters) for the first day of the month of a timestamp column, in
+    settings.TIME_ZONE."""
+    sql, params = connection.ops.datetime_trunc_sql("month", column, (), settings.TIME_ZONE)
+    if connection.vendor == "postgresql":
+        return f"({sql})::date", list(params)
+    return f"date({sql})", list(params)
