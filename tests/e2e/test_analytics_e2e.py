@@ -82,3 +82,23 @@ def test_bad_filter_shows_a_message(page, demo):
     response = page.goto(reverse("analytics-funnel") + "?from=2026-99-01")
     assert response.status == 400
     expect(page.locator("body")).to_contain_text("date")
+
+
+def test_a_long_history_being_prepared_is_said_so(page, demo, monkeypatch):
+    """The first rebuild of a long history runs in the background: the page says so."""
+    from pipeline import tasks
+    from pipeline.models import AnalyticsRefresh, StageVisit
+    from pipeline.services import analytics
+
+    monkeypatch.setattr(analytics, "INLINE_REBUILD_LIMIT", 0)
+    queued = []
+    monkeypatch.setattr(tasks.analytics_refresh, "apply_async", lambda **kw: queued.append(kw))
+    StageVisit.objects.all().delete()
+    AnalyticsRefresh.objects.all().delete()
+    page.set_viewport_size({"width": 1366, "height": 850})
+    log_in(page, "maria", PASSWORD)
+    page.goto(reverse("analytics-funnel"))
+    expect(page.locator(".alert-info")).to_contain_text("being prepared")
+    expect(page.locator(".subtitle")).to_contain_text("being prepared")
+    _shot(page, "being-prepared")
+    assert queued
