@@ -929,7 +929,7 @@ class StageMonth(models.Model):
     FIRST_ENTRIES = -1
 
     basis = models.PositiveSmallIntegerField()  # CREATED or CLOSED
-    month = models.DateField()  # first day, in settings.TIME_ZONE
+    month = models.DateField()  # first day, in the organisation's time zone
     pipeline = models.ForeignKey(
         Pipeline,
         on_delete=models.DO_NOTHING,

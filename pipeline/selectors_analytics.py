@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Count,
@@ -56,6 +55,7 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 
 from accounts.models import User
+from crm.organisation import organisation_zone
 from pipeline.models import Deal, DealStatus, Pipeline, Stage, StageMonth, deal_visibility
 from pipeline.money import Rate, current_rates, round_cents
 from pipeline.sql_time import seconds_between_sql, whole_days_sql
@@ -80,9 +80,8 @@ class AnalyticsFilters:
 
 
 def _tz():
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    """The organisation's time zone: its days and months (the periods, the monthly sums)."""
+    return organisation_zone()
 
 
 def _start_of(day: date) -> datetime:
@@ -966,10 +965,6 @@ class _MonthOf:
         return _month(value)
 
 
-def _month_of(months: list[date]) -> _MonthOf:
-    return _MonthOf(months)
-
-
 def velocity_trend(*, user: User, filters: AnalyticsFilters, months: list[date]) -> list[Velocity]:
     """Velocity per month of the range: deals open at the month's end (created in or before
     the month, not closed in or before it), and the win rate, average won value and cycle of
@@ -981,7 +976,7 @@ def velocity_trend(*, user: User, filters: AnalyticsFilters, months: list[date])
     ends = [(m + timedelta(days=32)).replace(day=1) for m in months]
     first, last = _start_of(months[0]), _start_of(ends[-1])
     cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
-    month_of = _month_of([*months, ends[-1]])
+    month_of = _MonthOf([*months, ends[-1]])
     spans = (
         base.filter(created_at__lt=last)
         .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=first))

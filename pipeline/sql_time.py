@@ -4,8 +4,9 @@ shared by the analytics' derived tables (pipeline.services.analytics) and their 
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import connection
+
+from crm.organisation import organisation_zone
 
 
 def seconds_between_sql(later: str, earlier: str) -> str:
@@ -25,9 +26,10 @@ def whole_days_sql(seconds: str) -> str:
 
 
 def month_sql(column: str) -> tuple[str, list]:
-    """SQL (and its parameters) for the first day of the month of a timestamp column, in
-    settings.TIME_ZONE."""
-    sql, params = connection.ops.datetime_trunc_sql("month", column, (), settings.TIME_ZONE)
+    """SQL (and its parameters) for the first day of the month of a timestamp column, in the
+    organisation's time zone."""
+    zone = organisation_zone().key
+    sql, params = connection.ops.datetime_trunc_sql("month", column, (), zone)
     if connection.vendor == "postgresql":
         return f"({sql})::date", list(params)
     return f"date({sql})", list(params)

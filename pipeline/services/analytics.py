@@ -27,12 +27,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from crm.models import TierChange
+from crm.organisation import organisation_zone
 from pipeline.models import AnalyticsRefresh, Deal, Stage, StageChange
 from pipeline.sql_time import month_sql, seconds_between_sql, whole_days_sql
 
@@ -147,7 +147,7 @@ def _stage_order() -> str:
     """A fingerprint of every stage's pipeline and position, the time zone (months) and the
     tables' definition."""
     rows = Stage.objects.order_by("pk").values_list("pk", "pipeline_id", "position")
-    fingerprint = repr([VERSION, settings.TIME_ZONE, list(rows)])
+    fingerprint = repr([VERSION, organisation_zone().key, list(rows)])
     return hashlib.sha256(fingerprint.encode()).hexdigest()
 
 

@@ -479,3 +479,34 @@ def test_outsider_sees_nothing(history, carol, pipeline_a):
 
 def test_reporting_currency_is_eur():
     assert settings.REPORTING_CURRENCY
+
+
+def test_months_and_periods_follow_the_organisation_time_zone(bob, alice, pipeline_a, stages_a):
+    """Months and period days are the organisation's: a deal created at 21:00 on 31 December
+    in New York is December's there, although it is already January in Copenhagen."""
+    from zoneinfo import ZoneInfo
+
+    from crm.models import Organisation
+    from crm.organisation import organisation_changed
+
+    zone = ZoneInfo("America/New_York")
+    midnight = datetime(2026, 1, 1, tzinfo=zone)
+    for hours in (-3, 3):
+        days = (NOW - (midnight + timedelta(hours=hours))).total_seconds() / 86400
+        make_deal(stages_a, [(0, days), (1, days - 2)], owner=alice)
+    analytics_refresh()
+    Organisation.objects.filter(pk=1).update(time_zone="America/New_York")
+    organisation_changed()
+    analytics_refresh()  # a new time zone rebuilds the monthly sums
+    with timezone.override(zone):
+        for start, end in [
+            (date(2026, 1, 1), date(2026, 2, 28)),
+            (date(2025, 12, 1), date(2025, 12, 31)),
+        ]:
+            filters = AnalyticsFilters(start=start, end=end)
+            expected = _expected_funnel(pipeline_a, stages_a, filters)[0]
+            rows = funnel(user=bob, filters=filters, pipeline=pipeline_a)
+            assert {
+                r.stage.pk: [r.entered, r.moved_on, r.lost, r.won, r.still_here] for r in rows
+            } == expected
+            assert rows[0].entered == 1
