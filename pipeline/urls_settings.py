@@ -4,6 +4,31 @@ from django.urls import path
 
 from pipeline import views_settings as views
 
+
+def _list_urls(prefix: str, kind: views.AdminList) -> list:
+    """The pages of an admin-managed list (lost reasons, product areas): the same views,
+    told which list by `kind`; URL names settings-<key>s, settings-<key>-update, ..."""
+    key, given = kind.key, {"kind": kind}
+    return [
+        path(f"{prefix}/", views.list_index, given, name=f"settings-{key}s"),
+        path(f"{prefix}/order/", views.list_reorder, given, name=f"settings-{key}-reorder"),
+        path(f"{prefix}/<int:pk>/edit/", views.list_rename, given, name=f"settings-{key}-update"),
+        path(f"{prefix}/<int:pk>/move/", views.list_move, given, name=f"settings-{key}-move"),
+        path(
+            f"{prefix}/<int:pk>/retire/",
+            views.list_set_active,
+            {**given, "active": False},
+            name=f"settings-{key}-retire",
+        ),
+        path(
+            f"{prefix}/<int:pk>/restore/",
+            views.list_set_active,
+            {**given, "active": True},
+            name=f"settings-{key}-restore",
+        ),
+    ]
+
+
 urlpatterns = [
     path("", views.settings_home, name="settings-home"),
     path("pipelines/", views.pipeline_list, name="settings-pipelines"),
@@ -25,40 +50,6 @@ urlpatterns = [
     path("criteria/<int:pk>/edit/", views.criterion_update, name="settings-criterion-update"),
     path("criteria/<int:pk>/remove/", views.criterion_delete, name="settings-criterion-delete"),
     path("criteria/<int:pk>/move/", views.criterion_move, name="settings-criterion-move"),
-    path("lost-reasons/", views.lost_reason_list, name="settings-lost-reasons"),
-    path("lost-reasons/order/", views.lost_reason_reorder, name="settings-lost-reason-reorder"),
-    path(
-        "lost-reasons/<int:pk>/edit/", views.lost_reason_update, name="settings-lost-reason-update"
-    ),
-    path("lost-reasons/<int:pk>/move/", views.lost_reason_move, name="settings-lost-reason-move"),
-    path(
-        "lost-reasons/<int:pk>/retire/",
-        views.lost_reason_retire,
-        name="settings-lost-reason-retire",
-    ),
-    path(
-        "lost-reasons/<int:pk>/restore/",
-        views.lost_reason_restore,
-        name="settings-lost-reason-restore",
-    ),
-    path("product-areas/", views.product_area_list, name="settings-product-areas"),
-    path("product-areas/order/", views.product_area_reorder, name="settings-product-area-reorder"),
-    path(
-        "product-areas/<int:pk>/edit/",
-        views.product_area_update,
-        name="settings-product-area-update",
-    ),
-    path(
-        "product-areas/<int:pk>/move/", views.product_area_move, name="settings-product-area-move"
-    ),
-    path(
-        "product-areas/<int:pk>/retire/",
-        views.product_area_retire,
-        name="settings-product-area-retire",
-    ),
-    path(
-        "product-areas/<int:pk>/restore/",
-        views.product_area_restore,
-        name="settings-product-area-restore",
-    ),
+    *_list_urls("lost-reasons", views.LOST_REASONS),
+    *_list_urls("product-areas", views.PRODUCT_AREAS),
 ]

@@ -434,7 +434,12 @@ def _list_done(request, kind: AdminList, message: str, *, focus=None):
     return _done(request, message, reverse(f"settings-{kind.key}s"))
 
 
-def _list_index(request, kind: AdminList):
+# The six views below serve both lists: the URLs pass `kind` (pipeline/urls_settings.py).
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def list_index(request, kind: AdminList):
     settings_access(user=request.user)
     if request.method == "GET":
         return _list_page(request, kind)
@@ -449,7 +454,9 @@ def _list_index(request, kind: AdminList):
     return _list_page(request, kind, form=form, status=400)
 
 
-def _list_rename(request, kind: AdminList, pk: int):
+@login_required
+@require_POST
+def list_rename(request, kind: AdminList, pk: int):
     entry = kind.get(request.user, pk)
     form = ListEntryForm(request.POST, prefix=f"e{entry.pk}")
     if not form.is_valid():
@@ -461,7 +468,9 @@ def _list_rename(request, kind: AdminList, pk: int):
     return _list_done(request, kind, _("Renamed."))
 
 
-def _list_move(request, kind: AdminList, pk: int):
+@login_required
+@require_POST
+def list_move(request, kind: AdminList, pk: int):
     entry = kind.get(request.user, pk)
     form = DirectionForm(request.POST)
     if not form.is_valid():
@@ -471,7 +480,9 @@ def _list_move(request, kind: AdminList, pk: int):
     return _list_done(request, kind, _("Order saved."), focus={"pk": pk, "direction": direction})
 
 
-def _list_reorder(request, kind: AdminList):
+@login_required
+@require_POST
+def list_reorder(request, kind: AdminList):
     settings_access(user=request.user)
     form = OrderForm(request.POST)
     if not form.is_valid():
@@ -484,80 +495,10 @@ def _list_reorder(request, kind: AdminList):
     return _list_done(request, kind, _("Order saved."))
 
 
-def _list_set_active(request, kind: AdminList, pk: int, *, active: bool):
+@login_required
+@require_POST
+def list_set_active(request, kind: AdminList, pk: int, *, active: bool):
     entry = kind.get(request.user, pk)
     kind.service("restore" if active else "retire", user=request.user, entry=entry)
     message = _("“%(name)s” is offered again.") if active else _("“%(name)s” is retired.")
     return _list_done(request, kind, message % {"name": entry.name})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def lost_reason_list(request):
-    return _list_index(request, LOST_REASONS)
-
-
-@login_required
-@require_POST
-def lost_reason_update(request, pk: int):
-    return _list_rename(request, LOST_REASONS, pk)
-
-
-@login_required
-@require_POST
-def lost_reason_move(request, pk: int):
-    return _list_move(request, LOST_REASONS, pk)
-
-
-@login_required
-@require_POST
-def lost_reason_reorder(request):
-    return _list_reorder(request, LOST_REASONS)
-
-
-@login_required
-@require_POST
-def lost_reason_retire(request, pk: int):
-    return _list_set_active(request, LOST_REASONS, pk, active=False)
-
-
-@login_required
-@require_POST
-def lost_reason_restore(request, pk: int):
-    return _list_set_active(request, LOST_REASONS, pk, active=True)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def product_area_list(request):
-    return _list_index(request, PRODUCT_AREAS)
-
-
-@login_required
-@require_POST
-def product_area_update(request, pk: int):
-    return _list_rename(request, PRODUCT_AREAS, pk)
-
-
-@login_required
-@require_POST
-def product_area_move(request, pk: int):
-    return _list_move(request, PRODUCT_AREAS, pk)
-
-
-@login_required
-@require_POST
-def product_area_reorder(request):
-    return _list_reorder(request, PRODUCT_AREAS)
-
-
-@login_required
-@require_POST
-def product_area_retire(request, pk: int):
-    return _list_set_active(request, PRODUCT_AREAS, pk, active=False)
-
-
-@login_required
-@require_POST
-def product_area_restore(request, pk: int):
-    return _list_set_active(request, PRODUCT_AREAS, pk, active=True)
