@@ -1,7 +1,9 @@
 """The Django admin, for superusers. Day-to-day changes go through the product's own pages
-and services; rates saved here take effect within a minute (the rate cache's lifetime)."""
+and services; a rate saved or deleted here moves the money version on like the service does,
+so cached figures in money are recomputed at once."""
 
 from django.contrib import admin
+from django.db import transaction
 
 from pipeline.models import (
     Activity,
@@ -13,6 +15,7 @@ from pipeline.models import (
     SalesTarget,
     Stage,
 )
+from pipeline.money import rates_changed
 
 
 class StageInline(admin.TabularInline):
@@ -36,6 +39,18 @@ class LostReasonAdmin(admin.ModelAdmin):
 class ExchangeRateAdmin(admin.ModelAdmin):
     list_display = ["currency", "rate", "valid_from", "set_by"]
     list_filter = ["currency"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(rates_changed)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        transaction.on_commit(rates_changed)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(rates_changed)
 
 
 @admin.register(SalesTarget)

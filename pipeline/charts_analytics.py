@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
+from crm.organisation import reporting_currency
 from pipeline import charts
 
 FUNNEL_WIDTH = 960
@@ -135,4 +135,4 @@ def velocity_trend_chart(points, *, labels: list[str]) -> charts.StackedBarChart
     """Velocity per month as bars, reusing the forecast's stacked-bar geometry."""
     values = [p.per_day or Decimal(0) for p in points]
     series = charts.Series(label=_("Velocity per day"), values=values, css="series-0")
-    return charts.stacked_bars(labels=labels, series=[series], currency=settings.REPORTING_CURRENCY)
+    return charts.stacked_bars(labels=labels, series=[series], currency=reporting_currency())

@@ -24,9 +24,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.errors import refusal
+from crm.organisation import reporting_currency
 from pipeline import charts_analytics
 from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
 from pipeline.models import Deal
+from pipeline.money import money_key
 from pipeline.selectors_analytics import (
     BUCKETS,
     SMALL_SAMPLE,
@@ -85,7 +87,7 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
         "export_url": f"{url}?{form.query(export='csv')}",
         "basis_choices": BASIS_CHOICES,
         "small_sample": SMALL_SAMPLE,
-        "currency": settings.REPORTING_CURRENCY,
+        "currency": reporting_currency(),
         "tabs": [(reverse(n), p, f"{reverse(n)}?{form.query()}") for n, p in PAGES],
         "as_of": getattr(form, "as_of", None),
         "preparing": hasattr(form, "as_of") and form.as_of is None,
@@ -95,13 +97,25 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
 
 def _figures(request, form, page: str, filters, compute):
     """The page's figures, computed once per change of the stage visits (`form.version`, the
-    last refresh that changed anything), page, filters, visibility and language, then read
-    from the cache for up to ANALYTICS_CACHE_SECONDS (which bounds what no deal write
-    announces: exchange rates, names, running stays growing); 0 turns the cache off."""
+    last refresh that changed anything), page, filters, visibility, language, day and money
+    (the reporting currency and the money version, which every change of the currency or of
+    an exchange rate moves on: `pipeline.money.money_key`), then read from the cache for up
+    to ANALYTICS_CACHE_SECONDS (which bounds what no write announces: names, running stays
+    growing); 0 turns the cache off."""
     if not settings.ANALYTICS_CACHE_SECONDS:
         return compute()
     visible = str(Deal.objects.visible_to(request.user).query)
-    raw = "|".join([page, form.version.isoformat(), get_language() or "", repr(filters), visible])
+    raw = "|".join(
+        [
+            page,
+            form.version.isoformat(),
+            money_key(),
+            timezone.localdate().isoformat(),  # a rate dated today takes effect today
+            get_language() or "",
+            repr(filters),
+            visible,
+        ]
+    )
     key = "analytics:" + hashlib.sha256(raw.encode()).hexdigest()
     figures = cache.get(key)
     if figures is None:

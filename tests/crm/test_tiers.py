@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from crm import services, services_tiers
 from crm.models import Company, Organisation, TierChange
-from crm.organisation import organisation_get
+from crm.organisation import organisation_get, reporting_currency
 from crm.services_tiers import tier_thresholds_update, tiers_recompute
 from pipeline.models import Deal, DealStatus, ExchangeRate
 from pipeline.services import POSITION_GAP, stage_totals_rebuild
@@ -65,13 +65,13 @@ def snapshot_companies() -> dict[int, tuple]:
 
 def reference_rate(currency: str, today: date) -> Decimal:
     """The newest rate row in force today, else the fixed rate from settings."""
-    if currency == settings.REPORTING_CURRENCY:
+    if currency == reporting_currency():
         return Decimal(1)
     rows = [r for r in ExchangeRate.objects.all() if r.currency == currency]
     in_force = [r for r in rows if r.valid_from <= today]
     if in_force:
         return max(in_force, key=lambda r: r.valid_from).rate
-    return settings.EXCHANGE_RATES[currency] / settings.EXCHANGE_RATES[settings.REPORTING_CURRENCY]
+    return settings.EXCHANGE_RATES[currency] / settings.EXCHANGE_RATES[reporting_currency()]
 
 
 def expected_by_definition(now: datetime) -> dict[int, Decimal]:
