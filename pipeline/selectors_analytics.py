@@ -766,9 +766,18 @@ class LossCell:
 
 
 @dataclass
+class LossStageGroup:
+    """A pipeline's stages that deals were lost from, in the pipeline's stage order."""
+
+    pipeline: str
+    stages: list[tuple[int | None, str]]  # (stage id, stage name)
+
+
+@dataclass
 class LossAnalysis:
     reasons: dict[int | None, str]
-    stages: dict[int | None, str]
+    stages: dict[int | None, str]  # "Stage (Pipeline)"
+    stage_groups: list[LossStageGroup]  # pipelines in their order, then deals lost from none
     months: list[date]
     by_reason_stage: dict[tuple, LossCell]
     by_reason_month: dict[tuple, LossCell]
@@ -776,6 +785,11 @@ class LossAnalysis:
     by_stage: dict[int | None, LossCell]
     by_month: dict[date, LossCell]
     total: LossCell
+
+    @property
+    def stage_order(self) -> list[int | None]:
+        """The stages lost from, grouped by pipeline, each pipeline in its stage order."""
+        return [pk for group in self.stage_groups for pk, _name in group.stages]
 
     def top_reasons(self, stage_id, limit: int = 3) -> list[tuple[str, LossCell]]:
         cells = [(r, c) for (r, s), c in self.by_reason_stage.items() if s == stage_id]
@@ -794,8 +808,9 @@ def lost_deals(*, user: User, filters: AnalyticsFilters) -> QuerySet[Deal]:
 
 def loss_analysis(*, user: User, filters: AnalyticsFilters, no_reason: str) -> LossAnalysis:
     """Lost count, value (reporting currency) and days from creation to loss, by reason x
-    stage lost from x month of the loss. Two queries: the grouped losses, the reason and
-    stage names."""
+    stage lost from x month of the loss; the stages grouped by pipeline (in the pipelines'
+    order), each pipeline's in its stage order, so no two pipelines' stages interleave.
+    Three queries: the grouped losses, the reason names, the stages."""
     from pipeline.models import LostReason
 
     rates = current_rates()
@@ -826,16 +841,24 @@ def loss_analysis(*, user: User, filters: AnalyticsFilters, no_reason: str) -> L
     stage_ids = {k for k in cells["s"] if k}
     names = dict(LostReason.objects.filter(pk__in=reason_ids).values_list("pk", "name"))
     names[None] = no_reason
-    stage_names = {
-        pk: f"{name} ({pipeline})"
-        for pk, name, pipeline in Stage.objects.filter(pk__in=stage_ids).values_list(
-            "pk", "name", "pipeline__name"
-        )
-    }
+    stage_rows = (
+        Stage.objects.filter(pk__in=stage_ids)
+        .order_by("pipeline__position", "pipeline__name", "pipeline_id", "position", "pk")
+        .values_list("pk", "name", "pipeline_id", "pipeline__name")
+    )
+    stage_names: dict[int | None, str] = {}
+    groups: dict[int | None, LossStageGroup] = {}
+    for pk, name, pipeline_id, pipeline in stage_rows:
+        stage_names[pk] = f"{name} ({pipeline})"
+        group = groups.setdefault(pipeline_id, LossStageGroup(pipeline=pipeline, stages=[]))
+        group.stages.append((pk, name))
     stage_names[None] = "—"
+    if None in cells["s"]:  # lost from no stage (a stage deleted since): last, on its own
+        groups[None] = LossStageGroup(pipeline="", stages=[(None, "—")])
     return LossAnalysis(
         reasons=names,
         stages=stage_names,
+        stage_groups=list(groups.values()),
         months=sorted(cells["m"]),
         by_reason_stage=dict(cells["rs"]),
         by_reason_month=dict(cells["rm"]),

@@ -372,19 +372,25 @@ def analytics_losses(request):
         filters,
         lambda: loss_analysis(user=request.user, filters=filters, no_reason=_("No reason given")),
     )
-    reasons = sorted(analysis.by_reason, key=lambda r: -analysis.by_reason[r].count)
-    stages = sorted(analysis.by_stage, key=lambda s: -analysis.by_stage[s].count)
+    reasons = sorted(
+        analysis.by_reason, key=lambda r: (-analysis.by_reason[r].count, analysis.reasons[r])
+    )
+    stages = analysis.stage_order  # grouped by pipeline, each in its stage order
     if export:
         header = [
-            _("Reason"),
+            _("Pipeline"),
             _("Stage lost from"),
+            _("Reason"),
             _("Lost deals"),
             _("Lost value"),
             _("Average days to loss"),
         ]
         lines = [
-            [analysis.reasons[r], analysis.stages[s], c.count, c.value, _round(c.days)]
-            for (r, s), c in sorted(analysis.by_reason_stage.items(), key=lambda kv: -kv[1].count)
+            [group.pipeline, name, analysis.reasons[r], cell.count, cell.value, _round(cell.days)]
+            for group in analysis.stage_groups
+            for s, name in group.stages
+            for r in reasons
+            if (cell := analysis.by_reason_stage.get((r, s)))
         ]
         return _csv("analytics-losses", [header, *lines])
     matrix = [
@@ -402,12 +408,23 @@ def analytics_losses(request):
         "losses",
         analysis=analysis,
         matrix=matrix,
-        stage_names=[analysis.stages[s] for s in stages],
+        stage_groups=analysis.stage_groups,
+        grouped=len(analysis.stage_groups) > 1,
+        group_starts=_group_starts(analysis.stage_groups),
         stage_totals=[analysis.by_stage[s] for s in stages],
         month_totals=[analysis.by_month[m] for m in analysis.months],
         top=top,
     )
     return render(request, "pipeline/analytics/losses.html", context)
+
+
+def _group_starts(groups) -> set[int]:
+    """The column indexes where a pipeline's stages begin (a rule is drawn there)."""
+    starts, index = set(), 0
+    for group in groups:
+        starts.add(index)
+        index += len(group.stages)
+    return starts
 
 
 @login_required
