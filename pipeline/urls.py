@@ -42,6 +42,12 @@ urlpatterns = [
     ),
     path("forecast/", views_forecast.forecast, name="forecast"),
     path("forecast/export.csv", views_forecast.forecast_export, name="forecast-export"),
+    path(
+        "forecast/export.xlsx",
+        views_forecast.forecast_export,
+        {"file_format": "xlsx"},
+        name="forecast-export-xlsx",
+    ),
     path("forecast/deals/", views_forecast.forecast_deals, name="forecast-deals"),
     path("forecast/targets/", views_forecast.forecast_target_set, name="forecast-target-set"),
     path("forecast/accuracy/", views_forecast.forecast_accuracy_panel, name="forecast-accuracy"),

@@ -1,6 +1,8 @@
 """The pipeline analytics pages: funnel, time in stage, reps by stage, loss analysis and
-velocity, each with its filters in the query string, a CSV export (`?export=csv`) and
-drill-down to the deals behind a figure. Definitions: pipeline/selectors_analytics.py.
+velocity, each with its filters in the query string, a CSV and an XLSX export of the same rows
+(`?export=csv`, `?export=xlsx`, written by pipeline/exports.py) and drill-down to the deals
+behind a figure. Money is in the organisation's reporting currency. Definitions:
+pipeline/selectors_analytics.py.
 
 Every page costs a fixed number of queries whatever the number of deals
 (tests/pipeline/test_analytics_views.py).
@@ -8,14 +10,12 @@ Every page costs a fixed number of queries whatever the number of deals
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,9 +26,10 @@ from django.views.decorators.http import require_GET
 from crm.errors import refusal
 from crm.organisation import reporting_currency
 from pipeline import charts_analytics
+from pipeline.exports import FORMATS, Days, Percent, export_response
 from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
 from pipeline.models import Deal
-from pipeline.money import money_key
+from pipeline.money import money_key, round_cents
 from pipeline.selectors_analytics import (
     BUCKETS,
     SMALL_SAMPLE,
@@ -42,7 +43,6 @@ from pipeline.selectors_analytics import (
     velocity_trend,
 )
 from pipeline.services.analytics import analytics_refresh_if_stale
-from pipeline.views_forecast import csv_safe
 
 DRILL_DOWN_LIMIT = 500
 PAGES = [
@@ -63,18 +63,14 @@ def _form(request) -> AnalyticsFilterForm:
     return AnalyticsFilterForm(request.GET, user=request.user, today=timezone.localdate())
 
 
-def _export_requested(request) -> bool | None:
-    """True for `?export=csv`, False without it, None for anything else (refused)."""
+def _export_requested(request) -> str | None:
+    """ "csv" or "xlsx" for `?export=...`, "" without it, None for anything else (refused)."""
     value = request.GET.get("export", "")
-    return {"": False, "csv": True}.get(value)
+    return value if value in ("", *FORMATS) else None
 
 
-def _csv(name: str, rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    response.write("\ufeff")  # spreadsheets read the file as UTF-8
-    csv.writer(response).writerows([csv_safe(v) for v in row] for row in rows)
-    return response
+def _money_header(label: str) -> str:
+    return f"{label} ({reporting_currency()})"
 
 
 def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
@@ -85,6 +81,7 @@ def _context(form: AnalyticsFilterForm, page: str, **extra) -> dict:
         "page_url": url,
         "query": form.query(),
         "export_url": f"{url}?{form.query(export='csv')}",
+        "export_xlsx_url": f"{url}?{form.query(export='xlsx')}",
         "basis_choices": BASIS_CHOICES,
         "small_sample": SMALL_SAMPLE,
         "currency": reporting_currency(),
@@ -127,14 +124,6 @@ def _figures(request, form, page: str, filters, compute):
 def _drill_url(form, stage_id, *, rep=None, outcome=None) -> str:
     query = form.query(stage=stage_id, cell_rep=rep, outcome=outcome, sort=None)
     return f"{reverse('analytics-deals')}?{query}"
-
-
-def _percent(ratio) -> str:
-    return "" if ratio is None else f"{round(float(ratio) * 100)}"
-
-
-def _round(value) -> str:
-    return "" if value is None else f"{value:.1f}"
 
 
 def _validated(request):
@@ -187,9 +176,10 @@ def analytics_funnel(request):
             _("Entry to won %"),
             _("Biggest drop"),
         ]
-        return _csv(
-            "analytics-funnel",
-            [header]
+        return export_response(
+            export,
+            name="analytics-funnel",
+            rows=[header]
             + [
                 [
                     r.stage.name,
@@ -198,9 +188,9 @@ def analytics_funnel(request):
                     r.lost,
                     r.still_here,
                     r.won,
-                    _percent(r.conversion),
-                    _percent(r.to_won),
-                    "x" if r.is_biggest_drop else "",
+                    Percent(r.conversion),
+                    Percent(r.to_won),
+                    "x" if r.is_biggest_drop else None,
                 ]
                 for r in rows
             ],
@@ -247,18 +237,19 @@ def analytics_time_in_stage(request):
             _("Rot days"),
             _("Slowest"),
         ]
-        return _csv(
-            "analytics-time-in-stage",
-            [header]
+        return export_response(
+            export,
+            name="analytics-time-in-stage",
+            rows=[header]
             + [
                 [
                     r.stage.name,
                     r.stays,
                     r.open_stays,
-                    _round(r.median),
-                    _round(r.p80),
+                    Days(r.median),
+                    Days(r.p80),
                     r.stage.rot_days,
-                    "x" if r.is_slowest else "",
+                    "x" if r.is_slowest else None,
                 ]
                 for r in rows
             ],
@@ -306,7 +297,7 @@ def analytics_reps(request):
         matrix.rows.sort(key=REP_SORTS[form.cleaned_data["sort"]])
         matrix.team.label = _("Team")
     if export:
-        return _csv("analytics-reps", _reps_csv(matrix))
+        return export_response(export, name="analytics-reps", rows=_reps_rows(matrix))
     if matrix:
         for row in matrix.rows:
             rep = "none" if row.owner_id is None else row.owner_id
@@ -324,7 +315,7 @@ def analytics_reps(request):
     return render(request, "pipeline/analytics/reps.html", context)
 
 
-def _reps_csv(matrix):
+def _reps_rows(matrix):
     stages = matrix.stages if matrix else []
     header = [_("Rep")]
     for stage in stages:
@@ -334,7 +325,13 @@ def _reps_csv(matrix):
             f"{stage.name}: " + _("conversion %"),
             f"{stage.name}: " + _("median days"),
         ]
-    header += [_("Won"), _("Lost"), _("Win rate %"), _("Average won value"), _("Sales cycle days")]
+    header += [
+        _("Won"),
+        _("Lost"),
+        _("Win rate %"),
+        _money_header(_("Average won value")),
+        _("Sales cycle days"),
+    ]
     yield header
     if not matrix:
         return
@@ -344,15 +341,15 @@ def _reps_csv(matrix):
             line += [
                 cell.entered,
                 cell.moved_on,
-                _percent(cell.conversion),
-                _round(cell.median_days),
+                Percent(cell.conversion),
+                Days(cell.median_days),
             ]
         line += [
             row.won,
             row.lost,
-            _percent(row.win_rate),
-            row.average_won or "",
-            _round(row.cycle_days),
+            Percent(row.win_rate),
+            row.average_won,
+            Days(row.cycle_days),
         ]
         yield line
 
@@ -382,17 +379,17 @@ def analytics_losses(request):
             _("Stage lost from"),
             _("Reason"),
             _("Lost deals"),
-            _("Lost value"),
+            _money_header(_("Lost value")),
             _("Average days to loss"),
         ]
         lines = [
-            [group.pipeline, name, analysis.reasons[r], cell.count, cell.value, _round(cell.days)]
+            [group.pipeline, name, analysis.reasons[r], cell.count, cell.value, Days(cell.days)]
             for group in analysis.stage_groups
             for s, name in group.stages
             for r in reasons
             if (cell := analysis.by_reason_stage.get((r, s)))
         ]
-        return _csv("analytics-losses", [header, *lines])
+        return export_response(export, name="analytics-losses", rows=[header, *lines])
     matrix = [
         (
             analysis.reasons[r],
@@ -453,9 +450,9 @@ def analytics_velocity(request):
             _("Won"),
             _("Lost"),
             _("Win rate %"),
-            _("Average won value"),
+            _money_header(_("Average won value")),
             _("Sales cycle days"),
-            _("Velocity per day"),
+            _money_header(_("Velocity per day")),
         ]
         lines = [
             [
@@ -463,14 +460,14 @@ def analytics_velocity(request):
                 v.open_count,
                 v.won,
                 v.lost,
-                _percent(v.win_rate),
-                v.average_won and round(v.average_won, 2),
-                _round(v.cycle_days),
-                v.per_day or "",
+                Percent(v.win_rate),
+                None if v.average_won is None else round_cents(v.average_won),
+                Days(v.cycle_days),
+                v.per_day,
             ]
             for v in [*teams, *reps]
         ]
-        return _csv("analytics-velocity", [header, *lines])
+        return export_response(export, name="analytics-velocity", rows=[header, *lines])
     labels = [datetime(m.year, m.month, 1).strftime("%b %Y") for m in months]
     chart = charts_analytics.velocity_trend_chart(trend, labels=labels)
     context = _context(

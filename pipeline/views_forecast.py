@@ -1,6 +1,6 @@
 """The forecast page: the weighted forecast by period as a chart and a table, drill-down to the
-deals behind a cell, CSV export, targets set in place, what changed since last week's
-snapshot, forecast accuracy and stage calibration.
+deals behind a cell, CSV and XLSX export (pipeline/exports.py), targets set in place, what
+changed since last week's snapshot, forecast accuracy and stage calibration.
 
 The page itself costs a fixed number of queries (see tests/pipeline/test_forecast_views.py);
 accuracy and calibration read snapshots and stage history, so they are panels of their own,
@@ -9,14 +9,13 @@ loaded by htmx once the page is shown (and plain links without JavaScript).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +29,7 @@ from accounts.selectors import access_for, users_visible_to
 from crm.errors import refusal
 from crm.organisation import reporting_currency
 from pipeline import charts, services
+from pipeline.exports import csv_safe, export_response  # noqa: F401 (csv_safe lived here)
 from pipeline.forecasting import period_label, periods
 from pipeline.forms_forecast import (
     GROUP_CHOICES,
@@ -57,7 +57,6 @@ from pipeline.selectors_forecast import (
 DRILL_DOWN_LIMIT = 500
 ACCURACY_PERIODS = 4
 SMALL_SAMPLE = 5  # fewer closed deals than this: the observed rate says little
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def _form_refusal(request, form, *, status: int = 400):
@@ -384,6 +383,8 @@ def _page_context(request, form: ForecastFilterForm, forecast: Forecast) -> dict
         "chart": forecast_chart(form=form, forecast=forecast),
         "period_labels": context_labels(forecast),
         "currency": reporting_currency(),
+        "export_url": f"{reverse('forecast-export')}?{form.query()}",
+        "export_xlsx_url": f"{reverse('forecast-export-xlsx')}?{form.query()}",
         "rates_note": _rates_note(forecast.rates),
         "can_set_targets": bool(editable),
         **_links(form),
@@ -411,26 +412,24 @@ def forecast(request):
 
 @login_required
 @require_GET
-def forecast_export(request):
-    """The table as CSV: per row and period the weighted open and won value (and for reps the
-    target), in the reporting currency, two decimals, formula-safe."""
+def forecast_export(request, file_format: str = "csv"):
+    """The table as CSV or XLSX (the same rows): per row and period the weighted open and won
+    value (and for reps the target), in the reporting currency, formula-safe."""
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return _form_refusal(request, form)
     filters = form.filters()
     result = forecast_for_user(user=request.user, filters=filters, today=timezone.localdate())
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"forecast-{filters.kind}-{result.periods[0].isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.write("\ufeff")  # spreadsheets read the file as UTF-8 (ø, å, ü)
-    csv.writer(response).writerows(
-        forecast_csv_rows(result, row_title=str(dict(GROUP_CHOICES)[form.cleaned_data["group"]]))
+    rows = forecast_export_rows(
+        result, row_title=str(dict(GROUP_CHOICES)[form.cleaned_data["group"]])
     )
-    return response
+    name = f"forecast-{filters.kind}-{result.periods[0].isoformat()}"
+    return export_response(file_format, name=name, rows=rows)
 
 
-def forecast_csv_rows(result: Forecast, *, row_title: str):
-    """The header, a line per row and the totals; text cells made formula-safe."""
+def forecast_export_rows(result: Forecast, *, row_title: str):
+    """The header, a line per row and the totals; money as Decimal, blanks as None (the
+    writers in pipeline/exports.py make text cells formula-safe)."""
     currency = reporting_currency()
     with_targets = result.filters.group == "owner"
     header = [row_title]
@@ -445,31 +444,30 @@ def forecast_csv_rows(result: Forecast, *, row_title: str):
     header += [_("Total weighted"), _("Total won"), _("Open deals")]
     if with_targets:
         header.append(_("Total target"))
-    yield [csv_safe(h) for h in header]
+    yield header
     for row in result.rows:
-        line = [csv_safe(_row_label(row, result.filters.group))]
+        line = [_row_label(row, result.filters.group)]
         for period in result.periods:
             cell = row.cells.get(period) or Cell()
             line += [cell.weighted, cell.won]
             if with_targets:
-                line.append(row.targets.get(period, ""))
+                line.append(row.targets.get(period))
         line += [row.total.weighted, row.total.won, row.total.count]
         if with_targets:
-            line.append(sum(row.targets.values(), Decimal(0)) if row.targets else "")
+            line.append(sum(row.targets.values(), Decimal(0)) if row.targets else None)
         yield line
     line = [_("Total")]
+    target_sums = []
     for period in result.periods:
         line += [result.totals[period].weighted, result.totals[period].won]
         if with_targets:
-            line.append("")
-    yield [*line, result.total.weighted, result.total.won, result.total.count]
-
-
-def csv_safe(value):
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+            amounts = [r.targets[period] for r in result.rows if period in r.targets]
+            target_sums += amounts
+            line.append(sum(amounts, Decimal(0)) if amounts else None)
+    line += [result.total.weighted, result.total.won, result.total.count]
+    if with_targets:
+        line.append(sum(target_sums, Decimal(0)) if target_sums else None)
+    yield line
 
 
 @login_required

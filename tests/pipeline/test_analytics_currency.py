@@ -88,6 +88,15 @@ def test_pages_label_values_with_the_organisation_currency(
     assert "Values in DKK" in page and "Values in EUR" not in page
 
 
+def test_exports_name_the_organisation_currency(
+    client, admin, losses, django_capture_on_commit_callbacks
+):
+    switch_to(admin, "NOK", django_capture_on_commit_callbacks)
+    client.force_login(admin)
+    header = client.get(reverse("analytics-losses"), {"export": "csv"}).content.decode()
+    assert "Lost value (NOK)" in header.splitlines()[0]
+
+
 def test_velocity_chart_is_in_the_organisation_currency(
     client, admin, alice, stages_a, django_capture_on_commit_callbacks
 ):

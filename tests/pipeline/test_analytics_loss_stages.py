@@ -88,7 +88,7 @@ def test_page_shows_each_pipeline_over_its_own_stages(client, bob, two_pipelines
     assert cards == [f"{name} ({pipeline})" for pipeline, names in EXPECTED for name in names]
 
 
-@pytest.mark.parametrize("export", ["csv"])
+@pytest.mark.parametrize("export", ["csv", "xlsx"])
 def test_export_lists_pipelines_then_stages_in_order(client, bob, two_pipelines, export):
     client.force_login(bob)
     response = client.get(reverse("analytics-losses"), {"export": export})

@@ -127,7 +127,8 @@ BAD = [
     {"area": "999"},
     {"rep": "x"},
     {"team": "0"},
-    {"export": "xlsx"},
+    {"export": "pdf"},
+    {"export": "XLSX"},
 ]
 
 

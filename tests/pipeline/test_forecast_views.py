@@ -261,7 +261,9 @@ def test_csv_export_has_the_table_and_only_what_the_user_may_see(
     assert str(carol) not in by_label
     alice_row = by_label[str(alice)]
     assert alice_row[1:4] == ["835.25", "0.00", "5000.00"]
-    assert by_label["Total"][-3:] == ["835.25", "2000.00", "2"]
+    assert by_label["Total"][1:4] == ["835.25", "2000.00", "5000.00"]  # targets summed too
+    assert by_label["Total"][-4:] == ["835.25", "2000.00", "2", "5000.00"]
+    assert {len(row) for row in rows} == {len(header)}
 
 
 # --- targets -------------------------------------------------------------------------------
