@@ -8,7 +8,6 @@ own it, and which company a contact is filed under.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Team, User
@@ -16,6 +15,7 @@ from accounts.selectors import access_for
 from crm.models import Company, Contact, Note, Tier
 from crm.selectors import can_edit_company, can_set_tier
 from crm.services_tiers import KEEP_TIER, company_tier_set
+from crm.transactions import atomic_with_retry
 
 
 class CrmRuleError(Exception):
@@ -65,7 +65,7 @@ def _check_company_editable(*, acting_user: User, company: Company) -> None:
         )
 
 
-@transaction.atomic
+@atomic_with_retry
 def company_create(
     *,
     acting_user: User,
@@ -94,7 +94,7 @@ def company_create(
     return company
 
 
-@transaction.atomic
+@atomic_with_retry
 def company_update(
     *,
     acting_user: User,
@@ -113,7 +113,7 @@ def company_update(
     Only a manager of the company's team or an admin may set or release a tier. Idempotent:
     the same values twice change nothing the second time.
     """
-    locked = Company.objects.select_for_update().get(pk=company.pk)
+    locked = Company.objects.select_for_update(no_key=True).get(pk=company.pk)
     _check_team(acting_user=acting_user, team=team)
     _check_owner(acting_user=acting_user, team=team, owner=owner, current_owner_id=locked.owner_id)
     tier_changed = False
@@ -138,7 +138,7 @@ def company_update(
     return True
 
 
-@transaction.atomic
+@atomic_with_retry
 def contact_create(
     *,
     acting_user: User,
@@ -160,7 +160,7 @@ def contact_create(
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def contact_update(
     *,
     acting_user: User,
@@ -174,7 +174,7 @@ def contact_update(
     """Change a contact, possibly moving it to another company; returns whether anything
     changed. Assumes the caller loaded `contact` with `contact_get_for_user(write=True)`;
     checks that the acting user may change the target company. Idempotent."""
-    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    locked = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
     if company.pk != locked.company_id:
         _check_company_editable(acting_user=acting_user, company=company)
     values = {
@@ -196,7 +196,7 @@ def contact_update(
     return True
 
 
-@transaction.atomic
+@atomic_with_retry
 def note_create(*, acting_user: User, subject, body: str) -> Note:
     """Add a note to a company, contact or deal. Not idempotent: each call adds a note."""
     from pipeline.models import Deal

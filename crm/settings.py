@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.middleware.DatabaseTroubleMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -145,6 +146,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
             "options": "-c jit=off",
+            # A database that is restarting or unreachable answers "try again in a moment"
+            # within seconds instead of holding the request (and the worker) for minutes.
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
         }
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
