@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django_htmx.http import reswap, retarget
+
+from crm.observability import current_request_id
 
 
 def refusal(request, message: str, *, status: int):
@@ -31,3 +36,18 @@ def handler404(request, exception=None):
 
 def handler400(request, exception=None):
     return refusal(request, _("That request was not understood."), status=400)
+
+
+def handler500(request):
+    """The 500 page with the request id for the user to quote. Rendered without the request
+    (no context processors: they read the database, which may be what failed); if even the
+    template fails, a plain page still answers."""
+    request_id = current_request_id()
+    try:
+        html = loader.render_to_string("500.html", {"request_id": request_id})
+    except Exception:
+        html = (
+            "<!doctype html><title>Server error</title><h1>Something went wrong on our side</h1>"
+            f"<p>Reference: {escape(request_id)}</p>"
+        )
+    return HttpResponseServerError(html)
