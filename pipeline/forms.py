@@ -362,8 +362,9 @@ class NextStepForm(forms.Form):
             # Asked once the user has seen the date is in the past; kept while it still is.
             self.in_the_past_asked = True
             if not cleaned.get("in_the_past"):
+                # Not the date's own error: it goes beside the box to tick.
                 self.add_error(
-                    "due_date",
+                    None,
                     _(
                         "The next step is dated in the past. Tick “Yes, it is in the past” "
                         "to save it anyway."
