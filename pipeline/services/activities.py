@@ -4,6 +4,7 @@ without another query, and resolve the flags a change fixes at once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, time
 
 from django.db.models import F
@@ -29,6 +30,18 @@ from pipeline.services.deals import (
 )
 
 ACTIVITY_FIELDS = ("kind", "subject", "due_date", "due_time", "assignee", "note")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The first next step of a new deal (see `deal_create`): what, when, and who (None: the
+    deal's owner)."""
+
+    subject: str
+    due_date: date
+    kind: str = "call"
+    due_time: time | None = None
+    assignee: User | None = None
 
 
 def _next_step_refresh(deal: Deal) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -39,6 +40,9 @@ from pipeline.services.analytics import analytics_forget
 from pipeline.services.criteria import criteria_apply_to_move
 from pipeline.services.errors import DealRuleError
 from pipeline.services.flags import flags_sync
+
+if TYPE_CHECKING:
+    from pipeline.services.activities import NextStep
 
 POSITION_GAP = 1024
 
@@ -343,8 +347,12 @@ def deal_create(
     owner: User | None = None,
     expected_close_date: date | None = None,
     product_area: ProductArea | None = None,
+    next_step: NextStep | None = None,
 ) -> Deal:
     """Create an open deal at the top of `stage`'s column and record it entering the stage.
+    With `next_step`, its first activity is planned in the same transaction, through
+    `activity_create`, so the deal is never seen without a next step and a refused step
+    (someone outside the team) creates nothing.
 
     Assumes the caller may see the stage's pipeline. Owner defaults to the acting user; giving
     the deal to someone else needs manager rights in the team.
@@ -374,6 +382,18 @@ def deal_create(
     )
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
     _totals_enter(deal)
+    if next_step is not None:
+        from pipeline.services.activities import activity_create  # it imports this module
+
+        deal = activity_create(
+            acting_user=acting_user,
+            deal=deal,
+            kind=next_step.kind,
+            subject=next_step.subject,
+            due_date=next_step.due_date,
+            due_time=next_step.due_time,
+            assignee=next_step.assignee,
+        ).deal
     return deal
 
 
