@@ -200,9 +200,9 @@ def _quick_add_data(title):
         "title": title,
         "value": "1200",
         "currency": "EUR",
-        "next_step_subject": "Call to qualify",
-        "next_step_due_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
-        "next_step_kind": "call",
+        "step-subject": "Call to qualify",
+        "step-due_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
+        "step-kind": "call",
     }
 
 
