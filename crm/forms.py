@@ -12,6 +12,7 @@ from django_countries import countries
 
 from accounts.models import User
 from accounts.selectors import access_for, teams_for_user
+from crm.matching import web_host_key
 from crm.models import Company, Contact, Tier
 from crm.selectors import can_set_tier, can_set_tiers_somewhere, companies_editable_by
 from crm.services_tiers import KEEP_TIER
@@ -176,12 +177,13 @@ class CompanyForm(forms.Form):
         label=_("Web domain"),
         max_length=200,
         required=False,
-        help_text=_("Like example.com."),
+        help_text=_("Like example.com. Left empty, it is taken from the website."),
     )
     website = forms.URLField(
         label=_("Website"),
         max_length=200,
         required=False,
+        help_text=_("Like https://example.com."),
         assume_scheme="https",
         validators=[URLValidator(schemes=["http", "https"])],
         error_messages={"invalid": _("Enter a web address like https://example.com.")},
@@ -287,6 +289,12 @@ class CompanyForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if not cleaned.get("domain") and cleaned.get("website") and "domain" not in self.errors:
+            # The domain (searched and compared) follows the website unless it was given.
+            try:
+                cleaned["domain"] = normalise_domain(web_host_key(cleaned["website"]))
+            except forms.ValidationError:
+                pass  # an address like https://10.0.0.1 has no web domain
         team = cleaned.get("team", self.fixed_team)
         owner = cleaned.get("owner")
         is_member = owner is None or team is None or owner.memberships.filter(team=team).exists()

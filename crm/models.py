@@ -78,6 +78,11 @@ class Company(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("company-detail", args=[self.pk])
 
+    @property
+    def website_label(self) -> str:
+        """The website as people read it: "https://www.acme.dk/" -> "www.acme.dk"."""
+        return self.website.split("://", 1)[-1].rstrip("/")
+
 
 class ContactQuerySet(models.QuerySet):
     def visible_to(self, user) -> ContactQuerySet:

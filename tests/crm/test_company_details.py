@@ -53,11 +53,34 @@ def test_create_stores_the_details_normalised_and_the_page_shows_them(client, al
     )
     assert company.address == "Havnegade 1\n1058 København K"
     page = client.get(company.get_absolute_url()).text
-    assert 'href="https://www.nordlys.dk"' in page
+    assert (
+        '<a href="https://www.nordlys.dk" rel="noopener noreferrer nofollow" target="_blank">www.nordlys.dk</a>'
+        in page
+    )
     assert 'href="tel:+4570203040"' in page
     assert "DK12345678" in page
     assert "Denmark" in page
     assert "Havnegade 1<br>1058 København K" in page
+
+
+@pytest.mark.parametrize(
+    ("website", "domain"),
+    [
+        ("https://www.nordlys.dk/kontakt", "nordlys.dk"),
+        ("shop.nordlys.no", "shop.nordlys.no"),
+        ("http://10.0.0.1/", ""),  # no web domain to take
+    ],
+)
+def test_an_empty_domain_is_taken_from_the_website(client, alice, website, domain):
+    client.force_login(alice)
+    assert client.post(CREATE, post(domain="", website=website)).status_code == 302
+    assert Company.objects.get().domain == domain
+
+
+def test_a_given_domain_is_kept_beside_the_website(client, alice):
+    client.force_login(alice)
+    client.post(CREATE, post(domain="nordlys.com", website="https://nordlys.dk"))
+    assert Company.objects.get().domain == "nordlys.com"
 
 
 def test_every_detail_is_optional(client, alice):
