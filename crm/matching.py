@@ -10,6 +10,7 @@ check (`crm.selectors.company_duplicates_for_user`) compares them, nothing store
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -84,17 +85,28 @@ LEADING_FORMS = frozenset({"ab", "as", "oy", "oyj"})
 # Left dangling once a legal form is gone ("Smith & Co" -> "smith", "sp. z o.o." -> "").
 CONNECTORS = frozenset({"and", "og", "och", "und", "z"})
 
+_TRAILING = LEGAL_FORMS | CONNECTORS
+
 # Characters that separate words even without a space ("Acme,Inc", "Acme(Nordic)").
 _SEPARATORS = re.compile(r"[\s,;:()\[\]{}&+|]+")
 
 
+# ASCII punctuation and symbols, dropped in one C-level pass (most names are plain ASCII;
+# the duplicate check folds every name of a team, so this is the hot path).
+_ASCII_DROP = str.maketrans("", "", string.punctuation)
+
+
 def _fold(text: str) -> str:
     """Casefolded, compatibility-normalised, without accents ("Müller" -> "muller")."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _drop_punctuation(word: str) -> str:
+    if word.isascii():
+        return word.translate(_ASCII_DROP)
     return "".join(ch for ch in word if unicodedata.category(ch)[0] not in "PS")
 
 
@@ -108,7 +120,7 @@ def company_name_key(name: str) -> str:
     words = [_drop_punctuation(w) for w in _SEPARATORS.split(_fold(name))]
     words = [w for w in words if w]
     core = list(words)
-    while core and core[-1] in LEGAL_FORMS | CONNECTORS:
+    while core and core[-1] in _TRAILING:
         core.pop()
     while core and core[0] in LEADING_FORMS:
         core.pop(0)
@@ -122,6 +134,9 @@ def web_host_key(value: str) -> str:
     raw = (value or "").strip()
     if not raw:
         return ""
+    if raw.isascii() and not any(ch in raw for ch in ":/?#@[]"):
+        host = raw.lower().rstrip(".")  # a plain domain, as the form stores it
+        return host[4:] if host.startswith("www.") else host
     try:
         host = urlsplit(raw if "://" in raw else f"//{raw}").hostname or ""
     except ValueError:
