@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from crm.broker import enqueue
 from crm.models import Company, Organisation, Tier, TierChange
 from crm.organisation import organisation_changed, organisation_get
 from crm.transactions import atomic_with_retry
@@ -220,16 +221,11 @@ def _recompute_batch(
 
 
 def tiers_recompute_enqueue() -> bool:
-    """Queue a recompute; call it on commit. A broker that is down never breaks the caller:
-    the failure is logged and tonight's run catches up. Returns whether it was queued."""
+    """Queue a recompute; call it on commit. A broker that is down never breaks the caller
+    (see crm.broker): tonight's run catches up. Returns whether it was queued."""
     from crm.tasks import tiers_recompute as tiers_recompute_task
 
-    try:
-        tiers_recompute_task.apply_async(retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure; the nightly run converges
-        logger.warning("tiers_recompute could not be queued; the nightly run will catch up")
-        return False
-    return True
+    return enqueue(tiers_recompute_task)
 
 
 @atomic_with_retry

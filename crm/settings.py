@@ -273,6 +273,9 @@ else:
         "max_retries": 1,
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# After a failed enqueue, crm.broker skips the broker for this long (per process) instead of
+# paying a connection attempt per request; then one enqueue tries again.
+BROKER_OUTAGE_SECONDS = env_int("BROKER_OUTAGE_SECONDS", 10)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

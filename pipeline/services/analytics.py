@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from crm.broker import enqueue
 from crm.models import TierChange
 from crm.organisation import organisation_zone
 from crm.transactions import atomic_with_retry
@@ -270,15 +271,11 @@ def analytics_refresh(
 
 def _rebuild_enqueue() -> bool:
     """Queue the background refresh (which rebuilds). A broker that is down never breaks the
-    page asking: the periodic run does it within minutes. Returns whether it was queued."""
+    page asking (see crm.broker): the periodic run does it within minutes. Returns whether it
+    was queued."""
     from pipeline.tasks import analytics_refresh as task
 
-    try:
-        task.apply_async(retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure; the periodic run catches up
-        logger.warning("analytics_refresh could not be queued; the periodic run will catch up")
-        return False
-    return True
+    return enqueue(task)
 
 
 class Freshness(NamedTuple):
