@@ -1,6 +1,7 @@
 # make run   – set up a virtualenv, migrate, seed demo data, serve on http://127.0.0.1:8000/
 # make test  – the whole test suite, browser tests included
 # make bench – the benchmark against PostgreSQL
+# make loadtest – a mixed-action load on one board through gunicorn and PostgreSQL
 # make lint  – ruff check and ruff format --check
 
 SHELL := /bin/bash
@@ -11,8 +12,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 BENCH_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_bench
+LOADTEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_loadtest
 
-.PHONY: venv run test bench lint
+.PHONY: venv run test bench loadtest lint
 
 venv: $(VENV)/.installed
 
@@ -75,6 +77,20 @@ bench: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench $(BENCH_ARGS)
 	$(PY) manage.py bench_analytics $(BENCH_ANALYTICS_ARGS)
+
+# Like bench: DEBUG off, plain HTTP on 127.0.0.1, plain static storage; its own database with
+# the demo organisation. Fails when any request answered 5xx or a connection dropped.
+loadtest: export DATABASE_URL ?= $(LOADTEST_DATABASE_URL)
+loadtest: export DJANGO_SECRET_KEY ?= insecure-key-for-benchmarks-only
+loadtest: export DJANGO_ALLOWED_HOSTS ?= 127.0.0.1,localhost,testserver
+loadtest: export DJANGO_SECURE_SSL_REDIRECT ?= false
+loadtest: export DJANGO_SECURE_COOKIES ?= false
+loadtest: export DJANGO_PLAIN_STATIC ?= 1
+loadtest: venv
+	createdb -h 127.0.0.1 -U postgres crm_loadtest 2>/dev/null || true
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py loadtest $(LOADTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

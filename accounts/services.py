@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.models import LoginFailure, Membership, Role, Team, User
 from accounts.security import security_event
 from accounts.selectors import live_work_team_ids
+from crm.transactions import atomic_with_retry
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def _lock_admins() -> None:
     serialised and the second sees the first's change, and taking this lock first means
     no deadlock with the row locks that follow."""
     list(
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(no_key=True)
         .filter(role=Role.ADMIN)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -113,7 +114,7 @@ def _is_admin(user: User) -> bool:
     return user.is_superuser or user.memberships.filter(role=Role.ADMIN).exists()
 
 
-@transaction.atomic
+@atomic_with_retry
 def user_create(
     *,
     acting_user: User,
@@ -141,7 +142,7 @@ def user_create(
     return user
 
 
-@transaction.atomic
+@atomic_with_retry
 def user_invite(
     *,
     acting_user: User,
@@ -183,13 +184,13 @@ def user_password_link(*, acting_user: User, user: User, site_url: str) -> str:
     return link
 
 
-@transaction.atomic
+@atomic_with_retry
 def user_update(
     *, acting_user: User, user: User, first_name: str, last_name: str, email: str
 ) -> bool:
     """Change a user's name and e-mail. Returns False (and writes nothing) when nothing
     changed. Username, password, roles and active state have their own services."""
-    current = User.objects.select_for_update().get(pk=user.pk)
+    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     changes = {"first_name": first_name, "last_name": last_name, "email": email}
     changed = [key for key, value in changes.items() if getattr(current, key) != value]
     if not changed:
@@ -219,7 +220,7 @@ def can_take_over(*, candidate: User, team_ids: set[int]) -> bool:
     return team_ids <= member_of
 
 
-@transaction.atomic
+@atomic_with_retry
 def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None = None) -> Handover:
     """Deactivate `user`: they can no longer sign in and their sessions stop working at the
     next request (the auth backend refuses inactive users). Nothing is deleted.
@@ -237,7 +238,7 @@ def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None =
     from pipeline.models import Activity, Deal
 
     _lock_admins()
-    current = User.objects.select_for_update().get(pk=user.pk)
+    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if current.pk == acting_user.pk:
         raise UserRuleError(_("You cannot deactivate yourself."))
     if not current.is_active:
@@ -254,7 +255,7 @@ def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None =
     new_owner_id = reassign_to.pk if reassign_to else None
 
     deal_ids = list(
-        Deal.objects.select_for_update()
+        Deal.objects.select_for_update(no_key=True)
         .filter(owner=current, status__in=LIVE_DEAL_STATUSES)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -263,7 +264,7 @@ def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None =
         owner_id=new_owner_id, version=F("version") + 1, updated_at=timezone.now()
     )
     company_ids = list(
-        Company.objects.select_for_update()
+        Company.objects.select_for_update(no_key=True)
         .filter(owner=current)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -294,11 +295,11 @@ def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None =
     return Handover(deals=deals, companies=companies, activities=activities)
 
 
-@transaction.atomic
+@atomic_with_retry
 def user_reactivate(*, acting_user: User, user: User) -> bool:
     """Let a deactivated user sign in again, with the memberships they had. Deals handed
     over stay with their new owners. Idempotent: False when already active."""
-    current = User.objects.select_for_update().get(pk=user.pk)
+    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if current.is_active:
         return False
     current.is_active = True
@@ -310,7 +311,7 @@ def user_reactivate(*, acting_user: User, user: User) -> bool:
 # --- teams and memberships ----------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_with_retry
 def team_create(*, acting_user: User, name: str, own_deals_only: bool = False) -> Team:
     """Create a team. Team names are unique, compared without case."""
     if Team.objects.filter(name__iexact=name).exists():
@@ -318,10 +319,10 @@ def team_create(*, acting_user: User, name: str, own_deals_only: bool = False) -
     return Team.objects.create(name=name, own_deals_only=own_deals_only)
 
 
-@transaction.atomic
+@atomic_with_retry
 def team_update(*, acting_user: User, team: Team, name: str, own_deals_only: bool) -> bool:
     """Rename a team or change its visibility mode. False (no write) when nothing changed."""
-    current = Team.objects.select_for_update().get(pk=team.pk)
+    current = Team.objects.select_for_update(no_key=True).get(pk=team.pk)
     if Team.objects.filter(name__iexact=name).exclude(pk=current.pk).exists():
         raise UserRuleError(_("A team with that name exists."), field="name")
     changes = {"name": name, "own_deals_only": own_deals_only}
@@ -334,14 +335,16 @@ def team_update(*, acting_user: User, team: Team, name: str, own_deals_only: boo
     return True
 
 
-@transaction.atomic
+@atomic_with_retry
 def membership_set(*, acting_user: User, user: User, team: Team, role: str) -> Membership:
     """Put `user` in `team` with `role`, or change their role there. Refuses to take away the
     last active admin's admin role. Idempotent: the same role twice writes nothing."""
     if role not in Role.values:
         raise UserRuleError(_("Choose a role."), field="role")
     _lock_admins()
-    existing = Membership.objects.select_for_update().filter(user=user, team=team).first()
+    existing = (
+        Membership.objects.select_for_update(no_key=True).filter(user=user, team=team).first()
+    )
     if existing is None:
         membership = Membership.objects.create(user=user, team=team, role=role)
         security_event("membership_added", user_id=user.pk, team_id=team.pk, role=role)
@@ -359,7 +362,7 @@ def membership_set(*, acting_user: User, user: User, team: Team, role: str) -> M
     return existing
 
 
-@transaction.atomic
+@atomic_with_retry
 def membership_remove(*, acting_user: User, membership: Membership) -> bool:
     """Take a user out of a team. Their deals there keep their owner (a manager or admin can
     reassign them). Refuses to remove the last active admin. False when already gone."""

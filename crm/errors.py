@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template import loader
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django_htmx.http import reswap, retarget
+
+from crm.observability import current_request_id
 
 
 def refusal(request, message: str, *, status: int):
@@ -31,3 +38,42 @@ def handler404(request, exception=None):
 
 def handler400(request, exception=None):
     return refusal(request, _("That request was not understood."), status=400)
+
+
+def database_unavailable(request):
+    """The database could not be reached or dropped the connection: 503 and "try again in a
+    moment", rendered without touching the database (no context processors), with
+    Retry-After so proxies and scripts know to come back."""
+    message = _(
+        "The database did not answer just now, so nothing was saved. Try again in a moment."
+    )
+    if getattr(request, "htmx", False):
+        body = loader.render_to_string("partials/refusal.html", {"message": message})
+        response = reswap(retarget(HttpResponse(body, status=503), "#toasts"), "afterbegin")
+    else:
+        body = loader.render_to_string("503.html", {"request_id": current_request_id()})
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def handler500(request):
+    """The 500 page with the request id for the user to quote. Rendered without the request
+    (no context processors: they read the database, which may be what failed); if even the
+    template fails, a plain page still answers. An error that only says the database is
+    unreachable (raised before the view, by the session or authentication middleware) is
+    answered like the view's: 503."""
+    from crm.transactions import is_database_unavailable
+
+    error = sys.exc_info()[1]
+    if error is not None and is_database_unavailable(error):
+        return database_unavailable(request)
+    request_id = current_request_id()
+    try:
+        html = loader.render_to_string("500.html", {"request_id": request_id})
+    except Exception:
+        html = (
+            "<!doctype html><title>Server error</title><h1>Something went wrong on our side</h1>"
+            f"<p>Reference: {escape(request_id)}</p>"
+        )
+    return HttpResponse(html, status=500)

@@ -6,11 +6,13 @@ import re
 from urllib.parse import urlsplit
 
 from django import forms
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from accounts.models import User
 from accounts.selectors import access_for, teams_for_user
+from crm.matching import web_host_key
 from crm.models import Company, Contact, Tier
 from crm.selectors import can_set_tier, can_set_tiers_somewhere, companies_editable_by
 from crm.services_tiers import KEEP_TIER
@@ -43,6 +45,31 @@ def normalise_domain(value: str) -> str:
             code="invalid",
         )
     return host
+
+
+def normalise_website(value: str) -> str:
+    """ "WWW.Example.com/About" -> "https://www.example.com/About": an https address when no
+    scheme was given, scheme and host lowercased, a bare "/" path dropped. Expects a value that
+    `forms.URLField` has already accepted."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    path = "" if parts.path == "/" and not parts.query else parts.path
+    return parts._replace(
+        scheme=parts.scheme.lower(), netloc=parts.netloc.lower(), path=path
+    ).geturl()
+
+
+# Phone numbers as people write them: digits, spaces and + - ( ) . /
+PHONE_VALIDATOR = RegexValidator(
+    r"^[0-9+()./ -]*$",
+    _("Use digits, spaces and + - ( ) . / only, like +45 12 34 56 78."),
+)
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    # Called per form, so the names follow the language of the request.
+    return [("", _("Not set")), *countries]
 
 
 class NoteForm(forms.Form):
@@ -132,6 +159,8 @@ class TierThresholdsForm(forms.Form):
 
 
 TIER_AUTOMATIC = ""
+# The optional facts a B2B firm keeps about a customer, saved as given.
+DETAIL_FIELDS = ("website", "phone", "registration_number", "country", "address")
 
 
 class CompanyForm(forms.Form):
@@ -148,7 +177,32 @@ class CompanyForm(forms.Form):
         label=_("Web domain"),
         max_length=200,
         required=False,
-        help_text=_("Like example.com."),
+        help_text=_("Like example.com. Left empty, it is taken from the website."),
+    )
+    website = forms.URLField(
+        label=_("Website"),
+        max_length=200,
+        required=False,
+        help_text=_("Like https://example.com."),
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],
+        error_messages={"invalid": _("Enter a web address like https://example.com.")},
+    )
+    phone = forms.CharField(
+        label=_("Phone"), max_length=40, required=False, validators=[PHONE_VALIDATOR]
+    )
+    registration_number = forms.CharField(
+        label=_("Registration number"),
+        max_length=40,
+        required=False,
+        help_text=_("CVR, org.nr., VAT id"),
+    )
+    country = forms.ChoiceField(label=_("Country"), required=False, choices=_country_choices)
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     team = forms.ModelChoiceField(label=_("Team"), queryset=None, empty_label=None)
     owner = forms.ModelChoiceField(
@@ -169,6 +223,22 @@ class CompanyForm(forms.Form):
         ),
     )
 
+    # Sent by the "Add anyway" / "Save anyway" button under "Did you mean ...?".
+    confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    field_order = [
+        "name",
+        "registration_number",
+        "website",
+        "domain",
+        "phone",
+        "country",
+        "address",
+        "team",
+        "owner",
+        "tier",
+    ]
+
     def __init__(self, *args, user: User, company: Company | None = None, **kwargs):
         if company is not None:
             kwargs.setdefault(
@@ -179,6 +249,7 @@ class CompanyForm(forms.Form):
                     "team": company.team_id,
                     "owner": company.owner_id,
                     "tier": company.tier if company.tier_locked else TIER_AUTOMATIC,
+                    **{field: str(getattr(company, field)) for field in DETAIL_FIELDS},
                 },
             )
         else:
@@ -213,8 +284,17 @@ class CompanyForm(forms.Form):
     def clean_domain(self) -> str:
         return normalise_domain(self.cleaned_data["domain"])
 
+    def clean_website(self) -> str:
+        return normalise_website(self.cleaned_data["website"])
+
     def clean(self):
         cleaned = super().clean()
+        if not cleaned.get("domain") and cleaned.get("website") and "domain" not in self.errors:
+            # The domain (searched and compared) follows the website unless it was given.
+            try:
+                cleaned["domain"] = normalise_domain(web_host_key(cleaned["website"]))
+            except forms.ValidationError:
+                pass  # an address like https://10.0.0.1 has no web domain
         team = cleaned.get("team", self.fixed_team)
         owner = cleaned.get("owner")
         is_member = owner is None or team is None or owner.memberships.filter(team=team).exists()
@@ -244,6 +324,7 @@ class CompanyForm(forms.Form):
             "team": data.get("team", self.fixed_team),
             "owner": owner,
             "tier": (data.get("tier") or None) if self.can_set_tier else KEEP_TIER,
+            **{field: data[field] for field in DETAIL_FIELDS},
         }
 
 
@@ -257,12 +338,7 @@ class ContactForm(forms.Form):
         label=_("Phone"),
         max_length=40,
         required=False,
-        validators=[
-            RegexValidator(
-                r"^[0-9+()./ -]*$",
-                _("Use digits, spaces and + - ( ) . / only, like +45 12 34 56 78."),
-            )
-        ],
+        validators=[PHONE_VALIDATOR],
     )
     title = forms.CharField(label=_("Job title"), max_length=120, required=False)
 

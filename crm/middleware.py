@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -37,3 +41,35 @@ class OrganisationTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class DatabaseTroubleMiddleware:
+    """Turn the database's own refusals into answers a user can act on, in one place:
+    a transaction that lost a race twice (`TryAgain`) is the board's usual 409 refusal (the
+    card goes back, the board refreshes), and a database that cannot be reached is a quick 503
+    "try again in a moment" instead of a traceback. Errors raised before the view (sessions,
+    authentication) reach `crm.errors.handler500`, which answers them the same way."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from crm.errors import database_unavailable, refusal
+        from crm.transactions import TryAgain, is_database_unavailable, is_transient
+
+        if isinstance(exception, TryAgain) or is_transient(exception):
+            # A transient error reaches here only from a transaction that could not retry
+            # itself (it ran inside another): nothing was written, the user can try again.
+            return refusal(request, str(TryAgain()), status=TryAgain.status)
+        if is_database_unavailable(exception):
+            logger.warning(
+                "database unavailable during %s %s: %s",
+                request.method,
+                request.path,
+                exception.__class__.__name__,
+            )
+            return database_unavailable(request)
+        return None

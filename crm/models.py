@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 
 class Tier(models.TextChoices):
@@ -36,6 +37,17 @@ class Company(models.Model):
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="companies")
     name = models.CharField(_("name"), max_length=200)
     domain = models.CharField(_("web domain"), max_length=200, blank=True)
+    # What a B2B firm keeps about a customer; all optional.
+    website = models.URLField(_("website"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), max_length=500, blank=True)
+    country = CountryField(_("country"), blank=True)
+    registration_number = models.CharField(
+        _("registration number"),
+        max_length=40,
+        blank=True,
+        help_text=_("CVR, org.nr., VAT id"),
+    )
     tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices, default=Tier.C)
     tier_locked = models.BooleanField(_("tier set by hand"), default=False)
     # Expected value (reporting currency) behind the tier, as of the last recompute.
@@ -65,6 +77,11 @@ class Company(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("company-detail", args=[self.pk])
+
+    @property
+    def website_label(self) -> str:
+        """The website as people read it: "https://www.acme.dk/" -> "www.acme.dk"."""
+        return self.website.split("://", 1)[-1].rstrip("/")
 
 
 class ContactQuerySet(models.QuerySet):

@@ -8,6 +8,8 @@ not see.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
@@ -26,6 +28,7 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.selectors import access_for
+from crm.matching import company_name_key, web_host_key
 from crm.models import Company, Contact, Note, TierChange
 from pipeline.models import Deal, DealStatus
 
@@ -129,6 +132,72 @@ def contacts_for_user(*, user: User, q: str = "") -> QuerySet[Contact]:
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(company__name__icontains=q))
     return qs.order_by("name", "pk")
+
+
+# --- duplicates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompanyMatch:
+    """An existing company that looks like the one being added, and why."""
+
+    company: Company
+    same_name: bool
+    same_domain: bool
+
+
+def company_duplicates_for_user(
+    *,
+    user: User,
+    team_id: int,
+    name: str,
+    domain: str = "",
+    website: str = "",
+    company: Company | None = None,
+    limit: int = 5,
+) -> list[CompanyMatch]:
+    """Companies of team `team_id` that the user can see and whose name is the same once
+    folded (`company_name_key`: case, accents, punctuation, legal form) or whose web domain
+    or website has the same host (without "www."), best first: same name and domain, then
+    same name, then by name.
+
+    Only the companies the user can see are compared, so the answer never reveals another
+    team's company or one hidden by "own deals only". When `company` is being edited it is
+    left out, and only what the edit changes is compared: a name whose key stays the same and
+    hosts the company already has do not make an old pair of look-alikes a warning again.
+
+    Two queries: the names, domains and websites of the team's visible companies (the keys
+    are computed here, so a better normaliser applies to every row at once without a
+    migration), then the matches with their owners.
+    """
+    name_key = company_name_key(name)
+    hosts = {web_host_key(domain), web_host_key(website)} - {""}
+    if company is not None:
+        if name_key == company_name_key(company.name):
+            name_key = ""
+        hosts -= {web_host_key(company.domain), web_host_key(company.website)}
+    if not name_key and not hosts:
+        return []
+    candidates = Company.objects.visible_to(user).filter(team_id=team_id)
+    if company is not None:
+        candidates = candidates.exclude(pk=company.pk)
+    found: list[tuple[bool, bool, str, int]] = []
+    rows = candidates.order_by().values_list("pk", "name", "domain", "website")
+    for pk, other_name, other_domain, other_website in rows.iterator(chunk_size=2000):
+        same_name = bool(name_key) and company_name_key(other_name) == name_key
+        same_domain = bool(hosts & {web_host_key(other_domain), web_host_key(other_website)})
+        if same_name or same_domain:
+            found.append((same_name, same_domain, other_name, pk))
+    found.sort(key=lambda f: (not (f[0] and f[1]), not f[0], f[2].casefold(), f[3]))
+    found = found[:limit]
+    if not found:
+        return []
+    companies = Company.objects.select_related("owner").in_bulk([f[3] for f in found])
+    return [
+        CompanyMatch(companies[pk], same_name, same_domain)
+        for same_name, same_domain, _, pk in found
+        if pk in companies  # not deleted in between
+    ]
 
 
 # --- detail pages -------------------------------------------------------------------------

@@ -8,7 +8,6 @@ own it, and which company a contact is filed under.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Team, User
@@ -16,6 +15,7 @@ from accounts.selectors import access_for
 from crm.models import Company, Contact, Note, Tier
 from crm.selectors import can_edit_company, can_set_tier
 from crm.services_tiers import KEEP_TIER, company_tier_set
+from crm.transactions import atomic_with_retry
 
 
 class CrmRuleError(Exception):
@@ -65,7 +65,7 @@ def _check_company_editable(*, acting_user: User, company: Company) -> None:
         )
 
 
-@transaction.atomic
+@atomic_with_retry
 def company_create(
     *,
     acting_user: User,
@@ -74,27 +74,49 @@ def company_create(
     domain: str = "",
     owner: User | None = None,
     tier: str | None = KEEP_TIER,
+    website: str = "",
+    phone: str = "",
+    address: str = "",
+    country: str = "",
+    registration_number: str = "",
 ) -> Company:
     """Add a company to `team`.
 
     Assumes nothing about permissions beyond a signed-in user: checks that the team is one of
     the acting user's (any team for an admin), that the owner is a member of the team, that
     only a manager of the team (or an admin) makes someone else the owner, and that only they
-    set a tier by hand (`tier` A/B/C; None or KEEP_TIER: computed). Not idempotent.
+    set a tier by hand (`tier` A/B/C; None or KEEP_TIER: computed). The contact details are
+    stored as given (the form validates and normalises them). It does not look for
+    duplicates: the view asks `company_duplicates_for_user` first and lets the user confirm.
+    Not idempotent.
     """
     _check_team(acting_user=acting_user, team=team)
     _check_owner(acting_user=acting_user, team=team, owner=owner, current_owner_id=None)
     if tier not in (KEEP_TIER, None):
         _check_tier(acting_user=acting_user, team_id=team.pk)
     company = Company.objects.create(
-        team=team, name=name.strip(), domain=domain.strip(), owner=owner, tier=Tier.C
+        team=team,
+        name=name.strip(),
+        domain=domain.strip(),
+        owner=owner,
+        tier=Tier.C,
+        website=website.strip(),
+        phone=phone.strip(),
+        address=address.strip(),
+        country=country,
+        registration_number=registration_number.strip(),
     )
     if tier not in (KEEP_TIER, None):
         company_tier_set(acting_user=acting_user, company=company, tier=tier)
     return company
 
 
-@transaction.atomic
+def _stored(company: Company, field: str):
+    value = getattr(company, field)
+    return value.code if field == "country" else value  # a Country object, compared by code
+
+
+@atomic_with_retry
 def company_update(
     *,
     acting_user: User,
@@ -104,16 +126,22 @@ def company_update(
     team: Team,
     owner: User | None,
     tier: str | None = KEEP_TIER,
+    website: str | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+    country: str | None = None,
+    registration_number: str | None = None,
 ) -> bool:
     """Change a company; returns whether anything changed (nothing is written otherwise).
 
     Assumes the caller loaded `company` with `company_get_for_user(write=True)`. Checks the
     same input rules as `company_create` for the new team and owner. `tier`: KEEP_TIER leaves
     the tier alone; A/B/C sets it by hand and keeps it; None hands it back to the recompute.
-    Only a manager of the company's team or an admin may set or release a tier. Idempotent:
-    the same values twice change nothing the second time.
+    Only a manager of the company's team or an admin may set or release a tier. The contact
+    details (website, phone, address, country, registration number) are left alone when
+    None. Idempotent: the same values twice change nothing the second time.
     """
-    locked = Company.objects.select_for_update().get(pk=company.pk)
+    locked = Company.objects.select_for_update(no_key=True).get(pk=company.pk)
     _check_team(acting_user=acting_user, team=team)
     _check_owner(acting_user=acting_user, team=team, owner=owner, current_owner_id=locked.owner_id)
     tier_changed = False
@@ -127,7 +155,15 @@ def company_update(
         "team_id": team.pk,
         "owner_id": owner.pk if owner is not None else None,
     }
-    changed = [field for field, value in values.items() if getattr(locked, field) != value]
+    details = {
+        "website": website,
+        "phone": phone,
+        "address": address,
+        "country": country,
+        "registration_number": registration_number,
+    }
+    values |= {field: value.strip() for field, value in details.items() if value is not None}
+    changed = [field for field, value in values.items() if _stored(locked, field) != value]
     if not changed:
         return tier_changed
     for field, value in values.items():
@@ -138,7 +174,7 @@ def company_update(
     return True
 
 
-@transaction.atomic
+@atomic_with_retry
 def contact_create(
     *,
     acting_user: User,
@@ -160,7 +196,7 @@ def contact_create(
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def contact_update(
     *,
     acting_user: User,
@@ -174,7 +210,7 @@ def contact_update(
     """Change a contact, possibly moving it to another company; returns whether anything
     changed. Assumes the caller loaded `contact` with `contact_get_for_user(write=True)`;
     checks that the acting user may change the target company. Idempotent."""
-    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    locked = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
     if company.pk != locked.company_id:
         _check_company_editable(acting_user=acting_user, company=company)
     values = {
@@ -196,7 +232,7 @@ def contact_update(
     return True
 
 
-@transaction.atomic
+@atomic_with_retry
 def note_create(*, acting_user: User, subject, body: str) -> Note:
     """Add a note to a company, contact or deal. Not idempotent: each call adds a note."""
     from pipeline.models import Deal

@@ -29,6 +29,7 @@ from accounts.models import User
 from accounts.selectors import access_for
 from crm.models import Company, Organisation, TierChange, WeekStart
 from crm.organisation import organisation_changed, organisation_get
+from crm.transactions import atomic_with_retry
 
 RATE_PLACES = Decimal("0.00000001")  # ExchangeRate.rate has 8 decimal places
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -55,7 +56,7 @@ def currencies() -> list[str]:
     return [c for c in Currency.values if c in settings.EXCHANGE_RATES]
 
 
-@transaction.atomic
+@atomic_with_retry
 def organisation_update(
     *, acting_user: User, name: str, reporting_currency: str, time_zone: str, week_start: int
 ) -> Organisation:
@@ -80,7 +81,7 @@ def organisation_update(
     if week_start not in WeekStart.values:
         raise OrganisationRuleError(_("Weeks start on Monday or Sunday."), field="week_start")
 
-    organisation = Organisation.objects.select_for_update().get(pk=organisation_get().pk)
+    organisation = Organisation.objects.select_for_update(no_key=True).get(pk=organisation_get().pk)
     changes = {
         "name": name,
         "reporting_currency": reporting_currency,
@@ -139,7 +140,7 @@ def _redenominate(organisation: Organisation, *, old: str, new: str, acting_user
     )
     from pipeline.money import rates_from
 
-    rows = list(ExchangeRate.objects.select_for_update().order_by("pk"))
+    rows = list(ExchangeRate.objects.select_for_update(no_key=True).order_by("pk"))
     triples = [(r.currency, r.rate, r.valid_from) for r in rows]
 
     def old_rates(day: date):

@@ -24,8 +24,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from crm.broker import enqueue
 from crm.models import Company, Organisation, Tier, TierChange
 from crm.organisation import organisation_changed, organisation_get
+from crm.transactions import atomic_with_retry
 from pipeline.models import Deal, DealStatus
 from pipeline.money import Rate, rates_on, round_cents
 
@@ -133,14 +135,14 @@ def tiers_recompute(
     while True:
         with transaction.atomic():
             thresholds = (
-                Organisation.objects.select_for_update()
+                Organisation.objects.select_for_update(no_key=True)
                 .filter(pk=organisation.pk)
                 .values("tier_a_threshold", "tier_b_threshold")
                 .get()
             )
             batch = list(
                 scope.filter(pk__gt=after)
-                .select_for_update()
+                .select_for_update(no_key=True)
                 .only("pk", "tier", "tier_locked", "expected_value")[:BATCH_SIZE]
             )
             if not batch:
@@ -219,19 +221,14 @@ def _recompute_batch(
 
 
 def tiers_recompute_enqueue() -> bool:
-    """Queue a recompute; call it on commit. A broker that is down never breaks the caller:
-    the failure is logged and tonight's run catches up. Returns whether it was queued."""
+    """Queue a recompute; call it on commit. A broker that is down never breaks the caller
+    (see crm.broker): tonight's run catches up. Returns whether it was queued."""
     from crm.tasks import tiers_recompute as tiers_recompute_task
 
-    try:
-        tiers_recompute_task.apply_async(retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure; the nightly run converges
-        logger.warning("tiers_recompute could not be queued; the nightly run will catch up")
-        return False
-    return True
+    return enqueue(tiers_recompute_task)
 
 
-@transaction.atomic
+@atomic_with_retry
 def tier_thresholds_update(
     *, acting_user: User, a_threshold: Decimal, b_threshold: Decimal
 ) -> bool:
@@ -248,7 +245,7 @@ def tier_thresholds_update(
             _("The A threshold must be at least the B threshold."), field="a_threshold"
         )
     organisation_get()  # make sure the row exists
-    organisation = Organisation.objects.select_for_update().get(pk=1)
+    organisation = Organisation.objects.select_for_update(no_key=True).get(pk=1)
     if (organisation.tier_a_threshold, organisation.tier_b_threshold) == (
         a_threshold,
         b_threshold,

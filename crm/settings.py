@@ -47,6 +47,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -67,6 +77,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.forms",
     "django_htmx",
+    "django_countries",
     "template_partials",
     "accounts",
     "crm",
@@ -74,6 +85,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer below, 4xx and 5xx included, carries the request's id, and every
+    # log line written while it runs names it.
+    "crm.observability.RequestIdMiddleware",
+    "crm.observability.SlowRequestMiddleware",
+    # Before the security, session and auth middlewares: /healthz and /readyz answer a load
+    # balancer calling by IP over plain HTTP, and /healthz costs no query.
+    "crm.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,6 +106,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.middleware.DatabaseTroubleMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -145,6 +164,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
             "options": "-c jit=off",
+            # A database that is restarting or unreachable answers "try again in a moment"
+            # within seconds instead of holding the request (and the worker) for minutes.
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
         }
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
@@ -251,6 +273,9 @@ else:
         "max_retries": 1,
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# After a failed enqueue, crm.broker skips the broker for this long (per process) instead of
+# paying a connection attempt per request; then one enqueue tries again.
+BROKER_OUTAGE_SECONDS = env_int("BROKER_OUTAGE_SECONDS", 10)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -323,21 +348,51 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 # A slow mail server must not hold a web request (invitations are sent after commit).
 EMAIL_TIMEOUT = 10
 
-# Security events (accounts.security): failed and locked sign-ins, sign-in and sign-out,
-# password changes, refusals (403), CSRF failures, deactivations. One line each, to stderr
-# (the container's log); never a password, session id, token or set-password link.
+# Logging: one stream on stderr (the container's log), every line with the id of the request
+# it belongs to ("-" outside a request). LOG_FORMAT=json writes one JSON object per line
+# (timestamp, level, logger, message, request_id, exception) for a log collector.
+# An unhandled error (500) is logged by `django.request` with its traceback; a 4xx (a 403
+# from PermissionDenied, a 404, a bad Host) is one line without a traceback.
+# A request slower than SLOW_REQUEST_SECONDS logs one `crm.requests` warning with its time and
+# number of SQL queries (0 logs every request).
+# Security events (accounts.security, logger `crm.security`): failed and locked sign-ins,
+# sign-in and sign-out, password changes, refusals (403), CSRF failures, deactivations. One
+# line each; never a password, session id, token or set-password link.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+SLOW_REQUEST_SECONDS = env_float("SLOW_REQUEST_SECONDS", 1.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "crm.observability.RequestIdFilter"},
+        "client_error": {"()": "crm.observability.ClientErrorFilter"},
+    },
     "formatters": {
-        "security": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "crm.observability.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "security": {"class": "logging.StreamHandler", "formatter": "security"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "client_error"],
+        },
     },
+    # Every logger below writes through the root's one handler; other libraries only warn.
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "django.security": {"handlers": ["security"], "level": "INFO"},
-        "crm.security": {"handlers": ["security"], "level": "INFO"},
+        # Replaces Django's default handlers (console only with DEBUG on, mail to ADMINS):
+        # with DEBUG off a 500 used to be logged nowhere.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.security": {"level": "INFO"},
+        "crm": {"level": "INFO"},
+        "crm.security": {"level": "INFO"},
+        "pipeline": {"level": "INFO"},
+        "accounts": {"level": "INFO"},
+        # Workers and beat log through this configuration too (crm/celery.py).
+        "celery": {"level": "INFO"},
     },
 }

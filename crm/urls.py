@@ -12,3 +12,4 @@ urlpatterns = [
 handler400 = "crm.errors.handler400"
 handler403 = "crm.errors.handler403"
 handler404 = "crm.errors.handler404"
+handler500 = "crm.errors.handler500"

@@ -57,20 +57,40 @@ def company_list(request):
     )
 
 
+def _unconfirmed_duplicates(request, form: CompanyForm, data: dict, company=None) -> list:
+    """The look-alikes to ask about, unless the user already pressed "... anyway"."""
+    if form.cleaned_data.get("confirm_duplicate"):
+        return []
+    return selectors.company_duplicates_for_user(
+        user=request.user,
+        team_id=data["team"].pk,
+        name=data["name"],
+        domain=data["domain"],
+        website=data["website"],
+        company=company,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_create(request):
     form = CompanyForm(request.POST or None, user=request.user)
+    matches = []
     if request.method == "POST" and form.is_valid():
-        try:
-            company = services.company_create(acting_user=request.user, **form.company_data())
-        except services.CrmRuleError as error:
-            form.add_error(error.field, error.message)
-        else:
-            messages.success(request, _("Company added."))
-            return redirect(company)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "crm/company_form.html", {"form": form}, status=status)
+        data = form.company_data()
+        matches = _unconfirmed_duplicates(request, form, data)
+        if not matches:
+            try:
+                company = services.company_create(acting_user=request.user, **data)
+            except services.CrmRuleError as error:
+                form.add_error(error.field, error.message)
+            else:
+                messages.success(request, _("Company added."))
+                return redirect(company)
+    # Valid input that only needs the user's word ("Did you mean ...?") is not an error.
+    status = 400 if request.method == "POST" and not matches else 200
+    context = {"form": form, "matches": matches}
+    return render(request, "crm/company_form.html", context, status=status)
 
 
 def _company_page(request, company, *, status: int = 200, note_form=None):
@@ -99,18 +119,20 @@ def company_detail(request, pk: int):
 def company_update(request, pk: int):
     company = selectors.company_get_for_user(user=request.user, pk=pk, write=True)
     form = CompanyForm(request.POST or None, user=request.user, company=company)
+    matches = []
     if request.method == "POST" and form.is_valid():
-        try:
-            changed = services.company_update(
-                acting_user=request.user, company=company, **form.company_data()
-            )
-        except services.CrmRuleError as error:
-            form.add_error(error.field, error.message)
-        else:
-            messages.success(request, _("Saved.") if changed else _("Nothing to save."))
-            return redirect(company)
-    status = 400 if request.method == "POST" else 200
-    context = {"form": form, "company": company}
+        data = form.company_data()
+        matches = _unconfirmed_duplicates(request, form, data, company=company)
+        if not matches:
+            try:
+                changed = services.company_update(acting_user=request.user, company=company, **data)
+            except services.CrmRuleError as error:
+                form.add_error(error.field, error.message)
+            else:
+                messages.success(request, _("Saved.") if changed else _("Nothing to save."))
+                return redirect(company)
+    status = 400 if request.method == "POST" and not matches else 200
+    context = {"form": form, "company": company, "matches": matches}
     return render(request, "crm/company_form.html", context, status=status)
 
 

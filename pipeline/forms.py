@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from accounts.selectors import users_of_team
 from crm.forms import tier_filter_field
 from crm.models import Company, Contact
@@ -23,6 +24,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.selectors import BoardFilters
+from pipeline.services.activities import NextStep
 
 MAX_LOADED_CARDS = 500
 
@@ -291,13 +293,94 @@ class ActivityForm(forms.ModelForm):
 
     def clean_due_date(self) -> date:
         due = self.cleaned_data["due_date"]
-        today = timezone.localdate()
         unchanged = self.instance.pk is not None and due == self.instance.due_date
-        if not unchanged and not today - timedelta(days=365) <= due <= today + timedelta(
-            days=3 * 365
-        ):
-            raise forms.ValidationError(_("Pick a date within a year back and three years ahead."))
+        if not unchanged:
+            _check_due_date_range(due)
         return due
+
+
+def _check_due_date_range(due: date) -> None:
+    today = timezone.localdate()
+    if not today - timedelta(days=365) <= due <= today + timedelta(days=3 * 365):
+        raise forms.ValidationError(_("Pick a date within a year back and three years ahead."))
+
+
+class NextStepForm(forms.Form):
+    """The first next step of a new deal, asked beside the deal's own fields (prefix "step"):
+    what, when, and who. Who is offered only to those who may reassign, like the owner; left
+    empty (or not offered) the step goes to the deal's owner. A date before today (in the
+    organisation's time zone) is refused until the user ticks `in_the_past`, so a slip of the
+    year does not give a new deal an overdue step. `compact` is the column's quick add: the
+    kind as a small select, no time."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=ActivityKind.choices, widget=forms.RadioSelect
+    )
+    subject = forms.CharField(
+        label=_("What"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Call Jens about the budget")}),
+    )
+    due_date = forms.DateField(
+        label=_("When"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    due_time = forms.TimeField(
+        label=_("Time (optional)"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Who"), queryset=User.objects.none(), required=False, empty_label=_("The owner")
+    )
+    in_the_past = forms.BooleanField(label=_("Yes, it is in the past"), required=False)
+
+    def __init__(
+        self, *args, pipeline: Pipeline, can_reassign: bool, compact: bool = False, **kwargs
+    ):
+        kwargs.setdefault("prefix", "step")
+        super().__init__(*args, **kwargs)
+        self.in_the_past_asked = False
+        if can_reassign:
+            self.fields["assignee"].queryset = users_of_team(team_id=pipeline.team_id)
+        else:
+            del self.fields["assignee"]
+        if compact:
+            del self.fields["due_time"]
+            self.fields["kind"].widget = forms.Select(choices=ActivityKind.choices)
+        self.initial.setdefault("kind", ActivityKind.CALL)
+        self.initial.setdefault("due_date", working_days_after(timezone.localdate(), 1))
+
+    def clean_due_date(self) -> date:
+        due = self.cleaned_data["due_date"]
+        _check_due_date_range(due)
+        return due
+
+    def clean(self):
+        cleaned = super().clean()
+        due = cleaned.get("due_date")
+        if due is not None and due < timezone.localdate():
+            # Asked once the user has seen the date is in the past; kept while it still is.
+            self.in_the_past_asked = True
+            if not cleaned.get("in_the_past"):
+                # Not the date's own error: it goes beside the box to tick.
+                self.add_error(
+                    None,
+                    _(
+                        "The next step is dated in the past. Tick “Yes, it is in the past” "
+                        "to save it anyway."
+                    ),
+                )
+        return cleaned
+
+    def next_step(self) -> NextStep:
+        data = self.cleaned_data
+        return NextStep(
+            kind=data["kind"],
+            subject=data["subject"],
+            due_date=data["due_date"],
+            due_time=data.get("due_time"),
+            assignee=data.get("assignee"),
+        )
 
 
 class PauseForm(forms.Form):

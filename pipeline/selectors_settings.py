@@ -5,6 +5,9 @@ Every door first checks `settings_access` (admins only, 403 for anyone else), th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -71,6 +74,32 @@ def stages_for_settings(*, pipeline: Pipeline) -> list[Stage]:
     )
 
 
+@dataclass(frozen=True)
+class ProbabilityInversion:
+    """A stage whose win probability is lower than that of a stage before it on the board."""
+
+    stage: Stage
+    earlier: Stage  # the stage before it with the highest probability (the first, on a tie)
+
+
+def probability_inversions(*, stages: Sequence[Stage]) -> list[ProbabilityInversion]:
+    """The stages, in board order, whose probability is below the highest one before them
+    ("Negotiation 70 % comes after Proposal 75 %"). `stages` are one pipeline's active stages
+    in board order (`stages_for_settings`); no query.
+
+    Such an order is allowed (a team may mean it), but it makes the weighted forecast fall as
+    deals move forward, so the settings page warns about it.
+    """
+    inversions = []
+    highest: Stage | None = None
+    for stage in stages:
+        if highest is not None and stage.probability < highest.probability:
+            inversions.append(ProbabilityInversion(stage=stage, earlier=highest))
+        if highest is None or stage.probability > highest.probability:
+            highest = stage
+    return inversions
+
+
 def stage_get_for_settings(*, user: User, pk: int) -> Stage:
     """An active stage with its pipeline and its exit criteria in order; 404 when it does not
     exist or was removed."""
@@ -92,6 +121,14 @@ def stage_get_for_settings(*, user: User, pk: int) -> Stage:
 def stage_with_counts(*, stage: Stage) -> Stage:
     """The stage annotated like a row of `stages_for_settings` (for one re-rendered row)."""
     return next(s for s in stages_for_settings(pipeline=stage.pipeline) if s.pk == stage.pk)
+
+
+def stage_row_with_inversions(*, stage: Stage) -> tuple[Stage, list[ProbabilityInversion]]:
+    """`stage_with_counts` and the pipeline's `probability_inversions`, from one query (the
+    row re-rendered after a save, with the warning that save may have changed)."""
+    stages = stages_for_settings(pipeline=stage.pipeline)
+    row = next(s for s in stages if s.pk == stage.pk)
+    return row, probability_inversions(stages=stages)
 
 
 def criterion_get_for_settings(*, user: User, pk: int) -> ExitCriterion:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from crm.broker import enqueue
 from crm.organisation import organisation_zone
 from pipeline import services
 from pipeline.models import DigestSent
@@ -42,8 +43,8 @@ def flags_scan() -> dict:
 def digests_send(now: str | None = None) -> int:
     """Polled every quarter of an hour: from DIGEST_HOUR in the organisation's time zone
     (whatever zone it is set to now), queue a digest for each active user who has none for
-    today yet. Convergent: a missed poll is caught up by the next; each digest claims its
-    user and day, so a user queued twice still gets one."""
+    today yet; returns how many were queued. Convergent: a missed poll is caught up by the
+    next; each digest claims its user and day, so a user queued twice still gets one."""
     local = timezone.localtime(datetime.fromisoformat(now) if now else timezone.now())
     if local.hour < settings.DIGEST_HOUR:
         return 0
@@ -54,9 +55,9 @@ def digests_send(now: str | None = None) -> int:
         .exclude(pk__in=DigestSent.objects.filter(date=day).values("user_id"))
         .values_list("pk", flat=True)
     )
-    for user_id in user_ids:
-        digest_send.delay(user_id, day.isoformat())
-    return len(user_ids)
+    # Stops at the first one the broker refuses (crm.broker then skips the rest at once);
+    # the next poll queues whoever is still without today's digest.
+    return sum(enqueue(digest_send, user_id, day.isoformat()) for user_id in user_ids)
 
 
 @shared_task(

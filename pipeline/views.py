@@ -32,6 +32,7 @@ from pipeline.forms import (
     DealForm,
     DealLostForm,
     DealMoveForm,
+    NextStepForm,
     PauseForm,
     QuickDealForm,
     VersionForm,
@@ -49,6 +50,11 @@ def _refusal(request, message: str, *, status: int):
 def _form_refusal(request, form, *, status: int = 400):
     errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
     return _refusal(request, " ".join(errors) or _("Please check your input."), status=status)
+
+
+def _all_valid(*forms) -> bool:
+    """Validate every form (not stopping at the first invalid one), so all errors show."""
+    return all([form.is_valid() for form in forms])
 
 
 def _board_filters(request, pipeline, data) -> BoardFilters | None:
@@ -258,14 +264,22 @@ def deal_quick_create(request, pk: int, stage_pk: int):
     pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
     stage = selectors.stage_get_for_user(user=request.user, pk=stage_pk, pipeline=pipeline)
     form = QuickDealForm(request.POST or None, pipeline=pipeline)
-    context = {"pipeline": pipeline, "stage": stage, "form": form}
+    step_form = NextStepForm(
+        request.POST or None, pipeline=pipeline, can_reassign=False, compact=True
+    )
+    context = {"pipeline": pipeline, "stage": stage, "form": form, "step_form": step_form}
     if request.method == "GET":
         return render(request, "pipeline/deal_quick_form.html", context)
     filters = _board_filters(request, pipeline, request.POST) or BoardFilters()
-    if not form.is_valid():
+    if not _all_valid(form, step_form):
         return render(request, "pipeline/deal_quick_form.html", context, status=400)
     try:
-        deal = services.deal_create(acting_user=request.user, stage=stage, **form.cleaned_data)
+        deal = services.deal_create(
+            acting_user=request.user,
+            stage=stage,
+            next_step=step_form.next_step(),
+            **form.cleaned_data,
+        )
     except services.DealRuleError as error:
         form.add_error(None, str(error))
         return render(request, "pipeline/deal_quick_form.html", context, status=400)
@@ -288,11 +302,13 @@ def deal_create(request, pk: int):
     form = DealCreateForm(
         request.POST or None, initial=initial, pipeline=pipeline, can_reassign=can_reassign
     )
+    step_form = NextStepForm(request.POST or None, pipeline=pipeline, can_reassign=can_reassign)
     if request.method == "POST":
-        if form.is_valid():
-            data = dict(form.cleaned_data)
+        if _all_valid(form, step_form):
             try:
-                deal = services.deal_create(acting_user=request.user, **data)
+                deal = services.deal_create(
+                    acting_user=request.user, next_step=step_form.next_step(), **form.cleaned_data
+                )
             except services.DealRuleError as error:
                 form.add_error(None, str(error))
             else:
@@ -301,9 +317,8 @@ def deal_create(request, pk: int):
         status = 400
     else:
         status = 200
-    return render(
-        request, "pipeline/deal_create.html", {"pipeline": pipeline, "form": form}, status=status
-    )
+    context = {"pipeline": pipeline, "form": form, "step_form": step_form}
+    return render(request, "pipeline/deal_create.html", context, status=status)
 
 
 def _deal_page(

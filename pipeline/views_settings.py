@@ -83,10 +83,11 @@ def _pipeline_page(request, pipeline, *, status=200, form=None, stage_form=None,
             },
             pipeline=pipeline,
         ),
-        "stages": selectors.stages_for_settings(pipeline=pipeline),
         "stage_form": stage_form or StageForm(),
         "moved": moved,
     }
+    context["stages"] = stages = selectors.stages_for_settings(pipeline=pipeline)
+    context["inversions"] = selectors.probability_inversions(stages=stages)
     if request.htmx and request.method == "POST":  # a stage action: answer with the panel
         return render(request, f"{PIPELINE_PAGE}#stage-panel", context, status=status)
     return render(request, PIPELINE_PAGE, context, status=status)
@@ -225,7 +226,25 @@ def _stage_edit(request, stage, *, form=None, criterion_form=None, status=200, p
         template = f"{PIPELINE_PAGE}#{partial or 'stage-edit'}"
     else:
         template = "settings/stage_edit.html"
+        stages = selectors.stages_for_settings(pipeline=stage.pipeline)
+        context["inversions"] = selectors.probability_inversions(stages=stages)
     return render(request, template, context, status=status)
+
+
+def _out_of_order_message(stage, inversions) -> str:
+    """The toast after saving a stage that is part of an inversion."""
+    for inversion in inversions:
+        if stage.pk in (inversion.stage.pk, inversion.earlier.pk):
+            return _(
+                "Stage saved, but its probability is out of order: “%(later)s” (%(later_p)s %%) "
+                "comes after “%(earlier)s” (%(earlier_p)s %%)."
+            ) % {
+                "later": inversion.stage.name,
+                "later_p": inversion.stage.probability,
+                "earlier": inversion.earlier.name,
+                "earlier_p": inversion.earlier.probability,
+            }
+    return _("Stage saved.")
 
 
 @login_required
@@ -241,10 +260,16 @@ def stage_update(request, pk: int):
         except services.SettingsError as error:
             form.add_error("name", str(error))
         else:
+            row, inversions = selectors.stage_row_with_inversions(stage=stage)
             if request.htmx:
-                context = {"stage": selectors.stage_with_counts(stage=stage), "saved": True}
-                return render(request, f"{PIPELINE_PAGE}#stage-row", context)
+                # The row, and the order warning out of band: this save may have made or
+                # mended an inversion.
+                context = {"stage": row, "saved": True, "inversions": inversions, "oob": True}
+                return render(request, "settings/stage_saved.html", context)
             url = reverse("settings-pipeline", args=[stage.pipeline_id]) + f"#stage-{pk}"
+            if any(stage.pk in (i.stage.pk, i.earlier.pk) for i in inversions):
+                messages.warning(request, _out_of_order_message(stage, inversions))
+                return redirect(url)
             return _done(request, _("Stage saved."), url)
     return _stage_edit(request, stage, form=form, status=400)
 

@@ -45,6 +45,16 @@ def _fresh_exchange_rates():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_broker_circuit():
+    """A broker outage one test provoked is not remembered into the next (crm.broker)."""
+    from crm.broker import broker_outage_forget
+
+    broker_outage_forget()
+    yield
+    broker_outage_forget()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_organisation(request):
     """Each test reads the organisation row its own database holds, read before the test
     starts, as a running server has it cached: pinned query counts do not include it."""

@@ -187,8 +187,9 @@ def broker_down():
         try:
             yield
         finally:
-            if app._pool is not None:
-                app._pool.force_close_all()
+            # The closed port's pool is left open: kombu keeps pools in a registry by URL and
+            # would hand a closed one to the next broker_down() ("Acquire on closed pool").
+            # Its connections never connected, so there is nothing to close.
             for key, value in saved.items():
                 setattr(conf, key, value)
             app._pool = saved_pool

@@ -2,6 +2,7 @@
 `from pipeline import services; services.deal_move(...)`."""
 
 from pipeline.services.activities import (
+    NextStep,
     activity_complete,
     activity_create,
     activity_update,
@@ -76,6 +77,7 @@ __all__ = [
     "ExitCriteriaInvalid",
     "ExitCriteriaUnmet",
     "MoveResult",
+    "NextStep",
     "activity_complete",
     "activity_create",
     "activity_update",

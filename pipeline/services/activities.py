@@ -4,15 +4,16 @@ without another query, and resolve the flags a change fixes at once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, time
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import access_for
+from crm.transactions import atomic_with_retry
 from pipeline.models import (
     Activity,
     Deal,
@@ -29,6 +30,18 @@ from pipeline.services.deals import (
 )
 
 ACTIVITY_FIELDS = ("kind", "subject", "due_date", "due_time", "assignee", "note")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The first next step of a new deal (see `deal_create`): what, when, and who (None: the
+    deal's owner)."""
+
+    subject: str
+    due_date: date
+    kind: str = "call"
+    due_time: time | None = None
+    assignee: User | None = None
 
 
 def _next_step_refresh(deal: Deal) -> list[str]:
@@ -71,7 +84,7 @@ def _lock(deal: Deal) -> Deal:
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def activity_create(
     *,
     acting_user: User,
@@ -105,12 +118,12 @@ def activity_create(
     return activity
 
 
-@transaction.atomic
+@atomic_with_retry
 def activity_update(*, acting_user: User, activity: Activity, data: dict) -> Activity:
     """Change an open activity (what, who, when, note). Assumes the caller may change it.
     No write when nothing changed; a done activity is left as it is."""
     current = _lock(activity.deal)
-    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity = Activity.objects.select_for_update(no_key=True).get(pk=activity.pk)
     if activity.done_at is not None:
         raise DealRuleError(_("This activity is already done."))
     changes = {k: v for k, v in data.items() if k in ACTIVITY_FIELDS}
@@ -129,12 +142,12 @@ def activity_update(*, acting_user: User, activity: Activity, data: dict) -> Act
     return activity
 
 
-@transaction.atomic
+@atomic_with_retry
 def activity_complete(*, acting_user: User, activity: Activity, note: str = "") -> Activity:
     """Mark an activity done. Completing is movement: the deal's rotting clock starts again.
     Assumes the caller may change it. Idempotent: a done activity stays as it was."""
     current = _lock(activity.deal)
-    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity = Activity.objects.select_for_update(no_key=True).get(pk=activity.pk)
     if activity.done_at is not None:
         return activity
     now = timezone.now()

@@ -31,8 +31,10 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from crm.broker import enqueue
 from crm.models import TierChange
 from crm.organisation import organisation_zone
+from crm.transactions import atomic_with_retry
 from pipeline.models import AnalyticsRefresh, Deal, Stage, StageChange
 from pipeline.sql_time import month_sql, seconds_between_sql, whole_days_sql
 
@@ -192,10 +194,10 @@ def _recompute(deal_ids: list[int] | None) -> None:
 def _wait_for_refreshes() -> None:
     """Take the refresh state row's lock (to the end of the caller's transaction), so that no
     refresh takes the same visits out of the monthly sums at the same time."""
-    AnalyticsRefresh.objects.select_for_update().filter(pk=1).first()
+    AnalyticsRefresh.objects.select_for_update(no_key=True).filter(pk=1).first()
 
 
-@transaction.atomic
+@atomic_with_retry
 def analytics_forget(deal_ids: list[int]) -> None:
     """Take deals about to be deleted out of the monthly sums (their visits go with them).
     Call it in the deleting transaction."""
@@ -204,7 +206,7 @@ def analytics_forget(deal_ids: list[int]) -> None:
         _months_apply(where.format(col="deal_id"), params, sign=-1)
 
 
-@transaction.atomic
+@atomic_with_retry
 def analytics_forget_matching(deal_where: str, params: list) -> None:
     """The same for the deals matching a WHERE clause on pipeline_deal (set-based deletes)."""
     _wait_for_refreshes()
@@ -228,7 +230,9 @@ def analytics_refresh(
     )
     with transaction.atomic():
         state = (
-            AnalyticsRefresh.objects.select_for_update(skip_locked=not wait).filter(pk=1).first()
+            AnalyticsRefresh.objects.select_for_update(no_key=True, skip_locked=not wait)
+            .filter(pk=1)
+            .first()
         )
         if state is None:
             return None
@@ -267,15 +271,11 @@ def analytics_refresh(
 
 def _rebuild_enqueue() -> bool:
     """Queue the background refresh (which rebuilds). A broker that is down never breaks the
-    page asking: the periodic run does it within minutes. Returns whether it was queued."""
+    page asking (see crm.broker): the periodic run does it within minutes. Returns whether it
+    was queued."""
     from pipeline.tasks import analytics_refresh as task
 
-    try:
-        task.apply_async(retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure; the periodic run catches up
-        logger.warning("analytics_refresh could not be queued; the periodic run will catch up")
-        return False
-    return True
+    return enqueue(task)
 
 
 class Freshness(NamedTuple):

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, F, Max, Min, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import access_for
 from crm.models import Company, Contact
+from crm.transactions import atomic_with_retry
 from pipeline.models import (
     Deal,
     DealStatus,
@@ -38,6 +40,9 @@ from pipeline.services.analytics import analytics_forget
 from pipeline.services.criteria import criteria_apply_to_move
 from pipeline.services.errors import DealRuleError
 from pipeline.services.flags import flags_sync
+
+if TYPE_CHECKING:
+    from pipeline.services.activities import NextStep
 
 POSITION_GAP = 1024
 
@@ -67,8 +72,15 @@ class MoveResult:
 
 def _lock_stages(stage_ids: set[int], *, pipeline_id: int | None = None) -> dict[int, Stage]:
     """Take the column locks, always in primary-key order so two moves cannot deadlock.
-    Returns the locked stages (of `pipeline_id` only, when given)."""
-    qs = Stage.objects.select_for_update().filter(pk__in=sorted(stage_ids)).order_by("pk")
+    Returns the locked stages (of `pipeline_id` only, when given).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of other transactions (a stage
+    change or a deal written into this column) take FOR KEY SHARE on the stage row, which a
+    FOR UPDATE lock blocks until commit; two drags on neighbouring columns then wait for each
+    other and PostgreSQL kills one. The global order is in docs/architecture.md ("Locks")."""
+    qs = (
+        Stage.objects.select_for_update(no_key=True).filter(pk__in=sorted(stage_ids)).order_by("pk")
+    )
     if pipeline_id is not None:
         qs = qs.filter(pipeline_id=pipeline_id)
     return {stage.pk: stage for stage in qs}
@@ -199,7 +211,7 @@ def _open_totals_by_stage(stage_ids: list[int]):
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def stage_totals_rebuild(*, stage_ids: list[int] | None = None) -> int:
     """Recompute the kept column totals from the open deals: after bulk loads that bypass the
     services, and as a nightly convergence check. Idempotent. Returns the number of stages
@@ -222,10 +234,9 @@ def stage_totals_rebuild(*, stage_ids: list[int] | None = None) -> int:
     return len(ids)
 
 
-def stage_attention_rebuild() -> int:
-    """Recount the open deals needing attention per stage and currency after a scan changed
-    flags in bulk: one grouped count, then only the rows whose number changed. Returns how
-    many rows changed."""
+def _attention_out_of_step() -> list[StageTotal]:
+    """The kept totals whose attention count differs from a recount of the open deals, set to
+    the recounted number (not yet saved)."""
     counts = {
         (r["stage_id"], r["currency"]): r["n"]
         for r in Deal.objects.filter(status=DealStatus.OPEN, needs_attention=True)
@@ -239,6 +250,26 @@ def stage_attention_rebuild() -> int:
         if total.attention != wanted:
             total.attention = wanted
             changed.append(total)
+    return changed
+
+
+def stage_attention_rebuild() -> int:
+    """Bring the kept attention counts per stage and currency in line with the open deals
+    after a scan changed flags in bulk. Convergent: a scan killed between flipping deals and
+    this recount is caught by the next scan's. Returns how many rows changed.
+
+    One grouped count without locks finds whether anything is out of step (nearly always not);
+    only then is it counted again holding every column lock, as the services hold one while
+    they adjust a count, so no move's adjustment falls between the count and its write."""
+    if not _attention_out_of_step():
+        return 0
+    return _stage_attention_rewrite()
+
+
+@atomic_with_retry
+def _stage_attention_rewrite() -> int:
+    _lock_stages(set(Stage.objects.values_list("pk", flat=True)))
+    changed = _attention_out_of_step()
     StageTotal.objects.bulk_update(changed, ["attention"])
     return len(changed)
 
@@ -269,8 +300,11 @@ def _flags_refresh(deal: Deal, *, now=None, raise_new: bool = False) -> None:
         _totals_add(deal.stage_id, deal.currency, 0, Decimal(0), deal.needs_attention - before)
 
 
-def _lock_deal(deal: Deal, version: int | None) -> Deal:
-    current = Deal.objects.select_for_update().get(pk=deal.pk)
+def _lock_deal(deal: Deal, version: int | None, *, for_delete: bool = False) -> Deal:
+    """Lock the deal's row after its column (see `_lock_stages`) and reload it. A delete needs
+    the full FOR UPDATE lock; every other write takes FOR NO KEY UPDATE, which lets other
+    transactions' foreign-key checks on the deal (activities, flags) through."""
+    current = Deal.objects.select_for_update(no_key=not for_delete).get(pk=deal.pk)
     current.pipeline = deal.pipeline  # already loaded by the caller's access check
     if version is not None and current.version != version:
         raise DealConflict(current)
@@ -300,7 +334,7 @@ def _check_company(*, pipeline: Pipeline, company: Company | None, contact: Cont
         raise DealRuleError(_("The contact must work at the deal's company."))
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_create(
     *,
     acting_user: User,
@@ -313,8 +347,12 @@ def deal_create(
     owner: User | None = None,
     expected_close_date: date | None = None,
     product_area: ProductArea | None = None,
+    next_step: NextStep | None = None,
 ) -> Deal:
     """Create an open deal at the top of `stage`'s column and record it entering the stage.
+    With `next_step`, its first activity is planned in the same transaction, through
+    `activity_create`, so the deal is never seen without a next step and a refused step
+    (someone outside the team) creates nothing.
 
     Assumes the caller may see the stage's pipeline. Owner defaults to the acting user; giving
     the deal to someone else needs manager rights in the team.
@@ -344,10 +382,22 @@ def deal_create(
     )
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
     _totals_enter(deal)
+    if next_step is not None:
+        from pipeline.services.activities import activity_create  # it imports this module
+
+        deal = activity_create(
+            acting_user=acting_user,
+            deal=deal,
+            kind=next_step.kind,
+            subject=next_step.subject,
+            due_date=next_step.due_date,
+            due_time=next_step.due_time,
+            assignee=next_step.assignee,
+        ).deal
     return deal
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_move(
     *,
     acting_user: User,
@@ -434,7 +484,7 @@ EDITABLE_FIELDS = (
 )
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_update(*, acting_user: User, deal: Deal, version: int, data: dict) -> Deal:
     """Save edited fields if the user's `version` is still current, else raise DealConflict.
 
@@ -492,13 +542,13 @@ def _close(*, acting_user: User, deal: Deal, version: int | None, status: str, *
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_mark_won(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
     """Close an open deal as won. Assumes the caller may edit it."""
     return _close(acting_user=acting_user, deal=deal, version=version, status=DealStatus.WON)
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_mark_lost(
     *, acting_user: User, deal: Deal, version: int | None, reason: LostReason, note: str = ""
 ) -> Deal:
@@ -515,7 +565,7 @@ def deal_mark_lost(
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_reopen(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
     """Put a won or lost deal back on the board, at the top of the stage it left, with a fresh
     rotting clock. Assumes the caller may edit it. An open deal is left as it is; a paused one
@@ -541,7 +591,7 @@ def deal_reopen(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_pause(
     *, acting_user: User, deal: Deal, version: int | None, until: date, reason: str
 ) -> Deal:
@@ -575,7 +625,7 @@ def deal_pause(
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_resume(
     *, acting_user: User | None, deal: Deal, version: int | None = None, now=None
 ) -> Deal:
@@ -604,13 +654,13 @@ def deal_resume(
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def deal_delete(*, acting_user: User, deal: Deal) -> None:
     """Delete a deal with its history. Managers of its team and admins only."""
     if not access_for(acting_user).manages_team(deal.pipeline.team_id):
         raise PermissionDenied(_("Only a manager can delete deals."))
     _lock_stages({deal.stage_id})
-    current = _lock_deal(deal, None)
+    current = _lock_deal(deal, None, for_delete=True)
     if current.status == DealStatus.OPEN:
         _totals_leave(current)
     analytics_forget([current.pk])  # its stage visits go with it; their monthly sums too

@@ -82,10 +82,16 @@ def flags_sync(
     """
     now = now or timezone.now()
     scope = Q() if deals is None else Q(deal__in=deals.values("pk"))
-    resolved = raised = 0
+    resolved = raised = flipped = 0
+    whole_scan = deals is None and raise_new
     with transaction.atomic():
         if deals is None:
             _refresh_statistics()
+        if whole_scan:
+            # Deals before flags, the order every service keeps (it locks its deal, then
+            # resolves that deal's flags). After a whole scan a deal has an open flag exactly
+            # when a condition holds, so the conditions say what needs_attention will be.
+            flipped = _needs_attention_from_conditions(now)
         for kind, condition in flag_conditions(now=now).items():
             still_true = Deal.objects.filter(condition, pk=OuterRef("deal_id"))
             resolved += (
@@ -109,7 +115,8 @@ def flags_sync(
         if deals is None:
             _refresh_statistics()
         _notify_new_flags(scope=scope, now=now)
-        flipped = _needs_attention_sync(deals)
+        if not whole_scan:
+            flipped = _needs_attention_sync(deals)
     return FlagSyncResult(raised=raised, resolved=resolved, attention_changed=flipped)
 
 
@@ -144,6 +151,19 @@ def _notify_new_flags(*, scope: Q, now: datetime) -> None:
     )
 
 
+def _needs_attention_from_conditions(now: datetime) -> int:
+    """Set `Deal.needs_attention` on every deal from the flag definitions at `now`; returns
+    how many deals changed."""
+    attention = Q()
+    for condition in flag_conditions(now=now).values():
+        attention |= condition
+    changed = Deal.objects.filter(attention, needs_attention=False).update(needs_attention=True)
+    changed += (
+        Deal.objects.filter(needs_attention=True).exclude(attention).update(needs_attention=False)
+    )
+    return changed
+
+
 def _needs_attention_sync(deals: QuerySet[Deal] | None) -> int:
     """Set `Deal.needs_attention` from the open flags; returns how many deals changed."""
     base = deals if deals is not None else Deal.objects.all()
@@ -167,8 +187,8 @@ def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
     for deal in due.select_related("pipeline").iterator(chunk_size=500):
         deal_resume(acting_user=None, deal=deal, now=now)
     result = flags_sync(now=now)
-    if result.attention_changed:
-        # The scan flipped deals in bulk, outside the column locks the services use to keep
-        # the per-stage counts: recount them. Nothing flipped, nothing to recount.
-        stage_attention_rebuild()
+    # The scan flips deals in bulk, outside the column locks the services use to keep the
+    # per-stage counts: recount them, also when this run flipped nothing (the run before may
+    # have been killed between its flips and its recount).
+    stage_attention_rebuild()
     return result

@@ -29,6 +29,7 @@ from accounts.models import User
 from accounts.selectors import access_for
 from crm.models import Organisation
 from crm.organisation import organisation_get, organisation_zone
+from crm.transactions import atomic_with_retry
 from pipeline.forecasting import KINDS, monday, period_start, period_trunc
 from pipeline.models import (
     Deal,
@@ -188,7 +189,7 @@ def _require_admin(user: User) -> None:
         raise PermissionDenied(_("Only an admin can change this."))
 
 
-@transaction.atomic
+@atomic_with_retry
 def sales_target_set(
     *, acting_user: User, user: User, kind: str, start: date, amount: Decimal | None
 ) -> SalesTarget | None:
@@ -211,7 +212,7 @@ def sales_target_set(
     return target
 
 
-@transaction.atomic
+@atomic_with_retry
 def exchange_rate_set(
     *,
     acting_user: User,
@@ -228,7 +229,7 @@ def exchange_rate_set(
     _require_admin(acting_user)
     if rate <= 0:
         raise DealRuleError(_("A rate must be above zero."))
-    organisation = Organisation.objects.select_for_update().get(pk=organisation_get().pk)
+    organisation = Organisation.objects.select_for_update(no_key=True).get(pk=organisation_get().pk)
     if reporting_currency and reporting_currency != organisation.reporting_currency:
         raise DealRuleError(
             _("The reporting currency is now %(currency)s; enter the rate in it.")
@@ -243,14 +244,14 @@ def exchange_rate_set(
     return row
 
 
-@transaction.atomic
+@atomic_with_retry
 def stage_probability_apply(*, acting_user: User, stage: Stage, probability: int) -> Stage:
     """Set a stage's win probability (the calibration's "apply"). Admins only. No write when
     unchanged."""
     _require_admin(acting_user)
     if not 0 <= probability <= 100:
         raise DealRuleError(_("A probability is between 0 and 100 %."))
-    stage = Stage.objects.select_for_update().get(pk=stage.pk)
+    stage = Stage.objects.select_for_update(no_key=True).get(pk=stage.pk)
     if stage.probability != probability:
         stage.probability = probability
         stage.save(update_fields=["probability"])

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, F, Max, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Team, User
+from crm.transactions import atomic_with_retry
 from pipeline.models import (
     Deal,
     DealCriterionCheck,
@@ -55,7 +56,7 @@ class SettingsError(Exception):
 # --- pipelines ----------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_with_retry
 def pipeline_create(
     *, acting_user: User, name: str, team: Team, standard_stages: bool = True
 ) -> Pipeline:
@@ -71,7 +72,7 @@ def pipeline_create(
     return pipeline
 
 
-@transaction.atomic
+@atomic_with_retry
 def pipeline_update(
     *,
     acting_user: User,
@@ -84,7 +85,7 @@ def pipeline_update(
     qualified. Moving a pipeline to another team is refused while it holds deals of
     companies of another team (deals and their companies belong to one team). No write when
     nothing changed."""
-    current = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    current = Pipeline.objects.select_for_update(no_key=True).get(pk=pipeline.pk)
     if qualified_after_stage is not None and (
         qualified_after_stage.pipeline_id != current.pk or qualified_after_stage.is_archived
     ):
@@ -115,21 +116,21 @@ def pipeline_update(
 
 
 def _pipeline_set_archived(pipeline: Pipeline, archived: bool) -> Pipeline:
-    current = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    current = Pipeline.objects.select_for_update(no_key=True).get(pk=pipeline.pk)
     if current.is_archived != archived:
         current.is_archived = archived
         current.save(update_fields=["is_archived"])
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def pipeline_archive(*, acting_user: User, pipeline: Pipeline) -> Pipeline:
     """Hide a pipeline from the board picker and the review; its deals stay as they are.
     Idempotent."""
     return _pipeline_set_archived(pipeline, True)
 
 
-@transaction.atomic
+@atomic_with_retry
 def pipeline_unarchive(*, acting_user: User, pipeline: Pipeline) -> Pipeline:
     """Bring an archived pipeline back. Idempotent."""
     return _pipeline_set_archived(pipeline, False)
@@ -141,7 +142,9 @@ def pipeline_unarchive(*, acting_user: User, pipeline: Pipeline) -> Pipeline:
 def _lock_pipeline_stages(pipeline_id: int) -> list[Stage]:
     """Lock every stage of the pipeline (archived ones too) in primary-key order, and return
     the active ones in board order."""
-    locked = list(Stage.objects.select_for_update().filter(pipeline_id=pipeline_id).order_by("pk"))
+    locked = list(
+        Stage.objects.select_for_update(no_key=True).filter(pipeline_id=pipeline_id).order_by("pk")
+    )
     return sorted((s for s in locked if not s.is_archived), key=lambda s: (s.position, s.pk))
 
 
@@ -151,7 +154,7 @@ def _check_stage_name(stages: list[Stage], name: str, *, exclude_pk: int | None 
         raise SettingsError(_("This pipeline already has a stage with that name."))
 
 
-@transaction.atomic
+@atomic_with_retry
 def stage_create(
     *, acting_user: User, pipeline: Pipeline, name: str, probability: int, rot_days: int
 ) -> Stage:
@@ -164,7 +167,7 @@ def stage_create(
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def stage_update(
     *, acting_user: User, stage: Stage, name: str, probability: int, rot_days: int
 ) -> Stage:
@@ -210,7 +213,7 @@ def _write_order(stages: list[Stage], ordered_ids: list[int]) -> bool:
     return bool(changed)
 
 
-@transaction.atomic
+@atomic_with_retry
 def stage_reorder(*, acting_user: User, pipeline: Pipeline, stage_ids: list[int]) -> bool:
     """Put the pipeline's stages in the order of `stage_ids`, which must name every active
     stage of the pipeline exactly once (a drag sends the whole list). Positions are rewritten
@@ -224,7 +227,7 @@ def stage_reorder(*, acting_user: User, pipeline: Pipeline, stage_ids: list[int]
     return _write_order(stages, stage_ids)
 
 
-@transaction.atomic
+@atomic_with_retry
 def stage_move(*, acting_user: User, stage: Stage, direction: str) -> bool:
     """Move a stage one place up or down (the keyboard path beside dragging). Moving the
     first stage up or the last down changes nothing. Returns whether anything changed."""
@@ -313,7 +316,7 @@ def _move_all_deals(*, acting_user: User, stage: Stage, target: Stage, now) -> i
     return moved
 
 
-@transaction.atomic
+@atomic_with_retry
 def stage_delete(
     *, acting_user: User, stage: Stage, move_deals_to: Stage | None = None
 ) -> StageRemoval:
@@ -340,7 +343,7 @@ def stage_delete(
     if holds_deals:
         now = timezone.now()
         moved = _move_all_deals(acting_user=acting_user, stage=current, target=target, now=now)
-    pipeline = Pipeline.objects.select_for_update().get(pk=current.pipeline_id)
+    pipeline = Pipeline.objects.select_for_update(no_key=True).get(pk=current.pipeline_id)
     if pipeline.qualified_after_stage_id == current.pk:
         # Keep the same stages "after" the threshold: the one before the removed stage.
         index = stages.index(current)
@@ -362,14 +365,14 @@ def stage_delete(
 
 
 def _lock_criteria(stage: Stage) -> list[ExitCriterion]:
-    Stage.objects.select_for_update().filter(pk=stage.pk).first()
+    Stage.objects.select_for_update(no_key=True).filter(pk=stage.pk).first()
     return sorted(
-        ExitCriterion.objects.select_for_update().filter(stage=stage).order_by("pk"),
+        ExitCriterion.objects.select_for_update(no_key=True).filter(stage=stage).order_by("pk"),
         key=lambda c: (c.position, c.pk),
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def exit_criterion_create(
     *, acting_user: User, stage: Stage, text: str, is_required: bool
 ) -> ExitCriterion:
@@ -383,7 +386,7 @@ def exit_criterion_create(
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def exit_criterion_update(
     *, acting_user: User, criterion: ExitCriterion, text: str, is_required: bool
 ) -> ExitCriterion:
@@ -404,21 +407,21 @@ def exit_criterion_update(
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def exit_criterion_delete(*, acting_user: User, criterion: ExitCriterion) -> None:
     """Remove a criterion. Deals that ticked it keep the tick with its text."""
     _lock_criteria(criterion.stage)
     ExitCriterion.objects.filter(pk=criterion.pk).delete()
 
 
-@transaction.atomic
+@atomic_with_retry
 def exit_criterion_move(*, acting_user: User, criterion: ExitCriterion, direction: str) -> bool:
     """Move a criterion one place up or down. Returns whether anything changed."""
     criteria = _lock_criteria(criterion.stage)
     return _move_in_list(criteria, criterion.pk, direction)
 
 
-@transaction.atomic
+@atomic_with_retry
 def exit_criteria_reorder(*, acting_user: User, stage: Stage, criterion_ids: list[int]) -> bool:
     """Order the stage's criteria as `criterion_ids` (each exactly once)."""
     criteria = _lock_criteria(stage)
@@ -459,7 +462,7 @@ def _renumber(rows: list, ordered_ids: list[int]) -> bool:
 
 
 def _lock_list(model) -> list:
-    rows = list(model.objects.select_for_update().order_by("pk"))
+    rows = list(model.objects.select_for_update(no_key=True).order_by("pk"))
     return sorted(rows, key=lambda r: (r.position, r.name, r.pk))
 
 
@@ -479,7 +482,7 @@ def _list_create(model, name: str):
 
 
 def _list_rename(model, row, name: str):
-    current = model.objects.select_for_update().get(pk=row.pk)
+    current = model.objects.select_for_update(no_key=True).get(pk=row.pk)
     _check_name(model, name, exclude_pk=current.pk)
     if current.name != name:
         current.name = name
@@ -488,81 +491,81 @@ def _list_rename(model, row, name: str):
 
 
 def _list_set_active(model, row, active: bool):
-    current = model.objects.select_for_update().get(pk=row.pk)
+    current = model.objects.select_for_update(no_key=True).get(pk=row.pk)
     if current.is_active != active:
         current.is_active = active
         current.save(update_fields=["is_active"])
     return current
 
 
-@transaction.atomic
+@atomic_with_retry
 def lost_reason_create(*, acting_user: User, name: str) -> LostReason:
     """Add a lost reason at the end of the list (names are unique, case-insensitively)."""
     return _list_create(LostReason, name)
 
 
-@transaction.atomic
+@atomic_with_retry
 def lost_reason_update(*, acting_user: User, reason: LostReason, name: str) -> LostReason:
     """Rename a lost reason; deals lost for it show the new name. No write when unchanged."""
     return _list_rename(LostReason, reason, name)
 
 
-@transaction.atomic
+@atomic_with_retry
 def lost_reason_move(*, acting_user: User, reason: LostReason, direction: str) -> bool:
     """Move a reason one place up or down in the mark-lost form."""
     return _move_in_list(_lock_list(LostReason), reason.pk, direction)
 
 
-@transaction.atomic
+@atomic_with_retry
 def lost_reason_reorder(*, acting_user: User, reason_ids: list[int]) -> bool:
     """Order every lost reason (retired too) as `reason_ids`."""
     return _reorder_list(_lock_list(LostReason), reason_ids)
 
 
-@transaction.atomic
+@atomic_with_retry
 def lost_reason_retire(*, acting_user: User, reason: LostReason) -> LostReason:
     """No longer offer a reason when marking deals lost; deals lost for it keep it.
     Idempotent."""
     return _list_set_active(LostReason, reason, False)
 
 
-@transaction.atomic
+@atomic_with_retry
 def lost_reason_restore(*, acting_user: User, reason: LostReason) -> LostReason:
     """Offer a retired reason again. Idempotent."""
     return _list_set_active(LostReason, reason, True)
 
 
-@transaction.atomic
+@atomic_with_retry
 def product_area_create(*, acting_user: User, name: str) -> ProductArea:
     """Add a product area at the end of the list (names are unique, case-insensitively)."""
     return _list_create(ProductArea, name)
 
 
-@transaction.atomic
+@atomic_with_retry
 def product_area_update(*, acting_user: User, area: ProductArea, name: str) -> ProductArea:
     """Rename a product area. No write when unchanged."""
     return _list_rename(ProductArea, area, name)
 
 
-@transaction.atomic
+@atomic_with_retry
 def product_area_move(*, acting_user: User, area: ProductArea, direction: str) -> bool:
     """Move an area one place up or down."""
     return _move_in_list(_lock_list(ProductArea), area.pk, direction)
 
 
-@transaction.atomic
+@atomic_with_retry
 def product_area_reorder(*, acting_user: User, area_ids: list[int]) -> bool:
     """Order every product area (retired too) as `area_ids`."""
     return _reorder_list(_lock_list(ProductArea), area_ids)
 
 
-@transaction.atomic
+@atomic_with_retry
 def product_area_retire(*, acting_user: User, area: ProductArea) -> ProductArea:
     """No longer offer an area for deals; deals that have it keep it. Idempotent."""
     return _list_set_active(ProductArea, area, False)
 
 
-@transaction.atomic
+@atomic_with_retry
 def product_area_restore(*, acting_user: User, area: ProductArea) -> ProductArea:
     """Offer a retired area again. Idempotent."""
     return _list_set_active(ProductArea, area, True)

@@ -35,6 +35,24 @@
     }
   });
 
+  // A server error is not swapped into the page (htmx-config): show it as a toast instead,
+  // the server's own (a 503 "try again in a moment" comes as one) or a general one.
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    var toasts = document.getElementById("toasts");
+    if (!xhr || xhr.status < 500 || !toasts) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-error";
+    toast.setAttribute("role", "alert");
+    var own = xhr.getResponseHeader("HX-Retarget") === "#toasts";
+    var parsed = own ? new DOMParser().parseFromString(xhr.responseText, "text/html") : null;
+    var text = parsed && parsed.body.textContent.trim();
+    toast.textContent = text || toasts.dataset.serverError || "";
+    if (!toast.textContent) return;
+    toasts.insertBefore(toast, toasts.firstChild);
+    dismissLater(toast);
+  });
+
   document.body && document.body.addEventListener("modal:close", closeModal);
   document.addEventListener("modal:close", closeModal);
 

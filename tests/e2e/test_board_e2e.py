@@ -121,6 +121,7 @@ def test_quick_add_and_mark_lost_from_the_board(page, stages_a, board, output_di
     page.click(f"#stage-{stages_a[0].pk}-header .column-add-button")
     page.fill(f"#stage-{stages_a[0].pk}-add input[name=title]", "Pallet wrappers")
     page.fill(f"#stage-{stages_a[0].pk}-add input[name=value]", "12500")
+    page.fill(f"#stage-{stages_a[0].pk}-add input[name=step-subject]", "Call the buyer")
     page.click(f"#stage-{stages_a[0].pk}-add button[type=submit]")
     expect(page.locator(f"#stage-{stages_a[0].pk}-cards .card").first).to_contain_text(
         "Pallet wrappers"

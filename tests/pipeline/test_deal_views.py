@@ -3,13 +3,25 @@ that nothing changed — for the htmx and the plain path."""
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from pipeline.models import Deal, DealStatus, LostReason, StageChange
+from crm.models import Organisation
+from crm.organisation import organisation_changed
+from pipeline.forms import working_days_after
+from pipeline.models import Activity, Deal, DealStatus, LostReason, StageChange
 from tests.factories import DealFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def organisation(**values) -> None:
+    Organisation.objects.filter(pk=1).update(**values)
+    organisation_changed()
 
 
 def snapshot(deal):
@@ -144,64 +156,322 @@ def test_get_on_move_is_not_allowed(client, alice, deal):
 # --- create ---------------------------------------------------------------------------------
 
 
-def test_quick_add_from_a_column(client, alice, stages_a):
+def tomorrow():
+    return timezone.localdate() + timedelta(days=1)
+
+
+def step(subject="Call Jens about the budget", due=None, **extra):
+    """The first next step, as the forms post it."""
+    return {
+        "step-subject": subject,
+        "step-due_date": due or tomorrow(),
+        "step-kind": "call",
+        **extra,
+    }
+
+
+def quick_url(stage):
+    return reverse("deal-quick-create", args=[stage.pipeline_id, stage.pk])
+
+
+def nothing_created():
+    return not Deal.objects.exists() and not Activity.objects.exists()
+
+
+def test_quick_add_asks_for_the_first_next_step(client, alice, stages_a):
     client.force_login(alice)
-    url = reverse("deal-quick-create", args=[stages_a[0].pipeline_id, stages_a[0].pk])
-    form = client.get(url, **HTMX)
-    assert form.status_code == 200 and b'name="title"' in form.content
+    html = client.get(quick_url(stages_a[0]), **HTMX).content.decode()
+    assert 'name="title"' in html and 'name="step-subject"' in html
+    assert 'name="step-kind"' in html and 'value="call" selected' in html
+    assert (
+        f'name="step-due_date" required value="{working_days_after(timezone.localdate(), 1)}"'
+        in html
+    )
+    assert 'name="step-due_time"' not in html and 'name="step-assignee"' not in html
+    assert 'name="step-in_the_past"' not in html  # asked only for a date in the past
+
+
+def test_quick_add_from_a_column_shows_the_next_step_on_the_new_card(client, alice, stages_a):
+    client.force_login(alice)
     response = client.post(
-        url, {"title": "Cold storage", "value": "2500", "currency": "SEK"}, **HTMX
+        quick_url(stages_a[0]),
+        {
+            "title": "Cold storage",
+            "value": "2500",
+            "currency": "SEK",
+            **step(**{"step-kind": "email"}),
+        },
+        **HTMX,
     )
     assert response.status_code == 200
     deal = Deal.objects.get(title="Cold storage")
     assert deal.stage == stages_a[0] and deal.owner == alice and deal.currency == "SEK"
-    assert f'id="deal-{deal.pk}"' in response.content.decode()
+    activity = Activity.objects.get(deal=deal)
+    assert (activity.subject, activity.kind, activity.due_date, activity.assignee) == (
+        "Call Jens about the budget",
+        "email",
+        tomorrow(),
+        alice,
+    )
+    assert deal.next_step_id == activity.pk and not deal.needs_attention
+    html = response.content.decode()
+    card = html[html.index(f'id="deal-{deal.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert "Call Jens about the budget" in card and "No next step" not in card
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        step(subject=""),
+        step(subject="   "),
+        step(subject="x" * 201),
+        {"step-subject": "Call", "step-kind": "call"},  # no date
+        step(due="not a date"),
+        step(**{"step-kind": "fax"}),
+        step(due=timezone.localdate() + timedelta(days=4 * 365)),
+        step(due=timezone.localdate() - timedelta(days=400), **{"step-in_the_past": "on"}),
+    ],
+    ids=[
+        "no-subject",
+        "blank-subject",
+        "long-subject",
+        "no-date",
+        "bad-date",
+        "bad-kind",
+        "far-future",
+        "far-past",
+    ],
+)
+def test_quick_add_with_a_bad_next_step_is_400_and_creates_nothing(client, alice, stages_a, data):
+    client.force_login(alice)
+    response = client.post(
+        quick_url(stages_a[0]),
+        {"title": "Cold storage", "value": "1", "currency": "EUR", **data},
+        **HTMX,
+    )
+    assert response.status_code == 400 and b"errorlist" in response.content
+    assert 'value="Cold storage"' in response.content.decode()  # what was typed is kept
+    assert nothing_created()
+
+
+def test_quick_add_with_a_past_date_asks_first_and_saves_when_confirmed(client, alice, stages_a):
+    client.force_login(alice)
+    yesterday = timezone.localdate() - timedelta(days=1)
+    data = {"title": "Late one", "value": "1", "currency": "EUR", **step(due=yesterday)}
+    response = client.post(quick_url(stages_a[0]), data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The next step is dated in the past" in html
+    assert 'name="step-in_the_past"' in html and "Yes, it is in the past" in html
+    assert nothing_created()
+
+    response = client.post(quick_url(stages_a[0]), {**data, "step-in_the_past": "on"}, **HTMX)
+    assert response.status_code == 200
+    deal = Deal.objects.get(title="Late one")
+    assert deal.next_step_due == yesterday
+    assert Activity.objects.get(deal=deal).due_date == yesterday
+
+
+def test_quick_add_today_needs_no_confirmation(client, alice, stages_a):
+    client.force_login(alice)
+    data = {"title": "Now", "value": "1", "currency": "EUR", **step(due=timezone.localdate())}
+    assert client.post(quick_url(stages_a[0]), data, **HTMX).status_code == 200
+    assert Deal.objects.get(title="Now").next_step_due == timezone.localdate()
 
 
 def test_quick_add_with_bad_input_is_400_with_the_error_next_to_the_field(client, alice, stages_a):
     client.force_login(alice)
-    url = reverse("deal-quick-create", args=[stages_a[0].pipeline_id, stages_a[0].pk])
-    response = client.post(url, {"title": "", "value": "-5", "currency": "XXX"}, **HTMX)
+    response = client.post(
+        quick_url(stages_a[0]), {"title": "", "value": "-5", "currency": "XXX", **step()}, **HTMX
+    )
     assert response.status_code == 400
     assert b"errorlist" in response.content
-    assert not Deal.objects.exists()
+    assert 'value="Call Jens about the budget"' in response.content.decode()
+    assert nothing_created()
 
 
 def test_quick_add_into_another_teams_column_is_404(client, carol, stages_a):
     client.force_login(carol)
-    url = reverse("deal-quick-create", args=[stages_a[0].pipeline_id, stages_a[0].pk])
-    assert (
-        client.post(url, {"title": "x", "value": "1", "currency": "EUR"}, **HTMX).status_code == 404
-    )
-    assert not Deal.objects.exists()
+    data = {"title": "x", "value": "1", "currency": "EUR", **step()}
+    assert client.post(quick_url(stages_a[0]), data, **HTMX).status_code == 404
+    assert client.get(quick_url(stages_a[0]), **HTMX).status_code == 404
+    assert nothing_created()
+
+
+def test_quick_add_gives_the_step_to_the_salesperson_whatever_is_posted(
+    client, alice, alex, stages_a
+):
+    """Like the owner, the step's assignee is not the salesperson's to choose here."""
+    client.force_login(alice)
+    data = {"title": "Mine", "value": "1", "currency": "EUR", **step(**{"step-assignee": alex.pk})}
+    assert client.post(quick_url(stages_a[0]), data, **HTMX).status_code == 200
+    assert Activity.objects.get().assignee == alice
+
+
+def test_past_is_judged_by_the_organisations_today(client, alice, stages_a, monkeypatch):
+    """20:00 UTC on the 20th is already the 21st in Kiritimati (UTC+14): the 20th is past."""
+    organisation(time_zone="Pacific/Kiritimati")
+    now = datetime(2026, 11, 20, 20, 0, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    client.force_login(alice)
+    data = {"title": "Pacific", "value": "1", "currency": "EUR"}
+    response = client.post(quick_url(stages_a[0]), {**data, **step(due=date(2026, 11, 20))}, **HTMX)
+    assert response.status_code == 400 and nothing_created()
+    assert "The next step is dated in the past" in response.content.decode()
+    response = client.post(quick_url(stages_a[0]), {**data, **step(due=date(2026, 11, 21))}, **HTMX)
+    assert response.status_code == 200
+    assert Deal.objects.get().next_step_due == date(2026, 11, 21)
+
+
+def full(client, pipeline_id, **data):
+    return client.post(reverse("deal-create", args=[pipeline_id]), data)
+
+
+def test_full_create_form_asks_for_the_first_next_step(client, alice, bob, stages_a):
+    url = reverse("deal-create", args=[stages_a[0].pipeline_id])
+    client.force_login(alice)
+    html = client.get(url).content.decode()
+    assert "First next step" in html and 'name="step-subject"' in html
+    assert 'name="step-due_date"' in html and 'name="step-due_time"' in html
+    assert 'name="step-kind" value="call"' in html
+    assert 'name="step-assignee"' not in html  # salespeople do not choose who, as for owner
+    client.force_login(bob)
+    assert 'name="step-assignee"' in client.get(url).content.decode()
 
 
 def test_full_create_form(client, bob, alex, stages_a):
     client.force_login(bob)
     url = reverse("deal-create", args=[stages_a[0].pipeline_id])
     assert client.get(url).status_code == 200
-    response = client.post(
-        url,
-        {
-            "title": "Big one",
-            "stage": stages_a[2].pk,
-            "owner": alex.pk,
-            "value": "100000",
-            "currency": "NOK",
-        },
+    response = full(
+        client,
+        stages_a[0].pipeline_id,
+        title="Big one",
+        stage=stages_a[2].pk,
+        owner=alex.pk,
+        value="100000",
+        currency="NOK",
+        **step(subject="Demo at their site", **{"step-kind": "meeting", "step-due_time": "14:30"}),
     )
     deal = Deal.objects.get(title="Big one")
     assert response.status_code == 302 and response["Location"] == deal.get_absolute_url()
     assert deal.owner == alex and deal.stage == stages_a[2]
+    activity = Activity.objects.get(deal=deal)
+    assert (activity.kind, activity.due_time, activity.assignee) == ("meeting", time(14, 30), alex)
+    assert deal.next_step_subject == "Demo at their site"
+    page = client.get(deal.get_absolute_url()).content.decode()
+    assert "Demo at their site" in page and "No next step" not in page
+
+
+def test_manager_may_give_the_first_step_to_someone_else(client, bob, alex, stages_a):
+    client.force_login(bob)
+    response = full(
+        client,
+        stages_a[0].pipeline_id,
+        title="Shared",
+        stage=stages_a[0].pk,
+        owner=alex.pk,
+        value="1",
+        currency="EUR",
+        **step(**{"step-assignee": bob.pk}),
+    )
+    assert response.status_code == 302
+    assert Activity.objects.get().assignee == bob
+
+
+def test_salesperson_cannot_give_the_first_step_to_someone_else(client, alice, alex, stages_a):
+    client.force_login(alice)
+    response = full(
+        client,
+        stages_a[0].pipeline_id,
+        title="Mine",
+        stage=stages_a[0].pk,
+        value="1",
+        currency="EUR",
+        **step(**{"step-assignee": alex.pk}),
+    )
+    assert response.status_code == 302
+    assert Activity.objects.get().assignee == alice
+
+
+def test_step_for_someone_outside_the_team_is_400_and_creates_nothing(client, bob, carol, stages_a):
+    client.force_login(bob)
+    response = full(
+        client,
+        stages_a[0].pipeline_id,
+        title="x",
+        stage=stages_a[0].pk,
+        value="1",
+        currency="EUR",
+        **step(**{"step-assignee": carol.pk}),
+    )
+    assert response.status_code == 400 and nothing_created()
+
+
+def test_full_create_without_a_next_step_is_400_and_creates_nothing(client, alice, stages_a):
+    client.force_login(alice)
+    response = full(
+        client,
+        stages_a[0].pipeline_id,
+        title="No step",
+        stage=stages_a[0].pk,
+        value="1",
+        currency="EUR",
+    )
+    assert response.status_code == 400 and nothing_created()
+    html = response.content.decode()
+    assert "errorlist" in html and 'value="No step"' in html
+
+
+def test_full_create_with_a_past_date_asks_first_and_saves_when_confirmed(client, alice, stages_a):
+    client.force_login(alice)
+    last_week = timezone.localdate() - timedelta(days=7)
+    data = {
+        "title": "Old lead",
+        "stage": stages_a[0].pk,
+        "value": "1",
+        "currency": "EUR",
+        **step(due=last_week),
+    }
+    response = full(client, stages_a[0].pipeline_id, **data)
+    html = response.content.decode()
+    assert response.status_code == 400 and nothing_created()
+    assert "The next step is dated in the past" in html
+    assert 'name="step-in_the_past"' in html
+    response = full(client, stages_a[0].pipeline_id, **data, **{"step-in_the_past": "on"})
+    assert response.status_code == 302
+    assert Deal.objects.get().next_step_due == last_week
+
+
+def test_full_create_in_another_teams_pipeline_is_404(client, carol, stages_a):
+    client.force_login(carol)
+    url = reverse("deal-create", args=[stages_a[0].pipeline_id])
+    assert client.get(url).status_code == 404
+    response = full(
+        client,
+        stages_a[0].pipeline_id,
+        title="x",
+        stage=stages_a[0].pk,
+        value="1",
+        currency="EUR",
+        **step(),
+    )
+    assert response.status_code == 404 and nothing_created()
 
 
 def test_full_create_rejects_a_stage_of_another_pipeline(client, admin, stages_a, stages_b):
     client.force_login(admin)
-    url = reverse("deal-create", args=[stages_a[0].pipeline_id])
-    response = client.post(
-        url, {"title": "x", "stage": stages_b[0].pk, "value": "1", "currency": "EUR"}
+    response = full(
+        client,
+        stages_a[0].pipeline_id,
+        title="x",
+        stage=stages_b[0].pk,
+        value="1",
+        currency="EUR",
+        **step(),
     )
-    assert response.status_code == 400 and not Deal.objects.exists()
+    assert response.status_code == 400 and nothing_created()
 
 
 def test_salesperson_form_has_no_owner_field(client, alice, stages_a):

@@ -94,14 +94,14 @@ def test_the_digest_hour_is_the_organisations(alice, bob):
     from unittest import mock
 
     instant = utc(2026, 11, 20, 23, 0).isoformat()
-    with mock.patch.object(tasks.digest_send, "delay") as delay:
+    with mock.patch.object(tasks.digest_send, "apply_async") as apply_async:
         organisation(time_zone="Asia/Tokyo")
         assert tasks.digests_send.run(instant) == 2
-        assert {c.args[1] for c in delay.call_args_list} == {"2026-11-21"}
-        delay.reset_mock()
+        assert {c.kwargs["args"][1] for c in apply_async.call_args_list} == {"2026-11-21"}
+        apply_async.reset_mock()
         organisation(time_zone="Pacific/Honolulu")  # 13:00 on the 20th
         assert tasks.digests_send.run(instant) == 2
-        assert {c.args[1] for c in delay.call_args_list} == {"2026-11-20"}
+        assert {c.kwargs["args"][1] for c in apply_async.call_args_list} == {"2026-11-20"}
 
 
 # --- week start -----------------------------------------------------------------------------

@@ -8,7 +8,15 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from pipeline import services
-from pipeline.models import Deal, DealStatus, LostReason, StageChange
+from pipeline.models import (
+    Activity,
+    Deal,
+    DealStatus,
+    Flag,
+    LostReason,
+    StageChange,
+    StageTotal,
+)
 from tests.factories import CompanyFactory, ContactFactory, DealFactory
 
 
@@ -145,6 +153,59 @@ def test_contact_must_work_at_the_company(alice, stages_a, team_a):
         services.deal_create(
             acting_user=alice, stage=stages_a[0], title="x", company=company, contact=stranger
         )
+
+
+def test_create_with_a_next_step_plans_it_in_the_same_go(alice, stages_a):
+    due = timezone.localdate() + timedelta(days=1)
+    deal = services.deal_create(
+        acting_user=alice,
+        stage=stages_a[0],
+        title="New",
+        next_step=services.NextStep(subject="Call Jens", due_date=due, kind="meeting"),
+    )
+    activity = Activity.objects.get(deal=deal)
+    assert (activity.subject, activity.kind, activity.due_date) == ("Call Jens", "meeting", due)
+    assert activity.assignee == alice and activity.created_by == alice
+    row = Deal.objects.get(pk=deal.pk)
+    assert (row.next_step_id, row.next_step_subject, row.next_step_due) == (
+        activity.pk,
+        "Call Jens",
+        due,
+    )
+    assert row.next_step_assignee == alice and not row.needs_attention
+    assert deal.next_step_id == activity.pk  # the returned deal carries it too
+    bare = services.deal_create(acting_user=alice, stage=stages_a[0], title="Without a step")
+    services.flags_scan()
+    assert list(Flag.objects.values_list("deal_id", "kind")) == [(bare.pk, "no_next_step")]
+
+
+def test_next_step_goes_to_the_owner_the_manager_chose(bob, alex, stages_a):
+    deal = services.deal_create(
+        acting_user=bob,
+        stage=stages_a[0],
+        title="For Alex",
+        owner=alex,
+        next_step=services.NextStep(subject="Intro call", due_date=timezone.localdate()),
+    )
+    assert Activity.objects.get(deal=deal).assignee == alex
+
+
+def test_a_refused_next_step_creates_nothing(alice, stages_a, carol):
+    """The deal is written first, the step second: the step's refusal (someone outside the
+    team) rolls the deal, its stage entry and the column totals back with it."""
+    before = list(StageTotal.objects.filter(stage=stages_a[0]).values_list("count", "value"))
+    with pytest.raises(services.DealRuleError):
+        services.deal_create(
+            acting_user=alice,
+            stage=stages_a[0],
+            title="Orphan",
+            value=Decimal("900"),
+            next_step=services.NextStep(subject="x", due_date=timezone.localdate(), assignee=carol),
+        )
+    assert not Deal.objects.exists() and not Activity.objects.exists()
+    assert not StageChange.objects.exists()
+    after = list(StageTotal.objects.filter(stage=stages_a[0]).values_list("count", "value"))
+    assert after == before
 
 
 def test_update_with_stale_version_conflicts(alice, three):

@@ -560,6 +560,11 @@ class HttpSession:
         }
 
     def request(self, method: str, path: str, *, body: str | None = None, headers=None):
+        response, data = self.send(method, path, body=body, headers=headers)
+        return response.status, data
+
+    def send(self, method: str, path: str, *, body: str | None = None, headers=None):
+        """The response (its status and headers) and its body."""
         all_headers = {**self.headers, **(headers or {})}
         try:
             self.conn.request(method, path, body=body, headers=all_headers)
@@ -571,7 +576,7 @@ class HttpSession:
         data = response.read()
         if response.will_close:
             self.conn.close()
-        return response.status, data
+        return response, data
 
     def close(self) -> None:
         self.conn.close()
@@ -708,7 +713,7 @@ class Command(BaseCommand):
         store.create()
         return store.session_key
 
-    def _start_gunicorn(self, port: int, log_path: Path) -> subprocess.Popen:
+    def _start_gunicorn(self, port: int, log_path: Path, *, workers: int = 2) -> subprocess.Popen:
         with socket.socket() as probe:
             # Like gunicorn: connections of an earlier run in TIME_WAIT don't block the port.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -730,7 +735,7 @@ class Command(BaseCommand):
             str(gunicorn),
             "crm.wsgi:application",
             "--workers",
-            "2",
+            str(workers),
             "--bind",
             f"127.0.0.1:{port}",
         ]
