@@ -562,7 +562,14 @@ class Session:
                 "quick add",
                 "POST",
                 form.action,
-                form.values(title=title, value="2500", **dict(FILTERS)),
+                # The first next step: what the form asks for (its date defaults to the
+                # next working day).
+                form.values(
+                    title=title,
+                    value="2500",
+                    **{"step-subject": "Call to qualify"},
+                    **dict(FILTERS),
+                ),
                 htmx=True,
             )
             if answer.status == 200:
