@@ -65,9 +65,17 @@ def set_password_path(*, user: User) -> str:
     return reverse("password-set", kwargs={"uidb64": uid, "token": token})
 
 
+def set_password_link(*, user: User) -> str:
+    """The set-password path as an absolute link (SITE_URL), for a mail or to pass on."""
+    from crm.mail import absolute_url
+
+    return absolute_url(set_password_path(user=user))
+
+
 def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
     if not user.email:
         return
+    from crm.mail import sender
     from crm.organisation import organisation_get
 
     subject = _("Your account at %(name)s") % {"name": organisation_get().name}
@@ -77,7 +85,7 @@ def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
         "%(link)s\n"
     ) % {"name": user, "admin": invited_by, "username": user.username, "link": link}
     try:
-        send_mail(subject, body, None, [user.email])
+        send_mail(subject, body, sender(), [user.email])
     except Exception:  # noqa: BLE001 - the admin has the link on screen anyway
         logger.exception("Could not send the set-password mail to user %s", user.pk)
 
@@ -145,7 +153,6 @@ def user_create(
 def user_invite(
     *,
     acting_user: User,
-    site_url: str,
     username: str,
     first_name: str,
     last_name: str,
@@ -165,19 +172,19 @@ def user_invite(
         role=role,
         password=None,
     )
-    link = site_url + set_password_path(user=user)
+    link = set_password_link(user=user)
     transaction.on_commit(
         lambda: _send_set_password_mail(user=user, link=link, invited_by=acting_user)
     )
     return user, link
 
 
-def user_password_link(*, acting_user: User, user: User, site_url: str) -> str:
+def user_password_link(*, acting_user: User, user: User) -> str:
     """A fresh set-password link for an active user who forgot theirs (mailed too). The
     current password keeps working until a new one is chosen. Writes nothing."""
     if not user.is_active:
         raise UserRuleError(_("Reactivate the user first."))
-    link = site_url + set_password_path(user=user)
+    link = set_password_link(user=user)
     security_event("password_link_created", user_id=user.pk, by=acting_user.pk)
     _send_set_password_mail(user=user, link=link, invited_by=acting_user)
     return link

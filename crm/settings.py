@@ -319,7 +319,15 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+# The sender's address; mail goes out under the organisation's current name (crm.mail).
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "crm@localhost")
+# Where people reach the CRM: every link in a mail (digest, invitations, password resets)
+# starts with it, never with the Host header of whoever triggered the mail.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")) or "/" in SITE_URL.split("://", 1)[1]:
+    raise ImproperlyConfigured(
+        f"SITE_URL must be a scheme and host only, e.g. https://crm.example.com, not {SITE_URL!r}."
+    )
 # A slow mail server must not hold a web request (invitations are sent after commit).
 EMAIL_TIMEOUT = 10
 
