@@ -95,6 +95,29 @@ def settings_access(*, user: User) -> None:
         raise PermissionDenied
 
 
+@dataclass(frozen=True)
+class SetUp:
+    """How far the organisation is set up, as this user sees it. Pages that need a team (or a
+    pipeline) show the first-run card instead of an empty page or a 404 until it is."""
+
+    is_admin: bool
+    has_team: bool
+    has_pipeline: bool
+
+
+def setup_for_user(*, user: User) -> SetUp:
+    """Read from the user's Access (no query) for anyone in a team with a pipeline; an admin
+    sees every team, members or not, so one without one asks the database (a fresh install:
+    the admin made by `createsuperuser` is in no team)."""
+    access = access_for(user)
+    has_team = bool(access.team_ids)
+    has_pipeline = any(access.team_pipeline_ids.values())
+    if access.is_admin and not has_pipeline:
+        has_pipeline = Team.objects.filter(pipelines__isnull=False).exists()
+        has_team = has_team or has_pipeline or Team.objects.exists()
+    return SetUp(is_admin=access.is_admin, has_team=has_team, has_pipeline=has_pipeline)
+
+
 def teams_for_user(*, user: User):
     """Teams the user belongs to (all teams for an admin)."""
     access = access_for(user)
