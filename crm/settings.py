@@ -235,13 +235,17 @@ BOARD_PAGE_SIZE = env_int("BOARD_PAGE_SIZE", 12)
 # Celery. Embedded default: the filesystem broker under var/, no servers.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # Every folder kombu's filesystem transport uses, under var/: left out, one defaults to a
+    # path relative to the working directory (control/ for the exchange tables: the worker's
+    # pidbox wrote control/celery.pidbox.exchange into the repository).
     _broker_dir = BASE_DIR / "var" / "celery-broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
-        "data_folder_processed": str(_broker_dir / "processed"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
