@@ -60,15 +60,14 @@ def login_failures_clear(*, username: str) -> None:
 # --- password reset by e-mail -------------------------------------------------------------
 
 
+@transaction.atomic
 def password_reset_request(*, email: str, address: str | None) -> bool:
     """Someone on the sign-in page asked for a link for `email`. Counted in the throttle
     (every request, throttled or not, whether or not the address exists, so the throttle
-    tells nothing); unless throttled, the mail is queued for after the answer. Returns
-    whether a mail was queued; the caller answers the same either way. Anyone may call it."""
+    tells nothing); unless throttled, the mail is queued on commit. Returns whether a mail
+    was queued; the caller answers the same either way. Anyone may call it."""
     throttled = selectors.password_reset_is_throttled(email=email, address=address)
-    LoginFailure.objects.create(
-        username=selectors.password_reset_key(email), address=address, at=timezone.now()
-    )
+    login_failure_record(username=selectors.password_reset_key(email), address=address)
     if throttled:
         return False
     transaction.on_commit(lambda: _password_reset_enqueue(email=email))

@@ -40,9 +40,9 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """ "Forgot your password?": Django's view and form, with our throttle and delivery. Every
-    valid request gets the same redirect to the same page, whether the address belongs to
-    someone, to no one, or is throttled; the link goes out by mail only (services)."""
+    """The "Forgot your password?" page: Django's view and form, with our throttle and
+    delivery. Every valid request gets the same redirect to the same page, whether the address
+    belongs to someone, to no one, or is throttled; the link goes out by mail only."""
 
     template_name = "registration/password_reset_form.html"
     success_url = reverse_lazy("password-reset-sent")
