@@ -95,6 +95,29 @@ def settings_access(*, user: User) -> None:
         raise PermissionDenied
 
 
+@dataclass(frozen=True)
+class SetUp:
+    """How far the organisation is set up, as this user sees it. Pages that need a team (or a
+    pipeline) show the first-run card instead of an empty page or a 404 until it is."""
+
+    is_admin: bool
+    has_team: bool
+    has_pipeline: bool
+
+
+def setup_for_user(*, user: User) -> SetUp:
+    """Read from the user's Access (no query) for anyone in a team with a pipeline; an admin
+    sees every team, members or not, so one without one asks the database (a fresh install:
+    the admin made by `createsuperuser` is in no team)."""
+    access = access_for(user)
+    has_team = bool(access.team_ids)
+    has_pipeline = any(access.team_pipeline_ids.values())
+    if access.is_admin and not has_pipeline:
+        has_pipeline = Team.objects.filter(pipelines__isnull=False).exists()
+        has_team = has_team or has_pipeline or Team.objects.exists()
+    return SetUp(is_admin=access.is_admin, has_team=has_team, has_pipeline=has_pipeline)
+
+
 def teams_for_user(*, user: User):
     """Teams the user belongs to (all teams for an admin)."""
     access = access_for(user)
@@ -123,17 +146,48 @@ def users_of_team(*, team_id: int):
 # --- sign-in throttle ---------------------------------------------------------------------
 
 
-def login_is_throttled(*, username: str, address: str | None) -> bool:
-    """True when the account, or the address, has reached its failure limit in the window
-    (settings LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MINUTES).
-    Two indexed counts; the window slides, so a lock ends by itself."""
+# Password-reset requests are kept in the sign-in throttle's table under this prefix: a colon
+# is never part of a user name, so the two kinds of rows cannot be mistaken for each other.
+PASSWORD_RESET_PREFIX = "password-reset:"
+
+
+def password_reset_key(email: str) -> str:
+    """The throttle row's key for reset requests to `email` (lower-cased, as typed)."""
+    return (PASSWORD_RESET_PREFIX + email.lower())[:150]
+
+
+def _is_throttled(*, key: str, address: str | None, address_rows) -> bool:
     since = timezone.now() - timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     recent = LoginFailure.objects.filter(at__gte=since)
-    if recent.filter(username=username.lower()[:150]).count() >= settings.LOGIN_FAILURE_LIMIT:
+    if recent.filter(username=key).count() >= settings.LOGIN_FAILURE_LIMIT:
         return True
     if address is None:
         return False
-    return recent.filter(address=address).count() >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    by_address = address_rows(recent.filter(address=address))
+    return by_address.count() >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+
+
+def login_is_throttled(*, username: str, address: str | None) -> bool:
+    """True when the account, or the address, has reached its failure limit in the window
+    (settings LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MINUTES).
+    Two indexed counts; the window slides, so a lock ends by itself. Password-reset requests
+    from the address do not count: asking for a link must not lock an office out."""
+    return _is_throttled(
+        key=username.lower()[:150],
+        address=address,
+        address_rows=lambda rows: rows.exclude(username__startswith=PASSWORD_RESET_PREFIX),
+    )
+
+
+def password_reset_is_throttled(*, email: str, address: str | None) -> bool:
+    """True when `email`, or the client address, has asked for as many reset links in the
+    window as the sign-in allows failures (the same limits and window), whether or not the
+    address belongs to anyone: the throttle must not tell which addresses exist."""
+    return _is_throttled(
+        key=password_reset_key(email),
+        address=address,
+        address_rows=lambda rows: rows.filter(username__startswith=PASSWORD_RESET_PREFIX),
+    )
 
 
 # --- settings: users and teams ------------------------------------------------------------

@@ -11,16 +11,19 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from accounts import selectors
 from accounts.models import LoginFailure, Membership, Role, Team, User
 from accounts.security import security_event
 from accounts.selectors import live_work_team_ids
@@ -55,6 +58,66 @@ def login_failures_clear(*, username: str) -> None:
     LoginFailure.objects.filter(username=username.lower()[:150]).delete()
 
 
+# --- password reset by e-mail -------------------------------------------------------------
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, address: str | None) -> bool:
+    """Someone on the sign-in page asked for a link for `email`. Counted in the throttle
+    (every request, throttled or not, whether or not the address exists, so the throttle
+    tells nothing); unless throttled, the mail is queued on commit. Returns whether a mail
+    was queued; the caller answers the same either way. Anyone may call it."""
+    throttled = selectors.password_reset_is_throttled(email=email, address=address)
+    login_failure_record(username=selectors.password_reset_key(email), address=address)
+    if throttled:
+        return False
+    transaction.on_commit(lambda: _password_reset_enqueue(email=email))
+    return True
+
+
+def _password_reset_enqueue(*, email: str) -> None:
+    """Hand the mail to the worker, so the answer takes as long whether or not a user has the
+    address (sending inline would time the mail server for existing ones). With the broker
+    down, send it here instead: a slower answer beats a lost link."""
+    from accounts.tasks import password_reset_send as password_reset_send_task
+
+    try:
+        password_reset_send_task.apply_async(args=[email], retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure
+        logger.warning("password_reset_send could not be queued; sending in the request")
+        password_reset_send(email=email)
+
+
+def password_reset_users(*, email: str) -> list[User]:
+    """The active users with this e-mail address (case-insensitive). Users who never chose
+    a password (an invitation that expired) are included: the link lets them choose one."""
+    return list(User.objects.filter(email__iexact=email, is_active=True).order_by("pk"))
+
+
+def password_reset_send(*, email: str) -> int:
+    """Mail a one-time set-password link (SITE_URL) to each active user with this address;
+    returns how many were sent. Writes nothing. Not idempotent in the strict sense: a second
+    run mails a second link, and each link works until a password is chosen."""
+    from crm.mail import sender
+    from crm.organisation import organisation_get
+
+    sent = 0
+    for user in password_reset_users(email=email):
+        with translation.override(settings.LANGUAGE_CODE):
+            context = {
+                "user": user,
+                "link": set_password_link(user=user),
+                "organisation_name": organisation_get().name,
+                "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+            }
+            subject = render_to_string("registration/password_reset_subject.txt", context)
+            body = render_to_string("registration/password_reset_email.txt", context)
+        send_mail(" ".join(subject.split()), body, sender(), [user.email])
+        security_event("password_reset_sent", user_id=user.pk)
+        sent += 1
+    return sent
+
+
 # --- users --------------------------------------------------------------------------------
 
 
@@ -66,9 +129,17 @@ def set_password_path(*, user: User) -> str:
     return reverse("password-set", kwargs={"uidb64": uid, "token": token})
 
 
+def set_password_link(*, user: User) -> str:
+    """The set-password path as an absolute link (SITE_URL), for a mail or to pass on."""
+    from crm.mail import absolute_url
+
+    return absolute_url(set_password_path(user=user))
+
+
 def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
     if not user.email:
         return
+    from crm.mail import sender
     from crm.organisation import organisation_get
 
     subject = _("Your account at %(name)s") % {"name": organisation_get().name}
@@ -78,7 +149,7 @@ def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
         "%(link)s\n"
     ) % {"name": user, "admin": invited_by, "username": user.username, "link": link}
     try:
-        send_mail(subject, body, None, [user.email])
+        send_mail(subject, body, sender(), [user.email])
     except Exception:  # noqa: BLE001 - the admin has the link on screen anyway
         logger.exception("Could not send the set-password mail to user %s", user.pk)
 
@@ -146,7 +217,6 @@ def user_create(
 def user_invite(
     *,
     acting_user: User,
-    site_url: str,
     username: str,
     first_name: str,
     last_name: str,
@@ -166,19 +236,19 @@ def user_invite(
         role=role,
         password=None,
     )
-    link = site_url + set_password_path(user=user)
+    link = set_password_link(user=user)
     transaction.on_commit(
         lambda: _send_set_password_mail(user=user, link=link, invited_by=acting_user)
     )
     return user, link
 
 
-def user_password_link(*, acting_user: User, user: User, site_url: str) -> str:
+def user_password_link(*, acting_user: User, user: User) -> str:
     """A fresh set-password link for an active user who forgot theirs (mailed too). The
     current password keeps working until a new one is chosen. Writes nothing."""
     if not user.is_active:
         raise UserRuleError(_("Reactivate the user first."))
-    link = site_url + set_password_path(user=user)
+    link = set_password_link(user=user)
     security_event("password_link_created", user_id=user.pk, by=acting_user.pk)
     _send_set_password_mail(user=user, link=link, invited_by=acting_user)
     return link

@@ -1,4 +1,4 @@
-"""Sign in, sign out, password change and set-password links."""
+"""Sign in, sign out, password change, set-password links and password reset by e-mail."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -22,6 +22,15 @@ urlpatterns = [
             template_name="registration/password_change_done.html"
         ),
         name="password_change_done",
+    ),
+    # "Forgot your password?": the mailed link is a set-password link like an invitation's.
+    path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="registration/password_reset_sent.html"
+        ),
+        name="password-reset-sent",
     ),
     path("set-password/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
     path(

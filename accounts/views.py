@@ -1,13 +1,15 @@
-"""Sign in, sign out, password change and set-password links: Django's views with our
-templates and the security log; and the answer to a failed CSRF check."""
+"""Sign in, sign out, password change, set-password links and "forgot your password": Django's
+views with our templates and the security log; and the answer to a failed CSRF check."""
 
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
-from accounts.security import security_event
+from accounts import services
+from accounts.security import client_address, security_event
 from crm.errors import refusal
 
 
@@ -35,6 +37,25 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         security_event("password_changed", request=self.request, user_id=form.user.pk, via="link")
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The "Forgot your password?" page: Django's view and form, with our throttle and
+    delivery. Every valid request gets the same redirect to the same page, whether the address
+    belongs to someone, to no one, or is throttled; the link goes out by mail only."""
+
+    template_name = "registration/password_reset_form.html"
+    success_url = reverse_lazy("password-reset-sent")
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        queued = services.password_reset_request(email=email, address=client_address(self.request))
+        event = "password_reset_requested" if queued else "password_reset_throttled"
+        security_event(event, request=self.request, email=email)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 def csrf_failure(request, reason: str = ""):

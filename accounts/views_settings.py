@@ -24,10 +24,6 @@ from accounts.forms import (
 from crm.errors import refusal
 
 
-def _site_url(request) -> str:
-    return f"{request.scheme}://{request.get_host()}"
-
-
 def _form_refusal(request, form):
     errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
     return refusal(request, " ".join(errors) or _("That request was not understood."), status=400)
@@ -53,9 +49,7 @@ def user_create(request):
         try:
             if form.cleaned_data["sign_in"] == UserCreateForm.SIGN_IN_LINK:
                 del data["password"]
-                user, link = services.user_invite(
-                    acting_user=request.user, site_url=_site_url(request), **data
-                )
+                user, link = services.user_invite(acting_user=request.user, **data)
                 return _link_page(request, member=user, link=link, invited=True)
             user = services.user_create(acting_user=request.user, **data)
         except services.UserRuleError as error:
@@ -160,9 +154,7 @@ def user_reactivate(request, pk: int):
 def user_password_link(request, pk: int):
     member = selectors.user_get_for_settings(user=request.user, pk=pk)
     try:
-        link = services.user_password_link(
-            acting_user=request.user, user=member, site_url=_site_url(request)
-        )
+        link = services.user_password_link(acting_user=request.user, user=member)
     except services.UserRuleError as error:
         return _user_page(request, member, status=400, error=error.message)
     return _link_page(request, member=member, link=link, invited=False)

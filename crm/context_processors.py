@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from accounts.selectors import access_for
+from accounts.selectors import access_for, setup_for_user
 from crm.organisation import organisation_get
 
 
@@ -16,4 +16,6 @@ def organisation(request) -> dict:
         "user_is_admin": SimpleLazyObject(
             lambda: bool(user and user.is_authenticated and access_for(user).is_admin)
         ),
+        # How far set-up has come (the first-run card); read only by the pages that ask.
+        "setup": SimpleLazyObject(lambda: setup_for_user(user=user)),
     }

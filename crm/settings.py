@@ -257,13 +257,17 @@ BOARD_PAGE_SIZE = env_int("BOARD_PAGE_SIZE", 12)
 # Celery. Embedded default: the filesystem broker under var/, no servers.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # Every folder kombu's filesystem transport uses, under var/: left out, one defaults to a
+    # path relative to the working directory (control/ for the exchange tables: the worker's
+    # pidbox wrote control/celery.pidbox.exchange into the repository).
     _broker_dir = BASE_DIR / "var" / "celery-broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
-        "data_folder_processed": str(_broker_dir / "processed"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -344,7 +348,15 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+# The sender's address; mail goes out under the organisation's current name (crm.mail).
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "crm@localhost")
+# Where people reach the CRM: every link in a mail (digest, invitations, password resets)
+# starts with it, never with the Host header of whoever triggered the mail.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")) or "/" in SITE_URL.split("://", 1)[1]:
+    raise ImproperlyConfigured(
+        f"SITE_URL must be a scheme and host only, e.g. https://crm.example.com, not {SITE_URL!r}."
+    )
 # A slow mail server must not hold a web request (invitations are sent after commit).
 EMAIL_TIMEOUT = 10
 

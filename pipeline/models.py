@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Currency(models.TextChoices):
@@ -191,10 +192,12 @@ class LostReason(models.Model):
 
 
 class DealStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
-    PAUSED = "paused", _("Paused")
+    # A context keeps these states apart from the same English words as actions elsewhere
+    # ("Open" a board, mark a deal "Won" or "Lost"), which translate differently.
+    OPEN = "open", pgettext_lazy("deal status", "Open")
+    WON = "won", pgettext_lazy("deal status", "Won")
+    LOST = "lost", pgettext_lazy("deal status", "Lost")
+    PAUSED = "paused", pgettext_lazy("deal status", "Paused")
 
 
 @dataclass(frozen=True)
@@ -482,10 +485,12 @@ class StageChange(models.Model):
 
 
 class ActivityKind(models.TextChoices):
-    CALL = "call", _("Call")
-    MEETING = "meeting", _("Meeting")
-    EMAIL = "email", _("Email")
-    TASK = "task", _("Task")
+    # A context: without one "Email" took Django's own translation of the address field
+    # ("E-Mail-Adresse", "E-postadress"), and "Call" could be taken for the verb.
+    CALL = "call", pgettext_lazy("activity kind", "Call")
+    MEETING = "meeting", pgettext_lazy("activity kind", "Meeting")
+    EMAIL = "email", pgettext_lazy("activity kind", "Email")
+    TASK = "task", pgettext_lazy("activity kind", "Task")
 
 
 class Activity(models.Model):

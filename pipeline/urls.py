@@ -1,6 +1,11 @@
 from django.urls import include, path
 
+from crm.first_run import setup_required
 from pipeline import views, views_cleanup, views_forecast, views_notifications, views_review
+
+# Until the user has a pipeline, these pages show the first run's next step (crm.first_run)
+# instead of an empty page or a 404. The home page says it itself (no_pipeline.html).
+pipeline_page = setup_required("pipeline")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,7 +32,7 @@ urlpatterns = [
     path("deals/<int:pk>/activities/new/", views.activity_create, name="activity-create"),
     path("activities/<int:pk>/edit/", views.activity_update, name="activity-update"),
     path("activities/<int:pk>/complete/", views.activity_complete, name="activity-complete"),
-    path("next-steps/", views.my_next_steps, name="my-next-steps"),
+    path("next-steps/", setup_required("team")(views.my_next_steps), name="my-next-steps"),
     path("notifications/", views_notifications.notification_list, name="notification-list"),
     path("notifications/bell/", views_notifications.notification_bell, name="notification-bell"),
     path(
@@ -40,7 +45,7 @@ urlpatterns = [
         views_notifications.notifications_mark_all_read,
         name="notifications-mark-all-read",
     ),
-    path("forecast/", views_forecast.forecast, name="forecast"),
+    path("forecast/", pipeline_page(views_forecast.forecast), name="forecast"),
     path("forecast/export.csv", views_forecast.forecast_export, name="forecast-export"),
     path(
         "forecast/export.xlsx",
@@ -66,7 +71,8 @@ urlpatterns = [
 
 # The manager's weekly review.
 urlpatterns += [
-    path("review/", views_review.review, name="review"),
+    # A team's review: with no pipeline yet its sections are simply empty.
+    path("review/", setup_required("team")(views_review.review), name="review"),
     path("review/deals/<int:pk>/", views_review.review_row, name="review-row"),
     path(
         "review/deals/<int:pk>/next-step/", views_review.review_next_step, name="review-next-step"
@@ -87,7 +93,7 @@ urlpatterns += [
 
 # The managers' clean-up list: deals past qualification lacking a qualification fact.
 urlpatterns += [
-    path("cleanup/", views_cleanup.cleanup, name="cleanup"),
+    path("cleanup/", pipeline_page(views_cleanup.cleanup), name="cleanup"),
     path("cleanup/deals/<int:pk>/fact/", views_cleanup.cleanup_fact, name="cleanup-fact"),
     path("cleanup/deals/<int:pk>/pause/", views_cleanup.cleanup_pause, name="cleanup-pause"),
     path(

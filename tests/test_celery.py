@@ -7,6 +7,7 @@ skipped with the reason elsewhere.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -583,3 +584,45 @@ def test_staleness_is_an_instant_not_a_wall_clock_across_dst(alice, stages_a, in
     services.flags_scan(now=instant)
 
     assert open_flags() == [(rotten.pk, FlagKind.STALE)]
+
+
+# --- the embedded broker's folders ------------------------------------------------------------
+
+
+def test_the_filesystem_broker_keeps_every_folder_under_var(tmp_path):
+    """Each folder kombu's filesystem transport reads from its options (found on its Channel,
+    so a folder a later kombu adds is checked too) resolves under var/, whatever the working
+    directory: left to its default, the control folder was ./control in the repository."""
+    code = (
+        "import json, django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from kombu import Connection\n"
+        "from kombu.transport.filesystem import Channel\n"
+        "options = settings.CELERY_BROKER_TRANSPORT_OPTIONS\n"
+        "with Connection(settings.CELERY_BROKER_URL, transport_options=options) as connection:\n"
+        "    channel = connection.default_channel\n"
+        "    names = [name for name in dir(Channel) if name.endswith(('folder', 'folder_in',"
+        " 'folder_out'))]\n"
+        "    print(json.dumps({name: str(getattr(channel, name)) for name in names}))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "CELERY_", "DATABASE_"))
+    }
+    env.update(DJANGO_SECRET_KEY="x", DJANGO_SETTINGS_MODULE="crm.settings", PYTHONPATH=str(root))
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    folders = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"} <= set(
+        folders
+    )
+    for name, folder in folders.items():
+        assert Path(folder).is_absolute(), (name, folder)
+        assert Path(folder).is_relative_to(root / "var"), (name, folder)
+    assert list(tmp_path.iterdir()) == []  # nothing in the working directory

@@ -18,7 +18,7 @@ DOCKER_COMPOSE = Path(sys.executable).parent / "docker-compose"
 
 # Variables that would change what is checked, dropped so the developer's shell (or a CI
 # run against PostgreSQL) cannot make these tests pass or fail by accident.
-AMBIENT_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL")
+AMBIENT_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL", "DEFAULT_FROM_EMAIL")
 
 
 def clean_environment(**overrides: str) -> dict[str, str]:
@@ -88,13 +88,20 @@ def test_every_compose_variable_is_read_by_settings():
         assert set(config["services"][service]["environment"]) == compose_names, service
 
 
-def test_production_settings_pass_deploy_checks():
+def production_environment(**overrides: str) -> dict[str, str]:
+    """What the README asks a production install to set."""
     env = clean_environment(
         DJANGO_SECRET_KEY=secrets.token_urlsafe(45)[:60],
         DJANGO_ALLOWED_HOSTS="crm.example.com",
+        SITE_URL="https://crm.example.com",
+        DEFAULT_FROM_EMAIL="crm@example.com",
     )
+    env.update(overrides)
+    return env
 
-    result = subprocess.run(
+
+def deploy_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -102,29 +109,51 @@ def test_production_settings_pass_deploy_checks():
         text=True,
         timeout=120,
     )
+
+
+def test_production_settings_pass_deploy_checks():
+    env = production_environment()
+
+    result = deploy_check(env)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_deploy_checks_fail_on_an_insecure_setting():
     """The check above would catch a regression: insecure cookies fail it."""
-    env = clean_environment(
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(45)[:60],
-        DJANGO_ALLOWED_HOSTS="crm.example.com",
-        DJANGO_SECURE_COOKIES="false",
-    )
+    env = production_environment(DJANGO_SECURE_COOKIES="false")
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = deploy_check(env)
 
     assert result.returncode != 0
     assert "security.W012" in result.stderr + result.stdout  # SESSION_COOKIE_SECURE
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id"),
+    [
+        ({"SITE_URL": "http://crm.example.com"}, "crm.W001"),  # plain HTTP
+        ({"SITE_URL": "https://crm.other.example"}, "crm.W002"),  # not an allowed host
+        ({"DEFAULT_FROM_EMAIL": "CRM <crm@localhost>"}, "crm.W003"),
+        ({"SITE_URL": ""}, "crm.W001"),  # unset: the development default
+    ],
+)
+def test_deploy_checks_catch_mail_that_would_not_reach_people(overrides, check_id):
+    env = production_environment(**overrides)
+    env = {name: value for name, value in env.items() if value}
+
+    result = deploy_check(env)
+
+    assert result.returncode != 0
+    assert check_id in result.stderr + result.stdout
+
+
+def test_a_site_url_with_a_path_is_refused_at_start():
+    """Links are SITE_URL + an absolute path; a path in SITE_URL would double or drop."""
+    result = deploy_check(production_environment(SITE_URL="https://crm.example.com/crm"))
+
+    assert result.returncode != 0
+    assert "SITE_URL must be a scheme and host only" in result.stderr
 
 
 def test_production_settings_keep_the_security_machinery():

@@ -8,11 +8,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from crm.mail import absolute_url, sender
 from pipeline.models import DigestSent, Notification
 
 
@@ -62,10 +64,18 @@ def digest_send(*, user: User, day: date | None = None) -> bool:
         if digest.is_empty:
             return False
         with translation.override(settings.LANGUAGE_CODE):
-            context = {"user": user, "digest": digest, "day": day}
+            context = {
+                "user": user,
+                "digest": digest,
+                "day": day,
+                # Links start with SITE_URL: a task has no request to take a host from.
+                "site_url": absolute_url(""),
+                "board_url": absolute_url(reverse("home")),
+            }
             message = EmailMultiAlternatives(
                 subject=_("Your pipeline for %(day)s") % {"day": date_format(day, "j F Y")},
                 body=render_to_string("pipeline/email/digest.txt", context),
+                from_email=sender(),
                 to=[user.email],
             )
             message.attach_alternative(

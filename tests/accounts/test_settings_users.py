@@ -178,8 +178,10 @@ def test_admin_creates_a_user_with_a_password(client, everyone, team_b):
 
 
 def test_invite_shows_a_one_time_link_and_mails_it(
-    client, everyone, team_b, django_capture_on_commit_callbacks
+    client, everyone, team_b, django_capture_on_commit_callbacks, settings
 ):
+    settings.SITE_URL = "https://crm.example.com"
+    settings.DEFAULT_FROM_EMAIL = "crm@example.com"
     client.force_login(everyone["admin"])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -197,12 +199,17 @@ def test_invite_shows_a_one_time_link_and_mails_it(
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     assert not erik.has_usable_password()
-    link = re.search(r'value="(http://testserver/accounts/set-password/[^"]+)"', response.text)[1]
+    # The link starts with SITE_URL, not with the Host header of the admin's request.
+    link = re.search(
+        r'value="(https://crm\.example\.com/accounts/set-password/[^"]+)"', response.text
+    )[1]
     assert len(mail.outbox) == 1 and link in mail.outbox[0].body
     assert mail.outbox[0].to == ["erik@example.com"]
+    assert mail.outbox[0].from_email == "Nordlys Solutions <crm@example.com>"
+    assert "testserver" not in mail.outbox[0].body
 
     client.logout()
-    page = client.get(link, follow=True)
+    page = client.get(link.removeprefix("https://crm.example.com"), follow=True)
     assert page.status_code == 200 and 'name="new_password1"' in page.text
     new = "erik-chose-this-one-77"
     done = client.post(page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})

@@ -24,6 +24,7 @@ def test_admin_saves_the_organisation_in_place(page, admin):
     page.click("#organisation-settings form >> text=Save")
     expect(page.locator(".toast-success")).to_contain_text("Organisation settings saved.")
     expect(page.locator(".brand-name")).to_have_text("Fjord Systems")
+    expect(page).to_have_title("Organisation · Fjord Systems")
     row = Organisation.objects.get(pk=1)
     assert (row.name, row.time_zone, row.week_start) == ("Fjord Systems", "Europe/Oslo", 6)
 

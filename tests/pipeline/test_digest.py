@@ -6,6 +6,7 @@ from __future__ import annotations
 import smtplib
 import threading
 from datetime import datetime, time, timedelta
+from email.header import decode_header, make_header
 from unittest import mock
 
 import pytest
@@ -13,6 +14,8 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from crm.models import Organisation
+from crm.organisation import organisation_changed, organisation_get
 from pipeline import services, tasks
 from pipeline.models import DigestSent
 from tests.conftest import requires_postgres
@@ -75,6 +78,48 @@ def test_sends_one_message_with_text_and_html_listing_flags_and_todays_steps(
     assert "Müller & Søn" in text
     assert "Müller &amp; Søn" in html
     assert DigestSent.objects.get(user=alice, date=today).sent_at is not None
+
+
+def test_links_to_the_board_and_each_deal_start_with_site_url(alice, busy_day, today, settings):
+    settings.SITE_URL = "https://crm.example.com"
+    flagged, planned = busy_day
+
+    services.digest_send(user=alice, day=today)
+
+    message = mail.outbox[0]
+    html, _ = message.alternatives[0]
+    for part in (message.body, html):
+        assert f"https://crm.example.com/deals/{flagged.pk}/" in part
+        assert f"https://crm.example.com/deals/{planned.pk}/" in part
+    assert 'href="https://crm.example.com/"' in html
+    assert f'href="https://crm.example.com/deals/{flagged.pk}/"' in html
+    assert "Open your board to act on them: https://crm.example.com/\n" in message.body
+
+
+def test_comes_from_default_from_email_under_the_organisations_current_name(
+    alice, busy_day, today, settings
+):
+    settings.DEFAULT_FROM_EMAIL = "Old Name <sales@nordlys.example>"
+    Organisation.objects.filter(pk=organisation_get().pk).update(name="Nordlys, Oslo & Bergen")
+    organisation_changed()
+
+    services.digest_send(user=alice, day=today)
+
+    message = mail.outbox[0]
+    assert message.from_email == '"Nordlys, Oslo & Bergen" <sales@nordlys.example>'
+    assert message.message()["From"] == '"Nordlys, Oslo & Bergen" <sales@nordlys.example>'
+
+
+def test_a_name_beyond_ascii_is_encoded_once_in_the_sender(alice, busy_day, today, settings):
+    settings.DEFAULT_FROM_EMAIL = "crm@nordlys.example"
+    Organisation.objects.filter(pk=organisation_get().pk).update(name="Müller & Søn")
+    organisation_changed()
+
+    services.digest_send(user=alice, day=today)
+
+    header = mail.outbox[0].message()["From"]
+    assert header.endswith(" <crm@nordlys.example>")
+    assert str(make_header(decode_header(header))) == "Müller & Søn <crm@nordlys.example>"
 
 
 def test_skipped_when_there_is_nothing_to_say(alice, today):
