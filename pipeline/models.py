@@ -481,6 +481,54 @@ class StageChange(models.Model):
         return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
 
 
+class DealRevision(models.Model):
+    """A deal's forecast fields as they stood just before a change at `at`: an edit of its
+    value, currency, expected close date or owner, or closing, reopening, pausing or resuming
+    it. Append-only, written by the deal services in the same transaction as the change.
+
+    Lets a weekly snapshot taken late rebuild the pipeline as it stood at the week's start:
+    a deal's fields at an instant are those of its first revision after that instant, or, with
+    none, the deal's own (its stage comes from StageChange). Not recorded: owners handed over
+    by deactivating a user (a bulk update) and deals written by bulk loads."""
+
+    # The (deal, at) index serves the foreign key too.
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="revisions", db_index=False
+    )
+    at = models.DateTimeField(default=timezone.now)
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    expected_close_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(max_length=10, choices=DealStatus.choices)
+
+    class Meta:
+        ordering = ["deal", "at", "pk"]
+        indexes = [models.Index(fields=["deal", "at"], name="dealrevision_deal_at")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} before {self.at}"
+
+    @classmethod
+    def of(cls, deal: Deal, *, at) -> DealRevision:
+        """The deal's fields as they are now (call before changing them)."""
+        return cls(
+            deal_id=deal.pk,
+            at=at,
+            value=deal.value,
+            currency=deal.currency,
+            expected_close_date=deal.expected_close_date,
+            owner_id=deal.owner_id,
+            status=deal.status,
+        )
+
+
 class ActivityKind(models.TextChoices):
     CALL = "call", _("Call")
     MEETING = "meeting", _("Meeting")
