@@ -748,9 +748,12 @@ class SalesTarget(models.Model):
 
 class ForecastSnapshotRun(models.Model):
     """One row per weekly snapshot: claiming the week is what makes a second run, a second
-    beat or a retry write nothing new."""
+    beat or a retry write nothing new. A week's snapshot is the pipeline as it stood at the
+    week's start, whenever the job ran."""
 
-    week = models.DateField(unique=True)  # the Monday the snapshot belongs to
+    week = models.DateField(unique=True)  # the first day of the week it belongs to
+    # The moment the snapshot describes: 00:00 on `week` in the organisation's time zone.
+    # "Changed since the snapshot" and the snapshot's exchange rates are counted from here.
     taken_at = models.DateTimeField(default=timezone.now)
     deal_count = models.IntegerField(default=0)
 
@@ -762,8 +765,8 @@ class ForecastSnapshotRun(models.Model):
 
 
 class ForecastSnapshotLine(models.Model):
-    """Each open or recently won deal as it stood when the week's snapshot was taken (values
-    in the reporting currency at that week's rates). Never changed afterwards. It explains
+    """Each deal open at the week's start as it stood then (values in the reporting currency
+    at that day's rates). Never changed afterwards. It explains
     what changed since ("new, moved, value changed, close date slipped, won, lost")."""
 
     # One index, unique (run, deal), serves every read of lines; more would only slow the
