@@ -227,7 +227,7 @@ def test_two_snapshots_at_once_write_one(alice, stages_a):
     from tests.pipeline.test_concurrency import run_at_once
 
     for _ in range(20):
-        DealFactory(stage=stages_a[0], owner=alice, expected_close_date=TODAY)
+        DealFactory(stage=stages_a[0], owner=alice, expected_close_date=TODAY, created_at=LONG_AGO)
     results = run_at_once([services.forecast_snapshot_take, services.forecast_snapshot_take])
     assert sum(1 for r in results if isinstance(r, ForecastSnapshotRun)) == 1, results
     assert sum(1 for r in results if r is None) == 1
