@@ -484,6 +484,54 @@ class StageChange(models.Model):
         return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
 
 
+class DealRevision(models.Model):
+    """A deal's forecast fields as they stood just before a change at `at`: an edit of its
+    value, currency, expected close date or owner, or closing, reopening, pausing or resuming
+    it. Append-only, written by the deal services in the same transaction as the change.
+
+    Lets a weekly snapshot taken late rebuild the pipeline as it stood at the week's start:
+    a deal's fields at an instant are those of its first revision after that instant, or, with
+    none, the deal's own (its stage comes from StageChange). Not recorded: owners handed over
+    by deactivating a user (a bulk update) and deals written by bulk loads."""
+
+    # The (deal, at) index serves the foreign key too.
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="revisions", db_index=False
+    )
+    at = models.DateTimeField(default=timezone.now)
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    expected_close_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(max_length=10, choices=DealStatus.choices)
+
+    class Meta:
+        ordering = ["deal", "at", "pk"]
+        indexes = [models.Index(fields=["deal", "at"], name="dealrevision_deal_at")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} before {self.at}"
+
+    @classmethod
+    def of(cls, deal: Deal, *, at) -> DealRevision:
+        """The deal's fields as they are now (call before changing them)."""
+        return cls(
+            deal_id=deal.pk,
+            at=at,
+            value=deal.value,
+            currency=deal.currency,
+            expected_close_date=deal.expected_close_date,
+            owner_id=deal.owner_id,
+            status=deal.status,
+        )
+
+
 class ActivityKind(models.TextChoices):
     # A context: without one "Email" took Django's own translation of the address field
     # ("E-Mail-Adresse", "E-postadress"), and "Call" could be taken for the verb.
@@ -705,9 +753,12 @@ class SalesTarget(models.Model):
 
 class ForecastSnapshotRun(models.Model):
     """One row per weekly snapshot: claiming the week is what makes a second run, a second
-    beat or a retry write nothing new."""
+    beat or a retry write nothing new. A week's snapshot is the pipeline as it stood at the
+    week's start, whenever the job ran."""
 
-    week = models.DateField(unique=True)  # the Monday the snapshot belongs to
+    week = models.DateField(unique=True)  # the first day of the week it belongs to
+    # The moment the snapshot describes: 00:00 on `week` in the organisation's time zone.
+    # "Changed since the snapshot" and the snapshot's exchange rates are counted from here.
     taken_at = models.DateTimeField(default=timezone.now)
     deal_count = models.IntegerField(default=0)
 
@@ -719,8 +770,8 @@ class ForecastSnapshotRun(models.Model):
 
 
 class ForecastSnapshotLine(models.Model):
-    """Each open or recently won deal as it stood when the week's snapshot was taken (values
-    in the reporting currency at that week's rates). Never changed afterwards. It explains
+    """Each deal open at the week's start as it stood then (values in the reporting currency
+    at that day's rates). Never changed afterwards. It explains
     what changed since ("new, moved, value changed, close date slipped, won, lost")."""
 
     # One index, unique (run, deal), serves every read of lines; more would only slow the

@@ -82,7 +82,8 @@ def digest_send(user_id: int, day: str) -> bool:
 @in_organisation_time
 def forecast_snapshot() -> int | None:
     """Polled every quarter of an hour: the first poll of a new week (the organisation's time
-    zone and week start, as set now) takes the week's forecast snapshot; every other poll,
+    zone and week start, as set now) takes the week's forecast snapshot, the pipeline as it
+    stood at the week's start even when the first poll comes days late; every other poll,
     a second beat, a redelivery or a retry finds the week taken and writes nothing."""
     run = services.forecast_snapshot_take()
     return run.deal_count if run else None

@@ -1,6 +1,8 @@
 """Writes on deals. Each service runs in one transaction, locks the rows it changes in
 primary-key order (stage rows act as the lock for their column's order), and writes the
-StageChange audit row in the same transaction.
+StageChange audit row in the same transaction; a change of what the forecast reads (value,
+currency, close date, owner, status) first writes the deal's fields as they were (a
+DealRevision), so a late weekly snapshot can rebuild the week's start.
 
 Permissions: callers pass objects they loaded through the selectors' access doors
 (`deal_get_for_user(write=True)`); rules that depend on the new values (owner, target stage)
@@ -26,6 +28,7 @@ from crm.models import Company, Contact
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
     Deal,
+    DealRevision,
     DealStatus,
     LostReason,
     Notification,
@@ -45,6 +48,14 @@ if TYPE_CHECKING:
     from pipeline.services.activities import NextStep
 
 POSITION_GAP = 1024
+
+# The deal's fields a weekly snapshot holds besides its stage (see DealRevision).
+REVISED_FIELDS = ("value", "currency", "expected_close_date", "owner", "status")
+
+
+def _revision(deal: Deal, now) -> None:
+    """Record the deal's forecast fields as they are, before a change at `now`."""
+    DealRevision.of(deal, at=now).save()
 
 
 class DealConflict(Exception):
@@ -506,6 +517,8 @@ def deal_update(*, acting_user: User, deal: Deal, version: int, data: dict) -> D
     changed = [k for k, v in changes.items() if getattr(current, k) != v]
     if not changed:
         return current
+    if any(key in REVISED_FIELDS for key in changed):
+        _revision(current, timezone.now())
     counted = current.status == DealStatus.OPEN and ("value" in changed or "currency" in changed)
     if counted:
         _totals_leave(current)
@@ -532,6 +545,7 @@ def _close(*, acting_user: User, deal: Deal, version: int | None, status: str, *
         raise DealRuleError(_("This deal is already closed."))
     _totals_leave(current)
     now = timezone.now()
+    _revision(current, now)
     current.status = status
     current.closed_at = now
     for key, value in extra.items():
@@ -577,6 +591,7 @@ def deal_reopen(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
     if current.status == DealStatus.OPEN:
         return current
     now = timezone.now()
+    _revision(current, now)
     current.status = DealStatus.OPEN
     current.closed_at = None
     current.lost_reason = None
@@ -606,6 +621,7 @@ def deal_pause(
         raise DealRuleError(_("Only open deals can be paused."))
     _totals_leave(current)
     now = timezone.now()
+    _revision(current, now)
     current.status = DealStatus.PAUSED
     current.paused_at = now
     current.paused_until = until
@@ -639,6 +655,7 @@ def deal_resume(
     if current.status != DealStatus.PAUSED:
         return current
     stopped = now - (current.paused_at or now)
+    _revision(current, now)
     current.status = DealStatus.OPEN
     current.last_movement_at += stopped
     if current.rots_at is not None:

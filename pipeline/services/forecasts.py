@@ -3,7 +3,7 @@ marks."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -14,14 +14,19 @@ from django.db.models import (
     Count,
     DateField,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Round
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +39,7 @@ from pipeline.forecasting import KINDS, monday, period_start, period_trunc
 from pipeline.models import (
     Deal,
     DealReview,
+    DealRevision,
     DealStatus,
     ExchangeRate,
     ForecastSnapshot,
@@ -41,6 +47,7 @@ from pipeline.models import (
     ForecastSnapshotRun,
     SalesTarget,
     Stage,
+    StageChange,
 )
 from pipeline.money import rates_changed, rates_on
 from pipeline.services.deals import DealRuleError
@@ -50,29 +57,40 @@ MONEY = DecimalField(max_digits=18, decimal_places=2)
 
 
 def _in_reporting(rates) -> Case:
-    """deal.value converted with `rates`, as SQL."""
+    """The deal's value (`s_value`, in `s_currency`) converted with `rates`, as SQL."""
     return Case(
         *[
-            When(currency=currency, then=F("value") * Value(rate.rate, output_field=MONEY))
+            When(s_currency=currency, then=F("s_value") * Value(rate.rate, output_field=MONEY))
             for currency, rate in rates.items()
         ],
         output_field=DecimalField(max_digits=30, decimal_places=10),
     )
 
 
+def week_start_instant(week: date) -> datetime:
+    """The moment the organisation's week `week` (its first day) starts: 00:00 that day in
+    the organisation's time zone."""
+    return datetime.combine(week, time.min, tzinfo=organisation_zone())
+
+
 def forecast_snapshot_take(*, now: datetime | None = None) -> ForecastSnapshotRun | None:
-    """Take this week's forecast snapshot: every open deal as it stands (value and weighted
-    value in the reporting currency at today's rates), then the totals per pipeline, owner,
-    stage and week / month / quarter of the expected close date. "This week" and "today" are
-    the organisation's (its time zone and week start), whatever zone the caller runs in.
-    Set-based SQL: memory stays flat whatever the number of deals. Idempotent: the week is
-    claimed by a unique row in the same transaction, so a second run, a second beat, a retry
-    or the next poll of the schedule writes nothing (returns None).
+    """Take this week's forecast snapshot: the pipeline as it stood at the start of the week
+    (00:00 on its first day, in the organisation's time zone and week start, whatever zone
+    the caller runs in), however late in the week the job runs. Every deal open at that
+    moment, in the stage it was in then (values in the reporting currency at the week
+    start's rates), then the totals per pipeline, owner, stage and week / month / quarter of
+    the expected close date. The run's `taken_at` is that moment.
+
+    A deal not written since the week started is read as it is; the others are rebuilt from
+    their history (`deals_as_of`), so a run on Friday writes what a run at Monday 00:00
+    would have. Set-based SQL: memory stays flat whatever the number of deals. Idempotent:
+    the week is claimed by a unique row in the same transaction, so a second run, a second
+    beat, a retry or the next poll of the schedule writes nothing (returns None).
     """
     now = now or timezone.now()
-    today = timezone.localdate(now, organisation_zone())
-    week = monday(today)
-    rates = rates_on(today)
+    week = monday(timezone.localdate(now, organisation_zone()))
+    start = week_start_instant(week)
+    rates = rates_on(week)
     with transaction.atomic():
         # A run that starts inside this week (taken before the week start was changed)
         # counts as this week's: the schedule polls, so this is what makes it a no-op.
@@ -82,29 +100,132 @@ def forecast_snapshot_take(*, now: datetime | None = None) -> ForecastSnapshotRu
             return None
         try:
             with transaction.atomic():
-                run = ForecastSnapshotRun.objects.create(week=week, taken_at=now)
+                run = ForecastSnapshotRun.objects.create(week=week, taken_at=start)
         except IntegrityError:
             return None
-        count = snapshot_lines_insert(
-            run=run, rates=rates, deals=Deal.objects.filter(status=DealStatus.OPEN)
-        )
+        count = snapshot_lines_insert(run=run, rates=rates, deals=deals_as_of(start))
         snapshot_totals_insert(run=run, lines=ForecastSnapshotLine.objects.filter(run=run))
         ForecastSnapshotRun.objects.filter(pk=run.pk).update(deal_count=count)
         run.deal_count = count
     return run
 
 
+def deals_as_they_are(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    """`deals` with the columns a snapshot line reads (`s_stage`, `s_status`, `s_value`,
+    `s_currency`, `s_close`, `s_owner`, `s_probability`), as they stand now."""
+    return deals.annotate(
+        s_stage=F("stage_id"),
+        s_status=F("status"),
+        s_value=F("value"),
+        s_currency=F("currency"),
+        s_close=F("expected_close_date"),
+        s_owner=F("owner_id"),
+        s_probability=F("stage__probability"),
+    )
+
+
+def deals_as_of(instant: datetime) -> QuerySet[Deal]:
+    """The deals open at `instant`, with the columns a snapshot line reads as they stood then
+    (see `deals_as_they_are`). One query, set-based:
+
+    - a deal not written since (`updated_at` before `instant`; every change goes through a
+      service that saves it) is read as it is;
+    - a deal created after `instant` is left out;
+    - the stage is the one its last stage change at or before `instant` entered (StageChange);
+    - value, currency, expected close date, owner and status are those of its first
+      DealRevision after `instant` (the fields as they were before that change); a deal with
+      none (changed only by paths that keep no revision, or before revisions were kept) has
+      its own, except that a deal won or lost (`closed_at`) or paused (`paused_at`) after
+      `instant` counts as open then.
+
+    Approximations, where no history exists: the stage's probability is today's; an owner
+    handed over by deactivating a user shows the new owner, and a deal reopened or resumed
+    after `instant` without a revision (before revisions were kept) counts as open.
+    """
+    changed = Q(updated_at__gte=instant)
+    later = DealRevision.objects.filter(deal_id=OuterRef("pk"), at__gt=instant).order_by("at", "pk")
+    revised = changed & Exists(later)
+    entered = StageChange.objects.filter(deal_id=OuterRef("pk"), at__lte=instant).order_by(
+        "-at", "-pk"
+    )
+
+    def before(field: str, output_field) -> Case:
+        """The field's value in the first revision after `instant`, else the deal's own
+        (a not-null field, so a missing revision reads as NULL)."""
+        return Case(
+            When(changed, then=Coalesce(Subquery(later.values(field)[:1]), F(field))),
+            default=F(field),
+            output_field=output_field,
+        )
+
+    def before_nullable(field: str, output_field) -> Case:
+        return Case(
+            When(revised, then=Subquery(later.values(field)[:1])),
+            default=F(field),
+            output_field=output_field,
+        )
+
+    closed = [DealStatus.WON, DealStatus.LOST]
+    status_then = Case(
+        When(status__in=closed, closed_at__gt=instant, then=Value(DealStatus.OPEN.value)),
+        When(status=DealStatus.PAUSED, paused_at__gt=instant, then=Value(DealStatus.OPEN.value)),
+        default=F("status"),
+        output_field=CharField(),
+    )
+    return (
+        Deal.objects.filter(created_at__lte=instant)
+        .filter(Q(status=DealStatus.OPEN) | changed)
+        .annotate(
+            s_status=Case(
+                When(
+                    changed,
+                    then=Coalesce(Subquery(later.values("status")[:1]), status_then),
+                ),
+                default=F("status"),
+                output_field=CharField(),
+            )
+        )
+        .filter(s_status=DealStatus.OPEN)
+        .annotate(
+            s_stage=Case(
+                When(
+                    changed,
+                    then=Coalesce(Subquery(entered.values("to_stage_id")[:1]), F("stage_id")),
+                ),
+                default=F("stage_id"),
+                output_field=IntegerField(),
+            ),
+            s_probability=Case(
+                When(
+                    changed,
+                    then=Coalesce(
+                        Subquery(entered.values("to_stage__probability")[:1]),
+                        F("stage__probability"),
+                    ),
+                ),
+                default=F("stage__probability"),
+                output_field=IntegerField(),
+            ),
+            s_value=before("value", MONEY),
+            s_currency=before("currency", CharField()),
+            s_close=before_nullable("expected_close_date", DateField()),
+            s_owner=before_nullable("owner_id", IntegerField()),
+        )
+    )
+
+
 def snapshot_lines_insert(*, run: ForecastSnapshotRun, rates, deals) -> int:
-    """Write one snapshot line per deal of `deals` (value and weighted value in the reporting
-    currency at `rates`), with one INSERT ... SELECT. Returns the number of lines."""
+    """Write one snapshot line per deal of `deals` (with the columns of `deals_as_of` or
+    `deals_as_they_are`; value and weighted value in the reporting currency at `rates`),
+    with one INSERT ... SELECT. Returns the number of lines."""
     value = _in_reporting(rates)
     lines = (
         deals.order_by()
         .annotate(
             s_run=Value(run.pk, output_field=IntegerField()),
-            s_value=Round(value, 2, output_field=MONEY),
+            s_value_in=Round(value, 2, output_field=MONEY),
             s_weighted=Round(
-                ExpressionWrapper(value * F("stage__probability") / Value(100), output_field=MONEY),
+                ExpressionWrapper(value * F("s_probability") / Value(100), output_field=MONEY),
                 2,
                 output_field=MONEY,
             ),
@@ -113,11 +234,11 @@ def snapshot_lines_insert(*, run: ForecastSnapshotRun, rates, deals) -> int:
             "s_run",
             "pk",
             "pipeline_id",
-            "stage_id",
-            "owner_id",
-            "status",
-            "expected_close_date",
-            "s_value",
+            "s_stage",
+            "s_owner",
+            "s_status",
+            "s_close",
+            "s_value_in",
             "s_weighted",
         )
     )

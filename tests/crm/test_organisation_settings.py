@@ -291,6 +291,7 @@ def euro_books(admin, alice, stages_a):
     ]
     for deal in deals:
         deal.expected_close_date = today
+        deal.created_at = timezone.now() - timedelta(days=8)  # open at the week's start
         deal.save()
     services.forecast_snapshot_take(now=timezone.now())
     services.sales_target_set(
@@ -311,6 +312,7 @@ def test_switching_to_dkk_keeps_every_figure_the_same_money(
     admin, euro_books, django_capture_on_commit_callbacks
 ):
     lines_before = dict(ForecastSnapshotLine.objects.values_list("deal_id", "weighted"))
+    assert len(lines_before) == 3
     with django_capture_on_commit_callbacks(execute=True):
         organisation_update(
             acting_user=admin,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+import zoneinfo
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from unittest import mock
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
 from pipeline import services
@@ -18,12 +22,16 @@ from pipeline.models import (
     ForecastSnapshot,
     ForecastSnapshotLine,
     ForecastSnapshotRun,
+    LostReason,
 )
 from pipeline.money import rates_on
 from pipeline.selectors_forecast import ForecastFilters, forecast_for_user
 from tests.conftest import requires_postgres
 
 TODAY = date(2026, 11, 22)
+# When the deals of most tests were created: long before any snapshot they are in (a snapshot
+# holds the deals open at its week's start).
+LONG_AGO = timezone.make_aware(datetime(2025, 1, 6, 9))
 
 
 def cents(x: Decimal) -> Decimal:
@@ -60,6 +68,7 @@ def dataset(alice, alex, bob, stages_a, stages_b, carol):
                 expected_close_date=close,
                 closed_at=closed_at,
                 position=i if status == "open" else -i - 1,
+                created_at=LONG_AGO,
             )
         )
     Deal.objects.bulk_create(deals)
@@ -186,9 +195,15 @@ def test_snapshot_lines_and_totals_match_the_deals_and_run_once(dataset):
     now = timezone.make_aware(datetime.combine(TODAY, time(9)))
     run = services.forecast_snapshot_take(now=now)
     assert run is not None and run.week == date(2026, 11, 16)
-    open_deals = [d for d in dataset if d.status == "open"]
+    # The deals open at the week's start: open now, or won or lost since.
+    week_start = timezone.make_aware(datetime(2026, 11, 16))
+    assert run.taken_at == week_start
+    open_deals = [
+        d for d in dataset if d.status == "open" or (d.closed_at and d.closed_at > week_start)
+    ]
+    assert any(d.status != "open" for d in open_deals)
     assert ForecastSnapshotLine.objects.filter(run=run).count() == len(open_deals) == run.deal_count
-    rates = rates_on(TODAY)
+    rates = rates_on(run.week)
     line = ForecastSnapshotLine.objects.get(run=run, deal=open_deals[0])
     exact = open_deals[0].value * rates[open_deals[0].currency].rate
     assert line.value == cents(exact)
@@ -212,7 +227,7 @@ def test_two_snapshots_at_once_write_one(alice, stages_a):
     from tests.pipeline.test_concurrency import run_at_once
 
     for _ in range(20):
-        DealFactory(stage=stages_a[0], owner=alice, expected_close_date=TODAY)
+        DealFactory(stage=stages_a[0], owner=alice, expected_close_date=TODAY, created_at=LONG_AGO)
     results = run_at_once([services.forecast_snapshot_take, services.forecast_snapshot_take])
     assert sum(1 for r in results if isinstance(r, ForecastSnapshotRun)) == 1, results
     assert sum(1 for r in results if r is None) == 1
@@ -225,9 +240,10 @@ def test_changes_since_last_week_explain_the_difference(admin, alice, stages_a):
     from tests.factories import DealFactory
 
     month = TODAY.replace(day=1)
-    moved = DealFactory(stage=stages_a[0], owner=alice, value=1000, expected_close_date=TODAY)
-    slipped = DealFactory(stage=stages_a[1], owner=alice, value=1000, expected_close_date=TODAY)
-    won = DealFactory(stage=stages_a[2], owner=alice, value=1000, expected_close_date=TODAY)
+    old = {"owner": alice, "value": 1000, "expected_close_date": TODAY, "created_at": LONG_AGO}
+    moved = DealFactory(stage=stages_a[0], **old)
+    slipped = DealFactory(stage=stages_a[1], **old)
+    won = DealFactory(stage=stages_a[2], **old)
     last_week = timezone.make_aware(datetime.combine(TODAY - timedelta(days=7), time(1)))
     services.forecast_snapshot_take(now=last_week)
     # As the services save them: updated_at is set with every change.
@@ -269,6 +285,7 @@ def test_changes_since_last_week_equal_a_walk_over_the_deals(admin, alice, bob, 
             expected_close_date=(
                 None if rng.random() < 0.1 else TODAY + timedelta(days=rng.randint(-40, 200))
             ),
+            created_at=LONG_AGO,
         )
         for _ in range(150)
     ]
@@ -363,7 +380,12 @@ def test_a_new_exchange_rate_alone_is_not_a_change_of_value(admin, alice, stages
     from tests.factories import DealFactory
 
     deal = DealFactory(
-        stage=stages_a[1], owner=alice, value=10000, currency="DKK", expected_close_date=TODAY
+        stage=stages_a[1],
+        owner=alice,
+        value=10000,
+        currency="DKK",
+        expected_close_date=TODAY,
+        created_at=LONG_AGO,
     )
     last_week = timezone.make_aware(datetime.combine(TODAY - timedelta(days=7), time(1)))
     services.forecast_snapshot_take(now=last_week)
@@ -394,3 +416,316 @@ def test_stage_calibration_suggests_from_what_closed(admin, alice, stages_a):
     services.stage_probability_apply(acting_user=admin, stage=stages_a[1], probability=60)
     stages_a[1].refresh_from_db()
     assert stages_a[1].probability == 60
+
+
+# --- the week's snapshot is the pipeline as at the week's start -----------------------------
+
+
+@contextmanager
+def clock(moment: datetime):
+    """The services (and auto_now) see `moment` as now."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def local(zone: str, *args) -> datetime:
+    return datetime(*args, tzinfo=zoneinfo.ZoneInfo(zone))
+
+
+def cph(*args) -> datetime:
+    return local("Europe/Copenhagen", *args)
+
+
+def _lines(run) -> dict[int, tuple]:
+    return {
+        line.deal_id: (line.stage_id, line.value, line.weighted, line.expected_close_date)
+        for line in ForecastSnapshotLine.objects.filter(run=run)
+    }
+
+
+@pytest.fixture
+def a_week(bob, alice, stages_a):
+    """Deals made through the services before the week of Monday 16 November 2026
+    (Copenhagen), then a week of changes: moves on Tuesday and Wednesday, a win, a value and
+    close date edit, a new deal, a pause, a resume and a reopening."""
+    reason = LostReason.objects.create(name="Price")
+    lead, qualified, proposal, negotiation = stages_a
+
+    def create(title, stage, value=1000, close=date(2026, 11, 25)):
+        return services.deal_create(
+            acting_user=bob,
+            stage=stage,
+            title=title,
+            value=Decimal(value),
+            owner=alice,
+            expected_close_date=close,
+        )
+
+    def fresh(deal):
+        return Deal.objects.get(pk=deal.pk)
+
+    deals = {}
+    with clock(cph(2026, 11, 10, 9)):
+        for title, stage in [
+            ("moved", lead),
+            ("moved twice", lead),
+            ("won", proposal),
+            ("lost before", qualified),
+            ("revalued", qualified),
+            ("paused mid-week", qualified),
+            ("resumed", proposal),
+            ("reopened", negotiation),
+            ("untouched", negotiation),
+        ]:
+            deals[title] = create(title, stage)
+    with clock(cph(2026, 11, 12, 11)):
+        services.deal_move(
+            acting_user=bob, deal=deals["moved twice"], stage_id=qualified.pk, version=None
+        )
+        services.deal_mark_lost(
+            acting_user=bob, deal=fresh(deals["lost before"]), version=None, reason=reason
+        )
+        services.deal_pause(
+            acting_user=bob,
+            deal=fresh(deals["resumed"]),
+            version=None,
+            until=date(2026, 11, 17),
+            reason="Budget",
+        )
+        services.deal_mark_lost(
+            acting_user=bob, deal=fresh(deals["reopened"]), version=None, reason=reason
+        )
+    # Sunday 23:30 in Copenhagen: still last week.
+    with clock(cph(2026, 11, 15, 23, 30)):
+        services.deal_move(
+            acting_user=bob, deal=fresh(deals["moved twice"]), stage_id=proposal.pk, version=None
+        )
+    with clock(cph(2026, 11, 17, 10)):  # Tuesday
+        services.deal_move(acting_user=bob, deal=deals["moved"], stage_id=proposal.pk, version=None)
+        services.deal_mark_won(acting_user=bob, deal=fresh(deals["won"]), version=None)
+        revalued = fresh(deals["revalued"])
+        services.deal_update(
+            acting_user=bob,
+            deal=revalued,
+            version=revalued.version,
+            data={"value": Decimal(5000), "expected_close_date": date(2027, 1, 20)},
+        )
+        services.deal_resume(acting_user=bob, deal=fresh(deals["resumed"]))
+        services.deal_reopen(acting_user=bob, deal=fresh(deals["reopened"]), version=None)
+    with clock(cph(2026, 11, 18, 15)):  # Wednesday
+        services.deal_move(
+            acting_user=bob, deal=fresh(deals["moved"]), stage_id=negotiation.pk, version=None
+        )
+        services.deal_move(
+            acting_user=bob,
+            deal=fresh(deals["moved twice"]),
+            stage_id=negotiation.pk,
+            version=None,
+        )
+        services.deal_pause(
+            acting_user=bob,
+            deal=fresh(deals["paused mid-week"]),
+            version=None,
+            until=date(2026, 12, 20),
+            reason="Waiting",
+        )
+        deals["new"] = create("new", proposal, value=9000)
+    return deals
+
+
+def test_a_snapshot_taken_on_friday_is_the_pipeline_of_monday_00_00(a_week, stages_a):
+    lead, qualified, proposal, negotiation = stages_a
+    friday = cph(2026, 11, 20, 10)
+
+    run = services.forecast_snapshot_take(now=friday)
+
+    assert run.week == date(2026, 11, 16)
+    assert run.taken_at == cph(2026, 11, 16)
+    monday_close = date(2026, 11, 25)
+
+    def line(stage, value=Decimal("1000.00")):
+        return (stage.pk, value, cents(value * stage.probability / 100), monday_close)
+
+    # As they stood at Monday 00:00: "won" still open in Proposal, "moved" still in Lead in,
+    # "moved twice" where Sunday night's move put it, "revalued" at its old value and close
+    # date, "paused mid-week" open; "lost before" lost, "resumed" paused, "reopened" lost;
+    # "new" not yet created.
+    assert _lines(run) == {
+        a_week["moved"].pk: line(lead),
+        a_week["moved twice"].pk: line(proposal),
+        a_week["won"].pk: line(proposal),
+        a_week["revalued"].pk: line(qualified),
+        a_week["paused mid-week"].pk: line(qualified),
+        a_week["untouched"].pk: line(negotiation),
+    }
+    assert run.deal_count == 6
+    # The totals are Monday's too: per stage, the count and the weighted value.
+    by_stage = {
+        row["stage_id"]: (row["n"], row["w"])
+        for row in ForecastSnapshot.objects.filter(run=run, period_kind="month")
+        .values("stage_id")
+        .annotate(n=Sum("count"), w=Sum("weighted"))
+    }
+    assert by_stage == {
+        lead.pk: (1, Decimal("100.00")),
+        qualified.pk: (2, Decimal("500.00")),
+        proposal.pk: (2, Decimal("1000.00")),
+        negotiation.pk: (1, Decimal("750.00")),
+    }
+    # A second poll that week writes nothing.
+    before = ForecastSnapshotLine.objects.count(), ForecastSnapshot.objects.count()
+    assert services.forecast_snapshot_take(now=friday + timedelta(hours=5)) is None
+    assert (ForecastSnapshotLine.objects.count(), ForecastSnapshot.objects.count()) == before
+
+
+def test_the_weeks_changes_survive_the_late_snapshot(a_week, admin, stages_a):
+    """Taken late, the week's snapshot still tells what changed since the week began."""
+    from pipeline.selectors_forecast import changes_since_snapshot
+
+    services.forecast_snapshot_take(now=cph(2026, 11, 20, 10))
+    with clock(cph(2026, 11, 20, 10, 5)):
+        run, changes = changes_since_snapshot(
+            user=admin, filters=ForecastFilters(kind="month"), today=date(2026, 11, 20)
+        )
+    assert run.taken_at == cph(2026, 11, 16)
+    november, january = date(2026, 11, 1), date(2027, 1, 1)
+    assert changes[november]["moved"].count == 2  # "moved" and "moved twice"
+    assert changes[november]["won"].count == 1
+    assert changes[november]["paused"].count == 1
+    assert changes[november]["new"].count == 1
+    assert changes[november]["slipped"].count == 1
+    assert changes[january]["slipped"].delta == Decimal("1250.00")  # 5,000 at 25 %
+
+
+def test_a_snapshot_on_time_is_the_pipeline_as_it_stands(bob, alice, stages_a):
+    """Run in the week's first minutes with nothing changed since, the snapshot is the
+    pipeline as it stands; a move in those minutes is not in it."""
+    with clock(cph(2026, 11, 10, 9)):
+        deals = [
+            services.deal_create(
+                acting_user=bob, stage=stage, title=stage.name, value=Decimal(800), owner=alice
+            )
+            for stage in stages_a
+        ]
+    with clock(cph(2026, 11, 16, 0, 5)):
+        services.deal_move(acting_user=bob, deal=deals[0], stage_id=stages_a[3].pk, version=None)
+
+    run = services.forecast_snapshot_take(now=cph(2026, 11, 16, 0, 15))
+
+    assert {pk: stage for pk, (stage, *_rest) in _lines(run).items()} == {
+        deal.pk: stage.pk for deal, stage in zip(deals, stages_a, strict=True)
+    }
+
+
+@pytest.mark.parametrize(
+    ("zone", "week_start", "first_day"),
+    [
+        ("Pacific/Auckland", 6, date(2026, 11, 15)),  # Sunday 00:00 at UTC+13
+        ("America/Los_Angeles", 0, date(2026, 11, 16)),  # Monday 00:00 at UTC-8
+    ],
+)
+def test_the_week_starts_in_the_organisations_zone_and_on_its_week_start(
+    bob, alice, stages_a, zone, week_start, first_day
+):
+    from crm.models import Organisation
+    from crm.organisation import organisation_changed
+
+    Organisation.objects.filter(pk=1).update(time_zone=zone, week_start=week_start)
+    organisation_changed()
+    start = datetime.combine(first_day, time.min, tzinfo=zoneinfo.ZoneInfo(zone))
+    with clock(start - timedelta(days=5)):
+        before = services.deal_create(
+            acting_user=bob, stage=stages_a[0], title="Before", owner=alice
+        )
+        after = services.deal_create(acting_user=bob, stage=stages_a[0], title="After", owner=alice)
+    with clock(start - timedelta(minutes=30)):  # the evening before, there
+        services.deal_move(acting_user=bob, deal=before, stage_id=stages_a[1].pk, version=None)
+    with clock(start + timedelta(minutes=30)):  # the week's first hour, there
+        services.deal_move(acting_user=bob, deal=after, stage_id=stages_a[1].pk, version=None)
+    with clock(start + timedelta(hours=1)):
+        created = services.deal_create(acting_user=bob, stage=stages_a[0], title="New", owner=alice)
+
+    run = services.forecast_snapshot_take(now=start + timedelta(days=4))
+
+    assert run.week == first_day
+    assert run.taken_at == start
+    stages = {pk: stage for pk, (stage, *_rest) in _lines(run).items()}
+    assert stages == {before.pk: stages_a[1].pk, after.pk: stages_a[0].pk}
+    assert created.pk not in stages
+
+
+def test_the_deal_services_keep_the_fields_as_they_were_before_each_change(
+    bob, alice, alex, stages_a
+):
+    """What a late snapshot rebuilds from: a revision per change of value, currency, close
+    date, owner or status, holding the fields from before it; nothing for a move (the stage
+    history has it), an edit of other fields, or an edit that changes nothing."""
+    from pipeline.models import DealRevision
+
+    reason = LostReason.objects.create(name="Price")
+    deal = services.deal_create(
+        acting_user=bob,
+        stage=stages_a[0],
+        title="Kept",
+        value=Decimal(100),
+        owner=alice,
+        expected_close_date=TODAY,
+    )
+    assert not DealRevision.objects.exists()
+
+    def fresh():
+        return Deal.objects.get(pk=deal.pk)
+
+    def edit(**data):
+        current = fresh()
+        services.deal_update(acting_user=bob, deal=current, version=current.version, data=data)
+
+    services.deal_move(acting_user=bob, deal=deal, stage_id=stages_a[1].pk, version=None)
+    edit(title="Renamed", value=Decimal(100))
+    assert not DealRevision.objects.exists()
+    edit(value=Decimal(300), currency="DKK")
+    edit(expected_close_date=TODAY + timedelta(days=30))
+    edit(owner=alex)
+    services.deal_mark_lost(acting_user=bob, deal=fresh(), version=None, reason=reason)
+    services.deal_reopen(acting_user=bob, deal=fresh(), version=None)
+    services.deal_pause(
+        acting_user=bob,
+        deal=fresh(),
+        version=None,
+        until=timezone.localdate() + timedelta(2),
+        reason="x",
+    )
+    services.deal_resume(acting_user=bob, deal=fresh())
+    services.deal_mark_won(acting_user=bob, deal=fresh(), version=None)
+
+    rows = list(
+        DealRevision.objects.filter(deal=deal)
+        .order_by("at", "pk")
+        .values_list("value", "currency", "expected_close_date", "owner_id", "status")
+    )
+    later = TODAY + timedelta(days=30)
+    assert rows == [
+        (Decimal(100), "EUR", TODAY, alice.pk, "open"),
+        (Decimal(300), "DKK", TODAY, alice.pk, "open"),
+        (Decimal(300), "DKK", later, alice.pk, "open"),
+        (Decimal(300), "DKK", later, alex.pk, "open"),
+        (Decimal(300), "DKK", later, alex.pk, "lost"),
+        (Decimal(300), "DKK", later, alex.pk, "open"),
+        (Decimal(300), "DKK", later, alex.pk, "paused"),
+        (Decimal(300), "DKK", later, alex.pk, "open"),
+    ]
+
+
+def test_a_refused_change_keeps_no_revision(bob, alice, stages_a):
+    from pipeline.models import DealRevision
+    from pipeline.services import DealConflict, DealRuleError
+
+    deal = services.deal_create(acting_user=bob, stage=stages_a[0], title="Kept", owner=alice)
+    with pytest.raises(DealConflict):
+        services.deal_update(
+            acting_user=bob, deal=deal, version=deal.version + 5, data={"value": Decimal(9)}
+        )
+    services.deal_mark_won(acting_user=bob, deal=deal, version=None)
+    with pytest.raises(DealRuleError):
+        services.deal_mark_won(acting_user=bob, deal=deal, version=None)
+    assert DealRevision.objects.count() == 1  # the win

@@ -373,8 +373,11 @@ def test_changes_panel_is_empty_until_the_first_snapshot(client, bob, deals):
 
 def test_changes_panel_explains_the_difference(client, bob, alice, stages_a, deals, today):
     last_week = timezone.now() - timedelta(days=7)
+    # The deals were there at the snapshot's week start; the won one was won before it.
+    Deal.objects.update(created_at=last_week - timedelta(days=30))
+    Deal.objects.filter(pk=deals["won"].pk).update(closed_at=last_week - timedelta(days=8))
     services.forecast_snapshot_take(now=last_week)
-    Deal.objects.filter(pk=deals["alice_eur"].pk).update(value=3000)
+    Deal.objects.filter(pk=deals["alice_eur"].pk).update(value=3000, updated_at=timezone.now())
     DealFactory(stage=stages_a[2], owner=alice, value=400, expected_close_date=today)
     client.force_login(bob)
     fragment = client.get(changes_url(), HTTP_HX_REQUEST="true").content.decode()

@@ -154,7 +154,9 @@ def test_the_weekly_forecast_puts_a_sunday_deal_in_the_organisations_week(
 
 def test_a_sunday_start_snapshot_belongs_to_the_sunday_week(alice, stages_a):
     organisation(week_start=6)
-    DealFactory(stage=stages_a[0], owner=alice, expected_close_date=SUNDAY)
+    DealFactory(
+        stage=stages_a[0], owner=alice, expected_close_date=SUNDAY, created_at=utc(2026, 11, 1)
+    )
     run = services.forecast_snapshot_take(now=utc(2026, 11, 22, 9, 0))
     assert run.week == SUNDAY
     total = ForecastSnapshot.objects.get(run=run, period_kind="week")

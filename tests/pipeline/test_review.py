@@ -119,13 +119,12 @@ def test_a_deal_with_a_next_step_on_time_is_not_in_the_next_step_section(client,
 
 
 def test_changes_since_the_snapshot(client, bob, alice, stages_a, reason):
-    moved = DealFactory(stage=stages_a[0], owner=alice, title="Moved one")
-    revalued = DealFactory(stage=stages_a[0], owner=alice, title="Revalued one")
-    slipped = DealFactory(
-        stage=stages_a[0], owner=alice, expected_close_date=today() + timedelta(40)
-    )
-    lost = DealFactory(stage=stages_a[0], owner=alice)
-    untouched = DealFactory(stage=stages_a[0], owner=alice)
+    old = {"stage": stages_a[0], "owner": alice, "created_at": timezone.now() - timedelta(8)}
+    moved = DealFactory(title="Moved one", **old)
+    revalued = DealFactory(title="Revalued one", **old)
+    slipped = DealFactory(expected_close_date=today() + timedelta(40), **old)
+    lost = DealFactory(**old)
+    untouched = DealFactory(**old)
     services.forecast_snapshot_take(now=timezone.now() - timedelta(minutes=1))
     services.deal_move(acting_user=bob, deal=moved, stage_id=stages_a[2].pk, version=None)
     services.deal_update(

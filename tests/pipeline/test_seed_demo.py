@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company, Contact
+from pipeline import tasks
 from pipeline.forecasting import KINDS, monday, period_add, period_start
 from pipeline.models import (
     Activity,
@@ -28,12 +29,13 @@ from pipeline.models import (
     Stage,
     StageChange,
 )
-from pipeline.money import round_cents
+from pipeline.money import rates_on, round_cents
 from pipeline.selectors_forecast import (
     ForecastFilters,
     changes_since_snapshot,
     forecast_accuracy,
 )
+from pipeline.selectors_review import ReviewClock, review_for_team
 from pipeline.services.forecasts import forecast_snapshot_take
 from tests.factories import UserFactory
 
@@ -541,16 +543,122 @@ def test_running_twice_adds_no_runs_lines_or_targets():
     assert [m.objects.count() for m in HISTORY_MODELS] == before
 
 
-def test_this_weeks_snapshot_can_still_be_taken_after_seeding():
+def _lines(run) -> dict:
+    return {
+        line.deal_id: (
+            line.stage_id,
+            line.owner_id,
+            line.status,
+            line.expected_close_date,
+            line.value,
+            line.weighted,
+        )
+        for line in run.lines.all()
+    }
+
+
+def _totals(run) -> set:
+    return set(
+        ForecastSnapshot.objects.filter(run=run).values_list(
+            "week",
+            "pipeline_id",
+            "owner_id",
+            "stage_id",
+            "period_kind",
+            "period_start",
+            "count",
+            "value",
+            "weighted",
+        )
+    )
+
+
+def test_last_weeks_snapshot_rebuilt_mid_week_by_the_job_equals_the_seeded_one():
+    """The seed writes each past Monday's snapshot from its own simulation (stages, slips,
+    value changes, closings and pauses as they stood); the job, run on that week's
+    Wednesday afternoon instead, rebuilds the same week's start from the database's history
+    (stage changes, revisions, closing and pause times) and writes the same lines and
+    totals."""
     seed()
-    runs = ForecastSnapshotRun.objects.count()
+    last = ForecastSnapshotRun.objects.order_by("-week").first()
+    seeded_lines, seeded_totals, seeded_count = _lines(last), _totals(last), last.deal_count
+    week_start = last.taken_at
+    last.delete()
 
-    run = forecast_snapshot_take()
+    wednesday = week_start + timedelta(days=2, hours=14)
+    run = forecast_snapshot_take(now=wednesday)
 
-    assert run is not None and run.week == monday(timezone.localdate())
-    assert ForecastSnapshotRun.objects.count() == runs + 1
-    assert run.deal_count == Deal.objects.filter(status=DealStatus.OPEN).count()
-    assert forecast_snapshot_take() is None
+    assert run.week == monday(timezone.localdate()) - timedelta(weeks=1)
+    assert run.taken_at == week_start
+    assert run.deal_count == seeded_count == len(seeded_lines) > 50
+    assert _lines(run) == seeded_lines
+    assert _totals(run) == seeded_totals
+
+
+def test_the_jobs_run_after_seeding_keep_the_weeks_changes():
+    """After seeding, the jobs run as the beat runs them (the flag scan, then the snapshot
+    poll, mid-week): this week's snapshot is the pipeline as it stood at the week's start,
+    not as it stands now, so the review and the forecast still show what changed this week."""
+    seed()
+    maria = User.objects.get(username="maria")
+    north = Team.objects.get(name="North")
+    this_week = monday(timezone.localdate())
+
+    tasks.flags_scan()
+    count = tasks.forecast_snapshot()
+
+    run = ForecastSnapshotRun.objects.get(week=this_week)
+    week_start = timezone.make_aware(datetime.combine(this_week, time.min))
+    assert run.taken_at == week_start
+    assert count == run.deal_count == run.lines.count()
+    # Independently, in plain Python: each deal open at the week's start, in the stage it
+    # had entered by then, with its value and close date from before its first change since.
+    expected = {}
+    for deal in Deal.objects.select_related("stage"):
+        if deal.created_at > week_start:
+            continue
+        first = deal.revisions.filter(at__gt=week_start).order_by("at", "pk").first()
+        status = first.status if first else deal.status
+        if first is None and deal.closed_at and deal.closed_at > week_start:
+            status = DealStatus.OPEN
+        if first is None and deal.paused_at and deal.paused_at > week_start:
+            status = DealStatus.OPEN
+        if status != DealStatus.OPEN:
+            continue
+        entered = deal.stage_changes.filter(at__lte=week_start).order_by("-at", "-pk").first()
+        expected[deal.pk] = (
+            entered.to_stage_id,
+            (first or deal).value,
+            (first or deal).expected_close_date,
+        )
+    got = {
+        line.deal_id: (line.stage_id, line.value, line.expected_close_date)
+        for line in run.lines.all()
+    }
+    assert got.keys() == expected.keys()
+    rates = rates_on(this_week)
+    for deal in Deal.objects.filter(pk__in=expected):
+        stage_id, value, close = expected[deal.pk]
+        assert got[deal.pk][0] == stage_id
+        assert got[deal.pk][1] == round_cents(value * rates[deal.currency].rate)
+        assert got[deal.pk][2] == close
+    # ... which is not the pipeline as it stands: the week's closings and new leads.
+    open_now = set(Deal.objects.filter(status=DealStatus.OPEN).values_list("pk", flat=True))
+    assert open_now - got.keys() and got.keys() - open_now
+
+    # What changed this week is still there, on the review and on the forecast.
+    review = review_for_team(user=maria, team=north, clock=ReviewClock.current())
+    assert review.run == run
+    assert review.sections["changes"].count > 0
+    _run, changes = changes_since_snapshot(
+        user=maria, filters=ForecastFilters(kind="month"), today=timezone.localdate()
+    )
+    assert _run == run
+    reasons = {reason for by_reason in changes.values() for reason in by_reason}
+    assert {"new", "slipped", "value", "won", "lost"} <= reasons
+    # The poll's next runs write nothing.
+    assert tasks.forecast_snapshot() is None
+    assert ForecastSnapshotRun.objects.filter(week=this_week).count() == 1
 
 
 def test_same_seed_gives_the_same_snapshot_history():

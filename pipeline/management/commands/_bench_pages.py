@@ -37,7 +37,11 @@ from pipeline.models import (
 )
 from pipeline.money import rates_on
 from pipeline.services import POSITION_GAP, stage_totals_rebuild
-from pipeline.services.forecasts import snapshot_lines_insert, snapshot_totals_insert
+from pipeline.services.forecasts import (
+    deals_as_they_are,
+    snapshot_lines_insert,
+    snapshot_totals_insert,
+)
 
 from .bench import CURRENCIES, STAGES, TITLES, delete_deals
 
@@ -225,7 +229,7 @@ def _snapshot_then_change(fixture: PageFixture, *, week, reps, params: dict) -> 
     taken_at = timezone.make_aware(datetime.combine(week, dtime.min))
     run, _ = ForecastSnapshotRun.objects.get_or_create(week=week, defaults={"taken_at": taken_at})
     open_deals = Deal.objects.filter(pipeline=fixture.pipeline, status=DealStatus.OPEN)
-    snapshot_lines_insert(run=run, rates=rates_on(week), deals=open_deals)
+    snapshot_lines_insert(run=run, rates=rates_on(week), deals=deals_as_they_are(open_deals))
     snapshot_totals_insert(
         run=run, lines=ForecastSnapshotLine.objects.filter(run=run, pipeline_id=fixture.pipeline.pk)
     )

@@ -33,6 +33,7 @@ from pipeline.models import (
     Currency,
     Deal,
     DealCriterionCheck,
+    DealRevision,
     DealStatus,
     ExitCriterion,
     Flag,
@@ -368,6 +369,24 @@ def _local_midnight(day: date) -> datetime:
 def _rounded(amount: Decimal) -> Decimal:
     """An amount rounded to a whole 500, as deal values are."""
     return Decimal(max(500, round(amount / 500) * 500))
+
+
+def _revisions(
+    deal: Deal, slips: list[tuple[datetime, int]], earlier: tuple[datetime, Decimal] | None
+) -> list[DealRevision]:
+    """The deal as it was before each of its close-date slips (when, days pushed) and its
+    change of value (until when, the value before), as the services record them."""
+    moments = [at for at, _days in slips] + ([earlier[0]] if earlier else [])
+    revisions = []
+    for moment in moments:
+        revision = DealRevision.of(deal, at=moment)
+        pushed = sum(days for at, days in slips if at >= moment)
+        revision.expected_close_date = deal.expected_close_date - timedelta(days=pushed)
+        if earlier is not None and earlier[0] >= moment:
+            revision.value = earlier[1]
+        revision.status = DealStatus.OPEN
+        revisions.append(revision)
+    return revisions
 
 
 def _clock(rng: random.Random) -> clock:
@@ -761,10 +780,12 @@ class Command(BaseCommand):
                 )
 
         # Outcomes: every rep won (and lost) deals in each of the last months, a few closed
-        # since last Monday, and a couple of leads came in since then, so the accuracy panel
-        # and "what changed since last week" have something to say. A stream of its own: the
-        # deals above stay what they were.
+        # since this week began, and a couple of leads came in since then, so the accuracy
+        # panel and "what changed since last week" have something to say, before and after
+        # this week's snapshot is taken (it holds the pipeline as at the week's start). A
+        # stream of its own: the deals above stay what they were.
         rng = random.Random(f"{seed}-outcomes")
+        week_start = _local_midnight(monday(today))
         for spec, _count, pool, owners, titles, value_range in plans:
             won_range, lost_range = OUTCOMES[spec.pipeline.name]
             reps = list(dict.fromkeys(owner for owner in owners if owner is not None))
@@ -780,15 +801,15 @@ class Command(BaseCommand):
                 end -= timedelta(hours=2)
                 if end - start > timedelta(days=1):
                     windows.append((start, end, won_range, lost_range))
-            # Since last Monday (always after the last snapshot, which is 7+ days old).
-            windows.append((now - timedelta(days=6), now - timedelta(hours=2), (1, 1), (1, 1)))
+            # Since this week began (after every snapshot, this week's included).
+            windows.append((week_start, now, (1, 1), (1, 1)))
             for start, end, (won_low, won_high), (lost_low, lost_high) in windows:
                 # Key accounts close rarely: one rep's deals a month.
                 window_reps = [rng.choice(reps)] if spec is specs[KEY_ACCOUNTS] else reps
                 for owner in window_reps:
                     closes = [DealStatus.WON] * rng.randint(won_low, won_high)
                     closes += [DealStatus.LOST] * rng.randint(lost_low, lost_high)
-                    if start > now - timedelta(days=7):
+                    if start == week_start:
                         # One rep won one, the next lost one.
                         closes = closes[reps.index(owner) : reps.index(owner) + 1]
                     elif end - start < timedelta(days=25):
@@ -825,12 +846,10 @@ class Command(BaseCommand):
                             closed_at,
                         )
             if spec.pipeline.name != KEY_ACCOUNTS:
-                # A fresh lead, created after last week's snapshot: "new" in the changes.
+                # A fresh lead, created this week: "new" in the changes.
                 owner = reps[-1]
                 company = rng.choice(pool)
-                created_at = (now - timedelta(days=rng.uniform(0.2, 5))).replace(
-                    second=0, microsecond=0
-                )
+                created_at = _between(rng, week_start, now).replace(microsecond=0)
                 add_deal(
                     rng,
                     spec,
@@ -879,8 +898,11 @@ class Command(BaseCommand):
         stage it was in then, at that week's rates, with its close date and value as they stood.
 
         Close dates slipped and values changed over time for some deals, so the trend moves;
-        a few open deals slipped into another month or changed value since last Monday, so
-        "what changed since last week" has more than moves, wins and losses to show.
+        a few open deals slipped into another month or changed value since this week began, so
+        "what changed since last week" has more than moves, wins and losses to show. Each of
+        those changes is kept as the services keep it (a DealRevision: the deal as it was
+        before), so this week's snapshot, taken by the job whenever it runs, rebuilds the
+        pipeline as it stood at the week's start with them.
         """
         this_week = monday(timezone.localdate(now))
         if ForecastSnapshotRun.objects.filter(week__lt=this_week).exists():
@@ -889,6 +911,7 @@ class Command(BaseCommand):
         rng = random.Random(f"{seed}-forecast-history")
         weeks = [this_week - timedelta(weeks=k) for k in range(HISTORY_WEEKS, 0, -1)]
         last_monday = _local_midnight(weeks[-1])
+        week_start = _local_midnight(this_week)
 
         # Per deal: close-date slips (when, days pushed) and an earlier value (until when).
         slips: list[list[tuple[datetime, int]]] = []
@@ -913,7 +936,8 @@ class Command(BaseCommand):
                 factor = rng.choice(VALUE_FACTORS)
                 change = (_between(rng, deal.created_at, end), _rounded(deal.value * factor))
             earlier_values.append(change)
-        # Since last Monday: a few open deals slipped into the next month, a few changed value.
+        # Since this week began: a few open deals slipped into the next month, a few changed
+        # value.
         candidates = [
             i
             for i, deal in enumerate(deals)
@@ -924,14 +948,22 @@ class Command(BaseCommand):
         ]
         forced = rng.sample(candidates, min(8, len(candidates)))
         for i in forced[:4]:
-            at = _between(rng, last_monday, now)
+            at = _between(rng, week_start, now)
             days = deals[i].expected_close_date.day + rng.randint(2, 12)
             slips[i] = [(t, d) for t, d in slips[i] if t <= last_monday] + [(at, days)]
         for i in forced[4:]:
             deal = deals[i]
-            at = _between(rng, last_monday, now)
+            at = _between(rng, week_start, now)
             slips[i] = [(t, d) for t, d in slips[i] if t <= last_monday]
             earlier_values[i] = (at, _rounded(deal.value * rng.choice(VALUE_FACTORS)))
+        DealRevision.objects.bulk_create(
+            (
+                revision
+                for deal, deal_slips, earlier in zip(deals, slips, earlier_values, strict=True)
+                for revision in _revisions(deal, deal_slips, earlier)
+            ),
+            batch_size=BATCH_SIZE,
+        )
 
         runs = ForecastSnapshotRun.objects.bulk_create(
             [ForecastSnapshotRun(week=week, taken_at=_local_midnight(week)) for week in weeks]
