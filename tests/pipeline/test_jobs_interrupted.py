@@ -77,3 +77,33 @@ def test_an_analytics_rebuild_killed_half_way_then_run_again_equals_a_clean_one(
         sorted(StageMonth.objects.values_list("basis", "stage_id", "n")),
     )
     assert again == clean
+
+
+def _snapshot_state():
+    from pipeline.models import ForecastSnapshotLine, ForecastSnapshotRun
+
+    return (
+        list(ForecastSnapshotRun.objects.values_list("week", "deal_count")),
+        sorted(ForecastSnapshotLine.objects.values_list("deal_id", "stage_id", "value")),
+    )
+
+
+def test_a_snapshot_killed_half_way_then_run_again_writes_the_week_once(alice, stages_a):
+    for i in range(4):
+        DealFactory(
+            stage=stages_a[i % 2],
+            owner=alice,
+            created_at=timezone.now() - timedelta(days=30),
+            updated_at=timezone.now() - timedelta(days=30),
+        )
+    with (
+        mock.patch("pipeline.services.forecasts.snapshot_totals_insert", side_effect=Killed),
+        pytest.raises(Killed),
+    ):
+        services.forecast_snapshot_take()
+    assert _snapshot_state() == ([], [])  # the kill rolled the whole week back
+    run = services.forecast_snapshot_take()
+    assert run is not None and run.deal_count == 4
+    once = _snapshot_state()
+    assert services.forecast_snapshot_take() is None  # a redelivered job writes nothing
+    assert _snapshot_state() == once and len(once[0]) == 1 and len(once[1]) == 4
