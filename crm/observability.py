@@ -115,7 +115,12 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = current_request_id() or "-"
+            # Django logs a 4xx answer after the middlewares have returned (outside the
+            # request's context), but hands the request along with the record.
+            request = getattr(record, "request", None)
+            record.request_id = (
+                getattr(request, "request_id", None) or current_request_id() or "-"
+            )
         return True
 
 

@@ -17,7 +17,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import path, reverse
 
@@ -296,3 +296,16 @@ def test_a_crafted_path_cannot_forge_a_slow_request_line(client, db, caplog):
 
     [record] = [r for r in caplog.records if r.name == "crm.requests"]
     assert "\n" not in record.getMessage() and " path=/admin/" not in record.getMessage()
+
+
+def test_an_answer_logged_after_the_middlewares_still_names_its_request():
+    """Django logs a 4xx the view returned (a 400, a 409) after every middleware has
+    returned, outside the request's context; the record carries the request, and its id."""
+    from crm.observability import RequestIdFilter
+
+    request = RequestFactory().get("/")
+    request.request_id = "req-after-the-chain"
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Conflict", (), None)
+    record.request = request
+    RequestIdFilter().filter(record)
+    assert record.request_id == "req-after-the-chain"
