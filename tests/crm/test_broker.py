@@ -127,7 +127,7 @@ def test_requests_keep_working_and_pay_for_the_outage_once(client, admin, attemp
 
 @pytest.mark.django_db
 def test_the_analytics_page_with_a_long_history_keeps_answering(
-    client, bob, monkeypatch, attempts, clock
+    client, bob, stages_a, monkeypatch, attempts, clock
 ):
     from pipeline.services import analytics
 
