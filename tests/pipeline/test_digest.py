@@ -192,13 +192,14 @@ def test_digests_send_queues_one_per_active_user_with_an_address(alice, bob, tod
     UserFactory(username="noaddress", email="")
 
     after_the_hour = timezone.make_aware(datetime.combine(today, time(8)))
-    with mock.patch.object(tasks.digest_send, "delay") as delay:
+    with mock.patch.object(tasks, "enqueue", return_value=True) as enqueue:
         queued = tasks.digests_send.run(after_the_hour.isoformat())
 
     assert queued == 2
-    assert sorted(delay.call_args_list) == sorted(
-        [mock.call(alice.pk, today.isoformat()), mock.call(bob.pk, today.isoformat())]
+    assert sorted(call.args[1:] for call in enqueue.call_args_list) == sorted(
+        [(alice.pk, today.isoformat()), (bob.pk, today.isoformat())]
     )
+    assert all(call.args[0] is tasks.digest_send for call in enqueue.call_args_list)
     assert mail.outbox == []
 
 
@@ -207,12 +208,12 @@ def test_digests_wait_for_the_hour_and_queue_each_user_once_a_day(alice, bob, to
     zone, then each user once (a user whose digest is claimed is not queued again)."""
     before = timezone.make_aware(datetime.combine(today, time(6, 59)))
     after = timezone.make_aware(datetime.combine(today, time(7, 0)))
-    with mock.patch.object(tasks.digest_send, "delay") as delay:
+    with mock.patch.object(tasks, "enqueue", return_value=True) as enqueue:
         assert tasks.digests_send.run(before.isoformat()) == 0
         DigestSent.objects.create(user=alice, date=today)
         assert tasks.digests_send.run(after.isoformat()) == 1
 
-    assert delay.call_args_list == [mock.call(bob.pk, today.isoformat())]
+    assert enqueue.call_args_list == [mock.call(tasks.digest_send, bob.pk, today.isoformat())]
 
 
 @requires_postgres
