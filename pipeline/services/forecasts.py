@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -15,7 +15,6 @@ from django.db.models import (
     DateField,
     DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -26,7 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,17 +53,6 @@ from pipeline.services.deals import DealRuleError
 from pipeline.services.flags import _insert_from_select
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
-
-
-def _in_reporting(rates) -> Case:
-    """The deal's value (`s_value`, in `s_currency`) converted with `rates`, as SQL."""
-    return Case(
-        *[
-            When(s_currency=currency, then=F("s_value") * Value(rate.rate, output_field=MONEY))
-            for currency, rate in rates.items()
-        ],
-        output_field=DecimalField(max_digits=30, decimal_places=10),
-    )
 
 
 def week_start_instant(week: date) -> datetime:
@@ -144,42 +132,45 @@ def deals_as_of(instant: datetime) -> QuerySet[Deal]:
     """
     changed = Q(updated_at__gte=instant)
     later = DealRevision.objects.filter(deal_id=OuterRef("pk"), at__gt=instant).order_by("at", "pk")
+    # Each condition is one pass over the rows since `instant` (PostgreSQL hashes them), so
+    # only the deals revised or moved since pay for the lookups of their history.
     revised = changed & Exists(later)
+    moved_since = StageChange.objects.filter(deal_id=OuterRef("pk"), at__gt=instant)
+    moved = changed & (Exists(moved_since) | ~Q(status=DealStatus.OPEN))
     entered = StageChange.objects.filter(deal_id=OuterRef("pk"), at__lte=instant).order_by(
         "-at", "-pk"
     )
 
     def before(field: str, output_field) -> Case:
-        """The field's value in the first revision after `instant`, else the deal's own
-        (a not-null field, so a missing revision reads as NULL)."""
-        return Case(
-            When(changed, then=Coalesce(Subquery(later.values(field)[:1]), F(field))),
-            default=F(field),
-            output_field=output_field,
-        )
-
-    def before_nullable(field: str, output_field) -> Case:
+        """The field as it was before the first revision after `instant`, else the deal's."""
         return Case(
             When(revised, then=Subquery(later.values(field)[:1])),
             default=F(field),
             output_field=output_field,
         )
 
+    def then(field: str, own: str, output_field) -> Case:
+        """The stage's `field` as of `instant`, else (no change recorded by then) `own`."""
+        return Case(
+            When(moved, then=Coalesce(Subquery(entered.values(field)[:1]), F(own))),
+            default=F(own),
+            output_field=output_field,
+        )
+
     closed = [DealStatus.WON, DealStatus.LOST]
-    status_then = Case(
-        When(status__in=closed, closed_at__gt=instant, then=Value(DealStatus.OPEN.value)),
-        When(status=DealStatus.PAUSED, paused_at__gt=instant, then=Value(DealStatus.OPEN.value)),
-        default=F("status"),
-        output_field=CharField(),
-    )
     return (
         Deal.objects.filter(created_at__lte=instant)
         .filter(Q(status=DealStatus.OPEN) | changed)
         .annotate(
             s_status=Case(
+                When(revised, then=Subquery(later.values("status")[:1])),
                 When(
-                    changed,
-                    then=Coalesce(Subquery(later.values("status")[:1]), status_then),
+                    changed & Q(status__in=closed, closed_at__gt=instant),
+                    then=Value(DealStatus.OPEN.value),
+                ),
+                When(
+                    changed & Q(status=DealStatus.PAUSED, paused_at__gt=instant),
+                    then=Value(DealStatus.OPEN.value),
                 ),
                 default=F("status"),
                 output_field=CharField(),
@@ -187,76 +178,70 @@ def deals_as_of(instant: datetime) -> QuerySet[Deal]:
         )
         .filter(s_status=DealStatus.OPEN)
         .annotate(
-            s_stage=Case(
-                When(
-                    changed,
-                    then=Coalesce(Subquery(entered.values("to_stage_id")[:1]), F("stage_id")),
-                ),
-                default=F("stage_id"),
-                output_field=IntegerField(),
-            ),
-            s_probability=Case(
-                When(
-                    changed,
-                    then=Coalesce(
-                        Subquery(entered.values("to_stage__probability")[:1]),
-                        F("stage__probability"),
-                    ),
-                ),
-                default=F("stage__probability"),
-                output_field=IntegerField(),
-            ),
+            s_stage=then("to_stage_id", "stage_id", IntegerField()),
+            s_probability=then("to_stage__probability", "stage__probability", IntegerField()),
             s_value=before("value", MONEY),
             s_currency=before("currency", CharField()),
-            s_close=before_nullable("expected_close_date", DateField()),
-            s_owner=before_nullable("owner_id", IntegerField()),
+            s_close=before("expected_close_date", DateField()),
+            s_owner=before("owner_id", IntegerField()),
         )
     )
+
+
+LINE_COLUMNS = (
+    "run_id",
+    "deal_id",
+    "pipeline_id",
+    "stage_id",
+    "owner_id",
+    "status",
+    "expected_close_date",
+    "value",
+    "weighted",
+)
 
 
 def snapshot_lines_insert(*, run: ForecastSnapshotRun, rates, deals) -> int:
     """Write one snapshot line per deal of `deals` (with the columns of `deals_as_of` or
-    `deals_as_they_are`; value and weighted value in the reporting currency at `rates`),
-    with one INSERT ... SELECT. Returns the number of lines."""
-    value = _in_reporting(rates)
-    lines = (
-        deals.order_by()
-        .annotate(
-            s_run=Value(run.pk, output_field=IntegerField()),
-            s_value_in=Round(value, 2, output_field=MONEY),
-            s_weighted=Round(
-                ExpressionWrapper(value * F("s_probability") / Value(100), output_field=MONEY),
-                2,
-                output_field=MONEY,
-            ),
+    `deals_as_they_are`; value and weighted value in the reporting currency at `rates`,
+    each rounded once to the cent), with one INSERT ... SELECT. Returns the number of lines.
+
+    The deals' columns come from a derived table the database may not fold into the outer
+    query (OFFSET 0), so each deal's as-of columns are worked out once, not once per use in
+    the conversion."""
+    select, params = _lines_select(run=run, rates=rates, deals=deals)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join.
+            f"INSERT INTO {ForecastSnapshotLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) "
+            f"{select} WHERE true ON CONFLICT DO NOTHING",
+            params,
         )
-        .values_list(
-            "s_run",
-            "pk",
-            "pipeline_id",
-            "s_stage",
-            "s_owner",
-            "s_status",
-            "s_close",
-            "s_value_in",
-            "s_weighted",
-        )
+        return cursor.rowcount
+
+
+def _lines_select(*, run: ForecastSnapshotRun, rates, deals) -> tuple[str, list]:
+    columns = deals.order_by().annotate(s_id=F("pk"), s_pipeline=F("pipeline_id"))
+    sql, params = columns.values_list(
+        "s_id",
+        "s_pipeline",
+        "s_stage",
+        "s_owner",
+        "s_status",
+        "s_close",
+        "s_value",
+        "s_currency",
+        "s_probability",
+    ).query.sql_with_params()
+    fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+    rate = "CASE d.s_currency " + " ".join("WHEN %s THEN %s" for _ in rates) + " END"
+    rate_params = [part for currency, r in rates.items() for part in (currency, r.rate)]
+    select = (
+        f"SELECT %s, d.s_id, d.s_pipeline, d.s_stage, d.s_owner, d.s_status, d.s_close, "
+        f"ROUND(d.s_value * {rate}, 2), ROUND(d.s_value * {rate} * d.s_probability / 100, 2) "
+        f"FROM ({sql} {fence}) AS d"
     )
-    return _insert_from_select(
-        ForecastSnapshotLine._meta.db_table,
-        [
-            "run_id",
-            "deal_id",
-            "pipeline_id",
-            "stage_id",
-            "owner_id",
-            "status",
-            "expected_close_date",
-            "value",
-            "weighted",
-        ],
-        lines,
-    )
+    return select, [run.pk, *rate_params, *rate_params, *params]
 
 
 def snapshot_totals_insert(*, run: ForecastSnapshotRun, lines) -> None:
