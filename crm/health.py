@@ -75,7 +75,8 @@ def broker_ok() -> bool:
 def filesystem_broker_ok(options: dict) -> bool:
     """The embedded broker is a set of folders: they must exist and be writable."""
     folders = {
-        options.get(name) for name in ("data_folder_in", "data_folder_out", "data_folder_processed")
+        options.get(name)
+        for name in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
     }
     missing = sorted(
         str(folder)

@@ -118,9 +118,7 @@ class RequestIdFilter(logging.Filter):
             # Django logs a 4xx answer after the middlewares have returned (outside the
             # request's context), but hands the request along with the record.
             request = getattr(record, "request", None)
-            record.request_id = (
-                getattr(request, "request_id", None) or current_request_id() or "-"
-            )
+            record.request_id = getattr(request, "request_id", None) or current_request_id() or "-"
         return True
 
 

@@ -48,14 +48,14 @@ def test_readyz_answers_ok_when_every_part_answers(client, db):
 
 
 def test_readyz_with_the_embedded_filesystem_broker(client, db, tmp_path):
-    folders = {name: str(tmp_path) for name in ("data_folder_in", "data_folder_out")}
-    folders["data_folder_processed"] = str(tmp_path)
+    names = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+    folders = {name: str(tmp_path) for name in names}
     with override_settings(
         CELERY_BROKER_URL="filesystem://", CELERY_BROKER_TRANSPORT_OPTIONS=folders
     ):
         assert client.get("/readyz").json() == ALL_OK
 
-    folders["data_folder_processed"] = str(tmp_path / "missing")
+    folders["control_folder"] = str(tmp_path / "missing")
     with override_settings(
         CELERY_BROKER_URL="filesystem://", CELERY_BROKER_TRANSPORT_OPTIONS=folders
     ):
