@@ -22,8 +22,8 @@ from django.db.models import Count, F, Max, Min, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from crm.models import Company, Contact
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
