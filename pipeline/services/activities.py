@@ -21,13 +21,8 @@ from pipeline.models import (
     Notification,
     NotificationKind,
 )
-from pipeline.services.deals import (
-    DealRuleError,
-    _flags_refresh,
-    _lock_deal,
-    _lock_stages,
-    _moved,
-)
+from pipeline.services.errors import DealRuleError
+from pipeline.services.locks import _flags_refresh, _lock_deal, _lock_stages, _moved
 
 ACTIVITY_FIELDS = ("kind", "subject", "due_date", "due_time", "assignee", "note")
 
