@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from accounts import signals
+        # tasks: registers the Celery tasks, which the services queue by name (crm.broker).
+        from accounts import signals, tasks  # noqa: F401
 
         signals.connect()

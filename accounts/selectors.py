@@ -1,8 +1,9 @@
-"""Who may see and change what. Every visibility rule in the product starts here."""
+"""Reads about people and teams, and the access doors of the settings pages. The rule of who
+may see and change what is `accounts.access`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,77 +12,10 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.access import access_for
 from accounts.models import LoginFailure, Membership, Role, Team, User
-
-
-@dataclass(frozen=True)
-class Access:
-    """A user's reach, read once per request from their memberships.
-
-    `team_ids` are the teams whose records the user sees; `managed_team_ids` the teams in which
-    they may change any deal; `own_only_team_ids` the teams where they see only their own and
-    unassigned deals (salespeople in a team set to "own deals only").
-    """
-
-    user_id: int
-    is_admin: bool = False
-    team_ids: frozenset[int] = field(default_factory=frozenset)
-    managed_team_ids: frozenset[int] = field(default_factory=frozenset)
-    own_only_team_ids: frozenset[int] = field(default_factory=frozenset)
-    # Pipelines of each of the user's teams, read in the same query. Deal queries filter on
-    # these ids rather than joining pipelines to teams, so the planner sees how many deals a
-    # team has (a join left it guessing a few hundred for 100k, and it sorted on disk).
-    team_pipeline_ids: dict[int, frozenset[int]] = field(default_factory=dict)
-
-    def pipeline_ids_of(self, team_ids) -> list[int]:
-        return sorted(p for t in team_ids for p in self.team_pipeline_ids.get(t, ()))
-
-    @property
-    def full_team_ids(self) -> frozenset[int]:
-        """Teams where the user sees every record, not only their own."""
-        return self.team_ids - self.own_only_team_ids
-
-    def can_see_team(self, team_id: int) -> bool:
-        return self.is_admin or team_id in self.team_ids
-
-    def manages_team(self, team_id: int) -> bool:
-        return self.is_admin or team_id in self.managed_team_ids
-
-
-def access_for(user: User) -> Access:
-    """The user's Access, cached on the user object for the rest of the request (one query)."""
-    cached = getattr(user, "_crm_access", None)
-    if cached is not None:
-        return cached
-    if not user.is_authenticated or not user.is_active:
-        access = Access(user_id=0)
-    else:
-        rows = list(
-            Membership.objects.filter(user_id=user.pk).values_list(
-                "team_id", "role", "team__own_deals_only", "team__pipelines__id"
-            )
-        )
-        pipelines: dict[int, set[int]] = {}
-        for team, _, _, pipeline in rows:
-            pipelines.setdefault(team, set())
-            if pipeline is not None:
-                pipelines[team].add(pipeline)
-        rows = list({(team, role, own): None for team, role, own, _ in rows})
-        is_admin = user.is_superuser or any(role == Role.ADMIN for _, role, _ in rows)
-        access = Access(
-            user_id=user.pk,
-            is_admin=is_admin,
-            team_ids=frozenset(team for team, _, _ in rows),
-            managed_team_ids=frozenset(
-                team for team, role, _ in rows if role in (Role.MANAGER, Role.ADMIN)
-            ),
-            own_only_team_ids=frozenset(
-                team for team, role, own_only in rows if own_only and role == Role.SALESPERSON
-            ),
-            team_pipeline_ids={team: frozenset(ids) for team, ids in pipelines.items()},
-        )
-    user._crm_access = access
-    return access
+from crm.models import Company
+from pipeline.models import Activity, Deal, Pipeline
 
 
 def settings_access(*, user: User) -> None:
@@ -133,6 +67,21 @@ def users_visible_to(*, user: User):
     if not access.is_admin:
         qs = qs.filter(memberships__team_id__in=access.team_ids).distinct()
     return qs.order_by("first_name", "last_name", "username")
+
+
+def editable_rep_ids(*, user: User, rep_ids: list[int]) -> set[int]:
+    """Which of `rep_ids` (people the user sees) the user may set the numbers of: the rule is
+    `Access.editable_rep_ids`; the memberships it needs are read only for someone who manages
+    some of their teams and sells in others (one query)."""
+    access = access_for(user)
+    managed_member_ids: list[int] = []
+    if access.manages_some_teams_only:
+        managed_member_ids = list(
+            Membership.objects.filter(
+                team_id__in=access.managed_team_ids, user_id__in=rep_ids
+            ).values_list("user_id", flat=True)
+        )
+    return access.editable_rep_ids(rep_ids, managed_member_ids=managed_member_ids)
 
 
 def users_of_team(*, team_id: int):
@@ -216,9 +165,6 @@ def user_get_for_settings(*, user: User, pk: int) -> User:
 
 def teams_for_settings(*, user: User):
     """Every team with its member, pipeline and company counts."""
-    from crm.models import Company
-    from pipeline.models import Pipeline
-
     settings_access(user=user)
     pipelines = Pipeline.objects.filter(team=OuterRef("pk")).values("team")
     companies = Company.objects.filter(team=OuterRef("pk")).values("team")
@@ -260,9 +206,6 @@ def teams_without_user(*, member: User):
 
 def live_work_team_ids(*, member: User) -> set[int]:
     """Teams of the user's open and paused deals and of the companies they own."""
-    from crm.models import Company
-    from pipeline.models import Deal
-
     deal_teams = Deal.objects.filter(owner=member, status__in=("open", "paused")).values_list(
         "pipeline__team_id", flat=True
     )
@@ -272,9 +215,6 @@ def live_work_team_ids(*, member: User) -> set[int]:
 
 def user_live_work(*, member: User) -> dict[str, int]:
     """How many open or paused deals, companies and open activities the user holds."""
-    from crm.models import Company
-    from pipeline.models import Activity, Deal
-
     live = ("open", "paused")
     return {
         "deals": Deal.objects.filter(owner=member, status__in=live).count(),

@@ -27,6 +27,7 @@ from accounts import selectors
 from accounts.models import LoginFailure, Membership, Role, Team, User
 from accounts.security import security_event
 from accounts.selectors import live_work_team_ids
+from crm.broker import registered_task
 from crm.transactions import atomic_with_retry
 
 logger = logging.getLogger(__name__)
@@ -79,10 +80,8 @@ def _password_reset_enqueue(*, email: str) -> None:
     """Hand the mail to the worker, so the answer takes as long whether or not a user has the
     address (sending inline would time the mail server for existing ones). With the broker
     down, send it here instead: a slower answer beats a lost link."""
-    from accounts.tasks import password_reset_send as password_reset_send_task
-
     try:
-        password_reset_send_task.apply_async(args=[email], retry=False)
+        registered_task("accounts.password_reset_send").apply_async(args=[email], retry=False)
     except Exception:  # noqa: BLE001 - any broker failure
         logger.warning("password_reset_send could not be queued; sending in the request")
         password_reset_send(email=email)

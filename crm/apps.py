@@ -7,4 +7,6 @@ class CrmConfig(AppConfig):
     verbose_name = _("Companies and contacts")
 
     def ready(self):
-        from crm import checks  # noqa: F401 - registers the deployment checks
+        # Registers the deployment checks, and the Celery tasks, which the services queue by
+        # name (crm.broker).
+        from crm import checks, tasks  # noqa: F401

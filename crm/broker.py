@@ -8,6 +8,11 @@ remembers the outage for BROKER_OUTAGE_SECONDS: meanwhile `enqueue()` answers Fa
 without trying, and after that one call is let through to find out whether the broker is
 back. Callers treat False as "the periodic run will catch up".
 
+Services name the task they queue (`enqueue("crm.tiers_recompute")`) rather than import it:
+a tasks module imports its services, so a service importing it back would close a circle
+(docs/decisions.md). Each app imports its tasks module when it is ready (`*/apps.py`), so every
+task is registered under its name in the web process as in the worker.
+
 The memory of the outage is per process on purpose: it is only a hint to skip attempts that
 would fail, never data, so a process that has not heard of the outage just tries once.
 """
@@ -78,10 +83,20 @@ def broker_outage_forget() -> None:
     _circuit.succeeded(time.monotonic())
 
 
+def registered_task(name: str):
+    """The Celery task registered under `name` (a KeyError for a name nobody registered)."""
+    from crm.celery import app
+
+    return app.tasks[name]
+
+
 def enqueue(task, *args, **kwargs) -> bool:
-    """Queue `task` with these arguments (plain values: ids, dates as ISO strings). Returns
-    whether it was queued; never raises for a broker failure and never retries. Call it after
-    commit (`transaction.on_commit(lambda: enqueue(...))`) or outside any transaction."""
+    """Queue `task` (a task, or the name of one) with these arguments (plain values: ids,
+    dates as ISO strings). Returns whether it was queued; never raises for a broker failure
+    and never retries. Call it after commit (`transaction.on_commit(lambda: enqueue(...))`)
+    or outside any transaction."""
+    if isinstance(task, str):
+        task = registered_task(task)
     name = getattr(task, "name", repr(task))
     if not _circuit.may_try(time.monotonic()):
         logger.debug("broker outage remembered: %s not queued", name)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from accounts.selectors import access_for, setup_for_user
+from accounts.access import access_for
+from accounts.selectors import setup_for_user
 from crm.organisation import organisation_get
 
 

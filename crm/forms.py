@@ -10,8 +10,9 @@ from django.core.validators import RegexValidator, URLValidator
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for, teams_for_user
+from accounts.selectors import teams_for_user
 from crm.matching import web_host_key
 from crm.models import Company, Contact, Tier
 from crm.selectors import can_set_tier, can_set_tiers_somewhere, companies_editable_by

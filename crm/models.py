@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from accounts.access import access_for
+
 
 class Tier(models.TextChoices):
     A = "A", _("A")
@@ -21,8 +23,6 @@ class CompanyQuerySet(models.QuerySet):
         In a team set to "own deals only", a salesperson sees the companies they own or that
         nobody owns.
         """
-        from accounts.selectors import access_for
-
         access = access_for(user)
         if access.is_admin:
             return self

@@ -26,8 +26,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from crm.matching import company_name_key, web_host_key
 from crm.models import Company, Contact, Note, TierChange
 from pipeline.models import Deal, DealStatus

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from accounts.access import access_for
 from accounts.models import Membership, Team, User
-from accounts.selectors import access_for
 from crm.models import Company, Contact, Note, Tier
 from crm.selectors import can_edit_company, can_set_tier
 from crm.services_tiers import KEEP_TIER, company_tier_set

@@ -25,8 +25,8 @@ from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from crm.models import Company, Organisation, TierChange, WeekStart
 from crm.organisation import organisation_changed, organisation_get
 from crm.transactions import atomic_with_retry

@@ -223,9 +223,7 @@ def _recompute_batch(
 def tiers_recompute_enqueue() -> bool:
     """Queue a recompute; call it on commit. A broker that is down never breaks the caller
     (see crm.broker): tonight's run catches up. Returns whether it was queued."""
-    from crm.tasks import tiers_recompute as tiers_recompute_task
-
-    return enqueue(tiers_recompute_task)
+    return enqueue("crm.tiers_recompute")
 
 
 @atomic_with_retry

@@ -16,7 +16,8 @@ from django import forms
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import access_for, users_visible_to
+from accounts.access import access_for
+from accounts.selectors import users_visible_to
 from crm.models import Tier
 from pipeline.models import Pipeline, ProductArea, Stage
 from pipeline.selectors_analytics import AnalyticsFilters

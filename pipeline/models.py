@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.access import access_for
+
 
 class Currency(models.TextChoices):
     EUR = "EUR", "EUR"
@@ -26,8 +28,6 @@ class Currency(models.TextChoices):
 class PipelineQuerySet(models.QuerySet):
     def visible_to(self, user) -> PipelineQuerySet:
         """Pipelines of the user's teams (all for an admin)."""
-        from accounts.selectors import access_for
-
         access = access_for(user)
         if access.is_admin:
             return self
@@ -215,8 +215,6 @@ class DealVisibility:
 def deal_visibility(user) -> DealVisibility:
     """The one visibility rule for deals; `DealQuerySet.visible_to` applies it to deals, the
     analytics to their derived tables."""
-    from accounts.selectors import access_for
-
     access = access_for(user)
     return DealVisibility(
         everything=access.is_admin,
@@ -256,8 +254,6 @@ class DealQuerySet(models.QuerySet):
         Managers: all deals of the teams they manage; salespeople: their own deals and the
         unassigned deals of their teams; admins: all.
         """
-        from accounts.selectors import access_for
-
         access = access_for(user)
         if access.is_admin:
             return self

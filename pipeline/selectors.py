@@ -17,8 +17,8 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from pipeline.forecasting import week_of
 from pipeline.models import (
     Activity,

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
 from django.http import Http404
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from pipeline.models import Deal, DealStatus, Pipeline, Stage
 
 # The facts, in the order the list shows them: (field, label key for the template).

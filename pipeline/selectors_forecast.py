@@ -31,8 +31,8 @@ from django.db.models import (
 from django.db.models.functions import Abs, Round
 from django.utils import timezone
 
+from accounts.access import access_for
 from accounts.models import Team, User
-from accounts.selectors import access_for
 from crm.organisation import organisation_zone
 from pipeline.forecasting import (
     DEFAULT_COUNTS,

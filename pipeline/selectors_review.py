@@ -35,8 +35,8 @@ from django.db.models.functions import Round
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.access import access_for
 from accounts.models import Team, User
-from accounts.selectors import access_for
 from pipeline.forecasting import monday
 from pipeline.models import (
     Deal,

@@ -15,6 +15,7 @@ from crm.broker import enqueue
 from crm.organisation import organisation_zone
 from pipeline import services
 from pipeline.models import DigestSent
+from pipeline.services import analytics
 
 
 def in_organisation_time(task):
@@ -93,7 +94,5 @@ def forecast_snapshot() -> int | None:
 def analytics_refresh() -> str | None:
     """Every few minutes: bring the analytics pages' stage visits up to date for the deals
     changed since the last run. Idempotent; a run that finds another under way skips."""
-    from pipeline.services.analytics import analytics_refresh as refresh
-
-    done = refresh(wait=False)
+    done = analytics.analytics_refresh(wait=False)
     return done.isoformat() if done else None

@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Membership
-from accounts.selectors import access_for, users_visible_to
+from accounts.access import access_for
+from accounts.selectors import editable_rep_ids, users_visible_to
 from crm.errors import refusal
 from crm.organisation import reporting_currency
 from pipeline import charts, services
@@ -124,22 +124,6 @@ class ForecastTable:
     target_sums: list[TargetCell]
     target_total: TargetCell | None
     has_targets: bool
-
-
-def _editable_reps(user, reps) -> set[int]:
-    """Reps whose targets the user may set: everyone for an admin, the members of the teams
-    they manage for a manager (one query only for someone who manages some teams and sells
-    in others)."""
-    access = access_for(user)
-    if access.is_admin or (access.managed_team_ids and access.managed_team_ids == access.team_ids):
-        return {u.pk for u in reps}
-    if not access.managed_team_ids:
-        return set()
-    return set(
-        Membership.objects.filter(
-            team_id__in=access.managed_team_ids, user_id__in=[u.pk for u in reps]
-        ).values_list("user_id", flat=True)
-    )
 
 
 def _row_label(row, group: str) -> str:
@@ -373,7 +357,7 @@ def _links(form: ForecastFilterForm) -> dict:
 
 
 def _page_context(request, form: ForecastFilterForm, forecast: Forecast) -> dict:
-    editable = _editable_reps(request.user, form.reps)
+    editable = editable_rep_ids(user=request.user, rep_ids=[u.pk for u in form.reps])
     return {
         "form": form,
         "filters": forecast.filters,

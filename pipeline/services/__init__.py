@@ -10,7 +10,6 @@ from pipeline.services.activities import (
 from pipeline.services.criteria import ExitCriteriaError, ExitCriteriaInvalid, ExitCriteriaUnmet
 from pipeline.services.deals import (
     POSITION_GAP,
-    DealConflict,
     MoveResult,
     deal_create,
     deal_delete,
@@ -21,10 +20,11 @@ from pipeline.services.deals import (
     deal_reopen,
     deal_resume,
     deal_update,
+    flags_scan,
     stage_totals_rebuild,
 )
 from pipeline.services.errors import DealRuleError
-from pipeline.services.flags import flags_scan, flags_sync
+from pipeline.services.flags import flags_sync
 from pipeline.services.forecasts import (
     deal_review_mark,
     exchange_rate_set,
@@ -32,6 +32,7 @@ from pipeline.services.forecasts import (
     sales_target_set,
     stage_probability_apply,
 )
+from pipeline.services.locks import DealConflict
 from pipeline.services.notifications import (
     digest_send,
     notification_mark_read,

@@ -11,8 +11,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
     Activity,
@@ -21,13 +21,8 @@ from pipeline.models import (
     Notification,
     NotificationKind,
 )
-from pipeline.services.deals import (
-    DealRuleError,
-    _flags_refresh,
-    _lock_deal,
-    _lock_stages,
-    _moved,
-)
+from pipeline.services.errors import DealRuleError
+from pipeline.services.locks import _flags_refresh, _lock_deal, _lock_stages, _moved
 
 ACTIVITY_FIELDS = ("kind", "subject", "due_date", "due_time", "assignee", "note")
 

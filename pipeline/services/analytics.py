@@ -273,9 +273,7 @@ def _rebuild_enqueue() -> bool:
     """Queue the background refresh (which rebuilds). A broker that is down never breaks the
     page asking (see crm.broker): the periodic run does it within minutes. Returns whether it
     was queued."""
-    from pipeline.tasks import analytics_refresh as task
-
-    return enqueue(task)
+    return enqueue("pipeline.analytics_refresh")
 
 
 class Freshness(NamedTuple):

@@ -12,18 +12,17 @@ are checked here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, Subquery, Sum
+from django.db.models import Count, Max, Min, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from crm.models import Company, Contact
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
@@ -39,13 +38,21 @@ from pipeline.models import (
     StageChange,
     StageTotal,
 )
+from pipeline.services.activities import NextStep, activity_create
 from pipeline.services.analytics import analytics_forget
 from pipeline.services.criteria import criteria_apply_to_move
 from pipeline.services.errors import DealRuleError
-from pipeline.services.flags import flags_sync
-
-if TYPE_CHECKING:
-    from pipeline.services.activities import NextStep
+from pipeline.services.flags import FlagSyncResult, flags_sync
+from pipeline.services.locks import (
+    DealConflict,
+    _flags_refresh,
+    _lock_deal,
+    _lock_stages,
+    _moved,
+    _totals_add,
+    _totals_enter,
+    _totals_leave,
+)
 
 POSITION_GAP = 1024
 
@@ -56,14 +63,6 @@ REVISED_FIELDS = ("value", "currency", "expected_close_date", "owner", "status")
 def _revision(deal: Deal, now) -> None:
     """Record the deal's forecast fields as they are, before a change at `now`."""
     DealRevision.of(deal, at=now).save()
-
-
-class DealConflict(Exception):
-    """The deal changed since the user loaded it (their version is stale)."""
-
-    def __init__(self, current: Deal):
-        super().__init__(_("This deal was changed by someone else."))
-        self.current = current
 
 
 @dataclass(frozen=True)
@@ -79,22 +78,6 @@ class MoveResult:
 
 
 # --- positions ----------------------------------------------------------------------------
-
-
-def _lock_stages(stage_ids: set[int], *, pipeline_id: int | None = None) -> dict[int, Stage]:
-    """Take the column locks, always in primary-key order so two moves cannot deadlock.
-    Returns the locked stages (of `pipeline_id` only, when given).
-
-    FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of other transactions (a stage
-    change or a deal written into this column) take FOR KEY SHARE on the stage row, which a
-    FOR UPDATE lock blocks until commit; two drags on neighbouring columns then wait for each
-    other and PostgreSQL kills one. The global order is in docs/architecture.md ("Locks")."""
-    qs = (
-        Stage.objects.select_for_update(no_key=True).filter(pk__in=sorted(stage_ids)).order_by("pk")
-    )
-    if pipeline_id is not None:
-        qs = qs.filter(pipeline_id=pipeline_id)
-    return {stage.pk: stage for stage in qs}
 
 
 def _column(stage_id: int, exclude_pk: int | None):
@@ -190,27 +173,6 @@ def _position_top(stage_id: int, exclude_pk: int | None = None) -> int:
 # --- column totals -------------------------------------------------------------------------
 
 
-def _totals_add(
-    stage_id: int, currency: str, count: int, value: Decimal, attention: int = 0
-) -> None:
-    """Adjust a stage's kept totals. Callers hold the stage's column lock."""
-    updated = StageTotal.objects.filter(stage_id=stage_id, currency=currency).update(
-        count=F("count") + count, value=F("value") + value, attention=F("attention") + attention
-    )
-    if not updated:
-        StageTotal.objects.create(
-            stage_id=stage_id, currency=currency, count=count, value=value, attention=attention
-        )
-
-
-def _totals_enter(deal: Deal) -> None:
-    _totals_add(deal.stage_id, deal.currency, 1, deal.value, int(deal.needs_attention))
-
-
-def _totals_leave(deal: Deal) -> None:
-    _totals_add(deal.stage_id, deal.currency, -1, -deal.value, -int(deal.needs_attention))
-
-
 def _open_totals_by_stage(stage_ids: list[int]):
     return (
         Deal.objects.filter(stage_id__in=stage_ids, status=DealStatus.OPEN)
@@ -285,41 +247,21 @@ def _stage_attention_rewrite() -> int:
     return len(changed)
 
 
-# --- flags and movement ------------------------------------------------------------------
-
-
-def _moved(deal: Deal, now) -> list[str]:
-    """Movement resets the rotting clock: entering a stage or completing an activity."""
-    deal.last_movement_at = now
-    deal.rots_at = now + timedelta(days=deal.stage.rot_days)
-    return ["last_movement_at", "rots_at"]
-
-
-def _flags_refresh(deal: Deal, *, now=None, raise_new: bool = False) -> None:
-    """Bring one deal's flags in line after a change (resolving what the change fixed, and with
-    `raise_new` raising what it caused) and keep its stage's attention count in step.
-    Callers hold the stage lock and the deal lock. Nothing to do for a deal without flags
-    unless raising."""
-    if not deal.needs_attention and not raise_new:
-        return
-    before = deal.needs_attention
-    flags_sync(deals=Deal.objects.filter(pk=deal.pk), now=now, raise_new=raise_new)
-    deal.needs_attention = (
-        Deal.objects.filter(pk=deal.pk).values_list("needs_attention", flat=True).get()
-    )
-    if deal.status == DealStatus.OPEN and before != deal.needs_attention:
-        _totals_add(deal.stage_id, deal.currency, 0, Decimal(0), deal.needs_attention - before)
-
-
-def _lock_deal(deal: Deal, version: int | None, *, for_delete: bool = False) -> Deal:
-    """Lock the deal's row after its column (see `_lock_stages`) and reload it. A delete needs
-    the full FOR UPDATE lock; every other write takes FOR NO KEY UPDATE, which lets other
-    transactions' foreign-key checks on the deal (activities, flags) through."""
-    current = Deal.objects.select_for_update(no_key=not for_delete).get(pk=deal.pk)
-    current.pipeline = deal.pipeline  # already loaded by the caller's access check
-    if version is not None and current.version != version:
-        raise DealConflict(current)
-    return current
+def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
+    """The periodic job: resume paused deals whose date has come, then bring every deal's
+    flags and the board's attention counts in line with the definitions. Convergent: a missed
+    run is caught up by the next."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    due = Deal.objects.filter(status=DealStatus.PAUSED, paused_until__lte=today)
+    for deal in due.select_related("pipeline").iterator(chunk_size=500):
+        deal_resume(acting_user=None, deal=deal, now=now)
+    result = flags_sync(now=now)
+    # The scan flips deals in bulk, outside the column locks the services use to keep the
+    # per-stage counts: recount them, also when this run flipped nothing (the run before may
+    # have been killed between its flips and its recount).
+    stage_attention_rebuild()
+    return result
 
 
 # --- services -----------------------------------------------------------------------------
@@ -394,8 +336,6 @@ def deal_create(
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
     _totals_enter(deal)
     if next_step is not None:
-        from pipeline.services.activities import activity_create  # it imports this module
-
         deal = activity_create(
             acting_user=acting_user,
             deal=deal,

@@ -173,22 +173,3 @@ def _needs_attention_sync(deals: QuerySet[Deal] | None) -> int:
         base.filter(needs_attention=True).filter(~has_open_flag).update(needs_attention=False)
     )
     return changed
-
-
-def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
-    """The periodic job: resume paused deals whose date has come, then bring every deal's
-    flags and the board's attention counts in line with the definitions. Convergent: a missed
-    run is caught up by the next."""
-    from pipeline.services.deals import deal_resume, stage_attention_rebuild
-
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    due = Deal.objects.filter(status=DealStatus.PAUSED, paused_until__lte=today)
-    for deal in due.select_related("pipeline").iterator(chunk_size=500):
-        deal_resume(acting_user=None, deal=deal, now=now)
-    result = flags_sync(now=now)
-    # The scan flips deals in bulk, outside the column locks the services use to keep the
-    # per-stage counts: recount them, also when this run flipped nothing (the run before may
-    # have been killed between its flips and its recount).
-    stage_attention_rebuild()
-    return result

@@ -29,8 +29,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import access_for
 from accounts.models import User
-from accounts.selectors import access_for
 from crm.models import Organisation
 from crm.organisation import organisation_get, organisation_zone
 from crm.transactions import atomic_with_retry
