@@ -65,7 +65,7 @@ class Membership(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed sign-in, kept for the throttling window (RELIABILITY.md: login throttling
+    """One failed sign-in, kept for the throttling window (docs/reliability.md: login throttling
     lives in the database, not in Redis). `username` is what was typed, lower-cased, whether
     or not such a user exists; `address` is the client address as the settings trust it."""
 

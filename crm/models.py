@@ -167,7 +167,7 @@ class Organisation(models.Model):
     week_start = models.PositiveSmallIntegerField(
         _("week starts on"), choices=WeekStart.choices, default=WeekStart.MONDAY
     )
-    # ABC tiers on a company's expected value (PRODUCT.md), in the reporting currency.
+    # ABC tiers on a company's expected value (docs/product.md), in the reporting currency.
     tier_a_threshold = models.DecimalField(
         _("A at or above"), max_digits=18, decimal_places=2, default=100000
     )

@@ -1,6 +1,6 @@
 """ABC tiers: the recompute job, the thresholds and a tier set by hand.
 
-Expected value of a company (PRODUCT.md) = value won in the last 12 months + weighted value of
+Expected value of a company (docs/product.md) = value won in the last 12 months + weighted value of
 its open deals (value in the reporting currency x the stage's probability). Paused and lost
 deals are left out. A at or above the A threshold, B at or above the B threshold, else C.
 

@@ -129,7 +129,7 @@ TEMPLATES = [
     },
     {
         # Cards are rendered hundreds of times per board page; Jinja2 renders them
-        # about four times faster than Django templates (see PERFORMANCE.md).
+        # about four times faster than Django templates (see docs/performance.md).
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,

@@ -202,7 +202,7 @@ class DealStatus(models.TextChoices):
 
 @dataclass(frozen=True)
 class DealVisibility:
-    """What a user may see of deals, as pipelines (PRODUCT.md, access rules): everything (an
+    """What a user may see of deals, as pipelines (docs/product.md, access rules): everything (an
     admin), or every deal of `full_pipeline_ids` and, in `own_pipeline_ids`, only deals owned
     by `user_id` or unassigned (a salesperson in a team set to "own deals only")."""
 
@@ -226,7 +226,7 @@ def deal_visibility(user) -> DealVisibility:
 
 class DealQuerySet(models.QuerySet):
     def visible_to(self, user) -> DealQuerySet:
-        """The one visibility rule for deals (PRODUCT.md, access rules; `deal_visibility`).
+        """The one visibility rule for deals (docs/product.md, access rules; `deal_visibility`).
 
         Admins see all deals; others the deals in their teams' pipelines, except that a
         salesperson in a team set to "own deals only" sees their own and unassigned deals there.
@@ -595,7 +595,7 @@ class FlagKind(models.TextChoices):
 
 class Flag(models.Model):
     """A deal slipping from the method: raised and resolved by the scan and the services so
-    that the open flags always equal the definitions (PRODUCT.md)."""
+    that the open flags always equal the definitions (docs/product.md)."""
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField(max_length=20, choices=FlagKind.choices)
@@ -817,7 +817,7 @@ class ForecastSnapshotLine(models.Model):
 
 
 class ForecastSnapshot(models.Model):
-    """The weekly forecast per pipeline, owner, stage and period, as it stood (PRODUCT.md).
+    """The weekly forecast per pipeline, owner, stage and period, as it stood (docs/product.md).
     Written once per week from that week's lines; never changed afterwards."""
 
     run = models.ForeignKey(ForecastSnapshotRun, on_delete=models.CASCADE, related_name="totals")

@@ -1,5 +1,5 @@
 """Cards are the hot path of the board: they are rendered by Jinja2, all cards of a list in a
-single render, with everything shared by the cards computed once (see PERFORMANCE.md for what
+single render, with everything shared by the cards computed once (see docs/performance.md for what
 Django templates cost per card)."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pipeline.models import Deal, Notification
 def _for_user(user: User) -> QuerySet[Notification]:
     """The user's own notifications about deals they can still see: a deal given to another
     team, or to someone else in an "own deals only" team, drops out of the list and the count
-    (PRODUCT.md: every list and count follows the visibility rule)."""
+    (docs/product.md: every list and count follows the visibility rule)."""
     return Notification.objects.filter(
         user_id=user.pk, deal__in=Deal.objects.visible_to(user).values("pk")
     )

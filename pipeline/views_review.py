@@ -135,7 +135,7 @@ def _money_formatter():
 
 def rows_html(request, rows, *, context: dict, panel_html: str = "") -> SafeString:
     """The rows of one section (or one row after an action) in a single Jinja2 render: rows
-    are the page's hot path (up to 250 of them; PERFORMANCE.md has what Django templates cost
+    are the page's hot path (up to 250 of them; docs/performance.md has what Django templates cost
     per card). Everything shared by the rows (texts, separators, the CSRF field, URL
     prefixes) is prepared once per render."""
     months = {number: str(name).title() for number, name in MONTHS_3.items()}

@@ -1,4 +1,4 @@
-"""Shared fixtures: the four personas of STYLE.md and a small board.
+"""Shared fixtures: the four personas of the house style (alice, bob, carol, admin) and a small board.
 
 alice: salesperson, team A · bob: manager, team A · carol: salesperson, team B · admin.
 """

@@ -72,7 +72,7 @@ def set_next_step(deal: Deal, due: date, *, subject: str = "Call back") -> Activ
 
 
 def expected_flags(*, now: datetime) -> set[tuple[int, str]]:
-    """The definitions (PRODUCT.md), computed in plain Python from the deals' own fields,
+    """The definitions (docs/product.md), computed in plain Python from the deals' own fields,
     independently of the SQL in pipeline/services/flags.py."""
     today = now.astimezone(COPENHAGEN).date()
     expected = set()

@@ -75,7 +75,7 @@ def reference_rate(currency: str, today: date) -> Decimal:
 
 
 def expected_by_definition(now: datetime) -> dict[int, Decimal]:
-    """PRODUCT.md in plain Python, deal by deal: won in the 12 months before today (local)
+    """docs/product.md in plain Python, deal by deal: won in the 12 months before today (local)
     at full value + open deals at value x probability; paused and lost left out."""
     today = now.astimezone(COPENHAGEN).date()
     year_ago = today.replace(year=today.year - 1)
