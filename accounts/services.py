@@ -28,6 +28,7 @@ from accounts.models import LoginFailure, Membership, Role, Team, User
 from accounts.security import security_event
 from accounts.selectors import live_work_team_ids
 from crm.broker import registered_task
+from crm.rules import RuleError
 from crm.transactions import atomic_with_retry
 
 logger = logging.getLogger(__name__)
@@ -35,13 +36,8 @@ logger = logging.getLogger(__name__)
 LIVE_DEAL_STATUSES = ("open", "paused")
 
 
-class UserRuleError(Exception):
+class UserRuleError(RuleError):
     """A change the rules refuse; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # --- sign-in throttle ---------------------------------------------------------------------

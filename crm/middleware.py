@@ -7,6 +7,9 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from crm.rules import RuleError
+from crm.transactions import TryAgain, is_database_unavailable, is_transient
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,12 +46,14 @@ class OrganisationTimeZoneMiddleware:
             timezone.deactivate()
 
 
-class DatabaseTroubleMiddleware:
-    """Turn the database's own refusals into answers a user can act on, in one place:
-    a transaction that lost a race twice (`TryAgain`) is the board's usual 409 refusal (the
-    card goes back, the board refreshes), and a database that cannot be reached is a quick 503
-    "try again in a moment" instead of a traceback. Errors raised before the view (sessions,
-    authentication) reach `crm.errors.handler500`, which answers them the same way."""
+class RefusalMiddleware:
+    """Refusals answered in one place. A business rule's refusal (`crm.rules.RuleError`) that
+    no view showed in its own form is the refusal every page uses (a toast for htmx, a page
+    otherwise) with the error's status: 400, or 409 for `TryAgain`, a transaction that lost a
+    race twice (the board puts the card back and refreshes). A database that cannot be
+    reached is a quick 503 "try again in a moment" instead of a traceback. Errors raised
+    before the view (sessions, authentication) reach `crm.errors.handler500`, which answers a
+    database outage the same way."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -58,9 +63,10 @@ class DatabaseTroubleMiddleware:
 
     def process_exception(self, request, exception):
         from crm.errors import database_unavailable, refusal
-        from crm.transactions import TryAgain, is_database_unavailable, is_transient
 
-        if isinstance(exception, TryAgain) or is_transient(exception):
+        if isinstance(exception, RuleError):
+            return refusal(request, str(exception), status=exception.status)
+        if is_transient(exception):
             # A transient error reaches here only from a transaction that could not retry
             # itself (it ran inside another): nothing was written, the user can try again.
             return refusal(request, str(TryAgain()), status=TryAgain.status)

@@ -13,18 +13,14 @@ from django.utils.translation import gettext as _
 from accounts.access import access_for
 from accounts.models import Membership, Team, User
 from crm.models import Company, Contact, Note, Tier
+from crm.rules import RuleError
 from crm.selectors import can_edit_company, can_set_tier
 from crm.services_tiers import KEEP_TIER, company_tier_set
 from crm.transactions import atomic_with_retry
 
 
-class CrmRuleError(Exception):
+class CrmRuleError(RuleError):
     """A write refused by a rule; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _check_team(*, acting_user: User, team: Team) -> None:

@@ -29,6 +29,7 @@ from accounts.access import access_for
 from accounts.models import User
 from crm.models import Company, Organisation, TierChange, WeekStart
 from crm.organisation import organisation_changed, organisation_get
+from crm.rules import RuleError
 from crm.transactions import atomic_with_retry
 
 RATE_PLACES = Decimal("0.00000001")  # ExchangeRate.rate has 8 decimal places
@@ -36,13 +37,8 @@ MONEY = DecimalField(max_digits=18, decimal_places=2)
 RATE = DecimalField(max_digits=18, decimal_places=8)
 
 
-class OrganisationRuleError(Exception):
+class OrganisationRuleError(RuleError):
     """A change refused by a rule; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def time_zone_names() -> frozenset[str]:

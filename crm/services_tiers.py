@@ -27,6 +27,7 @@ from accounts.models import User
 from crm.broker import enqueue
 from crm.models import Company, Organisation, Tier, TierChange
 from crm.organisation import organisation_changed, organisation_get
+from crm.rules import RuleError
 from crm.transactions import atomic_with_retry
 from pipeline.models import Deal, DealStatus
 from pipeline.money import Rate, rates_on, round_cents
@@ -39,13 +40,8 @@ KEEP_TIER = "keep"
 ZERO = Decimal("0.00")
 
 
-class TierRuleError(Exception):
+class TierRuleError(RuleError):
     """Input refused by a rule; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass

@@ -106,7 +106,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "crm.middleware.DatabaseTroubleMiddleware",
+    "crm.middleware.RefusalMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"

@@ -21,6 +21,8 @@ from typing import ParamSpec, TypeVar
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
+from crm.rules import RuleError
+
 logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
@@ -34,9 +36,9 @@ TRANSIENT_STATES = frozenset({DEADLOCK_DETECTED, SERIALIZATION_FAILURE})
 ATTEMPTS = 2
 
 
-class TryAgain(Exception):
+class TryAgain(RuleError):
     """The database refused a transaction twice because of other people's changes at the same
-    moment. Nothing was written; the user can simply try again."""
+    moment. Nothing was written; the user can simply try again (409)."""
 
     status = 409
 

@@ -10,6 +10,7 @@ from unittest import mock
 
 import psycopg
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError, close_old_connections, connection, transaction
 from django.test import Client, RequestFactory
@@ -257,3 +258,39 @@ def test_a_connection_killed_during_a_drag_is_503_nothing_half_written_then_reco
     )
     assert again.status_code == 200
     assert Deal.objects.get(pk=deal.pk).stage_id == stages_a[1].pk
+
+
+# --- every rule's refusal, answered in one place ---------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_rule_refusal_no_view_showed_is_the_usual_400_refusal(rf, htmx):
+    from accounts.services import UserRuleError
+    from crm.middleware import RefusalMiddleware
+    from crm.rules import RuleError
+    from crm.services import CrmRuleError
+    from crm.services_organisation import OrganisationRuleError
+    from crm.services_tiers import TierRuleError
+    from pipeline.services import DealRuleError, ExitCriteriaInvalid, SettingsError
+
+    request = rf.post("/anything/")
+    request.htmx = htmx
+    request.user = AnonymousUser()
+    middleware = RefusalMiddleware(lambda r: None)
+    for error in (
+        CrmRuleError("No such thing."),
+        UserRuleError("No such thing."),
+        OrganisationRuleError("No such thing."),
+        TierRuleError("No such thing."),
+        DealRuleError("No such thing."),
+        SettingsError("No such thing."),
+    ):
+        assert isinstance(error, RuleError)
+        response = middleware.process_exception(request, error)
+        assert response.status_code == 400
+        assert "No such thing." in response.content.decode()
+        assert (response.get("HX-Retarget") == "#toasts") is htmx
+    assert middleware.process_exception(request, ExitCriteriaInvalid()).status_code == 400
+    assert middleware.process_exception(request, TryAgain()).status_code == 409
+    assert middleware.process_exception(request, ValueError("x")) is None

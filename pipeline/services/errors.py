@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crm.rules import RuleError
 
-class DealRuleError(Exception):
+
+class DealRuleError(RuleError):
     """A business rule refused the change; the message is shown to the user."""

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Team, User
+from crm.rules import RuleError
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
     Deal,
@@ -49,7 +50,7 @@ STANDARD_STAGES = (
 )
 
 
-class SettingsError(Exception):
+class SettingsError(RuleError):
     """A settings change the rules refuse; the message is shown to the admin (400)."""
 
 
