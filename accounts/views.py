@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.security import client_address, security_event
-from crm.errors import refusal
+from crm.web.refusals import refusal
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

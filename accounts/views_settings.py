@@ -21,12 +21,11 @@ from accounts.forms import (
     UserCreateForm,
     UserUpdateForm,
 )
-from crm.errors import refusal
+from crm.web.refusals import form_refusal, refusal
 
 
 def _form_refusal(request, form):
-    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-    return refusal(request, " ".join(errors) or _("That request was not understood."), status=400)
+    return form_refusal(request, form, fallback=_("That request was not understood."))
 
 
 # --- users --------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ class RefusalMiddleware:
     otherwise) with the error's status: 400, or 409 for `TryAgain`, a transaction that lost a
     race twice (the board puts the card back and refreshes). A database that cannot be
     reached is a quick 503 "try again in a moment" instead of a traceback. Errors raised
-    before the view (sessions, authentication) reach `crm.errors.handler500`, which answers a
+    before the view (sessions, authentication) reach `crm.web.refusals.handler500`, which answers a
     database outage the same way."""
 
     def __init__(self, get_response):
@@ -62,7 +62,7 @@ class RefusalMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from crm.errors import database_unavailable, refusal
+        from crm.web.refusals import database_unavailable, refusal
 
         if isinstance(exception, RuleError):
             return refusal(request, str(exception), status=exception.status)

@@ -133,7 +133,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "crm.jinja2.environment", "autoescape": True},
+        "OPTIONS": {"environment": "crm.web.jinja.environment", "autoescape": True},
     },
 ]
 

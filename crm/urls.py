@@ -9,7 +9,7 @@ urlpatterns = [
     path("", include("pipeline.urls")),
 ]
 
-handler400 = "crm.errors.handler400"
-handler403 = "crm.errors.handler403"
-handler404 = "crm.errors.handler404"
-handler500 = "crm.errors.handler500"
+handler400 = "crm.web.refusals.handler400"
+handler403 = "crm.web.refusals.handler403"
+handler404 = "crm.web.refusals.handler404"
+handler500 = "crm.web.refusals.handler500"

@@ -12,17 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import selectors, services
-from crm.errors import refusal
 from crm.forms import CompanyForm, CompanyListForm, ContactForm, ListSearchForm, NoteForm
 from crm.models import Tier
 from crm.organisation import organisation_get
+from crm.web.refusals import form_refusal, refusal
 
 PAGE_SIZE = 25
-
-
-def _search_refusal(request, form: ListSearchForm):
-    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-    return refusal(request, " ".join(errors), status=400)
 
 
 def _list_page(request, *, queryset, form: ListSearchForm, template: str, extra: dict):
@@ -44,7 +39,7 @@ def _list_page(request, *, queryset, form: ListSearchForm, template: str, extra:
 def company_list(request):
     form = CompanyListForm(request.GET)
     if not form.is_valid():
-        return _search_refusal(request, form)
+        return form_refusal(request, form)
     companies = selectors.companies_for_user(
         user=request.user, q=form.cleaned_data["q"], tiers=form.tiers()
     )
@@ -156,7 +151,7 @@ def company_note_create(request, pk: int):
 def contact_list(request):
     form = ListSearchForm(request.GET)
     if not form.is_valid():
-        return _search_refusal(request, form)
+        return form_refusal(request, form)
     contacts = selectors.contacts_for_user(user=request.user, q=form.cleaned_data["q"])
     return _list_page(
         request, queryset=contacts, form=form, template="crm/contact_list.html", extra={}

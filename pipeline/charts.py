@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from pipeline.money import format_compact, format_money
+from crm.web.money import format_compact, format_money
 
 WIDTH, HEIGHT = 960, 300
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 62, 14, 22, 30

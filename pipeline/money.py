@@ -29,7 +29,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from django.utils.formats import number_format
 
 from crm.organisation import organisation_changed, reporting_currency
 
@@ -140,24 +139,3 @@ def sum_in_reporting(
     rates = rates or current_rates()
     total = sum((to_reporting(a or Decimal(0), c, rates) for a, c in amounts), Decimal(0))
     return round_cents(total)
-
-
-def format_money(amount: Decimal | None, currency: str, *, whole: bool = True) -> str:
-    """'12.500 DKK' in German, '12,500 DKK' in English: the user's locale, the deal's currency."""
-    if amount is None:
-        return ""
-    places = 0 if whole else 2
-    number = number_format(amount, decimal_pos=places, use_l10n=True, force_grouping=True)
-    return f"{number} {currency}"
-
-
-def format_compact(amount: Decimal, currency: str) -> str:
-    """Column totals: '1.2M EUR', '450k EUR', '980 EUR'."""
-    value = float(amount)
-    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if abs(value) >= limit:
-            shown = value / limit
-            decimals = 1 if shown < 100 else 0
-            number = number_format(round(shown, decimals), decimal_pos=decimals, use_l10n=True)
-            return f"{number}{suffix} {currency}"
-    return format_money(amount, currency)

@@ -13,7 +13,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from pipeline.money import format_money
+from crm.web.money import format_money
 
 
 def _deals_path() -> str:

@@ -21,8 +21,8 @@ from django_htmx.http import (
 )
 
 from crm import services as crm_services
-from crm.errors import refusal
 from crm.forms import NoteForm
+from crm.web.refusals import form_refusal, refusal
 from pipeline import selectors, selectors_criteria, services
 from pipeline.forms import (
     ActivityForm,
@@ -40,16 +40,6 @@ from pipeline.forms import (
 from pipeline.models import DealStatus
 from pipeline.rendering import attach_cards_html, cards_html
 from pipeline.selectors import BoardFilters, Column
-
-
-def _refusal(request, message: str, *, status: int):
-    """A short, human answer to a refused request: a toast for htmx, a page otherwise."""
-    return refusal(request, message, status=status)
-
-
-def _form_refusal(request, form, *, status: int = 400):
-    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-    return _refusal(request, " ".join(errors) or _("Please check your input."), status=status)
 
 
 def _all_valid(*forms) -> bool:
@@ -115,7 +105,7 @@ def board(request, pk: int):
     pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
     form = BoardFilterForm(request.GET, pipeline=pipeline)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     filters = form.filters()
     columns = selectors.board_columns(pipeline=pipeline, user=request.user, filters=filters)
     attach_cards_html(request, columns)
@@ -144,7 +134,7 @@ def column_more(request, pk: int, stage_pk: int):
     filters = _board_filters(request, pipeline, request.GET)
     cursor = CursorForm(request.GET)
     if filters is None or not cursor.is_valid():
-        return _refusal(request, _("That page of the column could not be loaded."), status=400)
+        return refusal(request, _("That page of the column could not be loaded."), status=400)
     after = (cursor.cleaned_data["after_position"], cursor.cleaned_data["after_id"])
     cards, has_more = selectors.column_cards(
         stage=stage, user=request.user, filters=filters, after=after
@@ -171,10 +161,10 @@ def deal_move_check(request, pk: int):
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=())
     form = DealMoveForm(request.GET)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=form.cleaned_data["stage"])
     if step is None:
-        return _refusal(request, _("That stage is not part of this deal's pipeline."), status=400)
+        return refusal(request, _("That stage is not part of this deal's pipeline."), status=400)
     return _move_dialog(request, step, data=form.cleaned_data)
 
 
@@ -199,7 +189,7 @@ def deal_move(request, pk: int):
     filters = _board_filters(request, deal.pipeline, request.POST)
     if not form.is_valid() or filters is None:
         if request.htmx:
-            return _form_refusal(request, form)
+            return form_refusal(request, form)
         return _deal_page(
             request,
             selectors.deal_get_for_user(user=request.user, pk=pk),
@@ -227,14 +217,14 @@ def deal_move(request, pk: int):
         if not request.htmx:
             messages.error(request, message)
             return redirect(deal)
-        return _refusal(request, message, status=409)
+        return refusal(request, message, status=409)
     except services.ExitCriteriaUnmet as error:
         return _move_refused_for_criteria(request, deal, data, error)
     except services.DealRuleError as error:
         if not request.htmx:
             deal = selectors.deal_get_for_user(user=request.user, pk=pk)
             return _deal_page(request, deal, status=400, error=str(error))
-        return _refusal(request, str(error), status=400)
+        return refusal(request, str(error), status=400)
     if not request.htmx:
         if result.changed:
             messages.success(request, _("Moved to %(stage)s.") % {"stage": result.stage.name})
@@ -435,7 +425,7 @@ def _after_close(request, deal, *, message: str, from_board: bool):
 def _close_conflict(request, deal):
     message = _("Someone else changed this deal a moment ago. Please look again.")
     if request.htmx:
-        return _refusal(request, message, status=409)
+        return refusal(request, message, status=409)
     messages.error(request, message)
     return redirect(deal)
 
@@ -445,13 +435,13 @@ def _versioned_action(request, pk: int, action, success_message: str):
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
     form = VersionForm(request.POST)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     try:
         action(acting_user=request.user, deal=deal, version=form.cleaned_data["version"])
     except services.DealConflict:
         return _close_conflict(request, deal)
     except services.DealRuleError as error:
-        return _refusal(request, str(error), status=400)
+        return refusal(request, str(error), status=400)
     messages.success(request, success_message)
     return redirect(deal)
 
@@ -462,7 +452,7 @@ def deal_mark_won(request, pk: int):
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
     form = VersionForm(request.POST)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     try:
         services.deal_mark_won(
             acting_user=request.user, deal=deal, version=form.cleaned_data["version"]
@@ -470,7 +460,7 @@ def deal_mark_won(request, pk: int):
     except services.DealConflict:
         return _close_conflict(request, deal)
     except services.DealRuleError as error:
-        return _refusal(request, str(error), status=400)
+        return refusal(request, str(error), status=400)
     return _after_close(
         request,
         deal,
@@ -502,7 +492,7 @@ def deal_mark_lost(request, pk: int):
     except services.DealConflict:
         return _close_conflict(request, deal)
     except services.DealRuleError as error:
-        return _refusal(request, str(error), status=400)
+        return refusal(request, str(error), status=400)
     return _after_close(
         request,
         deal,
@@ -651,7 +641,7 @@ def activity_update(request, pk: int):
         "origin": origin,
     }
     if activity.is_done:
-        return _refusal(request, _("This activity is already done."), status=400)
+        return refusal(request, _("This activity is already done."), status=400)
     if request.method == "GET":
         return _activity_form_response(request, **kwargs)
     if not form.is_valid():
@@ -679,7 +669,7 @@ def activity_complete(request, pk: int):
     try:
         services.activity_complete(acting_user=request.user, activity=activity)
     except services.DealRuleError as error:
-        return _refusal(request, str(error), status=400)
+        return refusal(request, str(error), status=400)
     message = _("Done: %(subject)s.") % {"subject": activity.subject}
     if not request.htmx:
         messages.success(request, message)

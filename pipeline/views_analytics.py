@@ -1,6 +1,6 @@
 """The pipeline analytics pages: funnel, time in stage, reps by stage, loss analysis and
 velocity, each with its filters in the query string, a CSV and an XLSX export of the same rows
-(`?export=csv`, `?export=xlsx`, written by pipeline/exports.py) and drill-down to the deals
+(`?export=csv`, `?export=xlsx`, written by crm/web/exports.py) and drill-down to the deals
 behind a figure. Money is in the organisation's reporting currency. Definitions:
 pipeline/selectors_analytics.py.
 
@@ -23,10 +23,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from crm.errors import refusal
 from crm.organisation import reporting_currency
+from crm.web.exports import FORMATS, Days, Percent, export_response
+from crm.web.refusals import form_refusal, refusal
 from pipeline import charts_analytics
-from pipeline.exports import FORMATS, Days, Percent, export_response
 from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
 from pipeline.models import Deal
 from pipeline.money import money_key, round_cents
@@ -52,11 +52,6 @@ PAGES = [
     ("analytics-losses", "losses"),
     ("analytics-velocity", "velocity"),
 ]
-
-
-def _refuse(request, form):
-    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-    return refusal(request, " ".join(errors) or _("Please check your input."), status=400)
 
 
 def _form(request) -> AnalyticsFilterForm:
@@ -133,7 +128,7 @@ def _validated(request):
     if export is None:
         return None, refusal(request, _("Unknown export format."), status=400)
     if not form.is_valid():
-        return None, _refuse(request, form)
+        return None, form_refusal(request, form)
     # The stage visits the pages count on, refreshed first when older than a minute.
     form.as_of, form.version = analytics_refresh_if_stale()
     # Running stays are measured to the refresh the figures are exact as of.
@@ -488,10 +483,10 @@ def analytics_deals(request):
     """The deals behind a funnel stage or a rep x stage cell."""
     form = _form(request)
     if not form.is_valid():
-        return _refuse(request, form)
+        return form_refusal(request, form)
     cell_form = DrillDownForm(request.GET, filter_form=form)
     if not cell_form.is_valid():
-        return _refuse(request, cell_form)
+        return form_refusal(request, cell_form)
     cell = cell_form.cleaned_data
     stage, rep = cell["stage"], cell["cell_rep"]
     deals = list(

@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.errors import refusal
+from crm.web.refusals import form_refusal, refusal
 from pipeline import selectors, selectors_cleanup, services
 from pipeline.forms_cleanup import FACT_LABELS, CleanupFactForm, CleanupPauseForm, VersionForm
 
@@ -50,8 +50,7 @@ def _action(request, pk: int, form_class, perform):
         raise PermissionDenied
     form = form_class(request.POST)
     if not form.is_valid():
-        errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
-        return refusal(request, errors or _("Please check your input."), status=400)
+        return form_refusal(request, form)
     try:
         message = perform(deal, form.cleaned_data)
     except services.DealConflict:

@@ -1,5 +1,5 @@
 """The forecast page: the weighted forecast by period as a chart and a table, drill-down to the
-deals behind a cell, CSV and XLSX export (pipeline/exports.py), targets set in place, what
+deals behind a cell, CSV and XLSX export (crm/web/exports.py), targets set in place, what
 changed since last week's snapshot, forecast accuracy and stage calibration.
 
 The page itself costs a fixed number of queries (see tests/pipeline/test_forecast_views.py);
@@ -26,10 +26,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import access_for
 from accounts.selectors import editable_rep_ids, users_visible_to
-from crm.errors import refusal
 from crm.organisation import reporting_currency
+from crm.web.exports import csv_safe, export_response  # noqa: F401 (csv_safe lived here)
+from crm.web.money import format_money
+from crm.web.refusals import form_refusal
 from pipeline import charts, services
-from pipeline.exports import csv_safe, export_response  # noqa: F401 (csv_safe lived here)
 from pipeline.forecasting import period_label, periods
 from pipeline.forms_forecast import (
     GROUP_CHOICES,
@@ -40,7 +41,7 @@ from pipeline.forms_forecast import (
     filter_form_from_query,
 )
 from pipeline.models import PeriodKind
-from pipeline.money import current_rates, format_money, round_cents
+from pipeline.money import current_rates, round_cents
 from pipeline.selectors import stage_get_for_user
 from pipeline.selectors_forecast import (
     REASONS,
@@ -57,11 +58,6 @@ from pipeline.selectors_forecast import (
 DRILL_DOWN_LIMIT = 500
 ACCURACY_PERIODS = 4
 SMALL_SAMPLE = 5  # fewer closed deals than this: the observed rate says little
-
-
-def _form_refusal(request, form, *, status: int = 400):
-    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-    return refusal(request, " ".join(errors) or _("Please check your input."), status=status)
 
 
 def _coverage(expected: Decimal, target: Decimal | None) -> tuple[int | None, str]:
@@ -383,7 +379,7 @@ def _page_context(request, form: ForecastFilterForm, forecast: Forecast) -> dict
 def forecast(request):
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     filters = form.filters()
     today = timezone.localdate()
     result = forecast_for_user(user=request.user, filters=filters, today=today)
@@ -401,7 +397,7 @@ def forecast_export(request, file_format: str = "csv"):
     value (and for reps the target), in the reporting currency, formula-safe."""
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     filters = form.filters()
     result = forecast_for_user(user=request.user, filters=filters, today=timezone.localdate())
     rows = forecast_export_rows(
@@ -413,7 +409,7 @@ def forecast_export(request, file_format: str = "csv"):
 
 def forecast_export_rows(result: Forecast, *, row_title: str):
     """The header, a line per row and the totals; money as Decimal, blanks as None (the
-    writers in pipeline/exports.py make text cells formula-safe)."""
+    writers in crm/web/exports.py make text cells formula-safe)."""
     currency = reporting_currency()
     with_targets = result.filters.group == "owner"
     header = [row_title]
@@ -460,10 +456,10 @@ def forecast_deals(request):
     """The deals behind one cell of the table."""
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     cell_form = ForecastCellForm(request.GET, filter_form=form)
     if not cell_form.is_valid():
-        return _form_refusal(request, cell_form)
+        return form_refusal(request, cell_form)
     filters, cell = form.filters(), cell_form.cleaned_data
     deals = list(
         forecast_cell_deals(
@@ -502,7 +498,7 @@ def forecast_target_set(request):
     403 (the service decides); bad input: 400. Nothing changes in any of these."""
     form = SalesTargetForm(request.POST)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     data = form.cleaned_data
     rep = users_visible_to(user=request.user).filter(pk=data["rep"]).first()
     if rep is None:
@@ -562,7 +558,7 @@ def forecast_calibration_panel(request):
     """Configured stage probabilities beside observed win rates, for one pipeline."""
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     context = _calibration_context(request, form) | {"panel": "calibration"}
     template = "pipeline/forecast_panel.html"
     return render(request, f"{template}#calibration" if request.htmx else template, context)
@@ -576,7 +572,7 @@ def forecast_calibration_apply(request, pk: int):
     stage = stage_get_for_user(user=request.user, pk=pk)
     form = ProbabilityForm(request.POST)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     probability = form.cleaned_data["probability"]
     services.stage_probability_apply(acting_user=request.user, stage=stage, probability=probability)
     message = _("%(stage)s now counts at %(probability)s %%.") % {
@@ -605,7 +601,7 @@ def forecast_changes_panel(request):
     its own, loaded right after the page: it compares the week's writes with the snapshot."""
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     filters = form.filters()
     today = timezone.localdate()
     span = periods(filters.start or today, filters.kind, filters.count)
@@ -630,7 +626,7 @@ def forecast_accuracy_panel(request):
     """Per rep and closed period: what was won against the forecast 1 and 4 weeks before."""
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
-        return _form_refusal(request, form)
+        return form_refusal(request, form)
     filters = form.filters()
     rows = forecast_accuracy(
         user=request.user, filters=filters, today=timezone.localdate(), count=ACCURACY_PERIODS

@@ -21,17 +21,18 @@ from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
-from django.utils import numberformat, timezone
+from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.formats import date_format, get_format
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from crm.errors import refusal
 from crm.organisation import reporting_currency
+from crm.web.money import money_formatter
+from crm.web.refusals import refusal
 from pipeline import selectors, selectors_review, services
 from pipeline.forms_review import (
     ReviewCloseDateForm,
@@ -117,22 +118,6 @@ def _row_texts() -> dict[str, str]:
     }
 
 
-def _money_formatter():
-    """format_money with the locale's separators looked up once, not once per row."""
-    lang = get_language()
-    decimal = get_format("DECIMAL_SEPARATOR", lang)
-    grouping = get_format("NUMBER_GROUPING", lang)
-    thousands = get_format("THOUSAND_SEPARATOR", lang)
-
-    def money(amount, currency: str) -> str:
-        number = numberformat.format(
-            amount, decimal, 0, grouping, thousands, force_grouping=True, use_l10n=True
-        )
-        return f"{number} {currency}"
-
-    return money
-
-
 def rows_html(request, rows, *, context: dict, panel_html: str = "") -> SafeString:
     """The rows of one section (or one row after an action) in a single Jinja2 render: rows
     are the page's hot path (up to 250 of them; docs/performance.md has what Django templates cost
@@ -152,7 +137,7 @@ def rows_html(request, rows, *, context: dict, panel_html: str = "") -> SafeStri
             "several_pipelines": context["several_pipelines"],
             "csrf": csrf_input(request),  # one token for every form of the render
             "t": _row_texts(),
-            "money": _money_formatter(),
+            "money": money_formatter(),
             "reporting_currency": reporting_currency(),
             "short": lambda day: f"{day.day} {months[day.month]}",
             "long": lambda day: f"{day.day} {months[day.month]} {day.year}",

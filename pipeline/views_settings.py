@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import settings_access
-from crm.errors import refusal
+from crm.web.refusals import form_errors_text, refusal
 from pipeline import selectors_settings as selectors
 from pipeline import services
 from pipeline.forms_settings import (
@@ -32,11 +32,6 @@ from pipeline.forms_settings import (
 from pipeline.models import LostReason, ProductArea
 
 PIPELINE_PAGE = "settings/pipeline_detail.html"
-
-
-def _form_errors(form) -> str:
-    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-    return " ".join(errors) or _("Please check your input.")
 
 
 def _done(request, message: str, url: str):
@@ -167,7 +162,7 @@ def stage_reorder(request, pk: int):
     pipeline = selectors.pipeline_get_for_settings(user=request.user, pk=pk)
     form = OrderForm(request.POST)
     if not form.is_valid():
-        return refusal(request, _form_errors(form), status=400)
+        return refusal(request, form_errors_text(form), status=400)
     try:
         services.stage_reorder(
             acting_user=request.user, pipeline=pipeline, stage_ids=form.cleaned_data["order"]
@@ -186,7 +181,7 @@ def stage_move(request, pk: int):
     stage = selectors.stage_get_for_settings(user=request.user, pk=pk)
     form = DirectionForm(request.POST)
     if not form.is_valid():
-        return refusal(request, _form_errors(form), status=400)
+        return refusal(request, form_errors_text(form), status=400)
     direction = form.cleaned_data["direction"]
     services.stage_move(acting_user=request.user, stage=stage, direction=direction)
     if request.htmx:
@@ -347,7 +342,7 @@ def criterion_update(request, pk: int):
     criterion = selectors.criterion_get_for_settings(user=request.user, pk=pk)
     form = ExitCriterionForm(request.POST, prefix=f"c{criterion.pk}")
     if not form.is_valid():
-        return refusal(request, _form_errors(form), status=400)
+        return refusal(request, form_errors_text(form), status=400)
     try:
         services.exit_criterion_update(
             acting_user=request.user, criterion=criterion, **form.cleaned_data
@@ -371,7 +366,7 @@ def criterion_move(request, pk: int):
     criterion = selectors.criterion_get_for_settings(user=request.user, pk=pk)
     form = DirectionForm(request.POST)
     if not form.is_valid():
-        return refusal(request, _form_errors(form), status=400)
+        return refusal(request, form_errors_text(form), status=400)
     services.exit_criterion_move(
         acting_user=request.user, criterion=criterion, direction=form.cleaned_data["direction"]
     )
@@ -485,7 +480,7 @@ def list_rename(request, kind: AdminList, pk: int):
     entry = kind.get(request.user, pk)
     form = ListEntryForm(request.POST, prefix=f"e{entry.pk}")
     if not form.is_valid():
-        return refusal(request, _form_errors(form), status=400)
+        return refusal(request, form_errors_text(form), status=400)
     try:
         kind.service("update", user=request.user, entry=entry, name=form.cleaned_data["name"])
     except services.SettingsError as error:
@@ -499,7 +494,7 @@ def list_move(request, kind: AdminList, pk: int):
     entry = kind.get(request.user, pk)
     form = DirectionForm(request.POST)
     if not form.is_valid():
-        return refusal(request, _form_errors(form), status=400)
+        return refusal(request, form_errors_text(form), status=400)
     direction = form.cleaned_data["direction"]
     kind.service("move", user=request.user, entry=entry, direction=direction)
     return _list_done(request, kind, _("Order saved."), focus={"pk": pk, "direction": direction})
@@ -511,7 +506,7 @@ def list_reorder(request, kind: AdminList):
     settings_access(user=request.user)
     form = OrderForm(request.POST)
     if not form.is_valid():
-        return refusal(request, _form_errors(form), status=400)
+        return refusal(request, form_errors_text(form), status=400)
     field = "reason_ids" if kind.model is LostReason else "area_ids"
     try:
         kind.service("reorder", user=request.user, **{field: form.cleaned_data["order"]})

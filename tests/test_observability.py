@@ -22,10 +22,10 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import path, reverse
 
 from accounts.models import User
-from crm.errors import handler500 as project_handler500
 from crm.observability import current_request_id
 from crm.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from crm.urls import urlpatterns as project_urlpatterns
+from crm.web.refusals import handler500 as project_handler500
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 
 from crm.organisation import reporting_currency
-from pipeline.money import format_compact, format_money
+from crm.web.money import format_compact, format_money
 
 register = template.Library()
 

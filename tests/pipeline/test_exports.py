@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from pipeline.exports import (
+from crm.web.exports import (
     MONEY_FORMAT,
     XLSX_CONTENT_TYPE,
     Days,

@@ -22,6 +22,17 @@ def refusal(request, message: str, *, status: int):
     return render(request, "refusal.html", {"message": message}, status=status)
 
 
+def form_errors_text(form, *, fallback: str = "") -> str:
+    """A form's errors in one line (or `fallback`, or "Please check your input.")."""
+    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    return " ".join(errors) or fallback or _("Please check your input.")
+
+
+def form_refusal(request, form, *, status: int = 400, fallback: str = ""):
+    """A form that did not validate, answered as a refusal with its errors in one line."""
+    return refusal(request, form_errors_text(form, fallback=fallback), status=status)
+
+
 def handler403(request, exception=None):
     if getattr(request, "htmx", False):
         message = _("You can see this, but only its owner, a manager or an admin can change it.")
