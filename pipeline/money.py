@@ -3,7 +3,7 @@
 Exchange rates are set by admins (ExchangeRate rows, each valid from a date), in units of the
 organisation's reporting currency; the fixed rates in settings are the fallback for a currency
 that has none. Changing the reporting currency re-bases the rows in the same transaction
-(`crm.services_organisation.organisation_update`), so they always mean "reporting currency per
+(`crm.services.organisation.organisation_update`), so they always mean "reporting currency per
 unit". Rounding rule: amounts are summed
 per currency in the database (exact decimals), each sum is converted with the rate in force
 (and weighted by the stage's probability where asked), and every figure shown is rounded once,

@@ -270,8 +270,8 @@ def test_a_rule_refusal_no_view_showed_is_the_usual_400_refusal(rf, htmx):
     from crm.middleware import RefusalMiddleware
     from crm.rules import RuleError
     from crm.services import CrmRuleError
-    from crm.services_organisation import OrganisationRuleError
-    from crm.services_tiers import TierRuleError
+    from crm.services.organisation import OrganisationRuleError
+    from crm.services.tiers import TierRuleError
     from pipeline.services import DealRuleError, ExitCriteriaInvalid, SettingsError
 
     request = rf.post("/anything/")

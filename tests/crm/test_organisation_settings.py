@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from crm.models import Organisation
 from crm.organisation import organisation_changed, organisation_get
-from crm.services_organisation import organisation_update
+from crm.services.organisation import organisation_update
 from pipeline import services
 from pipeline.models import ExchangeRate, ForecastSnapshotLine, SalesTarget
 from pipeline.money import rates_changed, rates_on

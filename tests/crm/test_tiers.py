@@ -26,10 +26,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import services, services_tiers
+from crm import services
 from crm.models import Company, Organisation, TierChange
 from crm.organisation import organisation_get, reporting_currency
-from crm.services_tiers import tier_thresholds_update, tiers_recompute
+from crm.services import tiers as tier_services
+from crm.services.tiers import tier_thresholds_update, tiers_recompute
 from pipeline.models import Deal, DealStatus, ExchangeRate
 from pipeline.services import POSITION_GAP, stage_totals_rebuild
 from tests.conftest import requires_postgres
@@ -268,7 +269,7 @@ def test_recompute_queries_do_not_grow_with_companies_or_deals(team_a, stages_a,
 
 
 def test_recompute_works_through_several_batches(team_a, stages_a, alice, monkeypatch):
-    monkeypatch.setattr(services_tiers, "BATCH_SIZE", 7)
+    monkeypatch.setattr(tier_services, "BATCH_SIZE", 7)
     now = random_dataset(stages_a, team_a, alice, companies=30, deals=200)
     set_thresholds(60_000, 15_000)
     result = tiers_recompute(now=now)
@@ -280,7 +281,7 @@ def test_recompute_works_through_several_batches(team_a, stages_a, alice, monkey
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_recomputes_at_once_record_each_change_once(team_a, stages_a, alice, monkeypatch):
-    monkeypatch.setattr(services_tiers, "BATCH_SIZE", 5)
+    monkeypatch.setattr(tier_services, "BATCH_SIZE", 5)
     now = random_dataset(stages_a, team_a, alice, companies=40, deals=300)
     set_thresholds(60_000, 15_000)
     barrier = threading.Barrier(2)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from crm.models import Organisation
-from crm.services_tiers import tiers_recompute
+from crm.services.tiers import tiers_recompute
 from tests.e2e.conftest import log_in
 from tests.factories import CompanyFactory, DealFactory
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import organisation as organisation_module
-from crm.services_organisation import organisation_update
+from crm.services.organisation import organisation_update
 from pipeline import money, services
 from pipeline.models import LostReason, StageChange
 from pipeline.money import money_key, money_version, rates_changed, rates_on

@@ -159,7 +159,7 @@ def test_deleting_a_deal_removes_its_visits_and_sums(alice, bob, stages_a):
 
 
 def test_a_tier_change_is_caught(generated, stages_a):  # noqa: F811
-    from crm.services_tiers import company_tier_set
+    from crm.services.tiers import company_tier_set
 
     company = Company.objects.filter(deals__isnull=False).first()
     new_tier = "A" if company.tier != "A" else "C"

@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.services_tiers import tiers_recompute
+from crm.services.tiers import tiers_recompute
 from pipeline import services
 from pipeline.models import Activity, Deal, Flag, LostReason, StageChange, StageTotal
 from pipeline.services.analytics import analytics_refresh

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from crm.services_tiers import tiers_recompute
+from crm.services.tiers import tiers_recompute
 
 
 class Command(BaseCommand):

@@ -444,7 +444,7 @@ class Command(BaseCommand):
         a fifth A, two fifths B), then the recompute the nightly job would run."""
         from crm.models import Organisation
         from crm.organisation import organisation_changed, organisation_get
-        from crm.services_tiers import tiers_recompute
+        from crm.services.tiers import tiers_recompute
 
         organisation_get()
         Organisation.objects.filter(pk=1).update(

@@ -1,3 +1,5 @@
+"""The project's URLs: each app's, one module per subject, and the error handlers."""
+
 from django.contrib import admin
 from django.urls import include, path
 
@@ -5,7 +7,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("settings/", include("accounts.urls_settings")),
-    path("", include("crm.urls_app")),
+    path("", include("crm.urls.companies")),
+    path("", include("crm.urls.contacts")),
+    path("settings/", include("crm.urls.organisation")),
     path("", include("pipeline.urls")),
 ]
 

@@ -1,10 +1,7 @@
-"""Reads for the company and contact pages, and the access doors for companies and contacts.
+"""Companies: the access doors, the list, the duplicate check, a company's deals and contacts.
 
-Every read that works for a user starts from `Company.objects.visible_to(user)` (contacts follow
-their company), so lists, searches, counts and detail pages agree. Deals shown beside a company
-go through `Deal.objects.visible_to(user)`: seeing a company never reveals a deal the user may
-not see.
-"""
+Every read that works for a user starts from `Company.objects.visible_to(user)`: another
+team's company is a 404, a visible one the user may not change a 403."""
 
 from __future__ import annotations
 
@@ -14,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     IntegerField,
     OuterRef,
     Q,
@@ -29,10 +25,8 @@ from django.http import Http404
 from accounts.access import access_for
 from accounts.models import User
 from crm.matching import company_name_key, web_host_key
-from crm.models import Company, Contact, Note, TierChange
+from crm.models import Company, Contact
 from pipeline.models import Deal, DealStatus
-
-# --- access doors -------------------------------------------------------------------------
 
 
 def can_edit_company(*, user: User, company: Company) -> bool:
@@ -45,18 +39,6 @@ def can_edit_company(*, user: User, company: Company) -> bool:
     if access.manages_team(company.team_id):
         return True
     return company.team_id in access.team_ids and company.owner_id in (None, user.pk)
-
-
-def can_set_tier(*, user: User, team_id: int) -> bool:
-    """Whether the user may set a company's tier by hand (or release it): managers of the
-    company's team and admins."""
-    return access_for(user).manages_team(team_id)
-
-
-def can_set_tiers_somewhere(*, user: User) -> bool:
-    """Whether the company form offers the tier: the user manages a team or is an admin."""
-    access = access_for(user)
-    return access.is_admin or bool(access.managed_team_ids)
 
 
 def companies_editable_by(*, user: User) -> QuerySet[Company]:
@@ -82,25 +64,6 @@ def company_get_for_user(*, user: User, pk: int, write: bool = False) -> Company
     return company
 
 
-def contact_get_for_user(*, user: User, pk: int, write: bool = False) -> Contact:
-    """The contact; 404 when missing or its company is not visible, 403 when `write` and the
-    user may not change its company."""
-    contact = (
-        Contact.objects.visible_to(user)
-        .select_related("company", "company__team", "company__owner")
-        .filter(pk=pk)
-        .first()
-    )
-    if contact is None:
-        raise Http404
-    if write and not can_edit_company(user=user, company=contact.company):
-        raise PermissionDenied
-    return contact
-
-
-# --- lists --------------------------------------------------------------------------------
-
-
 def _count_of(qs: QuerySet) -> Coalesce:
     """A correlated COUNT(*) over `qs` (already filtered on OuterRef), 0 when empty."""
     counted = qs.order_by().values("company_id").annotate(n=Count("pk")).values("n")
@@ -124,17 +87,6 @@ def companies_for_user(
     return qs.annotate(
         contact_count=_count_of(contacts), open_deal_count=_count_of(open_deals)
     ).order_by("name", "pk")
-
-
-def contacts_for_user(*, user: User, q: str = "") -> QuerySet[Contact]:
-    """Visible contacts, searched by name, email or company name, with their company."""
-    qs = Contact.objects.visible_to(user).select_related("company")
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(company__name__icontains=q))
-    return qs.order_by("name", "pk")
-
-
-# --- duplicates ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -200,9 +152,6 @@ def company_duplicates_for_user(
     ]
 
 
-# --- detail pages -------------------------------------------------------------------------
-
-
 def contacts_for_company(*, company: Company) -> QuerySet[Contact]:
     """The company's contacts; whoever sees the company sees all of them."""
     return company.contacts.order_by("name", "pk")
@@ -225,55 +174,3 @@ def deals_for_company(*, company: Company, user: User) -> QuerySet[Deal]:
         .annotate(status_order=status_order)
         .order_by("status_order", "-created_at", "-pk")
     )
-
-
-def deals_for_contact(*, contact: Contact, user: User) -> QuerySet[Deal]:
-    """The contact's deals the user may see, newest first."""
-    return (
-        Deal.objects.visible_to(user)
-        .filter(contact_id=contact.pk)
-        .select_related("pipeline", "stage", "owner")
-        .order_by("-created_at", "-pk")
-    )
-
-
-def notes_for(*, company: Company | None = None, contact: Contact | None = None):
-    """Notes on a company or a contact, newest first, with their authors."""
-    qs = Note.objects.select_related("author")
-    if company is not None:
-        return qs.filter(company_id=company.pk)
-    return qs.filter(contact_id=contact.pk)
-
-
-# --- tiers --------------------------------------------------------------------------------
-
-
-def tier_changes_for_company(*, company: Company, limit: int = 20) -> list[TierChange]:
-    """The company's latest tier changes, newest first, with who made them."""
-    return list(company.tier_changes.select_related("changed_by").order_by("-at", "-pk")[:limit])
-
-
-def tier_changes_latest(*, limit: int = 20) -> list[TierChange]:
-    """The latest tier changes of all companies (the settings page; admins only)."""
-    return list(
-        TierChange.objects.select_related("company", "changed_by").order_by("-at", "-pk")[:limit]
-    )
-
-
-def tier_preview(*, a_threshold, b_threshold) -> dict[str, int]:
-    """How many companies would be A, B and C at these thresholds, from the expected values
-    of the last recompute (a company never computed counts as 0); a tier set by hand is
-    kept. One aggregate query over all companies (the settings page; admins only)."""
-    value = Coalesce("expected_value", Value(0), output_field=DecimalField())
-    free = Q(tier_locked=False)
-    counts = Company.objects.annotate(ev=value).aggregate(
-        A=Count("pk", filter=free & Q(ev__gte=a_threshold) | Q(tier_locked=True, tier="A")),
-        B=Count(
-            "pk",
-            filter=free & Q(ev__gte=b_threshold, ev__lt=a_threshold)
-            | Q(tier_locked=True, tier="B"),
-        ),
-        C=Count("pk", filter=free & Q(ev__lt=b_threshold) | Q(tier_locked=True, tier="C")),
-        locked=Count("pk", filter=Q(tier_locked=True)),
-    )
-    return counts

@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import settings_access
-from crm.forms_settings import COMMON_TIME_ZONES, ExchangeRateForm, OrganisationForm
+from crm.forms.organisation import COMMON_TIME_ZONES, ExchangeRateForm, OrganisationForm
 from crm.models import Organisation
 from crm.organisation import organisation_get
-from crm.selectors_organisation import exchange_rate_history, exchange_rates_current
-from crm.services_organisation import OrganisationRuleError, organisation_update
+from crm.selectors.organisation import exchange_rate_history, exchange_rates_current
+from crm.services.organisation import OrganisationRuleError, organisation_update
 from pipeline.services import exchange_rate_set
 from pipeline.services.deals import DealRuleError
 

@@ -1,4 +1,4 @@
-"""Input validation for companies, contacts, notes and the list pages' query strings."""
+"""Companies: the form, the list's filters, domain, website and phone rules."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ from django_countries import countries
 from accounts.access import access_for
 from accounts.models import User
 from accounts.selectors import teams_for_user
+from crm.forms.lists import ListSearchForm
+from crm.forms.tiers import tier_filter_field
 from crm.matching import web_host_key
-from crm.models import Company, Contact, Tier
-from crm.selectors import can_set_tier, can_set_tiers_somewhere, companies_editable_by
-from crm.services_tiers import KEEP_TIER
-
-MAX_PAGE = 100_000
+from crm.models import Company, Tier
+from crm.selectors import can_set_tier, can_set_tiers_somewhere
+from crm.services.tiers import KEEP_TIER
 
 # One DNS label: letters, digits and inner hyphens, at most 63 characters.
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+
+
 _DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})$")
 
 
@@ -73,57 +75,6 @@ def _country_choices() -> list[tuple[str, str]]:
     return [("", _("Not set")), *countries]
 
 
-class NoteForm(forms.Form):
-    body = forms.CharField(
-        label=_("Note"),
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Write a note…")}),
-    )
-
-
-class ListSearchForm(forms.Form):
-    """The query string of the company and contact lists: search text and page number."""
-
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=100,
-        strip=True,
-        error_messages={"max_length": _("Search for at most %(limit_value)d characters.")},
-    )
-    page = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_PAGE,
-        error_messages={
-            "invalid": _("The page must be a whole number."),
-            "min_value": _("Pages are numbered from 1."),
-            "max_value": _("There is no page that far on."),
-        },
-    )
-
-
-class TierFilterField(forms.MultipleChoiceField):
-    """Empty values (an empty ?tier=) mean "any tier", not a bad choice."""
-
-    def to_python(self, value):
-        return [v for v in super().to_python(value) if v]
-
-
-def tier_filter_field() -> forms.MultipleChoiceField:
-    """?tier=A&tier=B on the company list and the board: an allow-list of A, B and C."""
-    return TierFilterField(
-        label=_("Tier"),
-        choices=Tier.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={
-            "invalid_choice": _("Filter by tier A, B or C (%(value)s is not one of them)."),
-            "invalid_list": _("Filter by tier A, B or C."),
-        },
-    )
-
-
 class CompanyListForm(ListSearchForm):
     """The company list's query string: search text, page and tiers."""
 
@@ -133,33 +84,9 @@ class CompanyListForm(ListSearchForm):
         return tuple(sorted(set(self.cleaned_data.get("tier") or ())))
 
 
-class TierThresholdsForm(forms.Form):
-    """The A and B thresholds (reporting currency): A >= B >= 0, whole cents."""
-
-    a_threshold = forms.DecimalField(
-        label=_("A at or above"),
-        min_value=0,
-        max_value=10**15,
-        max_digits=17,
-        decimal_places=2,
-    )
-    b_threshold = forms.DecimalField(
-        label=_("B at or above"),
-        min_value=0,
-        max_value=10**15,
-        max_digits=17,
-        decimal_places=2,
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        a, b = cleaned.get("a_threshold"), cleaned.get("b_threshold")
-        if a is not None and b is not None and a < b:
-            self.add_error("a_threshold", _("The A threshold must be at least the B threshold."))
-        return cleaned
-
-
 TIER_AUTOMATIC = ""
+
+
 # The optional facts a B2B firm keeps about a customer, saved as given.
 DETAIL_FIELDS = ("website", "phone", "registration_number", "country", "address")
 
@@ -327,37 +254,3 @@ class CompanyForm(forms.Form):
             "tier": (data.get("tier") or None) if self.can_set_tier else KEEP_TIER,
             **{field: data[field] for field in DETAIL_FIELDS},
         }
-
-
-class ContactForm(forms.Form):
-    """Add or edit a contact under one of the companies the user may change."""
-
-    company = forms.ModelChoiceField(label=_("Company"), queryset=None)
-    name = forms.CharField(label=_("Name"), max_length=200)
-    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=40,
-        required=False,
-        validators=[PHONE_VALIDATOR],
-    )
-    title = forms.CharField(label=_("Job title"), max_length=120, required=False)
-
-    def __init__(self, *args, user: User, contact: Contact | None = None, **kwargs):
-        if contact is not None:
-            kwargs.setdefault(
-                "initial",
-                {
-                    "company": contact.company_id,
-                    "name": contact.name,
-                    "email": contact.email,
-                    "phone": contact.phone,
-                    "title": contact.title,
-                },
-            )
-        super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = companies_editable_by(user=user).order_by("name", "pk")
-
-    def contact_data(self) -> dict:
-        """Keyword arguments for `contact_create` / `contact_update`."""
-        return dict(self.cleaned_data)

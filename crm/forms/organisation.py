@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import WeekStart
-from crm.services_organisation import currencies, time_zone_names
+from crm.services.organisation import currencies, time_zone_names
 
 # Offered first in the time zone list; any IANA name is accepted.
 COMMON_TIME_ZONES = [

@@ -12,7 +12,7 @@ from accounts.selectors import settings_access
 from crm import selectors
 from crm.forms import TierThresholdsForm
 from crm.organisation import organisation_get
-from crm.services_tiers import TierRuleError, tier_thresholds_update, tiers_recompute_enqueue
+from crm.services.tiers import TierRuleError, tier_thresholds_update, tiers_recompute_enqueue
 
 
 def _plain(amount):

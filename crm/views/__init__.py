@@ -1,0 +1,1 @@
+"""The crm app's views, one module per subject."""
