@@ -85,9 +85,12 @@ class Cleanup:
 
 
 def _attach_previous_stages(deals: list[Deal], pipeline_ids: list[int]) -> None:
-    """Each row's "move back" target, from one query of the pipelines' stages."""
+    """Each row's "move back" target, from one query of the pipelines' stages: the active
+    stage before the deal's, as `services.deal_move_back` decides it."""
     by_pipeline: dict[int, list[Stage]] = {}
-    for stage in Stage.objects.filter(pipeline_id__in=pipeline_ids).order_by("position", "pk"):
+    for stage in (
+        Stage.objects.active().filter(pipeline_id__in=pipeline_ids).order_by("position", "pk")
+    ):
         by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
     for deal in deals:
         stages = by_pipeline.get(deal.pipeline_id, [])

@@ -491,15 +491,3 @@ def review_row(*, user: User, pk: int, clock: ReviewClock) -> tuple[Deal, Review
     review = Review(team=team, clock=clock, run=run, stages=team_stages(team=team))
     _decorate([deal], user=user, review=review)
     return deal, review
-
-
-def previous_stage_for_deal(*, deal: Deal) -> Stage | None:
-    """The stage before the deal's own in its pipeline, by position (None in the first)."""
-    current = deal.stage
-    return (
-        Stage.objects.active()
-        .filter(pipeline_id=deal.pipeline_id)
-        .filter(Q(position__lt=current.position) | Q(position=current.position, pk__lt=current.pk))
-        .order_by("-position", "-pk")
-        .first()
-    )

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import (
     HttpResponseClientRedirect,
@@ -168,14 +169,9 @@ def deal_move_check(request, pk: int):
     return _move_dialog(request, step, data=form.cleaned_data)
 
 
-def _move_refused_for_criteria(request, deal, data, error):
-    """A move refused because a required exit criterion is missing: the dialog again (htmx),
-    or the deal page's criteria step with the message."""
-    step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
-    if request.htmx:
-        return _move_dialog(request, step, data=data, error=str(error), status=422)
-    deal = selectors.deal_get_for_user(user=request.user, pk=deal.pk)
-    return _deal_page(request, deal, status=422, move_step=step, error=str(error))
+MOVE_CONFLICT = gettext_lazy(
+    "Someone else changed this deal a moment ago. The board has been refreshed."
+)
 
 
 @login_required
@@ -183,25 +179,21 @@ def _move_refused_for_criteria(request, deal, data, error):
 def deal_move(request, pk: int):
     """Drop a card (htmx, from the board or its exit criteria dialog) or pick a stage (plain
     form, on the deal page; a forward move out of a stage with exit criteria shows them first
-    as a second step)."""
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=())
+    as a second step). One service call; the answer is chosen per client below. The deal is
+    loaded once, with what the deal page shows when that is the client."""
+    related = () if request.htmx else selectors.DEAL_PAGE_RELATED
+    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=related)
     form = DealMoveForm(request.POST)
     filters = _board_filters(request, deal.pipeline, request.POST)
     if not form.is_valid() or filters is None:
         if request.htmx:
             return form_refusal(request, form)
-        return _deal_page(
-            request,
-            selectors.deal_get_for_user(user=request.user, pk=pk),
-            status=400,
-            move_form=form,
-        )
+        return _deal_page(request, deal, status=400, move_form=form)
     data = form.cleaned_data
     if not request.htmx and not data["confirm"]:
         step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
         if step is not None and step.criteria:
-            page_deal = selectors.deal_get_for_user(user=request.user, pk=pk)
-            return _deal_page(request, page_deal, move_step=step)
+            return _deal_page(request, deal, move_step=step)
     try:
         result = services.deal_move(
             acting_user=request.user,
@@ -212,23 +204,17 @@ def deal_move(request, pk: int):
             before_id=data["before"],
             criteria=data["criteria"],
         )
-    except services.DealConflict:
-        message = _("Someone else changed this deal a moment ago. The board has been refreshed.")
-        if not request.htmx:
-            messages.error(request, message)
-            return redirect(deal)
-        return refusal(request, message, status=409)
-    except services.ExitCriteriaUnmet as error:
-        return _move_refused_for_criteria(request, deal, data, error)
-    except services.DealRuleError as error:
-        if not request.htmx:
-            deal = selectors.deal_get_for_user(user=request.user, pk=pk)
-            return _deal_page(request, deal, status=400, error=str(error))
-        return refusal(request, str(error), status=400)
-    if not request.htmx:
-        if result.changed:
-            messages.success(request, _("Moved to %(stage)s.") % {"stage": result.stage.name})
-        return redirect(deal)
+    except (services.DealConflict, services.DealRuleError) as error:
+        refused = _move_refused_on_board if request.htmx else _move_refused_on_page
+        return refused(request, deal, data, error)
+    if request.htmx:
+        return _moved_on_board(request, deal, data, filters, result)
+    return _moved_on_page(request, deal, result)
+
+
+def _moved_on_board(request, deal, data, filters, result):
+    """A drop (or the criteria dialog's move): the target column's cards and the headers of
+    both columns; from the dialog, the dialog closes once the columns are in place."""
     touched = (
         [result.stage] if result.stage == result.from_stage else [result.stage, result.from_stage]
     )
@@ -241,10 +227,38 @@ def deal_move(request, pk: int):
         main=result.stage.pk,
         loaded=data["loaded"] or 0,
     )
-    if data["criteria"] or data["confirm"]:
-        # From the exit criteria dialog: close it once the columns are in place.
+    if data["criteria"] or data["confirm"]:  # from the exit criteria dialog
         response = trigger_client_event(response, "modal:close", after="settle")
     return response
+
+
+def _move_refused_on_board(request, deal, data, error):
+    """A refused drop: a toast, or the exit criteria dialog again when a required criterion
+    is missing, so the user can tick it."""
+    if isinstance(error, services.DealConflict):
+        return refusal(request, str(MOVE_CONFLICT), status=409)
+    if isinstance(error, services.ExitCriteriaUnmet):
+        step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
+        return _move_dialog(request, step, data=data, error=str(error), status=422)
+    return refusal(request, str(error), status=400)
+
+
+def _moved_on_page(request, deal, result):
+    if result.changed:
+        messages.success(request, _("Moved to %(stage)s.") % {"stage": result.stage.name})
+    return redirect(deal)
+
+
+def _move_refused_on_page(request, deal, data, error):
+    """A refused "Move to stage": the deal page with the message (and the criteria step when
+    a required criterion is missing); a stale one goes back to the deal as it is now."""
+    if isinstance(error, services.DealConflict):
+        messages.error(request, str(MOVE_CONFLICT))
+        return redirect(deal)
+    if isinstance(error, services.ExitCriteriaUnmet):
+        step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
+        return _deal_page(request, deal, status=422, move_step=step, error=str(error))
+    return _deal_page(request, deal, status=400, error=str(error))
 
 
 @login_required

@@ -102,12 +102,9 @@ def cleanup_pause(request, pk: int):
 @require_POST
 def cleanup_move_back(request, pk: int):
     def perform(deal, data):
-        previous = selectors_cleanup.cleanup_row(user=request.user, pk=deal.pk).previous_stage
-        if previous is None:
-            raise services.DealRuleError(_("This deal is in the first stage already."))
-        services.deal_move(
-            acting_user=request.user, deal=deal, stage_id=previous.pk, version=data["version"]
+        moved = services.deal_move_back(
+            acting_user=request.user, deal=deal, version=data["version"]
         )
-        return _("Moved back to %(stage)s.") % {"stage": previous.name}
+        return _("Moved back to %(stage)s.") % {"stage": moved.stage.name}
 
     return _action(request, pk, VersionForm, perform)

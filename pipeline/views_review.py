@@ -383,13 +383,10 @@ def review_move_back(request, pk: int):
         return VersionForm(data, initial=initial)
 
     def perform(deal, data):
-        previous = selectors_review.previous_stage_for_deal(deal=deal)
-        if previous is None:
-            raise services.DealRuleError(_("This deal is in the first stage already."))
-        services.deal_move(
-            acting_user=request.user, deal=deal, stage_id=previous.pk, version=data["version"]
+        moved = services.deal_move_back(
+            acting_user=request.user, deal=deal, version=data["version"]
         )
-        return _("Moved back to %(stage)s.") % {"stage": previous.name}
+        return _("Moved back to %(stage)s.") % {"stage": moved.stage.name}
 
     return _action(request, pk, panel="", make_form=make_form, perform=perform)
 

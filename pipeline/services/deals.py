@@ -420,6 +420,34 @@ def deal_move(
     return MoveResult(deal=current, from_stage=stages[from_stage_id], stage=stage, changed=True)
 
 
+def _stage_before(deal: Deal) -> Stage | None:
+    """The active stage before the deal's own in its pipeline, by position (None in the
+    first). One query; the deal's stage need not be loaded."""
+    here = Subquery(Stage.objects.filter(pk=deal.stage_id).values("position")[:1])
+    return (
+        Stage.objects.active()
+        .filter(pipeline_id=deal.pipeline_id)
+        .filter(Q(position__lt=here) | Q(position=here, pk__lt=deal.stage_id))
+        .order_by("-position", "-pk")
+        .first()
+    )
+
+
+def deal_move_back(*, acting_user: User, deal: Deal, version: int | None) -> MoveResult:
+    """Move an open deal back to the active stage before its own (the weekly review's and the
+    clean-up list's "move back"), through `deal_move`, so the stage history, the column totals
+    and the rotting clock are written as for any move; a move back leaves no stage forward, so
+    no exit criteria apply. Refused in the first stage (DealRuleError), nothing changed.
+
+    Assumes the caller may edit the deal. The target is read from the deal as the caller
+    loaded it; `deal_move` checks `version` under the lock, so a deal changed since is refused
+    (DealConflict)."""
+    previous = _stage_before(deal)
+    if previous is None:
+        raise DealRuleError(_("This deal is in the first stage already."))
+    return deal_move(acting_user=acting_user, deal=deal, stage_id=previous.pk, version=version)
+
+
 EDITABLE_FIELDS = (
     "title",
     "value",

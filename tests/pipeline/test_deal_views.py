@@ -7,13 +7,15 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Organisation
 from crm.organisation import organisation_changed
 from pipeline.forms import working_days_after
-from pipeline.models import Activity, Deal, DealStatus, LostReason, StageChange
+from pipeline.models import Activity, Deal, DealStatus, ExitCriterion, LostReason, StageChange
 from tests.factories import DealFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -146,6 +148,54 @@ def test_move_of_a_closed_deal_is_refused(client, alice, deal, stages_a):
     response = move(client, deal, stages_a[1])
     assert response.status_code == 400
     assert Deal.objects.get(pk=deal.pk).stage == stages_a[0]
+
+
+# The access door's query: the deal joined with its pipeline (the access check needs it).
+DEAL_DOOR = 'FROM "pipeline_deal" INNER JOIN "pipeline_pipeline"'
+
+
+def posted(client, url, data, **extra):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(url, data, **extra)
+    return response, [query["sql"] for query in queries]
+
+
+def test_a_drop_loads_the_deal_once_in_a_fixed_number_of_queries(
+    client, alice, deal, other, stages_a
+):
+    """Queries: session, user, memberships (access), the deal through its door; in the
+    service's transaction (savepoint and release): both column locks, the deal's row lock, the
+    exit criteria of the stage left, the neighbours' positions, the deal, its stage change,
+    both columns' totals; then the two columns' totals and the target column's cards."""
+    client.force_login(alice)
+    client.get(reverse("board", args=[deal.pipeline_id]))  # exchange rates: once a minute
+    data = {"stage": stages_a[1].pk, "version": deal.version, "after": other.pk, "loaded": 1}
+    response, queries = posted(client, reverse("deal-move", args=[deal.pk]), data, **HTMX)
+    assert response.status_code == 200
+    assert Deal.objects.get(pk=deal.pk).stage == stages_a[1]
+    assert len(queries) == 16
+    assert sum(DEAL_DOOR in sql for sql in queries) == 1
+
+
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        ({"stage": "x"}, 400),  # bad input: the deal page with the form's error
+        ({"stage": 999999}, 400),  # refused by the service: the deal page with the message
+        ({"stage": 2}, 200),  # forward: the exit criteria step first
+        ({"stage": 2, "confirm": "1"}, 422),  # a required criterion not ticked
+        ({"stage": 0}, 302),  # back: moved, and back to the deal
+    ],
+)
+def test_the_deal_pages_move_loads_the_deal_once(client, alice, deal, stages_a, data, status):
+    Deal.objects.filter(pk=deal.pk).update(stage=stages_a[1])
+    ExitCriterion.objects.create(stage=stages_a[1], text="Budget approved", is_required=True)
+    if isinstance(data["stage"], int) and data["stage"] < len(stages_a):
+        data = {**data, "stage": stages_a[data["stage"]].pk}
+    client.force_login(alice)
+    response, queries = posted(client, reverse("deal-move", args=[deal.pk]), data)
+    assert response.status_code == status
+    assert sum(DEAL_DOOR in sql for sql in queries) == 1
 
 
 def test_get_on_move_is_not_allowed(client, alice, deal):

@@ -14,6 +14,7 @@ from pipeline.models import (
     DealStatus,
     Flag,
     LostReason,
+    Stage,
     StageChange,
     StageTotal,
 )
@@ -96,6 +97,61 @@ def test_closed_deal_cannot_move(alice, stages_a, three):
         services.deal_move(
             acting_user=alice, deal=deal, stage_id=stages_a[1].pk, version=deal.version
         )
+
+
+# --- move back -----------------------------------------------------------------------------
+
+
+def moved_back_state(deal):
+    row = Deal.objects.get(pk=deal.pk)
+    totals = sorted(StageTotal.objects.filter(count__gt=0).values_list("stage_id", "count"))
+    return row.stage_id, row.position, row.version, StageChange.objects.count(), totals
+
+
+def test_move_back_goes_to_the_stage_before_through_a_move(alice, stages_a):
+    deal = DealFactory(stage=stages_a[2], owner=alice)
+    result = services.deal_move_back(acting_user=alice, deal=deal, version=deal.version)
+    deal.refresh_from_db()
+    assert result.changed and result.from_stage == stages_a[2] and result.stage == stages_a[1]
+    assert deal.stage == stages_a[1] and deal.version == 2
+    change = StageChange.objects.get(deal=deal, from_stage=stages_a[2])
+    assert change.to_stage == stages_a[1] and change.user == alice
+    assert deal.stage_entered_at == change.at
+    assert StageTotal.objects.get(stage=stages_a[1], currency=deal.currency).count == 1
+    assert StageTotal.objects.get(stage=stages_a[2], currency=deal.currency).count == 0
+
+
+def test_move_back_skips_removed_stages(alice, stages_a):
+    Stage.objects.filter(pk=stages_a[1].pk).update(is_archived=True)
+    deal = DealFactory(stage=stages_a[2], owner=alice)
+    result = services.deal_move_back(acting_user=alice, deal=deal, version=deal.version)
+    assert result.stage == stages_a[0]
+    assert Deal.objects.get(pk=deal.pk).stage == stages_a[0]
+
+
+def test_move_back_in_the_first_stage_is_refused_and_changes_nothing(alice, stages_a):
+    deal = DealFactory(stage=stages_a[0], owner=alice)
+    before = moved_back_state(deal)
+    with pytest.raises(services.DealRuleError, match="first stage"):
+        services.deal_move_back(acting_user=alice, deal=deal, version=deal.version)
+    assert moved_back_state(deal) == before
+
+
+def test_move_back_with_a_stale_version_is_a_conflict_and_changes_nothing(alice, stages_a):
+    deal = DealFactory(stage=stages_a[2], owner=alice)
+    before = moved_back_state(deal)
+    with pytest.raises(services.DealConflict):
+        services.deal_move_back(acting_user=alice, deal=deal, version=deal.version + 1)
+    assert moved_back_state(deal) == before
+
+
+def test_move_back_of_a_closed_deal_is_refused_and_changes_nothing(alice, stages_a):
+    deal = DealFactory(stage=stages_a[2], owner=alice)
+    deal = services.deal_mark_won(acting_user=alice, deal=deal, version=deal.version)
+    before = moved_back_state(deal)
+    with pytest.raises(services.DealRuleError):
+        services.deal_move_back(acting_user=alice, deal=deal, version=deal.version)
+    assert moved_back_state(deal) == before
 
 
 def test_exhausted_gap_renumbers_the_column_and_keeps_order(alice, stages_a):
