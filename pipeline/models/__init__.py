@@ -1,0 +1,54 @@
+"""The pipeline app's models, one module per subject. Import from here:
+`from pipeline.models import Deal`."""
+
+from pipeline.models.activities import (  # noqa: F401
+    Activity,
+    ActivityKind,
+)
+from pipeline.models.analytics import (  # noqa: F401
+    VISIT_COLUMNS,
+    AnalyticsRefresh,
+    StageMonth,
+    StageVisit,
+)
+from pipeline.models.deals import (  # noqa: F401
+    Deal,
+    DealCriterionCheck,
+    DealQuerySet,
+    DealRevision,
+    DealStatus,
+    DealVisibility,
+    StageChange,
+    deal_visibility,
+)
+from pipeline.models.flags import (  # noqa: F401
+    Flag,
+    FlagKind,
+)
+from pipeline.models.forecasts import (  # noqa: F401
+    DealReview,
+    ExchangeRate,
+    ForecastSnapshot,
+    ForecastSnapshotLine,
+    ForecastSnapshotRun,
+    PeriodKind,
+    SalesTarget,
+)
+from pipeline.models.lists import (  # noqa: F401
+    LostReason,
+    ProductArea,
+)
+from pipeline.models.notifications import (  # noqa: F401
+    DigestSent,
+    Notification,
+    NotificationKind,
+)
+from pipeline.models.pipelines import (  # noqa: F401
+    Currency,
+    ExitCriterion,
+    Pipeline,
+    PipelineQuerySet,
+    Stage,
+    StageQuerySet,
+    StageTotal,
+)

@@ -1,0 +1,367 @@
+"""Deals, their visibility rule, their stage history, revisions and exit-criterion checks."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from accounts.access import access_for
+from pipeline.models.lists import LostReason, ProductArea
+from pipeline.models.pipelines import Currency, ExitCriterion, Pipeline, Stage
+
+
+class DealCriterionCheck(models.Model):
+    """A deal's record that an exit criterion's customer event happened: who ticked it, when.
+
+    The text is copied so the record survives the criterion being edited or removed.
+    """
+
+    deal = models.ForeignKey("Deal", on_delete=models.CASCADE, related_name="criterion_checks")
+    criterion = models.ForeignKey(
+        ExitCriterion, on_delete=models.SET_NULL, null=True, blank=True, related_name="checks"
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=120)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["deal", "checked_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "criterion"],
+                condition=Q(criterion__isnull=False),
+                name="dealcriterioncheck_once_per_deal",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class DealStatus(models.TextChoices):
+    # A context keeps these states apart from the same English words as actions elsewhere
+    # ("Open" a board, mark a deal "Won" or "Lost"), which translate differently.
+    OPEN = "open", pgettext_lazy("deal status", "Open")
+    WON = "won", pgettext_lazy("deal status", "Won")
+    LOST = "lost", pgettext_lazy("deal status", "Lost")
+    PAUSED = "paused", pgettext_lazy("deal status", "Paused")
+
+
+@dataclass(frozen=True)
+class DealVisibility:
+    """What a user may see of deals, as pipelines (docs/product.md, access rules): everything (an
+    admin), or every deal of `full_pipeline_ids` and, in `own_pipeline_ids`, only deals owned
+    by `user_id` or unassigned (a salesperson in a team set to "own deals only")."""
+
+    everything: bool
+    full_pipeline_ids: list[int]
+    own_pipeline_ids: list[int]
+    user_id: int
+
+
+def deal_visibility(user) -> DealVisibility:
+    """The one visibility rule for deals; `DealQuerySet.visible_to` applies it to deals, the
+    analytics to their derived tables."""
+    access = access_for(user)
+    return DealVisibility(
+        everything=access.is_admin,
+        full_pipeline_ids=access.pipeline_ids_of(access.full_team_ids),
+        own_pipeline_ids=access.pipeline_ids_of(access.own_only_team_ids),
+        user_id=access.user_id,
+    )
+
+
+class DealQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DealQuerySet:
+        """The one visibility rule for deals (docs/product.md, access rules; `deal_visibility`).
+
+        Admins see all deals; others the deals in their teams' pipelines, except that a
+        salesperson in a team set to "own deals only" sees their own and unassigned deals there.
+        """
+        rule = deal_visibility(user)
+        if rule.everything:
+            return self
+        # "id IS NULL" (never true) rather than an empty IN, which Django cannot compile when
+        # the query is used as raw SQL.
+        conditions = []
+        if rule.full_pipeline_ids:
+            conditions.append(Q(pipeline_id__in=rule.full_pipeline_ids))
+        if rule.own_pipeline_ids:
+            conditions.append(
+                Q(pipeline_id__in=rule.own_pipeline_ids)
+                & (Q(owner_id=rule.user_id) | Q(owner__isnull=True))
+            )
+        if not conditions:
+            return self.filter(pk__isnull=True)
+        return self.filter(functools.reduce(operator.or_, conditions))
+
+    def editable_by(self, user) -> DealQuerySet:
+        """Deals the user may edit, move and add activities to.
+
+        Managers: all deals of the teams they manage; salespeople: their own deals and the
+        unassigned deals of their teams; admins: all.
+        """
+        access = access_for(user)
+        if access.is_admin:
+            return self
+        return self.filter(
+            Q(pipeline__team_id__in=access.managed_team_ids)
+            | Q(pipeline__team_id__in=access.team_ids)
+            & (Q(owner_id=access.user_id) | Q(owner__isnull=True))
+        )
+
+    def open(self) -> DealQuerySet:
+        return self.filter(status=DealStatus.OPEN)
+
+
+class Deal(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    company = models.ForeignKey(
+        "crm.Company",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("company"),
+    )
+    contact = models.ForeignKey(
+        "crm.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("contact"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("owner"),
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    # Order inside the stage's column. Sparse (gaps of POSITION_GAP) so a move usually writes
+    # one row; the services renumber a column when a gap runs out.
+    position = models.BigIntegerField(default=0)
+    value = models.DecimalField(
+        _("value"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.EUR
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DealStatus.choices, default=DealStatus.OPEN
+    )
+    lost_reason = models.ForeignKey(
+        LostReason,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("lost reason"),
+    )
+    lost_note = models.TextField(_("lost note"), max_length=2000, blank=True)
+    lost_from_stage = models.ForeignKey(
+        Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    paused_until = models.DateField(_("paused until"), null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(_("why paused"), max_length=200, blank=True)
+    # The next step (the earliest open activity), kept here by the services so the board
+    # shows it without another query.
+    next_step = models.ForeignKey(
+        "Activity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_step_subject = models.CharField(max_length=200, blank=True)
+    next_step_due = models.DateField(null=True, blank=True)
+    next_step_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Movement (entering the stage, completing an activity) and when the deal goes stale:
+    # last movement + the stage's rot days, kept by the services so staleness is one indexed
+    # comparison for the scan.
+    last_movement_at = models.DateTimeField(default=timezone.now)
+    rots_at = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(default=False)
+    decision_maker_known = models.BooleanField(_("decision maker known"), default=False)
+    timeline_confirmed = models.BooleanField(_("timeline confirmed"), default=False)
+    need_confirmed = models.BooleanField(_("need confirmed"), default=False)
+    product_area = models.ForeignKey(
+        ProductArea,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("product area"),
+    )
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["stage__position", "position", "pk"]
+        constraints = [
+            # No two open cards share a place in a column, whatever happens concurrently.
+            models.UniqueConstraint(
+                fields=["stage", "position"],
+                condition=Q(status="open"),
+                name="deal_open_unique_stage_position",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "won", "lost", "paused"]),
+                name="deal_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["pipeline", "stage", "currency"],
+                condition=Q(status="open"),
+                # The forecast's grouping of open deals reads only this index.
+                include=["value", "owner", "expected_close_date"],
+                name="deal_open_pipeline_totals",
+            ),
+            models.Index(
+                fields=["owner", "stage", "position"],
+                condition=Q(status="open"),
+                name="deal_open_owner_stage_pos",
+            ),
+            models.Index(fields=["status", "closed_at"], name="deal_status_closed_at"),
+            # "What changed since last week's snapshot" reads only the deals of the pipelines
+            # in view written since (the review lists them newest first).
+            models.Index(fields=["pipeline", "updated_at"], name="deal_pipeline_updated_at"),
+            models.Index(fields=["rots_at"], condition=Q(status="open"), name="deal_open_rots_at"),
+            # The review's "no movement" section: one team's stale deals, stalest first.
+            models.Index(
+                fields=["pipeline", "rots_at"],
+                condition=Q(status="open"),
+                name="deal_open_pipeline_rots_at",
+            ),
+            models.Index(
+                fields=["next_step_due"], condition=Q(status="open"), name="deal_open_next_due"
+            ),
+            models.Index(
+                fields=["paused_until"], condition=Q(status="paused"), name="deal_paused_until"
+            ),
+        ]
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("deal-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DealStatus.OPEN
+
+    @property
+    def days_in_stage(self) -> int:
+        return max((timezone.now() - self.stage_entered_at).days, 0)
+
+    @property
+    def days_without_movement(self) -> int:
+        return max((timezone.now() - self.last_movement_at).days, 0)
+
+    @property
+    def is_stale(self) -> bool:
+        return self.is_open and self.rots_at is not None and self.rots_at < timezone.now()
+
+    def next_step_is_overdue(self, today) -> bool:
+        return self.next_step_due is not None and self.next_step_due < today
+
+
+class StageChange(models.Model):
+    """Append-only history of every stage a deal entered (from_stage is empty at creation)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["deal", "at"], name="stagechange_deal_at"),
+            models.Index(fields=["to_stage", "at"], name="stagechange_to_stage_at"),
+        ]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class DealRevision(models.Model):
+    """A deal's forecast fields as they stood just before a change at `at`: an edit of its
+    value, currency, expected close date or owner, or closing, reopening, pausing or resuming
+    it. Append-only, written by the deal services in the same transaction as the change.
+
+    Lets a weekly snapshot taken late rebuild the pipeline as it stood at the week's start:
+    a deal's fields at an instant are those of its first revision after that instant, or, with
+    none, the deal's own (its stage comes from StageChange). Not recorded: owners handed over
+    by deactivating a user (a bulk update) and deals written by bulk loads."""
+
+    # The (deal, at) index serves the foreign key too.
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="revisions", db_index=False
+    )
+    at = models.DateTimeField(default=timezone.now)
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    expected_close_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(max_length=10, choices=DealStatus.choices)
+
+    class Meta:
+        ordering = ["deal", "at", "pk"]
+        indexes = [models.Index(fields=["deal", "at"], name="dealrevision_deal_at")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} before {self.at}"
+
+    @classmethod
+    def of(cls, deal: Deal, *, at) -> DealRevision:
+        """The deal's fields as they are now (call before changing them)."""
+        return cls(
+            deal_id=deal.pk,
+            at=at,
+            value=deal.value,
+            currency=deal.currency,
+            expected_close_date=deal.expected_close_date,
+            owner_id=deal.owner_id,
+            status=deal.status,
+        )
