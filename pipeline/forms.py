@@ -23,7 +23,7 @@ from pipeline.models import (
     ProductArea,
     Stage,
 )
-from pipeline.selectors import BoardFilters
+from pipeline.selectors.board import BoardFilters
 from pipeline.services.activities import NextStep
 
 MAX_LOADED_CARDS = 500

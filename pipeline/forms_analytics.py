@@ -20,7 +20,7 @@ from accounts.access import access_for
 from accounts.selectors import users_visible_to
 from crm.models import Tier
 from pipeline.models import Pipeline, ProductArea, Stage
-from pipeline.selectors_analytics import AnalyticsFilters
+from pipeline.selectors.analytics import AnalyticsFilters
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)

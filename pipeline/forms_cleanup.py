@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.forms_review import ReviewPauseForm, VersionForm
-from pipeline.selectors_cleanup import FACTS
+from pipeline.selectors.cleanup import FACTS
 
 FACT_LABELS = {
     "need_confirmed": _("Need confirmed"),

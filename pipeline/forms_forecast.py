@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import users_visible_to
 from pipeline.forecasting import DEFAULT_COUNTS, KINDS, MAX_COUNTS, period_start
 from pipeline.models import PeriodKind, Pipeline, Stage
-from pipeline.selectors_forecast import ForecastFilters
+from pipeline.selectors.forecast import ForecastFilters
 
 # The page says "rep"; the selectors group by the deal's owner.
 GROUPS = {"rep": "owner", "stage": "stage", "pipeline": "pipeline", "team": "team"}

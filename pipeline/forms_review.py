@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import users_of_team
 from pipeline.forms import ActivityForm, DealLostForm, PauseForm
 from pipeline.models import Deal
-from pipeline.selectors_review import SECTIONS
+from pipeline.selectors.review import SECTIONS
 
 VERSION_RANGE = {"min_value": 1, "max_value": 2**31}
 

@@ -1,6 +1,6 @@
 """Small SQL building blocks for time arithmetic that PostgreSQL and SQLite spell differently,
 shared by the analytics' derived tables (pipeline.services.analytics) and their reads
-(pipeline.selectors_analytics)."""
+(pipeline.selectors.analytics)."""
 
 from __future__ import annotations
 

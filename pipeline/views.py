@@ -24,7 +24,7 @@ from django_htmx.http import (
 from crm import services as crm_services
 from crm.forms import NoteForm
 from crm.web.refusals import form_refusal, refusal
-from pipeline import selectors, selectors_criteria, services
+from pipeline import selectors, services
 from pipeline.forms import (
     ActivityForm,
     BoardFilterForm,
@@ -40,7 +40,7 @@ from pipeline.forms import (
 )
 from pipeline.models import DealStatus
 from pipeline.rendering import attach_cards_html, cards_html
-from pipeline.selectors import BoardFilters, Column
+from pipeline.selectors.board import BoardFilters, Column
 
 
 def _all_valid(*forms) -> bool:
@@ -163,7 +163,7 @@ def deal_move_check(request, pk: int):
     form = DealMoveForm(request.GET)
     if not form.is_valid():
         return form_refusal(request, form)
-    step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=form.cleaned_data["stage"])
+    step = selectors.move_step_for_deal(deal=deal, stage_id=form.cleaned_data["stage"])
     if step is None:
         return refusal(request, _("That stage is not part of this deal's pipeline."), status=400)
     return _move_dialog(request, step, data=form.cleaned_data)
@@ -191,7 +191,7 @@ def deal_move(request, pk: int):
         return _deal_page(request, deal, status=400, move_form=form)
     data = form.cleaned_data
     if not request.htmx and not data["confirm"]:
-        step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
+        step = selectors.move_step_for_deal(deal=deal, stage_id=data["stage"])
         if step is not None and step.criteria:
             return _deal_page(request, deal, move_step=step)
     try:
@@ -238,7 +238,7 @@ def _move_refused_on_board(request, deal, data, error):
     if isinstance(error, services.DealConflict):
         return refusal(request, str(MOVE_CONFLICT), status=409)
     if isinstance(error, services.ExitCriteriaUnmet):
-        step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
+        step = selectors.move_step_for_deal(deal=deal, stage_id=data["stage"])
         return _move_dialog(request, step, data=data, error=str(error), status=422)
     return refusal(request, str(error), status=400)
 
@@ -256,7 +256,7 @@ def _move_refused_on_page(request, deal, data, error):
         messages.error(request, str(MOVE_CONFLICT))
         return redirect(deal)
     if isinstance(error, services.ExitCriteriaUnmet):
-        step = selectors_criteria.move_step_for_deal(deal=deal, stage_id=data["stage"])
+        step = selectors.move_step_for_deal(deal=deal, stage_id=data["stage"])
         return _deal_page(request, deal, status=422, move_step=step, error=str(error))
     return _deal_page(request, deal, status=400, error=str(error))
 
@@ -359,7 +359,7 @@ def _deal_page(
         "conflict": conflict,
         "stages": deal.pipeline.stages.active(),
         "timeline": selectors.deal_timeline(deal=deal),
-        "criterion_checks": selectors_criteria.criterion_checks_for_deal(deal=deal),
+        "criterion_checks": selectors.criterion_checks_for_deal(deal=deal),
         "move_step": move_step,
         "today": timezone.localdate(),
     }

@@ -2,7 +2,7 @@
 velocity, each with its filters in the query string, a CSV and an XLSX export of the same rows
 (`?export=csv`, `?export=xlsx`, written by crm/web/exports.py) and drill-down to the deals
 behind a figure. Money is in the organisation's reporting currency. Definitions:
-pipeline/selectors_analytics.py.
+pipeline/selectors/analytics.py.
 
 Every page costs a fixed number of queries whatever the number of deals
 (tests/pipeline/test_analytics_views.py).
@@ -30,7 +30,7 @@ from pipeline import charts_analytics
 from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
 from pipeline.models import Deal
 from pipeline.money import money_key, round_cents
-from pipeline.selectors_analytics import (
+from pipeline.selectors.analytics import (
     BUCKETS,
     SMALL_SAMPLE,
     funnel,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.web.refusals import form_refusal, refusal
-from pipeline import selectors, selectors_cleanup, services
+from pipeline import selectors, services
 from pipeline.forms_cleanup import FACT_LABELS, CleanupFactForm, CleanupPauseForm, VersionForm
 
 
@@ -31,13 +31,13 @@ def _context(**extra) -> dict:
 @login_required
 @require_GET
 def cleanup(request):
-    selectors_cleanup.cleanup_access(user=request.user)
-    page = selectors_cleanup.cleanup_for_user(user=request.user)
+    selectors.cleanup_access(user=request.user)
+    page = selectors.cleanup_for_user(user=request.user)
     return render(request, "pipeline/cleanup.html", _context(cleanup=page))
 
 
 def _row(request, pk: int, *, message: str = "", error: str = "", status: int = 200):
-    deal = selectors_cleanup.cleanup_row(user=request.user, pk=pk)
+    deal = selectors.cleanup_row(user=request.user, pk=pk)
     context = _context(deal=deal, message=message, error=error)
     return render(request, "pipeline/cleanup.html#row", context, status=status)
 

@@ -42,8 +42,8 @@ from pipeline.forms_forecast import (
 )
 from pipeline.models import PeriodKind
 from pipeline.money import current_rates, round_cents
-from pipeline.selectors import stage_get_for_user
-from pipeline.selectors_forecast import (
+from pipeline.selectors.board import stage_get_for_user
+from pipeline.selectors.forecast import (
     REASONS,
     Cell,
     Forecast,

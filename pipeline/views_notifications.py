@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from pipeline import services
-from pipeline.selectors_notifications import (
+from pipeline.selectors.notifications import (
     notification_get_for_user,
     notifications_for_user,
     unread_count,

@@ -33,7 +33,7 @@ from django_htmx.http import trigger_client_event
 from crm.organisation import reporting_currency
 from crm.web.money import money_formatter
 from crm.web.refusals import refusal
-from pipeline import selectors, selectors_review, services
+from pipeline import selectors, services
 from pipeline.forms_review import (
     ReviewCloseDateForm,
     ReviewLostForm,
@@ -45,7 +45,7 @@ from pipeline.forms_review import (
     SectionForm,
     VersionForm,
 )
-from pipeline.selectors_review import ReviewClock
+from pipeline.selectors.review import ReviewClock
 
 # Title, what the section is for, its empty state; `attention` sends "and N more" to the
 # board's needs-attention filter.
@@ -154,13 +154,13 @@ def review(request):
     form = ReviewPageForm(request.GET)
     if not form.is_valid():
         return refusal(request, _("That team is not a valid choice."), status=400)
-    teams = selectors_review.review_teams_for_user(user=request.user)
-    team = selectors_review.review_team_for_user(teams=teams, team_id=form.cleaned_data["team"])
+    teams = selectors.review_teams_for_user(user=request.user)
+    team = selectors.review_team_for_user(teams=teams, team_id=form.cleaned_data["team"])
     clock = ReviewClock.current()
-    page = selectors_review.review_for_team(user=request.user, team=team, clock=clock)
+    page = selectors.review_for_team(user=request.user, team=team, clock=clock)
     context = _row_context(request, None, page, section="")
     sections = []
-    for key in selectors_review.SECTIONS:
+    for key in selectors.SECTIONS:
         section = page.sections[key]
         section.rows_html = rows_html(request, section.rows, context={**context, "key": key})
         sections.append((section, SECTION_TEXTS[key]))
@@ -182,7 +182,7 @@ def _section(request) -> str | None:
 def _row(request, pk: int, *, section: str, status: int = 200, progress=None, **extra):
     """The row as it stands now (htmx), or the one-row page (no JavaScript)."""
     clock = ReviewClock.current()
-    deal, review = selectors_review.review_row(user=request.user, pk=pk, clock=clock)
+    deal, review = selectors.review_row(user=request.user, pk=pk, clock=clock)
     context = _row_context(request, deal, review, section=section, **extra)
     panel_html = ""
     if context.get("panel") and context.get("form") is not None:
@@ -413,7 +413,7 @@ def review_mark(request, pk: int):
     message = _("Reviewed.") if reviewed else _("Marked as not reviewed.")
     progress = None
     if request.htmx:
-        progress = selectors_review.review_progress(
+        progress = selectors.review_progress(
             user=request.user, team=deal.pipeline.team, clock=clock
         )
     return _done(request, deal, section=section, message=message, progress=progress)

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from pipeline.models import Deal, DealCriterionCheck, ExitCriterion, Stage
-from pipeline.selectors_criteria import criteria_for_move
+from pipeline.selectors.criteria import criteria_for_move
 from pipeline.services.errors import DealRuleError
 
 

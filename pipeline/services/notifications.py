@@ -51,7 +51,7 @@ def digest_send(*, user: User, day: date | None = None) -> bool:
     on the mail server; any error before the message is handed over frees the claim for a
     retry. A connection lost after the server accepted the message can, on retry, send it
     twice: a rare duplicate is better than a missing digest. Returns whether one was sent."""
-    from pipeline.selectors import digest_for_user
+    from pipeline.selectors.digest import digest_for_user
 
     day = day or timezone.localdate()
     if not user.email or not user.is_active:

@@ -2,7 +2,7 @@
 reasons and product areas.
 
 Permissions: callers have passed `accounts.selectors.settings_access` (admins only) and
-loaded objects through `pipeline.selectors_settings`. Every service runs in one transaction;
+loaded objects through `pipeline.selectors.settings`. Every service runs in one transaction;
 stage changes lock the pipeline's stage rows in primary-key order, the same rows the deal
 services lock as column locks, so a settings change and a card drop never interleave.
 

@@ -16,7 +16,7 @@ from crm.services.organisation import organisation_update
 from pipeline import services
 from pipeline.models import ExchangeRate, ForecastSnapshotLine, SalesTarget
 from pipeline.money import rates_changed, rates_on
-from pipeline.selectors_forecast import ForecastFilters, forecast_for_user
+from pipeline.selectors.forecast import ForecastFilters, forecast_for_user
 from tests.conftest import requires_postgres
 from tests.factories import DealFactory
 

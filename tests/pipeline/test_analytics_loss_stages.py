@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pipeline.models import LostReason
-from pipeline.selectors_analytics import AnalyticsFilters, loss_analysis
+from pipeline.selectors.analytics import AnalyticsFilters, loss_analysis
 from tests.factories import DealFactory, PipelineFactory, StageFactory
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from crm.models import Company
 from pipeline import services
 from pipeline.models import AnalyticsRefresh, LostReason, StageChange, StageMonth, StageVisit
-from pipeline.selectors_analytics import AnalyticsFilters, funnel
+from pipeline.selectors.analytics import AnalyticsFilters, funnel
 from pipeline.services.analytics import MAX_AGE, analytics_refresh, analytics_refresh_if_stale
 from tests.pipeline.test_analytics_selectors import generated  # noqa: F401 (fixture)
 

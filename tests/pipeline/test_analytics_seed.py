@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from pipeline.models import Pipeline
-from pipeline.selectors_analytics import (
+from pipeline.selectors.analytics import (
     AnalyticsFilters,
     funnel,
     loss_analysis,

@@ -16,7 +16,7 @@ from accounts.models import Role
 from crm.models import Company
 from pipeline.models import Deal, DealStatus, LostReason, ProductArea, StageChange
 from pipeline.money import current_rates, round_cents
-from pipeline.selectors_analytics import (
+from pipeline.selectors.analytics import (
     BUCKETS,
     AnalyticsFilters,
     funnel,

@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from pipeline.models import DealCriterionCheck, ExitCriterion, Pipeline
-from pipeline.selectors_cleanup import cleanup_for_user
+from pipeline.selectors.cleanup import cleanup_for_user
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from pipeline.models import (
     LostReason,
 )
 from pipeline.money import rates_on
-from pipeline.selectors_forecast import ForecastFilters, forecast_for_user
+from pipeline.selectors.forecast import ForecastFilters, forecast_for_user
 from tests.conftest import requires_postgres
 
 TODAY = date(2026, 11, 22)
@@ -236,7 +236,7 @@ def test_two_snapshots_at_once_write_one(alice, stages_a):
 
 
 def test_changes_since_last_week_explain_the_difference(admin, alice, stages_a):
-    from pipeline.selectors_forecast import changes_since_snapshot
+    from pipeline.selectors.forecast import changes_since_snapshot
     from tests.factories import DealFactory
 
     month = TODAY.replace(day=1)
@@ -272,7 +272,7 @@ def test_changes_since_last_week_equal_a_walk_over_the_deals(admin, alice, bob, 
     """The grouped SQL gives, per period and reason, what a plain walk over every deal and
     its snapshot line gives, to the cent, over random changes in several currencies."""
     from pipeline.money import current_rates
-    from pipeline.selectors_forecast import changes_since_snapshot
+    from pipeline.selectors.forecast import changes_since_snapshot
     from tests.factories import DealFactory
 
     rng = random.Random(7)
@@ -376,7 +376,7 @@ def test_a_new_exchange_rate_alone_is_not_a_change_of_value(admin, alice, stages
     is not listed as "value changed": the comparison is at the snapshot's rates."""
     from pipeline.models import ExchangeRate
     from pipeline.money import rates_changed
-    from pipeline.selectors_forecast import changes_since_snapshot
+    from pipeline.selectors.forecast import changes_since_snapshot
     from tests.factories import DealFactory
 
     deal = DealFactory(
@@ -400,7 +400,7 @@ def test_a_new_exchange_rate_alone_is_not_a_change_of_value(admin, alice, stages
 
 def test_stage_calibration_suggests_from_what_closed(admin, alice, stages_a):
     from pipeline.models import StageChange
-    from pipeline.selectors_forecast import stage_calibration
+    from pipeline.selectors.forecast import stage_calibration
     from tests.factories import DealFactory
 
     for i in range(10):
@@ -580,7 +580,7 @@ def test_a_snapshot_taken_on_friday_is_the_pipeline_of_monday_00_00(a_week, stag
 
 def test_the_weeks_changes_survive_the_late_snapshot(a_week, admin, stages_a):
     """Taken late, the week's snapshot still tells what changed since the week began."""
-    from pipeline.selectors_forecast import changes_since_snapshot
+    from pipeline.selectors.forecast import changes_since_snapshot
 
     services.forecast_snapshot_take(now=cph(2026, 11, 20, 10))
     with clock(cph(2026, 11, 20, 10, 5)):

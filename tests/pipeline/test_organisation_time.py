@@ -18,7 +18,7 @@ from crm.organisation import organisation_changed
 from pipeline import services, tasks
 from pipeline.forecasting import period_label, period_start, periods, week_of
 from pipeline.models import DealStatus, Flag, FlagKind, ForecastSnapshot, ForecastSnapshotRun
-from pipeline.selectors_forecast import ForecastFilters, forecast_for_user
+from pipeline.selectors.forecast import ForecastFilters, forecast_for_user
 from tests.factories import DealFactory
 from tests.test_celery import set_next_step
 

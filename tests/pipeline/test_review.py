@@ -17,7 +17,7 @@ from pipeline import services
 from pipeline.forecasting import monday
 from pipeline.forms_review import add_months
 from pipeline.models import Activity, Deal, DealReview, DealStatus, LostReason, StageChange
-from pipeline.selectors_review import ROW_LIMIT
+from pipeline.selectors.review import ROW_LIMIT
 from tests.factories import DealFactory, MembershipFactory, UserFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -30,12 +30,12 @@ from pipeline.models import (
     StageChange,
 )
 from pipeline.money import rates_on, round_cents
-from pipeline.selectors_forecast import (
+from pipeline.selectors.forecast import (
     ForecastFilters,
     changes_since_snapshot,
     forecast_accuracy,
 )
-from pipeline.selectors_review import ReviewClock, review_for_team
+from pipeline.selectors.review import ReviewClock, review_for_team
 from pipeline.services.forecasts import forecast_snapshot_take
 from tests.factories import UserFactory
 

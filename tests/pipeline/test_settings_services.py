@@ -297,7 +297,7 @@ def test_archived_stages_are_off_the_board_and_refuse_moves(admin, full_stage, a
     deal = Deal.objects.get(pk=open_deals[0].pk)
     with pytest.raises(services.DealRuleError):
         services.deal_move(acting_user=admin, deal=deal, stage_id=source.pk, version=None)
-    from pipeline.selectors import BoardFilters, board_columns
+    from pipeline.selectors.board import BoardFilters, board_columns
 
     columns = board_columns(pipeline=source.pipeline, user=admin, filters=BoardFilters())
     assert source.pk not in [c.stage.pk for c in columns]

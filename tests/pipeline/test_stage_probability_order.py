@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from pipeline.models import Stage
-from pipeline.selectors_settings import probability_inversions
+from pipeline.selectors.settings import probability_inversions
 from tests.factories import StageFactory
 
 pytestmark = pytest.mark.django_db

@@ -46,7 +46,7 @@ from pipeline.models import (
     ForecastSnapshotRun,
     Stage,
 )
-from pipeline.selectors_forecast import snapshot_rates
+from pipeline.selectors.forecast import snapshot_rates
 
 # Rows per section on the page: what a weekly meeting gets through; the rest are counted and
 # linked to the boards. (50 per section made a 750 KB page that took ~170 ms to render.)

@@ -1,36 +1,26 @@
-"""Reads for the pipeline pages, and the access doors for pipelines, stages and deals.
-
-Every read that works for a user starts from `Deal.objects.visible_to(user)` (or the pipeline
-and stage equivalents), so the board, counts, totals and searches agree with the detail pages.
-"""
+"""The board: pipelines and stages a user may see, its columns with their first cards and
+kept totals, the next cards as a column scrolls, the closed and paused deals beside it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import Http404
-from django.utils import timezone
 
 from accounts.access import access_for
 from accounts.models import User
-from pipeline.forecasting import week_of
 from pipeline.models import (
-    Activity,
     Deal,
     DealStatus,
     ExitCriterion,
     Flag,
     FlagKind,
-    LostReason,
     Pipeline,
     Stage,
-    StageChange,
     StageTotal,
 )
 from pipeline.money import sum_in_reporting
@@ -69,9 +59,6 @@ CARD_FIELDS = (
 )
 
 
-# --- access doors -------------------------------------------------------------------------
-
-
 def pipeline_get_for_user(*, user: User, pk: int) -> Pipeline:
     """The pipeline, or 404 when it does not exist or belongs to a team the user can't see."""
     pipeline = Pipeline.objects.visible_to(user).filter(pk=pk).first()
@@ -98,51 +85,9 @@ def stage_get_for_user(*, user: User, pk: int, pipeline: Pipeline | None = None)
     return stage
 
 
-def can_edit_deal(*, user: User, deal: Deal) -> bool:
-    """Python twin of `Deal.objects.editable_by` for a deal already loaded with its pipeline."""
-    access = access_for(user)
-    team_id = deal.pipeline.team_id
-    if access.manages_team(team_id):
-        return True
-    return team_id in access.team_ids and deal.owner_id in (None, user.pk)
-
-
 def can_manage_pipeline(*, user: User, pipeline: Pipeline) -> bool:
     """Managers of the pipeline's team and admins: they reassign and delete its deals."""
     return access_for(user).manages_team(pipeline.team_id)
-
-
-def can_reassign_deal(*, user: User, deal: Deal) -> bool:
-    return can_manage_pipeline(user=user, pipeline=deal.pipeline)
-
-
-def can_delete_deal(*, user: User, deal: Deal) -> bool:
-    return can_manage_pipeline(user=user, pipeline=deal.pipeline)
-
-
-DEAL_PAGE_RELATED = ("pipeline", "stage", "company", "contact", "owner", "lost_reason")
-
-
-def deal_get_for_user(
-    *, user: User, pk: int, write: bool = False, related: tuple[str, ...] = DEAL_PAGE_RELATED
-) -> Deal:
-    """The deal, 404 when missing or not visible, 403 when `write` and the user may not edit.
-    `related` names what to join (the pipeline is always needed for the access check)."""
-    deal = (
-        Deal.objects.visible_to(user)
-        .select_related("pipeline", *related)
-        .filter(pk=pk)
-        .order_by()
-        .first()
-    )
-    if deal is None:
-        raise Http404
-    if write and not can_edit_deal(user=user, deal=deal):
-        raise PermissionDenied
-    return deal
-
-
-# --- the board ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -356,19 +301,6 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
     ]
 
 
-# --- deal page ----------------------------------------------------------------------------
-
-
-def stage_changes_for_deal(*, deal: Deal) -> QuerySet[StageChange]:
-    return deal.stage_changes.select_related("from_stage", "to_stage", "user").order_by(
-        "-at", "-pk"
-    )
-
-
-def lost_reasons_active() -> QuerySet[LostReason]:
-    return LostReason.objects.filter(is_active=True)
-
-
 def closed_deals_for_pipeline(*, pipeline: Pipeline, user: User, limit: int = 50):
     """Recently won and lost deals of the pipeline, for reopening."""
     return (
@@ -377,142 +309,6 @@ def closed_deals_for_pipeline(*, pipeline: Pipeline, user: User, limit: int = 50
         .select_related("company", "owner", "lost_reason")
         .order_by("-closed_at", "-pk")[:limit]
     )
-
-
-# --- next steps, flags and the digest -----------------------------------------------------
-
-
-@dataclass
-class Digest:
-    flagged: list[Deal]
-    steps: list[Activity]
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.flagged and not self.steps
-
-
-def digest_for_user(*, user: User, day: date) -> Digest:
-    """What the daily e-mail tells a user: their open deals that need attention (with their
-    open flags) and the next steps they are responsible for that are due on `day`."""
-    flagged = list(
-        Deal.objects.visible_to(user)
-        .filter(owner=user, status=DealStatus.OPEN, needs_attention=True)
-        .select_related("company", "stage")
-        .prefetch_related(Prefetch("flags", queryset=Flag.objects.filter(resolved_at__isnull=True)))
-        .order_by("pipeline_id", "stage__position", "position")
-    )
-    steps = list(
-        Activity.objects.filter(
-            assignee=user,
-            done_at__isnull=True,
-            due_date=day,
-            deal__in=Deal.objects.visible_to(user).filter(
-                status__in=[DealStatus.OPEN, DealStatus.PAUSED]
-            ),
-        )
-        .select_related("deal", "deal__company")
-        .order_by(F("due_time").asc(nulls_first=True), "pk")
-    )
-    return Digest(flagged=flagged, steps=steps)
-
-
-# --- activities: the access door, the deal's timeline and "My next steps" -----------------
-
-
-def activity_get_for_user(*, user: User, pk: int, write: bool = False) -> Activity:
-    """The activity with its deal (and the deal's pipeline): 404 when missing or its deal is
-    not visible to the user; 403 when `write` and the user may neither edit the deal nor is
-    the activity's assignee (the person responsible may complete their own activity)."""
-    activity = (
-        Activity.objects.filter(pk=pk, deal__in=Deal.objects.visible_to(user).values("pk"))
-        .select_related("deal", "deal__pipeline", "deal__stage", "deal__owner", "assignee")
-        .first()
-    )
-    if activity is None:
-        raise Http404
-    if (
-        write
-        and activity.assignee_id != user.pk
-        and not can_edit_deal(user=user, deal=activity.deal)
-    ):
-        raise PermissionDenied
-    return activity
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One line of a deal's timeline: an activity (done or open) or a stage change."""
-
-    at: datetime
-    activity: Activity | None = None
-    change: StageChange | None = None
-
-    @property
-    def is_open_activity(self) -> bool:
-        return self.activity is not None and self.activity.done_at is None
-
-
-def _activity_moment(activity: Activity) -> datetime:
-    """When an activity sits on the timeline: when it was done, else when it is due (start of
-    the due day, or its time, in the organisation's time zone)."""
-    if activity.done_at is not None:
-        return activity.done_at
-    moment = datetime.combine(activity.due_date, activity.due_time or time.min)
-    return timezone.make_aware(moment)
-
-
-def deal_timeline(*, deal: Deal) -> list[TimelineEntry]:
-    """The deal's activities (done and open) and stage changes in one list, newest first, in
-    two queries. Open activities sit at their due moment, so upcoming ones come first and an
-    overdue one among what happened around its date."""
-    activities = Activity.objects.filter(deal_id=deal.pk).select_related("assignee")
-    entries = [TimelineEntry(at=_activity_moment(a), activity=a) for a in activities]
-    entries += [TimelineEntry(at=c.at, change=c) for c in stage_changes_for_deal(deal=deal)]
-    return sorted(entries, key=lambda e: (e.at, e.change is None), reverse=True)
-
-
-@dataclass
-class NextSteps:
-    """A user's open activities grouped by when they are due."""
-
-    overdue: list[Activity] = field(default_factory=list)
-    today: list[Activity] = field(default_factory=list)
-    this_week: list[Activity] = field(default_factory=list)
-    later: list[Activity] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return len(self.overdue) + len(self.today) + len(self.this_week) + len(self.later)
-
-
-def next_steps_for_user(*, user: User, today: date) -> NextSteps:
-    """The open activities the user is responsible for, on open or paused deals they can see,
-    grouped overdue (before `today`), today, this week (to the end of the organisation's week)
-    and later. One query."""
-    end_of_week = week_of(today) + timedelta(days=6)
-    rows = (
-        Activity.objects.filter(
-            assignee_id=user.pk,
-            done_at__isnull=True,
-            deal__in=Deal.objects.visible_to(user)
-            .filter(status__in=[DealStatus.OPEN, DealStatus.PAUSED])
-            .values("pk"),
-        )
-        .select_related("deal", "deal__company", "deal__stage")
-        .order_by("due_date", F("due_time").asc(nulls_last=True), "pk")
-    )
-    steps = NextSteps()
-    for activity in rows:
-        if activity.due_date < today:
-            steps.overdue.append(activity)
-        elif activity.due_date == today:
-            steps.today.append(activity)
-        elif activity.due_date <= end_of_week:
-            steps.this_week.append(activity)
-        else:
-            steps.later.append(activity)
-    return steps
 
 
 def paused_deals_for_pipeline(*, pipeline: Pipeline, user: User, limit: int = 50):
