@@ -25,15 +25,13 @@ from crm import services as crm_services
 from crm.forms import NoteForm
 from crm.web.refusals import form_refusal, refusal
 from pipeline import selectors, services
-from pipeline.forms import (
-    ActivityForm,
-    BoardFilterForm,
-    CursorForm,
+from pipeline.forms.activities import ActivityForm, NextStepForm
+from pipeline.forms.board import BoardFilterForm, CursorForm
+from pipeline.forms.deals import (
     DealCreateForm,
     DealForm,
     DealLostForm,
     DealMoveForm,
-    NextStepForm,
     PauseForm,
     QuickDealForm,
     VersionForm,

@@ -27,7 +27,7 @@ from crm.organisation import reporting_currency
 from crm.web.exports import FORMATS, Days, Percent, export_response
 from crm.web.refusals import form_refusal, refusal
 from pipeline import charts_analytics
-from pipeline.forms_analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
+from pipeline.forms.analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
 from pipeline.models import Deal
 from pipeline.money import money_key, round_cents
 from pipeline.selectors.analytics import (

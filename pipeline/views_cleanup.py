@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.web.refusals import form_refusal, refusal
 from pipeline import selectors, services
-from pipeline.forms_cleanup import FACT_LABELS, CleanupFactForm, CleanupPauseForm, VersionForm
+from pipeline.forms.cleanup import FACT_LABELS, CleanupFactForm, CleanupPauseForm, VersionForm
 
 
 def _context(**extra) -> dict:

@@ -32,7 +32,7 @@ from crm.web.money import format_money
 from crm.web.refusals import form_refusal
 from pipeline import charts, services
 from pipeline.forecasting import period_label, periods
-from pipeline.forms_forecast import (
+from pipeline.forms.forecast import (
     GROUP_CHOICES,
     ForecastCellForm,
     ForecastFilterForm,

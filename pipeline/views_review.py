@@ -34,7 +34,7 @@ from crm.organisation import reporting_currency
 from crm.web.money import money_formatter
 from crm.web.refusals import refusal
 from pipeline import selectors, services
-from pipeline.forms_review import (
+from pipeline.forms.review import (
     ReviewCloseDateForm,
     ReviewLostForm,
     ReviewMarkForm,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.selectors import settings_access
 from crm.web.refusals import form_errors_text, refusal
 from pipeline import selectors, services
-from pipeline.forms_settings import (
+from pipeline.forms.settings import (
     DirectionForm,
     ExitCriterionForm,
     ListEntryForm,

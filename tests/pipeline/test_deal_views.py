@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from crm.models import Organisation
 from crm.organisation import organisation_changed
-from pipeline.forms import working_days_after
+from pipeline.forms.activities import working_days_after
 from pipeline.models import Activity, Deal, DealStatus, ExitCriterion, LostReason, StageChange
 from tests.factories import DealFactory
 

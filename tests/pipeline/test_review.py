@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from pipeline import services
 from pipeline.forecasting import monday
-from pipeline.forms_review import add_months
+from pipeline.forms.review import add_months
 from pipeline.models import Activity, Deal, DealReview, DealStatus, LostReason, StageChange
 from pipeline.selectors.review import ROW_LIMIT
 from tests.factories import DealFactory, MembershipFactory, UserFactory

@@ -343,7 +343,7 @@ def test_criteria_are_added_edited_reordered_and_removed(admin, stages_a):
 
 
 def test_retired_lost_reasons_stay_on_old_deals_and_leave_the_form(admin, stages_a):
-    from pipeline.forms import DealLostForm
+    from pipeline.forms.deals import DealLostForm
 
     reason = services.lost_reason_create(acting_user=admin, name="Procurement froze budgets")
     deal = DealFactory(stage=stages_a[0])
@@ -374,7 +374,7 @@ def test_product_areas_reorder_and_refuse_bad_orders(admin):
 
 
 def test_deal_forms_offer_active_areas_and_keep_a_retired_one(admin, stages_a):
-    from pipeline.forms import DealCreateForm, DealForm
+    from pipeline.forms.deals import DealCreateForm, DealForm
 
     active = services.product_area_create(acting_user=admin, name="Racking")
     retired = services.product_area_create(acting_user=admin, name="Old line")

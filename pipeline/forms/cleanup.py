@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pipeline.forms_review import ReviewPauseForm, VersionForm
+from pipeline.forms.review import ReviewPauseForm, VersionForm
 from pipeline.selectors.cleanup import FACTS
 
 FACT_LABELS = {

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import users_of_team
-from pipeline.forms import ActivityForm, DealLostForm, PauseForm
+from pipeline.forms.activities import ActivityForm
+from pipeline.forms.deals import DealLostForm, PauseForm
 from pipeline.models import Deal
 from pipeline.selectors.review import SECTIONS
 

@@ -1,0 +1,207 @@
+"""Deals: create, quick add, edit, move (with exit criteria), close, pause."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.selectors import users_of_team
+from crm.models import Company, Contact
+from pipeline.forms.board import MAX_LOADED_CARDS
+from pipeline.models import (
+    Deal,
+    LostReason,
+    Pipeline,
+    ProductArea,
+    Stage,
+)
+
+MAX_TICKED_CRITERIA = 50
+
+
+class IdListField(forms.Field):
+    """Several ids under one name (`criteria=3&criteria=5`): positive integers, a bounded
+    number of them, duplicates dropped."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": _("Those exit criteria were not understood."),
+        "too_many": _("Too many exit criteria were sent."),
+    }
+
+    def to_python(self, value) -> list[int]:
+        if value in self.empty_values:
+            return []
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        if len(value) > MAX_TICKED_CRITERIA:
+            raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+        ids = []
+        for item in value:
+            text = str(item)
+            if not text.isdigit() or not 0 < int(text) < 2**62:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            ids.append(int(text))
+        return sorted(set(ids))
+
+
+class DealMoveForm(forms.Form):
+    """A drop (stage, the cards above and below, the card's version, how many cards the two
+    columns show) or the deal page's "Move to stage", with the exit criteria the user ticked.
+    `confirm` says the user has seen the criteria (the deal page's second step). Whether the
+    stage belongs to the deal's pipeline, and whether the ticked criteria belong to the
+    stages being left, is checked by the service, under the column lock."""
+
+    stage = forms.IntegerField(min_value=1, max_value=2**62, label=_("Move to stage"))
+    after = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    before = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    version = forms.IntegerField(required=False, min_value=1, max_value=2**31)
+    loaded = forms.IntegerField(required=False, min_value=0, max_value=MAX_LOADED_CARDS)
+    criteria = IdListField(required=False)
+    confirm = forms.BooleanField(required=False)
+
+
+class DealForm(forms.ModelForm):
+    """Edit a deal. Owner is offered only to those who may reassign; the version travels along
+    so a stale save is detected."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "title",
+            "company",
+            "contact",
+            "owner",
+            "value",
+            "currency",
+            "expected_close_date",
+            "product_area",
+            "need_confirmed",
+            "decision_maker_known",
+            "timeline_confirmed",
+        ]
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
+
+    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign)
+
+
+class DealCreateForm(forms.ModelForm):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label=_("Stage"))
+
+    class Meta:
+        model = Deal
+        fields = [
+            "title",
+            "stage",
+            "company",
+            "contact",
+            "owner",
+            "value",
+            "currency",
+            "expected_close_date",
+            "product_area",
+        ]
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
+
+    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = Stage.objects.active().filter(pipeline=pipeline)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign)
+
+
+class QuickDealForm(forms.ModelForm):
+    """The column's "+": the few fields a salesperson has at hand."""
+
+    class Meta:
+        model = Deal
+        fields = ["title", "company", "value", "currency", "expected_close_date"]
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
+
+    def __init__(self, *args, pipeline: Pipeline, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=False)
+
+
+def _limit_people_and_companies(form, *, pipeline: Pipeline, can_reassign: bool) -> None:
+    if "company" in form.fields:
+        form.fields["company"].queryset = Company.objects.filter(team_id=pipeline.team_id)
+        form.fields["company"].required = False
+        form.fields["company"].empty_label = _("No company")
+    if "contact" in form.fields:
+        form.fields["contact"].queryset = Contact.objects.filter(
+            company__team_id=pipeline.team_id
+        ).select_related("company")
+        form.fields["contact"].empty_label = _("No contact")
+        form.fields["contact"].label_from_instance = lambda c: f"{c.name} ({c.company.name})"
+    if "owner" in form.fields:
+        if can_reassign:
+            form.fields["owner"].queryset = users_of_team(team_id=pipeline.team_id)
+            form.fields["owner"].empty_label = _("Unassigned")
+        else:
+            del form.fields["owner"]
+    if "product_area" in form.fields:
+        # Retired areas are not offered, but one already set on the deal stays selectable.
+        current = getattr(form.instance, "product_area_id", None)
+        form.fields["product_area"].queryset = ProductArea.objects.filter(
+            Q(is_active=True) | Q(pk=current)
+        )
+        form.fields["product_area"].empty_label = _("No product area")
+    if "value" in form.fields:
+        form.fields["value"].min_value = 0
+        form.fields["value"].max_value = 999_999_999_999
+
+
+class DealLostForm(forms.Form):
+    reason = forms.ModelChoiceField(
+        queryset=LostReason.objects.filter(is_active=True),
+        label=_("Why was it lost?"),
+        empty_label=_("Choose a reason"),
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(required=False, min_value=1, max_value=2**31)
+
+
+class PauseForm(forms.Form):
+    """Pause a deal: why, and until when (the deal comes back on the board that day)."""
+
+    until = forms.DateField(
+        label=_("Resume on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    reason = forms.CharField(
+        label=_("Why pause it?"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Waiting for next year's budget")}),
+    )
+    version = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, min_value=1, max_value=2**31
+    )
+
+    def clean_until(self) -> date:
+        until = self.cleaned_data["until"]
+        today = timezone.localdate()
+        if not today < until <= today + timedelta(days=2 * 365):
+            raise forms.ValidationError(_("Pick a resume date after today, within two years."))
+        return until
