@@ -1,6 +1,6 @@
 """Reads for in-app notifications: the bell's unread count and the notifications page.
 
-Kept apart from `pipeline/selectors.py` so the board's selectors stay about the board.
+Kept apart from the board's selectors (`pipeline/selectors/board.py`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
+"""A deal: create, the page, edit, move (a board drop, its exit criteria dialog, the deal
+page's form), won, lost, reopen, pause, resume, delete, notes."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,122 +25,16 @@ from crm.forms import NoteForm
 from crm.web.refusals import form_refusal, refusal
 from pipeline import selectors, services
 from pipeline.forms.activities import ActivityForm, NextStepForm
-from pipeline.forms.board import BoardFilterForm, CursorForm
 from pipeline.forms.deals import (
     DealCreateForm,
     DealForm,
     DealLostForm,
     DealMoveForm,
     PauseForm,
-    QuickDealForm,
     VersionForm,
 )
-from pipeline.models import DealStatus
-from pipeline.rendering import attach_cards_html, cards_html
-from pipeline.selectors.board import BoardFilters, Column
-
-
-def _all_valid(*forms) -> bool:
-    """Validate every form (not stopping at the first invalid one), so all errors show."""
-    return all([form.is_valid() for form in forms])
-
-
-def _board_filters(request, pipeline, data) -> BoardFilters | None:
-    form = BoardFilterForm(data, pipeline=pipeline)
-    return form.filters() if form.is_valid() else None
-
-
-def _columns_response(
-    request, *, pipeline, stages, filters, cards_for=(), main=None, loaded=0, toast=""
-):
-    """One htmx response for the changed columns of a board: the header (count and totals) of
-    every stage in `stages`, and the cards of those in `cards_for`. The cards of `main` are the
-    primary swap (the column the user dropped into); everything else goes out of band."""
-    totals = selectors.stage_totals(
-        pipeline=pipeline, stages=stages, user=request.user, filters=filters
-    )
-    columns = []
-    for stage in stages:
-        stage.pipeline = pipeline
-        column = Column(stage=stage, totals=totals[stage.pk])
-        if stage.pk in cards_for:
-            limit = max(settings.BOARD_PAGE_SIZE, loaded if stage.pk == main else 0)
-            column.cards, column.has_more = selectors.column_cards(
-                stage=stage, user=request.user, filters=filters, limit=limit
-            )
-            column.cards_html = cards_html(request, column.cards)
-        columns.append(column)
-    context = {
-        "pipeline": pipeline,
-        "columns": columns,
-        "cards_for": cards_for,
-        "main": main,
-        "filters": filters,
-        "filter_query": filters.as_query(),
-        "toast": toast,
-    }
-    return render(request, "pipeline/columns_response.html", context)
-
-
-@login_required
-@require_GET
-def home(request):
-    """The user's default board; `?pipeline=<id>` is the pipeline switcher without JavaScript."""
-    if request.GET.get("pipeline", "").isdigit():
-        pipeline = selectors.pipeline_get_for_user(
-            user=request.user, pk=int(request.GET["pipeline"])
-        )
-        return redirect("board", pipeline.pk)
-    pipeline = selectors.default_pipeline_for_user(user=request.user)
-    if pipeline is None:
-        return render(request, "pipeline/no_pipeline.html")
-    return redirect("board", pipeline.pk)
-
-
-@login_required
-@require_GET
-def board(request, pk: int):
-    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
-    form = BoardFilterForm(request.GET, pipeline=pipeline)
-    if not form.is_valid():
-        return form_refusal(request, form)
-    filters = form.filters()
-    columns = selectors.board_columns(pipeline=pipeline, user=request.user, filters=filters)
-    attach_cards_html(request, columns)
-    context = {
-        "pipeline": pipeline,
-        "pipelines": selectors.pipelines_for_user(user=request.user),
-        "columns": columns,
-        "filter_form": form,
-        "filters": filters,
-        "filter_query": filters.as_query(),
-        "open_count": sum(c.totals.count for c in columns),
-        "attention_count": sum(c.totals.attention for c in columns),
-    }
-    partial = request.htmx and request.htmx.target == "board"
-    return render(
-        request, "pipeline/board.html#board" if partial else "pipeline/board.html", context
-    )
-
-
-@login_required
-@require_GET
-def column_more(request, pk: int, stage_pk: int):
-    """The next page of a column's cards, fetched as the column scrolls."""
-    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
-    stage = selectors.stage_get_for_user(user=request.user, pk=stage_pk, pipeline=pipeline)
-    filters = _board_filters(request, pipeline, request.GET)
-    cursor = CursorForm(request.GET)
-    if filters is None or not cursor.is_valid():
-        return refusal(request, _("That page of the column could not be loaded."), status=400)
-    after = (cursor.cleaned_data["after_position"], cursor.cleaned_data["after_id"])
-    cards, has_more = selectors.column_cards(
-        stage=stage, user=request.user, filters=filters, after=after
-    )
-    column = Column(stage=stage, totals=None, cards=cards, has_more=has_more)
-    column.cards_html = cards_html(request, cards)
-    context = {"pipeline": pipeline, "column": column, "filter_query": filters.as_query()}
-    return render(request, "pipeline/board.html#cards", context)
+from pipeline.selectors.board import BoardFilters
+from pipeline.views.columns import all_valid, board_filters, columns_response
 
 
 def _move_dialog(request, step, *, data, error: str = "", status: int = 200):
@@ -182,7 +75,7 @@ def deal_move(request, pk: int):
     related = () if request.htmx else selectors.DEAL_PAGE_RELATED
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=related)
     form = DealMoveForm(request.POST)
-    filters = _board_filters(request, deal.pipeline, request.POST)
+    filters = board_filters(request, deal.pipeline, request.POST)
     if not form.is_valid() or filters is None:
         if request.htmx:
             return form_refusal(request, form)
@@ -216,7 +109,7 @@ def _moved_on_board(request, deal, data, filters, result):
     touched = (
         [result.stage] if result.stage == result.from_stage else [result.stage, result.from_stage]
     )
-    response = _columns_response(
+    response = columns_response(
         request,
         pipeline=deal.pipeline,
         stages=touched,
@@ -261,42 +154,6 @@ def _move_refused_on_page(request, deal, data, error):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def deal_quick_create(request, pk: int, stage_pk: int):
-    """The column's "+": a small form in the column, the new card at the top."""
-    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
-    stage = selectors.stage_get_for_user(user=request.user, pk=stage_pk, pipeline=pipeline)
-    form = QuickDealForm(request.POST or None, pipeline=pipeline)
-    step_form = NextStepForm(
-        request.POST or None, pipeline=pipeline, can_reassign=False, compact=True
-    )
-    context = {"pipeline": pipeline, "stage": stage, "form": form, "step_form": step_form}
-    if request.method == "GET":
-        return render(request, "pipeline/deal_quick_form.html", context)
-    filters = _board_filters(request, pipeline, request.POST) or BoardFilters()
-    if not _all_valid(form, step_form):
-        return render(request, "pipeline/deal_quick_form.html", context, status=400)
-    try:
-        deal = services.deal_create(
-            acting_user=request.user,
-            stage=stage,
-            next_step=step_form.next_step(),
-            **form.cleaned_data,
-        )
-    except services.DealRuleError as error:
-        form.add_error(None, str(error))
-        return render(request, "pipeline/deal_quick_form.html", context, status=400)
-    return _columns_response(
-        request,
-        pipeline=pipeline,
-        stages=[stage],
-        filters=filters,
-        cards_for={stage.pk},
-        toast=_("“%(title)s” added.") % {"title": deal.title},
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
 def deal_create(request, pk: int):
     pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
     can_reassign = selectors.can_manage_pipeline(user=request.user, pipeline=pipeline)
@@ -306,7 +163,7 @@ def deal_create(request, pk: int):
     )
     step_form = NextStepForm(request.POST or None, pipeline=pipeline, can_reassign=can_reassign)
     if request.method == "POST":
-        if _all_valid(form, step_form):
+        if all_valid(form, step_form):
             try:
                 deal = services.deal_create(
                     acting_user=request.user, next_step=step_form.next_step(), **form.cleaned_data
@@ -410,10 +267,10 @@ def deal_update(request, pk: int):
     return redirect(deal)
 
 
-def _deal_column_and_close_modal(request, deal, *, message: str):
+def deal_column_and_close_modal(request, deal, *, message: str):
     """The deal's column refreshed (with the board's filters), a toast, and the modal closed."""
-    filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
-    response = _columns_response(
+    filters = board_filters(request, deal.pipeline, request.POST) or BoardFilters()
+    response = columns_response(
         request,
         pipeline=deal.pipeline,
         stages=[deal.stage],
@@ -427,7 +284,7 @@ def _deal_column_and_close_modal(request, deal, *, message: str):
 
 def _after_close(request, deal, *, message: str, from_board: bool):
     if from_board and request.htmx:
-        return _deal_column_and_close_modal(request, deal, message=message)
+        return deal_column_and_close_modal(request, deal, message=message)
     messages.success(request, message)
     if request.htmx:
         return HttpResponseClientRedirect(deal.get_absolute_url())
@@ -544,208 +401,6 @@ def deal_note_create(request, pk: int):
     crm_services.note_create(acting_user=request.user, subject=deal, body=form.cleaned_data["body"])
     messages.success(request, _("Note added."))
     return redirect(deal)
-
-
-@login_required
-@require_GET
-def closed_deals(request, pk: int):
-    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
-    deals = selectors.closed_deals_for_pipeline(pipeline=pipeline, user=request.user)
-    return render(
-        request,
-        "pipeline/closed_deals.html",
-        {
-            "pipeline": pipeline,
-            "deals": deals,
-            "paused": selectors.paused_deals_for_pipeline(pipeline=pipeline, user=request.user),
-            "pipelines": selectors.pipelines_for_user(user=request.user),
-        },
-    )
-
-
-# --- activities and the next step -------------------------------------------------------
-
-# Where an activity form or a "Done" was used, so the answer fits the page: the board gets
-# its column back, "My next steps" its list, the deal page a reload.
-ACTIVITY_ORIGINS = ("board", "next-steps", "deal")
-
-
-def _origin(request) -> str:
-    origin = (request.POST or request.GET).get("from", "")
-    return origin if origin in ACTIVITY_ORIGINS else "deal"
-
-
-def _activity_form_response(request, *, deal, form, action, heading, origin, done=None, status=200):
-    context = {
-        "deal": deal,
-        "form": form,
-        "action": action,
-        "heading": heading,
-        "origin": origin,
-        "done": done,
-        "is_modal": bool(request.htmx),
-    }
-    template = "pipeline/activity_form.html" if request.htmx else "pipeline/activity_page.html"
-    return render(request, template, context, status=status)
-
-
-def _after_activity_saved(request, deal, *, origin: str, message: str):
-    """The answer to a saved next step: the card's column (board), the list (My next steps)
-    or the deal page, and the modal closed."""
-    if request.htmx and origin == "board":
-        return _deal_column_and_close_modal(request, deal, message=message)
-    if request.htmx and origin == "next-steps":
-        response = render(
-            request,
-            "pipeline/my_next_steps.html#groups-refresh",
-            {"steps": _my_next_steps(request), "toast": message},
-        )
-        return trigger_client_event(response, "modal:close", after="settle")
-    messages.success(request, message)
-    target = reverse("my-next-steps") if origin == "next-steps" else deal.get_absolute_url()
-    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def activity_create(request, pk: int):
-    """Plan a next step on a deal: a modal from the board or the deal page, or a page."""
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
-    origin = _origin(request)
-    form = ActivityForm(request.POST or None, deal=deal, acting_user=request.user)
-    kwargs = {
-        "deal": deal,
-        "form": form,
-        "action": reverse("activity-create", args=[deal.pk]),
-        "heading": _("Plan the next step"),
-        "origin": origin,
-    }
-    if request.method == "GET":
-        return _activity_form_response(request, **kwargs)
-    if not form.is_valid():
-        return _activity_form_response(request, status=400, **kwargs)
-    try:
-        activity = services.activity_create(
-            acting_user=request.user, deal=deal, **form.cleaned_data
-        )
-    except services.DealRuleError as error:
-        form.add_error(None, str(error))
-        return _activity_form_response(request, status=400, **kwargs)
-    message = _("Next step planned: %(subject)s.") % {"subject": activity.subject}
-    return _after_activity_saved(request, deal, origin=origin, message=message)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def activity_update(request, pk: int):
-    """Change an open activity (what, who, when). Needs the right to edit its deal."""
-    activity = selectors.activity_get_for_user(user=request.user, pk=pk)
-    deal = selectors.deal_get_for_user(user=request.user, pk=activity.deal_id, write=True)
-    origin = _origin(request)
-    form = ActivityForm(
-        request.POST or None, instance=activity, deal=deal, acting_user=request.user
-    )
-    kwargs = {
-        "deal": deal,
-        "form": form,
-        "action": reverse("activity-update", args=[activity.pk]),
-        "heading": _("Change the next step"),
-        "origin": origin,
-    }
-    if activity.is_done:
-        return refusal(request, _("This activity is already done."), status=400)
-    if request.method == "GET":
-        return _activity_form_response(request, **kwargs)
-    if not form.is_valid():
-        return _activity_form_response(request, status=400, **kwargs)
-    try:
-        services.activity_update(
-            acting_user=request.user, activity=activity, data=form.cleaned_data
-        )
-    except services.DealRuleError as error:
-        form.add_error(None, str(error))
-        return _activity_form_response(request, status=400, **kwargs)
-    message = _("Next step saved.")
-    return _after_activity_saved(request, deal, origin=origin, message=message)
-
-
-@login_required
-@require_POST
-def activity_complete(request, pk: int):
-    """Mark an activity done (its assignee may, as may whoever edits the deal) and ask for the
-    following step: htmx gets the "What's the next step?" form for the modal, with the card's
-    column or the list row refreshed out of band; without JavaScript, the deal page."""
-    activity = selectors.activity_get_for_user(user=request.user, pk=pk, write=True)
-    deal = activity.deal
-    origin = _origin(request)
-    try:
-        services.activity_complete(acting_user=request.user, activity=activity)
-    except services.DealRuleError as error:
-        return refusal(request, str(error), status=400)
-    message = _("Done: %(subject)s.") % {"subject": activity.subject}
-    if not request.htmx:
-        messages.success(request, message)
-        if origin == "next-steps":
-            return redirect("my-next-steps")
-        return redirect(deal)
-    can_plan = selectors.can_edit_deal(user=request.user, deal=deal)
-    deal = selectors.deal_get_for_user(user=request.user, pk=deal.pk)
-    # Ask for the following step only when the deal is left without one and the user may plan.
-    ask = (
-        can_plan
-        and deal.next_step_id is None
-        and deal.status in (DealStatus.OPEN, DealStatus.PAUSED)
-    )
-    if origin == "board":
-        filters = _board_filters(request, deal.pipeline, request.POST) or BoardFilters()
-        after = _columns_response(
-            request,
-            pipeline=deal.pipeline,
-            stages=[deal.stage],
-            filters=filters,
-            cards_for={deal.stage_id},
-            toast="" if ask else message,
-        ).content.decode()
-    elif origin == "next-steps":
-        after = render_to_string(
-            "pipeline/my_next_steps.html#step-done",
-            {"activity": activity, "deal": deal, "can_plan": ask, "oob": True},
-            request=request,
-        )
-    else:
-        messages.success(request, message)
-        if not ask:
-            return HttpResponseClientRedirect(deal.get_absolute_url())
-        after = ""
-    if not ask:
-        return HttpResponse(after)
-    form = ActivityForm(
-        deal=deal,
-        acting_user=request.user,
-        initial={"kind": activity.kind, "assignee": activity.assignee_id or deal.owner_id},
-    )
-    response = _activity_form_response(
-        request,
-        deal=deal,
-        form=form,
-        action=reverse("activity-create", args=[deal.pk]),
-        heading=_("What's the next step?"),
-        origin=origin,
-        done=activity,
-    )
-    response.content = response.content + after.encode()
-    return response
-
-
-def _my_next_steps(request) -> selectors.NextSteps:
-    return selectors.next_steps_for_user(user=request.user, today=timezone.localdate())
-
-
-@login_required
-@require_GET
-def my_next_steps(request):
-    """The signed-in user's open activities: overdue, today, this week, later."""
-    return render(request, "pipeline/my_next_steps.html", {"steps": _my_next_steps(request)})
 
 
 @login_required

@@ -453,7 +453,7 @@ def _list_done(request, kind: AdminList, message: str, *, focus=None):
     return _done(request, message, reverse(f"settings-{kind.key}s"))
 
 
-# The six views below serve both lists: the URLs pass `kind` (pipeline/urls_settings.py).
+# The six views below serve both lists: the URLs pass `kind` (pipeline/urls/settings.py).
 
 
 @login_required

@@ -1,0 +1,1 @@
+"""The pipeline app's views, one module per subject; the URLs (pipeline/urls/) name them."""
