@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "accounts",
     "crm",
     "pipeline",
+    "crm.devtools",
 ]
 
 MIDDLEWARE = [

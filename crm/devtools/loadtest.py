@@ -32,11 +32,10 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.models import User
+from crm.devtools import loadtest_session as load
+from crm.devtools.bench import ENV_DEFAULTS
+from crm.devtools.bench import Command as Bench
 from pipeline.models import Pipeline
-
-from . import _loadtest as load
-from .bench import ENV_DEFAULTS
-from .bench import Command as Bench
 
 USERNAMES = ("sven", "lena")
 PIPELINE_NAME = "New business"

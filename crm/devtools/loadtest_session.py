@@ -25,7 +25,7 @@ from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
-from .bench import HttpSession, _percentile
+from crm.devtools.bench_http import HttpSession, percentile
 
 # --- the plan -------------------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ def summarise(hits: list[Hit]) -> list[Row]:
                 kind=kind,
                 count=len(mine),
                 p50=round(statistics.median(times), 1) if times else None,
-                p95=round(_percentile(times, 95), 1) if times else None,
+                p95=round(percentile(times, 95), 1) if times else None,
                 refused=sum(h.outcome == REFUSED for h in mine),
                 errors=sum(h.outcome == ERROR for h in mine),
             )

@@ -12,7 +12,7 @@ app and the command times GETs of each analytics page over HTTP (p50/p95) and co
 page's SQL queries in-process. `make bench` runs it after the main benchmark.
 
 Helpers (gunicorn start/stop, session login, HTTP session, query counting) are the main
-benchmark's, imported from pipeline/management/commands/bench.py.
+benchmark's, imported from crm/devtools/bench.py.
 """
 
 from __future__ import annotations
@@ -31,16 +31,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
+from crm.devtools import bench, bench_fixtures, bench_http
 from crm.models import Company
-from pipeline.management.commands import bench
 from pipeline.models import Deal, LostReason, Pipeline, ProductArea, Stage
+from pipeline.services import stage_totals_rebuild
 from pipeline.services.analytics import analytics_refresh
 
 TEAM_NAME = "Bench analytics"
 MANAGER = "bench_analytics"
 REPS = ["bench_an_1", "bench_an_2", "bench_an_3", "bench_an_4", "bench_an_5"]
 PIPELINE_NAME = "Bench analytics pipeline"
-STAGES = bench.STAGES
+STAGES = bench_fixtures.STAGES
 P50_TARGET_MS = 300.0
 WARMUP_REQUESTS = 2
 COMPANIES = 200
@@ -182,7 +183,7 @@ def build_fixture(deals: int, changes: int, *, log) -> Fixture:
         return fixture
     with transaction.atomic():
         started = time.perf_counter()
-        bench.delete_deals("pipeline_id = %s", [fixture.pipeline.pk])
+        bench_fixtures.delete_deals("pipeline_id = %s", [fixture.pipeline.pk])
         owners = list(
             Membership.objects.filter(team=fixture.team).values_list("user_id", flat=True)
         )
@@ -210,7 +211,7 @@ def build_fixture(deals: int, changes: int, *, log) -> Fixture:
             cursor.execute(_DEALS_SQL, params)
             cursor.execute(_CHANGES_SQL, params)
             cursor.execute(_LAST_STAGE_SQL, params)
-        bench.stage_totals_rebuild(stage_ids=[s.pk for s in fixture.stages])
+        stage_totals_rebuild(stage_ids=[s.pk for s in fixture.stages])
         log(
             f"Built {deals} deals and {deals * changes} stage changes "
             f"in {time.perf_counter() - started:.1f} s."
@@ -287,7 +288,7 @@ class Command(bench.Command):
         server = self._start_gunicorn(int(options["port"]), log_path)
         results = []
         try:
-            http = bench.HttpSession(int(options["port"]), session_key)
+            http = bench_http.HttpSession(int(options["port"]), session_key)
             self._wait_until_up(server, http, paths["analytics-funnel"], log_path)
             for name, path in paths.items():
                 results.append(self._time_page(name, path, http, fixture, requests))
@@ -307,7 +308,7 @@ class Command(bench.Command):
             status, body = http.request("GET", path)
             first.append((time.perf_counter() - started) * 1000)
             if status != 200:
-                raise CommandError(f"{name}: {status}\n{bench._first_lines(body)}")
+                raise CommandError(f"{name}: {status}\n{bench_http.first_lines(body)}")
         times = []
         for _ in range(requests):
             started = time.perf_counter()
@@ -315,7 +316,12 @@ class Command(bench.Command):
             times.append((time.perf_counter() - started) * 1000)
         with override_settings(ANALYTICS_CACHE_SECONDS=0):
             queries, _sql = self._count_board_queries(fixture, path)
-        return {"page": name, "queries": queries, "first": max(first), **bench._summary(times)}
+        return {
+            "page": name,
+            "queries": queries,
+            "first": max(first),
+            **bench_http.timing_summary(times),
+        }
 
     def _print(self, results, *, deals: int, changes: int) -> None:
         self.stdout.write(f"\nAnalytics pages, {deals} deals, {changes} stage changes")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @requires_postgres
 def test_fixture_has_the_asked_size_and_is_reused():
-    from pipeline.management.commands.bench_analytics import build_fixture
+    from crm.devtools.bench_analytics import build_fixture
 
     messages: list[str] = []
     fixture = build_fixture(40, 5, log=messages.append)

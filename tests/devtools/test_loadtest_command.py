@@ -1,4 +1,4 @@
-"""`manage.py loadtest`'s machinery (pipeline/management/commands/_loadtest.py): the plans,
+"""`manage.py loadtest`'s machinery (crm/devtools/loadtest_session.py): the plans,
 the classification of answers, the statistics, the reading of the real pages, and one small
 run of a session against the live server."""
 
@@ -13,7 +13,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from pipeline.management.commands import _loadtest as load
+from crm.devtools import loadtest_session as load
 from pipeline.models import Activity, Deal, DealStatus, ExitCriterion, LostReason
 
 # --- plans ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
-from pipeline.management.commands.bench import PIPELINE_NAME, build_bench_fixture
+from crm.devtools.bench_fixtures import PIPELINE_NAME, build_bench_fixture
 from pipeline.models import Deal, DealStatus, Pipeline, StageChange
 from tests.conftest import is_postgres
 

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
+from crm.devtools.bench_fixtures import CURRENCIES, STAGES, TITLES, delete_deals
 from crm.models import Company
 from pipeline.forecasting import monday
 from pipeline.models import (
@@ -42,8 +43,6 @@ from pipeline.services.forecasts import (
     snapshot_lines_insert,
     snapshot_totals_insert,
 )
-
-from .bench import CURRENCIES, STAGES, TITLES, delete_deals
 
 REPS = 5
 COMPANIES = 300

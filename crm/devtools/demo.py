@@ -24,9 +24,9 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
+from crm.devtools.demo_history import seed_history
 from crm.models import Company, Contact
 from pipeline.forecasting import KINDS, monday, period_add, period_start
-from pipeline.management.commands._seed_history import seed_history
 from pipeline.models import (
     Activity,
     ActivityKind,
