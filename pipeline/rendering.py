@@ -51,8 +51,6 @@ def cards_html(request, cards) -> SafeString:
     html = template.render(
         {
             "cards": cards,
-            "today": timezone.localdate(),
-            "now": timezone.now(),
             "money": format_money,
             "months": months,
             "short": short,

@@ -4,12 +4,14 @@ kept totals, the next cards as a column scrolls, the closed and paused deals bes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.access import access_for
 from accounts.models import User
@@ -231,6 +233,44 @@ def _card_query(qs: QuerySet[Deal]) -> QuerySet[Deal]:
     )
 
 
+@dataclass(frozen=True)
+class CardState:
+    """What a card shows about its deal, decided once per card by the definitions of
+    docs/product.md (the flag scan's own conditions: stale is `rots_at` passed, overdue is a
+    next step due before today in the organisation's time zone)."""
+
+    stale: bool
+    idle_days: int  # days since the last movement (entering the stage, completing an activity)
+    rot_days: int  # the days of no movement the stage allows
+    days_in_stage: int
+    step: str  # the next step: "overdue", "today", "later", or "" when there is none
+    close_past: bool  # the expected close date is before today
+
+
+def _decide_card_states(cards: list[Deal], *, now: datetime | None = None) -> list[Deal]:
+    """Set `deal.state` (a CardState) on each card; the template only renders it."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    for deal in cards:
+        if deal.next_step_id is None:
+            step = ""
+        elif deal.next_step_due < today:
+            step = "overdue"
+        elif deal.next_step_due == today:
+            step = "today"
+        else:
+            step = "later"
+        deal.state = CardState(
+            stale=deal.rots_at is not None and deal.rots_at < now,
+            idle_days=(now - deal.last_movement_at).days,
+            rot_days=deal.stage.rot_days,
+            days_in_stage=(now - deal.stage_entered_at).days,
+            step=step,
+            close_past=deal.expected_close_date is not None and deal.expected_close_date < today,
+        )
+    return cards
+
+
 def column_cards(
     *,
     stage: Stage,
@@ -245,7 +285,7 @@ def column_cards(
     if after is not None:
         position, pk = after
         qs = qs.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
-    cards = list(_card_query(qs)[: limit + 1])
+    cards = _decide_card_states(list(_card_query(qs)[: limit + 1]))
     return cards[:limit], len(cards) > limit
 
 
@@ -288,7 +328,8 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
         ]
     )
     by_stage: dict[int, list[Deal]] = {s.pk: [] for s in stages}
-    for deal in _card_query(Deal.objects.filter(pk__in=ids)) if ids else []:
+    cards = _decide_card_states(list(_card_query(Deal.objects.filter(pk__in=ids)))) if ids else []
+    for deal in cards:
         by_stage[deal.stage_id].append(deal)
     return [
         Column(

@@ -274,3 +274,38 @@ def test_card_links_point_at_the_deal_urls(client, alice, stages_a):
     html = client.get(board_url(stages_a[0].pipeline)).content.decode()
     for name in ("deal-detail", "deal-move", "deal-won", "deal-lost"):
         assert reverse(name, args=[deal.pk]) in html
+
+
+def test_the_selector_decides_what_each_card_says(alice, stages_a):
+    """Stale and overdue are decided once per card by the selector, with the flag scan's own
+    definitions; the card template only renders `deal.state`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pipeline.models import Activity
+    from pipeline.selectors import BoardFilters, board_columns
+
+    now = timezone.now()
+    today = timezone.localdate(now)
+    stale = DealFactory(
+        stage=stages_a[0],
+        owner=alice,
+        title="stale",
+        rots_at=now - timedelta(days=1),
+        last_movement_at=now - timedelta(days=23),
+        expected_close_date=today - timedelta(days=3),
+    )
+    fresh = DealFactory(
+        stage=stages_a[0], owner=alice, title="fresh", rots_at=now + timedelta(days=5)
+    )
+    for deal, due in ((stale, today - timedelta(days=2)), (fresh, today)):
+        step = Activity.objects.create(deal=deal, subject="Call", due_date=due, assignee=alice)
+        Deal.objects.filter(pk=deal.pk).update(next_step=step, next_step_due=due)
+    columns = board_columns(pipeline=stages_a[0].pipeline, user=alice, filters=BoardFilters())
+    states = {d.title: d.state for d in columns[0].cards}
+    assert states["stale"].stale and states["stale"].idle_days == 23
+    assert states["stale"].rot_days == stages_a[0].rot_days
+    assert states["stale"].step == "overdue" and states["stale"].close_past
+    assert not states["fresh"].stale and states["fresh"].step == "today"
+    assert not states["fresh"].close_past
