@@ -499,74 +499,87 @@ def _list_set_active(model, row, active: bool):
     return current
 
 
-@atomic_with_retry
-def lost_reason_create(*, acting_user: User, name: str) -> LostReason:
-    """Add a lost reason at the end of the list (names are unique, case-insensitively)."""
-    return _list_create(LostReason, name)
+# The two lists share one set of services; the model says which list.
+AdminListModel = type[LostReason] | type[ProductArea]
 
 
 @atomic_with_retry
-def lost_reason_update(*, acting_user: User, reason: LostReason, name: str) -> LostReason:
-    """Rename a lost reason; deals lost for it show the new name. No write when unchanged."""
-    return _list_rename(LostReason, reason, name)
+def list_entry_create(*, acting_user: User, model: AdminListModel, name: str):
+    """Add an entry at the end of a list (names are unique, case-insensitively)."""
+    return _list_create(model, name)
 
 
 @atomic_with_retry
-def lost_reason_move(*, acting_user: User, reason: LostReason, direction: str) -> bool:
-    """Move a reason one place up or down in the mark-lost form."""
-    return _move_in_list(_lock_list(LostReason), reason.pk, direction)
+def list_entry_rename(*, acting_user: User, entry: LostReason | ProductArea, name: str):
+    """Rename an entry; deals that have it show the new name. No write when unchanged."""
+    return _list_rename(type(entry), entry, name)
 
 
 @atomic_with_retry
-def lost_reason_reorder(*, acting_user: User, reason_ids: list[int]) -> bool:
-    """Order every lost reason (retired too) as `reason_ids`."""
-    return _reorder_list(_lock_list(LostReason), reason_ids)
+def list_entry_move(*, acting_user: User, entry: LostReason | ProductArea, direction: str) -> bool:
+    """Move an entry one place up or down in its list."""
+    return _move_in_list(_lock_list(type(entry)), entry.pk, direction)
 
 
 @atomic_with_retry
-def lost_reason_retire(*, acting_user: User, reason: LostReason) -> LostReason:
-    """No longer offer a reason when marking deals lost; deals lost for it keep it.
+def list_entries_reorder(*, acting_user: User, model: AdminListModel, entry_ids: list[int]) -> bool:
+    """Order every entry of a list (retired too) as `entry_ids`."""
+    return _reorder_list(_lock_list(model), entry_ids)
+
+
+@atomic_with_retry
+def list_entry_set_active(*, acting_user: User, entry: LostReason | ProductArea, active: bool):
+    """Retire an entry (no longer offered; deals that have it keep it) or offer it again.
     Idempotent."""
-    return _list_set_active(LostReason, reason, False)
+    return _list_set_active(type(entry), entry, active)
 
 
-@atomic_with_retry
+# By name, for each list.
+
+
+def lost_reason_create(*, acting_user: User, name: str) -> LostReason:
+    return list_entry_create(acting_user=acting_user, model=LostReason, name=name)
+
+
+def lost_reason_update(*, acting_user: User, reason: LostReason, name: str) -> LostReason:
+    return list_entry_rename(acting_user=acting_user, entry=reason, name=name)
+
+
+def lost_reason_move(*, acting_user: User, reason: LostReason, direction: str) -> bool:
+    return list_entry_move(acting_user=acting_user, entry=reason, direction=direction)
+
+
+def lost_reason_reorder(*, acting_user: User, reason_ids: list[int]) -> bool:
+    return list_entries_reorder(acting_user=acting_user, model=LostReason, entry_ids=reason_ids)
+
+
+def lost_reason_retire(*, acting_user: User, reason: LostReason) -> LostReason:
+    return list_entry_set_active(acting_user=acting_user, entry=reason, active=False)
+
+
 def lost_reason_restore(*, acting_user: User, reason: LostReason) -> LostReason:
-    """Offer a retired reason again. Idempotent."""
-    return _list_set_active(LostReason, reason, True)
+    return list_entry_set_active(acting_user=acting_user, entry=reason, active=True)
 
 
-@atomic_with_retry
 def product_area_create(*, acting_user: User, name: str) -> ProductArea:
-    """Add a product area at the end of the list (names are unique, case-insensitively)."""
-    return _list_create(ProductArea, name)
+    return list_entry_create(acting_user=acting_user, model=ProductArea, name=name)
 
 
-@atomic_with_retry
 def product_area_update(*, acting_user: User, area: ProductArea, name: str) -> ProductArea:
-    """Rename a product area. No write when unchanged."""
-    return _list_rename(ProductArea, area, name)
+    return list_entry_rename(acting_user=acting_user, entry=area, name=name)
 
 
-@atomic_with_retry
 def product_area_move(*, acting_user: User, area: ProductArea, direction: str) -> bool:
-    """Move an area one place up or down."""
-    return _move_in_list(_lock_list(ProductArea), area.pk, direction)
+    return list_entry_move(acting_user=acting_user, entry=area, direction=direction)
 
 
-@atomic_with_retry
 def product_area_reorder(*, acting_user: User, area_ids: list[int]) -> bool:
-    """Order every product area (retired too) as `area_ids`."""
-    return _reorder_list(_lock_list(ProductArea), area_ids)
+    return list_entries_reorder(acting_user=acting_user, model=ProductArea, entry_ids=area_ids)
 
 
-@atomic_with_retry
 def product_area_retire(*, acting_user: User, area: ProductArea) -> ProductArea:
-    """No longer offer an area for deals; deals that have it keep it. Idempotent."""
-    return _list_set_active(ProductArea, area, False)
+    return list_entry_set_active(acting_user=acting_user, entry=area, active=False)
 
 
-@atomic_with_retry
 def product_area_restore(*, acting_user: User, area: ProductArea) -> ProductArea:
-    """Offer a retired area again. Idempotent."""
-    return _list_set_active(ProductArea, area, True)
+    return list_entry_set_active(acting_user=acting_user, entry=area, active=True)

@@ -398,12 +398,6 @@ class AdminList:
             return selectors.lost_reason_get_for_settings(user=user, pk=pk)
         return selectors.product_area_get_for_settings(user=user, pk=pk)
 
-    def service(self, verb: str, *, user, entry=None, **kwargs):
-        name = {LostReason: "lost_reason", ProductArea: "product_area"}[self.model]
-        if entry is not None:
-            kwargs["reason" if self.model is LostReason else "area"] = entry
-        return getattr(services, f"{name}_{verb}")(acting_user=user, **kwargs)
-
 
 LOST_REASONS = AdminList(
     key="lost-reason",
@@ -465,7 +459,9 @@ def list_index(request, kind: AdminList):
     form = ListEntryForm(request.POST)
     if form.is_valid():
         try:
-            kind.service("create", user=request.user, name=form.cleaned_data["name"])
+            services.list_entry_create(
+                acting_user=request.user, model=kind.model, name=form.cleaned_data["name"]
+            )
         except services.SettingsError as error:
             form.add_error("name", str(error))
         else:
@@ -481,7 +477,9 @@ def list_rename(request, kind: AdminList, pk: int):
     if not form.is_valid():
         return refusal(request, form_errors_text(form), status=400)
     try:
-        kind.service("update", user=request.user, entry=entry, name=form.cleaned_data["name"])
+        services.list_entry_rename(
+            acting_user=request.user, entry=entry, name=form.cleaned_data["name"]
+        )
     except services.SettingsError as error:
         return refusal(request, str(error), status=400)
     return _list_done(request, kind, _("Renamed."))
@@ -495,7 +493,7 @@ def list_move(request, kind: AdminList, pk: int):
     if not form.is_valid():
         return refusal(request, form_errors_text(form), status=400)
     direction = form.cleaned_data["direction"]
-    kind.service("move", user=request.user, entry=entry, direction=direction)
+    services.list_entry_move(acting_user=request.user, entry=entry, direction=direction)
     return _list_done(request, kind, _("Order saved."), focus={"pk": pk, "direction": direction})
 
 
@@ -506,9 +504,10 @@ def list_reorder(request, kind: AdminList):
     form = OrderForm(request.POST)
     if not form.is_valid():
         return refusal(request, form_errors_text(form), status=400)
-    field = "reason_ids" if kind.model is LostReason else "area_ids"
     try:
-        kind.service("reorder", user=request.user, **{field: form.cleaned_data["order"]})
+        services.list_entries_reorder(
+            acting_user=request.user, model=kind.model, entry_ids=form.cleaned_data["order"]
+        )
     except services.SettingsError as error:
         return refusal(request, str(error), status=400)
     return _list_done(request, kind, _("Order saved."))
@@ -518,6 +517,6 @@ def list_reorder(request, kind: AdminList):
 @require_POST
 def list_set_active(request, kind: AdminList, pk: int, *, active: bool):
     entry = kind.get(request.user, pk)
-    kind.service("restore" if active else "retire", user=request.user, entry=entry)
+    services.list_entry_set_active(acting_user=request.user, entry=entry, active=active)
     message = _("“%(name)s” is offered again.") if active else _("“%(name)s” is retired.")
     return _list_done(request, kind, message % {"name": entry.name})
