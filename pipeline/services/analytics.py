@@ -14,7 +14,7 @@ Both are brought up to date set-based, only for the deals that changed since the
   months depend on them) or on the first run.
 
 A changed deal's visits are taken out of the monthly sums, recomputed, and added back, so the
-sums always equal the visits' (tests/pipeline/test_analytics_refresh.py checks it against a
+sums always equal the visits' (tests/pipeline/services/test_analytics.py checks it against a
 rebuild). A refresh is idempotent: running it twice, or after a crash, recomputes the same
 rows. Refreshes are serialised by a lock on the state row; a page that finds one under way
 reads the tables as they are rather than waiting.

@@ -5,7 +5,7 @@ behind a figure. Money is in the organisation's reporting currency. Definitions:
 pipeline/selectors/analytics.py.
 
 Every page costs a fixed number of queries whatever the number of deals
-(tests/pipeline/test_analytics_views.py).
+(tests/pipeline/views/test_analytics.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 deals behind a cell, CSV and XLSX export (crm/web/exports.py), targets set in place, what
 changed since last week's snapshot, forecast accuracy and stage calibration.
 
-The page itself costs a fixed number of queries (see tests/pipeline/test_forecast_views.py);
+The page itself costs a fixed number of queries (see tests/pipeline/views/test_forecast.py);
 accuracy and calibration read snapshots and stage history, so they are panels of their own,
 loaded by htmx once the page is shown (and plain links without JavaScript).
 """

@@ -15,7 +15,7 @@ from pipeline import services
 from pipeline.models import AnalyticsRefresh, LostReason, StageChange, StageMonth, StageVisit
 from pipeline.selectors.analytics import AnalyticsFilters, funnel
 from pipeline.services.analytics import MAX_AGE, analytics_refresh, analytics_refresh_if_stale
-from tests.pipeline.test_analytics_selectors import generated  # noqa: F401 (fixture)
+from tests.pipeline.selectors.test_analytics import generated  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from pipeline.services.analytics import analytics_refresh
 from pipeline.services.forecasts import forecast_snapshot_take
 from tests.conftest import requires_postgres
 from tests.factories import DealFactory
-from tests.pipeline.test_concurrency import run_at_once
+from tests.pipeline.services.test_concurrency import run_at_once
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 

@@ -224,7 +224,7 @@ def test_snapshot_lines_and_totals_match_the_deals_and_run_once(dataset):
 @pytest.mark.django_db(transaction=True)
 def test_two_snapshots_at_once_write_one(alice, stages_a):
     from tests.factories import DealFactory
-    from tests.pipeline.test_concurrency import run_at_once
+    from tests.pipeline.services.test_concurrency import run_at_once
 
     for _ in range(20):
         DealFactory(stage=stages_a[0], owner=alice, expected_close_date=TODAY, created_at=LONG_AGO)

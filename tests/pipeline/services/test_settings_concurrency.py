@@ -8,7 +8,7 @@ from pipeline import services
 from pipeline.models import Deal, DealStatus, Stage, StageTotal
 from tests.conftest import requires_postgres
 from tests.factories import DealFactory
-from tests.pipeline.test_concurrency import run_at_once
+from tests.pipeline.services.test_concurrency import run_at_once
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 

@@ -400,7 +400,7 @@ def test_a_rate_and_a_currency_switch_at_once_never_mix_units(admin):
     """Both lock the organisation row: the rate lands first and is re-based with the rest, or
     lands second and is refused (it was entered in EUR). Never a EUR number read as DKK."""
     from pipeline.services.deals import DealRuleError
-    from tests.pipeline.test_concurrency import run_at_once
+    from tests.pipeline.services.test_concurrency import run_at_once
 
     today = timezone.localdate()
     dkk = rates_on(today)["DKK"].rate  # the install's rate, EUR per DKK
