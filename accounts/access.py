@@ -41,9 +41,6 @@ class Access:
         """Teams where the user sees every record, not only their own."""
         return self.team_ids - self.own_only_team_ids
 
-    def can_see_team(self, team_id: int) -> bool:
-        return self.is_admin or team_id in self.team_ids
-
     def manages_team(self, team_id: int) -> bool:
         return self.is_admin or team_id in self.managed_team_ids
 

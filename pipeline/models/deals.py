@@ -282,15 +282,8 @@ class Deal(models.Model):
         return max((timezone.now() - self.stage_entered_at).days, 0)
 
     @property
-    def days_without_movement(self) -> int:
-        return max((timezone.now() - self.last_movement_at).days, 0)
-
-    @property
     def is_stale(self) -> bool:
         return self.is_open and self.rots_at is not None and self.rots_at < timezone.now()
-
-    def next_step_is_overdue(self, today) -> bool:
-        return self.next_step_due is not None and self.next_step_due < today
 
 
 class StageChange(models.Model):

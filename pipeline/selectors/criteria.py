@@ -77,10 +77,6 @@ class MoveStep:
             groups.setdefault(criterion.stage_id, (criterion.stage, []))[1].append(criterion)
         return list(groups.values())
 
-    @property
-    def several_stages(self) -> bool:
-        return len({c.stage_id for c in self.criteria}) > 1
-
 
 def move_step_for_deal(*, deal: Deal, stage_id: int) -> MoveStep | None:
     """The exit criteria a move of `deal` to `stage_id` meets, or None when the stage is not

@@ -79,10 +79,6 @@ class TimelineEntry:
     activity: Activity | None = None
     change: StageChange | None = None
 
-    @property
-    def is_open_activity(self) -> bool:
-        return self.activity is not None and self.activity.done_at is None
-
 
 def _activity_moment(activity: Activity) -> datetime:
     """When an activity sits on the timeline: when it was done, else when it is due (start of
