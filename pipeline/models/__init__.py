@@ -35,6 +35,7 @@ from pipeline.models.forecasts import (  # noqa: F401
     SalesTarget,
 )
 from pipeline.models.lists import (  # noqa: F401
+    AdminListEntry,
     LostReason,
     ProductArea,
 )

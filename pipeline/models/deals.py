@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -281,9 +282,21 @@ class Deal(models.Model):
     def days_in_stage(self) -> int:
         return max((timezone.now() - self.stage_entered_at).days, 0)
 
+    # The flag definitions (docs/product.md, "Definitions") on one deal already loaded: the
+    # twins of `pipeline.services.flags.flag_conditions`, which says the same in SQL for the
+    # scan; tests/pipeline/views/test_board.py holds the two to the same answer.
+
+    def is_stale_at(self, now: datetime) -> bool:
+        """Open, and its last movement is older than its stage's rot days (`rots_at`)."""
+        return self.is_open and self.rots_at is not None and self.rots_at < now
+
     @property
     def is_stale(self) -> bool:
-        return self.is_open and self.rots_at is not None and self.rots_at < timezone.now()
+        return self.is_stale_at(timezone.now())
+
+    def next_step_is_overdue(self, today: date) -> bool:
+        """Open, and its next step was due before `today` (the organisation's date)."""
+        return self.is_open and self.next_step_due is not None and self.next_step_due < today
 
 
 class StageChange(models.Model):

@@ -138,14 +138,12 @@ from pipeline.selectors.review import (  # noqa: F401
 )
 from pipeline.selectors.settings import (  # noqa: F401
     ProbabilityInversion,
+    admin_list_entry_get_for_settings,
+    admin_list_for_settings,
     criterion_get_for_settings,
-    lost_reason_get_for_settings,
-    lost_reasons_for_settings,
     pipeline_get_for_settings,
     pipelines_for_settings,
     probability_inversions,
-    product_area_get_for_settings,
-    product_areas_for_settings,
     removal_targets,
     stage_get_for_settings,
     stage_row_with_inversions,

@@ -46,6 +46,7 @@ CARD_FIELDS = (
     "owner__first_name",
     "owner__last_name",
     "owner__username",
+    "status",  # for the flag definitions' "open"
     "next_step_id",
     "next_step_subject",
     "next_step_due",
@@ -236,8 +237,9 @@ def _card_query(qs: QuerySet[Deal]) -> QuerySet[Deal]:
 @dataclass(frozen=True)
 class CardState:
     """What a card shows about its deal, decided once per card by the definitions of
-    docs/product.md (the flag scan's own conditions: stale is `rots_at` passed, overdue is a
-    next step due before today in the organisation's time zone)."""
+    docs/product.md: `Deal.is_stale_at` (`rots_at` passed) and `Deal.next_step_is_overdue`
+    (due before today in the organisation's time zone), the twins of the flag scan's own
+    conditions."""
 
     stale: bool
     idle_days: int  # days since the last movement (entering the stage, completing an activity)
@@ -254,14 +256,14 @@ def _decide_card_states(cards: list[Deal], *, now: datetime | None = None) -> li
     for deal in cards:
         if deal.next_step_id is None:
             step = ""
-        elif deal.next_step_due < today:
+        elif deal.next_step_is_overdue(today):
             step = "overdue"
         elif deal.next_step_due == today:
             step = "today"
         else:
             step = "later"
         deal.state = CardState(
-            stale=deal.rots_at is not None and deal.rots_at < now,
+            stale=deal.is_stale_at(now),
             idle_days=(now - deal.last_movement_at).days,
             rot_days=deal.stage.rot_days,
             days_in_stage=(now - deal.stage_entered_at).days,

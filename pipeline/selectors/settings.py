@@ -8,19 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Team, User
 from accounts.selectors import settings_access
 from pipeline.models import (
+    AdminListEntry,
     Deal,
     DealStatus,
     ExitCriterion,
-    LostReason,
     Pipeline,
-    ProductArea,
     Stage,
 )
 
@@ -156,36 +155,19 @@ def removal_targets(*, stage: Stage) -> QuerySet[Stage]:
 # --- lost reasons and product areas ---------------------------------------------------------
 
 
-def lost_reasons_for_settings(*, user: User) -> list[LostReason]:
-    """Every lost reason (retired too) in order, with how many deals were lost for it."""
+def admin_list_for_settings(*, user: User, model: type[AdminListEntry]) -> list[AdminListEntry]:
+    """Every entry of an admin-managed list (retired too) in order, with how many deals have
+    it (lost reasons: deals lost for it; product areas: deals about it)."""
     settings_access(user=user)
-    return list(
-        LostReason.objects.annotate(deal_count=Count("deals")).order_by("position", "name", "pk")
-    )
+    entries = model.objects.annotate(deal_count=Count("deals"))
+    return list(entries.order_by("position", "name", "pk"))
 
 
-def lost_reason_get_for_settings(*, user: User, pk: int) -> LostReason:
+def admin_list_entry_get_for_settings(
+    *, user: User, model: type[AdminListEntry], pk: int
+) -> AdminListEntry:
     settings_access(user=user)
-    reason = LostReason.objects.filter(pk=pk).first()
-    if reason is None:
+    entry = model.objects.filter(pk=pk).first()
+    if entry is None:
         raise Http404
-    return reason
-
-
-def product_areas_for_settings(*, user: User) -> list[ProductArea]:
-    """Every product area (retired too) in order, with how many deals have it (and open)."""
-    settings_access(user=user)
-    return list(
-        ProductArea.objects.annotate(
-            deal_count=Count("deals"),
-            open_count=Count("deals", filter=Q(deals__status=DealStatus.OPEN)),
-        ).order_by("position", "name", "pk")
-    )
-
-
-def product_area_get_for_settings(*, user: User, pk: int) -> ProductArea:
-    settings_access(user=user)
-    area = ProductArea.objects.filter(pk=pk).first()
-    if area is None:
-        raise Http404
-    return area
+    return entry

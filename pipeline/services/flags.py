@@ -24,7 +24,8 @@ from pipeline.models import Deal, DealStatus, Flag, FlagKind, Notification, Noti
 
 
 def flag_conditions(*, now: datetime) -> dict[str, Q]:
-    """What makes each kind of flag true for a deal, at `now`."""
+    """What makes each kind of flag true for a deal, at `now`. Their twins on one deal already
+    loaded, for the board's cards, are `Deal.next_step_is_overdue` and `Deal.is_stale_at`."""
     today = timezone.localdate(now)
     open_deal = Q(status=DealStatus.OPEN)
     return {

@@ -377,7 +377,8 @@ def criterion_move(request, pk: int):
 
 @dataclass(frozen=True)
 class AdminList:
-    """What differs between the two admin-managed lists; the pages and forms are shared."""
+    """What differs between the admin-managed lists (`pipeline.models.AdminListEntry`): the
+    pages, forms, views, selectors and services are the same for each."""
 
     key: str  # URL name stem: "lost-reason" -> settings-lost-reasons, settings-lost-reason-…
     model: type
@@ -389,14 +390,10 @@ class AdminList:
     add_label: str
 
     def entries(self, user):
-        if self.model is LostReason:
-            return selectors.lost_reasons_for_settings(user=user)
-        return selectors.product_areas_for_settings(user=user)
+        return selectors.admin_list_for_settings(user=user, model=self.model)
 
     def get(self, user, pk):
-        if self.model is LostReason:
-            return selectors.lost_reason_get_for_settings(user=user, pk=pk)
-        return selectors.product_area_get_for_settings(user=user, pk=pk)
+        return selectors.admin_list_entry_get_for_settings(user=user, model=self.model, pk=pk)
 
 
 LOST_REASONS = AdminList(

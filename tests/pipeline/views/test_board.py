@@ -309,3 +309,36 @@ def test_the_selector_decides_what_each_card_says(alice, stages_a):
     assert states["stale"].step == "overdue" and states["stale"].close_past
     assert not states["fresh"].stale and states["fresh"].step == "today"
     assert not states["fresh"].close_past
+
+
+def test_card_twins_agree_with_the_flag_definitions(stages_a):
+    """`Deal.next_step_is_overdue` and `Deal.is_stale_at` (the board's cards) give the same
+    answer as `flag_conditions` (the flag scan) on every deal: open, paused and won, on both
+    sides of each edge."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pipeline.models import DealStatus, FlagKind
+    from pipeline.services.flags import flag_conditions
+
+    now = timezone.now()
+    today = timezone.localdate(now)
+    for status in (DealStatus.OPEN, DealStatus.PAUSED, DealStatus.WON):
+        for name, due, rots_in in [
+            ("fine", today + timedelta(days=2), timedelta(days=3)),
+            ("due today", today, timedelta(seconds=1)),
+            ("overdue", today - timedelta(days=1), timedelta(seconds=-1)),
+            ("no step", None, None),
+        ]:
+            deal = DealFactory(stage=stages_a[0], title=f"{name} {status}")
+            Deal.objects.filter(pk=deal.pk).update(
+                status=status, next_step_due=due, rots_at=now + rots_in if rots_in else None
+            )
+    conditions = flag_conditions(now=now)
+    deals = list(Deal.objects.all())
+    overdue = set(Deal.objects.filter(conditions[FlagKind.OVERDUE_NEXT_STEP]))
+    stale = set(Deal.objects.filter(conditions[FlagKind.STALE]))
+    assert {d for d in deals if d.next_step_is_overdue(today)} == overdue
+    assert {d for d in deals if d.is_stale_at(now)} == stale
+    assert {d.title for d in overdue} == {d.title for d in stale} == {"overdue open"}
