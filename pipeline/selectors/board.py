@@ -27,15 +27,15 @@ from pipeline.models import (
 )
 from pipeline.money import sum_in_reporting
 
-# Columns the card needs; everything else stays in the database.
-CARD_FIELDS = (
+# The columns every list of deals (board cards, review rows) reads: the deal's own, its
+# company, owner and next step; each list adds its own.
+DEAL_LINE_FIELDS = (
     "id",
     "title",
     "value",
     "currency",
+    "status",
     "expected_close_date",
-    "stage_entered_at",
-    "position",
     "version",
     "stage_id",
     "pipeline_id",
@@ -46,7 +46,6 @@ CARD_FIELDS = (
     "owner__first_name",
     "owner__last_name",
     "owner__username",
-    "status",  # for the flag definitions' "open"
     "next_step_id",
     "next_step_subject",
     "next_step_due",
@@ -56,10 +55,12 @@ CARD_FIELDS = (
     "next_step_assignee__username",
     "last_movement_at",
     "rots_at",
-    "needs_attention",
     "stage__name",
     "stage__rot_days",
 )
+
+# Columns the card needs; everything else stays in the database.
+CARD_FIELDS = (*DEAL_LINE_FIELDS, "stage_entered_at", "position", "needs_attention")
 
 
 def pipeline_get_for_user(*, user: User, pk: int) -> Pipeline:

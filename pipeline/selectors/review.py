@@ -46,6 +46,7 @@ from pipeline.models import (
     ForecastSnapshotRun,
     Stage,
 )
+from pipeline.selectors.board import DEAL_LINE_FIELDS
 from pipeline.selectors.forecast import snapshot_rates
 
 # Rows per section on the page: what a weekly meeting gets through; the rest are counted and
@@ -60,39 +61,13 @@ SECTIONS = ("closing-soon", "closing-later", "stale", "next-step", "changes")
 
 # The columns a row shows; everything else stays in the database.
 ROW_FIELDS = (
-    "id",
-    "title",
-    "value",
-    "currency",
-    "status",
-    "expected_close_date",
-    "version",
-    "stage_id",
-    "pipeline_id",
-    "owner_id",
-    "company_id",
-    "company__name",
-    "company__tier",
-    "owner__first_name",
-    "owner__last_name",
-    "owner__username",
-    "next_step_id",
-    "next_step_subject",
-    "next_step_due",
-    "next_step_assignee_id",
-    "next_step_assignee__first_name",
-    "next_step_assignee__last_name",
-    "next_step_assignee__username",
-    "last_movement_at",
-    "rots_at",
+    *DEAL_LINE_FIELDS,
     "created_at",
     "updated_at",
     "paused_until",
     "lost_reason_id",
     "lost_reason__name",
-    "stage__name",
     "stage__position",
-    "stage__rot_days",
     "pipeline__name",
     "pipeline__team_id",
 )
