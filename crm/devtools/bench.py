@@ -41,7 +41,7 @@ from crm.devtools.bench_http import (
 )
 from pipeline.models import Deal, DealStatus, Flag
 
-# PERFORMANCE.md targets.
+# docs/performance.md targets.
 BOARD_P50_TARGET_MS = {10_000: 50.0, 100_000: 80.0}
 
 
@@ -80,7 +80,7 @@ def _board_target(size: int) -> float:
 
 
 class Command(BaseCommand):
-    help = "Benchmark the board and moves over HTTP against PostgreSQL (see PERFORMANCE.md)."
+    help = "Benchmark the board and moves over HTTP against PostgreSQL (see docs/performance.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sizes", default="1000,10000,100000", help="Open deal counts.")
@@ -626,7 +626,7 @@ class Command(BaseCommand):
             lines.append(" | ".join([*row, verdict]))
         lines += [
             "",
-            "Targets (PERFORMANCE.md): board p50 < 50 ms up to 10k open deals, < 80 ms at 100k; "
+            "Targets (docs/performance.md): board p50 < 50 ms up to 10k open deals, < 80 ms at 100k; "
             f"at most {MAX_QUERIES} SQL queries per board; move p50 < {MOVE_P50_TARGET_MS:g} ms.",
         ]
         for r in results:
@@ -712,7 +712,7 @@ class Command(BaseCommand):
                 )
         lines += [
             "",
-            f"Targets (PERFORMANCE.md): scan < {SCAN_TARGET_S:g} s at {SCAN_TARGET_AT} open deals; "
+            f"Targets (docs/performance.md): scan < {SCAN_TARGET_S:g} s at {SCAN_TARGET_AT} open deals; "
             f"memory flat (peak RSS within {SCAN_RSS_GROWTH_MAX:g}x of the smallest size).",
         ]
         for r in scans:

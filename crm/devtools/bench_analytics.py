@@ -238,7 +238,7 @@ def _analyze() -> None:
 
 
 class Command(bench.Command):
-    help = "Benchmark the analytics pages over HTTP against PostgreSQL (PERFORMANCE.md)."
+    help = "Benchmark the analytics pages over HTTP against PostgreSQL (docs/performance.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--deals", type=int, default=100_000)
