@@ -626,7 +626,8 @@ class Command(BaseCommand):
             lines.append(" | ".join([*row, verdict]))
         lines += [
             "",
-            "Targets (docs/performance.md): board p50 < 50 ms up to 10k open deals, < 80 ms at 100k; "
+            "Targets (docs/performance.md): board p50 < 50 ms up to 10k open deals, "
+            "< 80 ms at 100k; "
             f"at most {MAX_QUERIES} SQL queries per board; move p50 < {MOVE_P50_TARGET_MS:g} ms.",
         ]
         for r in results:
@@ -712,7 +713,8 @@ class Command(BaseCommand):
                 )
         lines += [
             "",
-            f"Targets (docs/performance.md): scan < {SCAN_TARGET_S:g} s at {SCAN_TARGET_AT} open deals; "
+            f"Targets (docs/performance.md): scan < {SCAN_TARGET_S:g} s "
+            f"at {SCAN_TARGET_AT} open deals; "
             f"memory flat (peak RSS within {SCAN_RSS_GROWTH_MAX:g}x of the smallest size).",
         ]
         for r in scans:
