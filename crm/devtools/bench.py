@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
-from accounts.models import User
-from crm.devtools import bench_pages
+from crm.devtools import bench_pages, bench_server
 from crm.devtools.bench_fixtures import (
     BenchFixture,
     build_bench_fixture,
@@ -57,15 +50,6 @@ SNAPSHOT_TARGET_S = 20.0
 SNAPSHOT_TARGET_AT = 1_000_000
 
 
-ENV_DEFAULTS = {
-    "DJANGO_SECRET_KEY": "insecure-key-for-benchmarks-only",
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    "DJANGO_SECURE_SSL_REDIRECT": "false",
-    "DJANGO_SECURE_COOKIES": "false",
-    "DJANGO_PLAIN_STATIC": "1",
-}
-
-
 SCAN_TARGET_S = 10.0
 
 
@@ -79,76 +63,41 @@ def _board_target(size: int) -> float:
     return BOARD_P50_TARGET_MS[10_000] if size <= 10_000 else BOARD_P50_TARGET_MS[100_000]
 
 
-class Command(BaseCommand):
-    help = "Benchmark the board and moves over HTTP against PostgreSQL (see docs/performance.md)."
+class Bench:
+    """The board, the move, the manager pages, the flag scan and the weekly snapshot, timed
+    and judged against their targets; `stdout` and `stderr` are where the progress and the
+    report go (a command's output wrappers)."""
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--sizes", default="1000,10000,100000", help="Open deal counts.")
-        parser.add_argument("--requests", type=int, default=60, help="Timed requests per size.")
-        parser.add_argument("--json", default="bench-results/bench.json", help="JSON output.")
-        parser.add_argument("--port", type=int, default=8765, help="Port for gunicorn.")
-        parser.add_argument(
-            "--scan-sizes",
-            default="100000,1000000",
-            help="Open deal counts of the scan pipeline for the flag-scan measurement.",
-        )
-        parser.add_argument(
-            "--skip-scan", action="store_true", help="Leave out the flag-scan measurement."
-        )
-        parser.add_argument(
-            "--forecast-size", type=int, default=100_000, help="Open deals behind the forecast."
-        )
-        parser.add_argument(
-            "--review-size", type=int, default=10_000, help="Open deals in the reviewed team."
-        )
-        parser.add_argument(
-            "--skip-pages", action="store_true", help="Leave out the forecast and review pages."
-        )
-        parser.add_argument(
-            "--skip-snapshot", action="store_true", help="Leave out the weekly snapshot."
-        )
+    def __init__(self, *, stdout, stderr):
+        self.stdout = stdout
+        self.stderr = stderr
 
-    def handle(self, *args, **options) -> None:
-
-        if connection.vendor != "postgresql":
-            raise CommandError(
-                f"bench needs PostgreSQL, but the database is {connection.vendor}. "
-                "Run `make bench` (DATABASE_URL=postgres://...)."
-            )
-        try:
-            sizes = sorted({int(s) for s in str(options["sizes"]).split(",") if s.strip()})
-        except ValueError as error:
-            raise CommandError("--sizes must be comma-separated integers.") from error
-        if not sizes or sizes[0] < 12:
-            raise CommandError("--sizes needs at least one size of 12 or more.")
-        requests = int(options["requests"])
-        if requests < 1:
-            raise CommandError("--requests must be 1 or more.")
-        try:
-            scan_sizes = sorted(
-                {int(s) for s in str(options["scan_sizes"]).split(",") if s.strip()}
-            )
-        except ValueError as error:
-            raise CommandError("--scan-sizes must be comma-separated integers.") from error
-        if options["skip_scan"]:
-            scan_sizes = []
-        elif not scan_sizes or scan_sizes[0] < 12:
-            raise CommandError("--scan-sizes needs at least one size of 12 or more.")
-        port = int(options["port"])
-        json_path = Path(options["json"])
+    def run(
+        self,
+        *,
+        sizes: list[int],
+        requests: int,
+        json_path: Path,
+        port: int,
+        scan_sizes: list[int],
+        forecast_size: int,
+        review_size: int,
+        skip_pages: bool,
+        skip_snapshot: bool,
+    ) -> None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         log_path = json_path.with_name("gunicorn.log")
 
         pages: list[dict] = []
         fixture = build_bench_fixture(sizes[0], log=self.stdout.write)
-        session_key = self._login_session(fixture.user)
+        session_key = bench_server.login_session(fixture.user)
         server = None
         results = []
         try:
-            server = self._start_gunicorn(port, log_path)
+            server = bench_server.start_gunicorn(port, log_path, log=self.stdout.write)
             http_session = HttpSession(port, session_key)
             board_path = reverse("board", args=[fixture.pipeline.pk])
-            self._wait_until_up(server, http_session, board_path, log_path)
+            bench_server.wait_until_up(server, http_session, board_path, log_path)
             for size in sizes:
                 fixture = build_bench_fixture(size, log=self.stdout.write)
                 results.append(
@@ -161,22 +110,22 @@ class Command(BaseCommand):
                     )
                 )
             http_session.close()
-            if not options["skip_pages"]:
+            if not skip_pages:
                 pages = self._measure_pages(
                     port=port,
                     requests=requests,
-                    forecast_size=options["forecast_size"],
-                    review_size=options["review_size"],
+                    forecast_size=forecast_size,
+                    review_size=review_size,
                 )
         finally:
             if server is not None:
-                self._stop_gunicorn(server)
+                bench_server.stop_gunicorn(server)
             from django.contrib.sessions.backends.db import SessionStore
 
             SessionStore(session_key=session_key).delete()
         scans = self._measure_scans(scan_sizes, fixture) if scan_sizes else []
         snapshot = None
-        if not options["skip_snapshot"]:
+        if not skip_snapshot:
             snapshot = bench_pages.take_snapshot_now(log=self.stdout.write)
             snapshot["target"] = f"< {SNAPSHOT_TARGET_S:g} s at {SNAPSHOT_TARGET_AT} open deals"
             snapshot["pass"] = "error" not in snapshot and (
@@ -191,83 +140,7 @@ class Command(BaseCommand):
             pages=pages,
             snapshot=snapshot,
         )
-        self._report_gunicorn_log(log_path)
-
-    # --- set-up ---------------------------------------------------------------------------
-
-    def _login_session(self, user: User) -> str:
-        from importlib import import_module
-
-        store = import_module(settings.SESSION_ENGINE).SessionStore()
-        store[SESSION_KEY] = user._meta.pk.value_to_string(user)
-        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        store.create()
-        return store.session_key
-
-    def _start_gunicorn(self, port: int, log_path: Path, *, workers: int = 2) -> subprocess.Popen:
-        with socket.socket() as probe:
-            # Like gunicorn: connections of an earlier run in TIME_WAIT don't block the port.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError as error:
-                raise CommandError(f"Port {port} is in use; pass --port.") from error
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        if not gunicorn.exists():
-            found = shutil.which("gunicorn")
-            if not found:
-                raise CommandError("gunicorn is not installed (pip install -e '.[dev]').")
-            gunicorn = Path(found)
-        env = os.environ.copy()
-        for key, value in ENV_DEFAULTS.items():
-            env.setdefault(key, value)
-        env.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-        command = [
-            str(gunicorn),
-            "crm.wsgi:application",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-        ]
-        self.stdout.write(f"Starting {' '.join(command[1:])} (log: {log_path})")
-        log = open(log_path, "wb")  # handed to the child, closed in _stop_gunicorn
-        process = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        process.bench_log = log
-        return process
-
-    def _wait_until_up(self, server, http: HttpSession, path: str, log_path: Path) -> None:
-        deadline = time.monotonic() + 30
-        last_error = ""
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise CommandError(
-                    f"gunicorn exited with {server.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                status, body = http.request("GET", path)
-            except OSError as error:
-                last_error = str(error)
-                http.close()
-                time.sleep(0.2)
-                continue
-            if status == 200:
-                return
-            raise CommandError(f"GET {path} answered {status} while starting:\n{first_lines(body)}")
-        raise CommandError(f"gunicorn did not answer within 30 s ({last_error}).")
-
-    def _stop_gunicorn(self, server: subprocess.Popen) -> None:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=5)
-        server.bench_log.close()
+        bench_server.report_gunicorn_log(log_path, err=self.stderr.write)
 
     # --- one size -------------------------------------------------------------------------
 
@@ -294,7 +167,9 @@ class Command(BaseCommand):
                 errors.append(f"board: {status}\n{first_lines(body)}")
                 break
 
-        queries, query_sql = self._count_board_queries(fixture, board_path)
+        queries, query_sql = bench_server.count_queries(
+            fixture.user, board_path, err=self.stderr.write
+        )
 
         # Moves over HTTP: one bench-owned deal alternates between the first two stages.
         first, second = fixture.stages[0], fixture.stages[1]
@@ -400,7 +275,7 @@ class Command(BaseCommand):
                 closed_deals=max(size // 10, 100),
                 log=self.stdout.write,
             )
-            key = self._login_session(fixture.manager)
+            key = bench_server.login_session(fixture.manager)
             http_session = HttpSession(port, key)
             self.stdout.write(f"Measuring the {name} page over {size} open deals ...")
             errors, times, html_bytes = [], [], 0
@@ -418,7 +293,7 @@ class Command(BaseCommand):
             finally:
                 http_session.close()
                 SessionStore(session_key=key).delete()
-            queries, _sql = self._count_queries(fixture.manager, path)
+            queries, _sql = bench_server.count_queries(fixture.manager, path, err=self.stderr.write)
             for error in errors:
                 self.stderr.write(f"  ERROR: {error}")
             summary = timing_summary(times) if times else None
@@ -485,9 +360,7 @@ class Command(BaseCommand):
     def _scan_once(self) -> dict:
         """`manage.py flags_scan_once` as a child process: its wall time, the scan's own time
         and the child's peak resident memory (from wait4, so only this child counts)."""
-        env = os.environ.copy()
-        for key, value in ENV_DEFAULTS.items():
-            env.setdefault(key, value)
+        env = bench_server.child_env()
         command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "flags_scan_once"]
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -542,33 +415,6 @@ class Command(BaseCommand):
                         "pass": ratio <= SCAN_RSS_GROWTH_MAX,
                     }
             r["targets"] = targets
-
-    def _count_board_queries(self, fixture: BenchFixture, path: str) -> tuple[int, list[str]]:
-        return self._count_queries(fixture.user, path)
-
-    def _count_queries(self, user: User, path: str) -> tuple[int, list[str]]:
-        """A page's SQL queries, counted in-process (the session lookup and user load
-        included; force_login itself is not)."""
-        with override_settings(
-            SECURE_SSL_REDIRECT=False,
-            ALLOWED_HOSTS=["testserver", "127.0.0.1", "localhost"],
-            STORAGES={
-                **settings.STORAGES,
-                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-            },
-        ):
-            client = Client()
-            client.force_login(user)
-            with warnings.catch_warnings():
-                # WhiteNoise warns once that STATIC_ROOT does not exist; the bench needs none.
-                warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-                client.get(path)  # warm caches (content types, templates)
-            with CaptureQueriesContext(connection) as captured:
-                response = client.get(path)
-            client.logout()
-        if response.status_code != 200:
-            self.stderr.write(f"  in-process {path} answered {response.status_code}")
-        return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
 
     def _verdicts(self, result: dict) -> dict:
         size = result["open_deals"]
@@ -728,14 +574,3 @@ class Command(BaseCommand):
                 )
             )
         return lines
-
-    def _report_gunicorn_log(self, log_path: Path) -> None:
-        if not log_path.exists():
-            return
-        noisy = ("Traceback", "ERROR", "Error", "WARNING", "CRITICAL", "Exception")
-        lines = log_path.read_text(errors="replace").splitlines()
-        bad = [line for line in lines if any(word in line for word in noisy)]
-        if bad:
-            self.stderr.write(f"gunicorn reported problems ({log_path}):")
-            for line in bad[:40]:
-                self.stderr.write(f"  {line}")

@@ -11,8 +11,8 @@ written with `INSERT ... SELECT generate_series`. Then gunicorn (2 sync workers)
 app and the command times GETs of each analytics page over HTTP (p50/p95) and counts each
 page's SQL queries in-process. `make bench` runs it after the main benchmark.
 
-Helpers (gunicorn start/stop, session login, HTTP session, query counting) are the main
-benchmark's, imported from crm/devtools/bench.py.
+Helpers (gunicorn start/stop, session login, query counting) are shared with the main
+benchmark in crm/devtools/bench_server.py, the HTTP session in crm/devtools/bench_http.py.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
-from crm.devtools import bench, bench_fixtures, bench_http
+from crm.devtools import bench_fixtures, bench_http, bench_server
 from crm.models import Company
 from pipeline.models import Deal, LostReason, Pipeline, ProductArea, Stage
 from pipeline.services import stage_totals_rebuild
@@ -237,24 +237,15 @@ def _analyze() -> None:
             cursor.execute(f"{command} {table}")
 
 
-class Command(bench.Command):
-    help = "Benchmark the analytics pages over HTTP against PostgreSQL (docs/performance.md)."
+class AnalyticsBench:
+    """The analytics pages timed over HTTP on the fixture above; `stdout` and `stderr` are
+    where the progress and the report go (a command's output wrappers)."""
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--deals", type=int, default=100_000)
-        parser.add_argument("--changes-per-deal", type=int, default=10)
-        parser.add_argument("--requests", type=int, default=50, help="Timed requests per page.")
-        parser.add_argument("--json", default="bench-results/bench_analytics.json")
-        parser.add_argument("--port", type=int, default=8766)
+    def __init__(self, *, stdout, stderr):
+        self.stdout = stdout
+        self.stderr = stderr
 
-    def handle(self, *args, **options) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError("bench_analytics needs PostgreSQL (make bench).")
-        deals, changes = int(options["deals"]), int(options["changes_per_deal"])
-        requests = int(options["requests"])
-        if deals < 10 or not 1 <= changes <= 50 or requests < 1:
-            raise CommandError("--deals >= 10, 1 <= --changes-per-deal <= 50, --requests >= 1.")
-        json_path = Path(options["json"])
+    def run(self, *, deals: int, changes: int, requests: int, json_path: Path, port: int) -> None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         log_path = json_path.with_name("gunicorn_analytics.log")
         fixture = build_fixture(deals, changes, log=self.stdout.write)
@@ -282,19 +273,19 @@ class Command(bench.Command):
         paths["analytics-deals"] = (
             reverse("analytics-deals") + query + f"&stage={fixture.stages[2].pk}&outcome=lost"
         )
-        session_key = self._login_session(fixture.user)
+        session_key = bench_server.login_session(fixture.user)
         # Every request computes its figures: the time a manager waits after changing a filter.
         os.environ["ANALYTICS_CACHE_SECONDS"] = "0"
-        server = self._start_gunicorn(int(options["port"]), log_path)
+        server = bench_server.start_gunicorn(port, log_path, log=self.stdout.write)
         results = []
         try:
-            http = bench_http.HttpSession(int(options["port"]), session_key)
-            self._wait_until_up(server, http, paths["analytics-funnel"], log_path)
+            http = bench_http.HttpSession(port, session_key)
+            bench_server.wait_until_up(server, http, paths["analytics-funnel"], log_path)
             for name, path in paths.items():
                 results.append(self._time_page(name, path, http, fixture, requests))
             http.close()
         finally:
-            self._stop_gunicorn(server)
+            bench_server.stop_gunicorn(server)
             from django.contrib.sessions.backends.db import SessionStore
 
             SessionStore(session_key=session_key).delete()
@@ -315,7 +306,7 @@ class Command(bench.Command):
             status, _body = http.request("GET", path)
             times.append((time.perf_counter() - started) * 1000)
         with override_settings(ANALYTICS_CACHE_SECONDS=0):
-            queries, _sql = self._count_board_queries(fixture, path)
+            queries, _sql = bench_server.count_queries(fixture.user, path, err=self.stderr.write)
         return {
             "page": name,
             "queries": queries,

@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
+from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -394,31 +395,26 @@ def _clock(rng: random.Random) -> clock:
     return clock(rng.randint(8, 15), rng.choice([0, 30]))
 
 
-class Command(BaseCommand):
-    help = "Seed a demo organisation (teams, users, pipelines, companies, deals)."
+class DemoSeeder:
+    """Writes the demo organisation; `stdout` is where the progress and the summary go (a
+    command's output wrapper), `style` colours the last line (a command's style; plain when
+    left out)."""
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--deals",
-            type=int,
-            default=0,
-            help="Also append N open deals to North's 'New business' pipeline.",
-        )
-        parser.add_argument("--password", default="demo", help="Password for every demo user.")
-        parser.add_argument("--seed", type=int, default=42, help="Random seed (deterministic).")
-        parser.add_argument(
-            "--if-empty", action="store_true", help="Do nothing when any user exists."
-        )
+    def __init__(self, *, stdout, style=None):
+        self.stdout = stdout
+        self.style = style or no_style()
 
-    def handle(self, *args, **options) -> None:
-        extra_deals: int = options["deals"]
-        password: str = options["password"]
-        seed: int = options["seed"]
-        if extra_deals < 0:
-            raise CommandError("--deals must be zero or more.")
-        if not password:
-            raise CommandError("--password must not be empty.")
-        if options["if_empty"] and User.objects.exists():
+    def run(
+        self,
+        *,
+        extra_deals: int = 0,
+        password: str = "demo",
+        seed: int = 42,
+        if_empty: bool = False,
+    ) -> None:
+        """The base organisation (left as it is where it exists), then `extra_deals` more open
+        deals in North's "New business", the flags, the kept totals and the tiers."""
+        if if_empty and User.objects.exists():
             self.stdout.write("Users exist already; nothing seeded (--if-empty).")
             return
         if not connection.features.can_return_rows_from_bulk_insert:

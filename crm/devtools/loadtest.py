@@ -18,7 +18,6 @@ when any error happened. `make loadtest` runs it with DEBUG off and plain HTTP.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -27,14 +26,12 @@ from collections import Counter
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.core.management.base import CommandError
 from django.urls import reverse
 
 from accounts.models import User
+from crm.devtools import bench_server
 from crm.devtools import loadtest_session as load
-from crm.devtools.bench import ENV_DEFAULTS
-from crm.devtools.bench import Command as Bench
 from pipeline.models import Pipeline
 
 USERNAMES = ("sven", "lena")
@@ -65,76 +62,65 @@ BACKGROUND_JOBS = {
 }
 
 
-class Command(BaseCommand):
-    help = "Run a mixed-action load on one board through gunicorn (PostgreSQL); see README."
+class LoadTest:
+    """The load, the background jobs and the report; `stdout` and `stderr` are where the
+    progress and the report go (a command's output wrappers)."""
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--sessions", type=int, default=10, help="Concurrent sessions.")
-        parser.add_argument("--actions", type=int, default=20, help="Actions per session.")
-        parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers.")
-        parser.add_argument("--port", type=int, default=8766, help="Port for gunicorn.")
-        parser.add_argument(
-            "--seconds", type=float, default=120, help="Stop the sessions after this long."
-        )
-        parser.add_argument(
-            "--background-rounds",
-            type=int,
-            default=2,
-            help="Rounds of the background jobs while the load runs (0: none).",
-        )
-        parser.add_argument("--password", default="demo", help="The demo users' password.")
-        parser.add_argument("--seed", type=int, default=12, help="Random seed of the plans.")
+    def __init__(self, *, stdout, stderr):
+        self.stdout = stdout
+        self.stderr = stderr
 
-    def handle(self, *args, **options) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError(
-                f"loadtest needs PostgreSQL, but the database is {connection.vendor}. "
-                "Run `make loadtest` (DATABASE_URL=postgres://...)."
-            )
-        for name in ("sessions", "actions", "workers"):
-            if not 1 <= options[name] <= 200:
-                raise CommandError(f"--{name} must be between 1 and 200.")
-        specs, board_path = self._sessions(options["sessions"], options["password"])
-        port = options["port"]
+    def run(
+        self,
+        *,
+        sessions: int,
+        actions: int,
+        workers: int,
+        port: int,
+        seconds: float,
+        background_rounds: int,
+        password: str,
+        seed: int,
+    ) -> int:
+        """Runs the load; answers the number of errors (5xx, dropped connections and failed
+        background jobs)."""
+        specs, board_path = self._sessions(sessions, password)
         log_path = Path(settings.BASE_DIR) / "var" / "loadtest-gunicorn.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        bench = Bench(stdout=self.stdout, stderr=self.stderr)
-
-        server = bench._start_gunicorn(port, log_path, workers=options["workers"])
+        server = bench_server.start_gunicorn(port, log_path, workers=workers, log=self.stdout.write)
         stop = threading.Event()
         jobs: list[dict] = []
         try:
             probe = load.Browser(port, timeout=10)
-            bench._wait_until_up(server, probe, reverse("login"), log_path)
+            bench_server.wait_until_up(server, probe, reverse("login"), log_path)
             probe.close()
             background = threading.Thread(
                 target=self._background,
-                args=(options["background_rounds"], stop, jobs),
+                args=(background_rounds, stop, jobs),
                 name="background-jobs",
             )
             self.stdout.write(
-                f"Load: {len(specs)} sessions x {options['actions']} actions on {board_path} "
+                f"Load: {len(specs)} sessions x {actions} actions on {board_path} "
                 f"({', '.join(sorted({s.username for s in specs}))}), "
-                f"{options['workers']} gunicorn workers, at most {options['seconds']:g} s"
+                f"{workers} gunicorn workers, at most {seconds:g} s"
             )
             background.start()
             hits, elapsed = load.run_sessions(
                 specs,
                 port=port,
                 board_path=board_path,
-                actions=options["actions"],
-                seconds=options["seconds"],
-                seed=options["seed"],
+                actions=actions,
+                seconds=seconds,
+                seed=seed,
             )
             stop.set()
             background.join(JOB_TIMEOUT_S * len(BACKGROUND_JOBS) + 10)
         finally:
             stop.set()
-            bench._stop_gunicorn(server)
+            bench_server.stop_gunicorn(server)
         errors = self._report(hits, elapsed, jobs)
-        bench._report_gunicorn_log(log_path)
-        if errors:
-            raise CommandError(f"{errors} errors (5xx, dropped connections or failed jobs).")
+        bench_server.report_gunicorn_log(log_path, err=self.stderr.write)
+        return errors
 
     def _sessions(self, count: int, password: str) -> tuple[list[load.SessionSpec], str]:
         users = {u.username: u for u in User.objects.filter(username__in=USERNAMES)}
@@ -181,9 +167,7 @@ class Command(BaseCommand):
                 )
 
     def _start_job(self, command: list[str]):
-        env = os.environ.copy()
-        for key, value in ENV_DEFAULTS.items():
-            env.setdefault(key, value)
+        env = bench_server.child_env()
         full = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *command]
         process = subprocess.Popen(
             full, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
