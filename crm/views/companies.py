@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import selectors, services
-from crm.forms import CompanyForm, CompanyListForm, NoteForm
+from crm.forms import CompanyForm, CompanyListForm
 from crm.models import Tier
 from crm.organisation import organisation_get
+from crm.views import records
 from crm.views.lists import list_page
 from crm.web.refusals import form_refusal
 
@@ -76,12 +77,13 @@ def _company_page(request, company, *, status: int = 200, note_form=None):
         "contacts": selectors.contacts_for_company(company=company),
         "deals": selectors.deals_for_company(company=company, user=request.user),
         "notes": selectors.notes_for(company=company),
-        "note_form": note_form or NoteForm(),
         "can_edit": selectors.can_edit_company(user=request.user, company=company),
         "tier_changes": selectors.tier_changes_for_company(company=company),
         "organisation": organisation_get(),
     }
-    return render(request, "crm/company_detail.html", context, status=status)
+    return records.record_page(
+        request, "crm/company_detail.html", context, status=status, note_form=note_form
+    )
 
 
 @login_required
@@ -117,9 +119,4 @@ def company_update(request, pk: int):
 @require_POST
 def company_note_create(request, pk: int):
     company = selectors.company_get_for_user(user=request.user, pk=pk, write=True)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _company_page(request, company, status=400, note_form=form)
-    services.note_create(acting_user=request.user, subject=company, body=form.cleaned_data["body"])
-    messages.success(request, _("Note added."))
-    return redirect(company)
+    return records.note_create(request, company, page=_company_page)

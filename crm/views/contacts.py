@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import selectors, services
-from crm.forms import ContactForm, ListSearchForm, NoteForm
+from crm.forms import ContactForm, ListSearchForm
+from crm.views import records
 from crm.views.lists import list_page
 from crm.web.refusals import form_refusal, refusal
 
@@ -56,10 +57,11 @@ def _contact_page(request, contact, *, status: int = 200, note_form=None):
         "company": contact.company,
         "deals": selectors.deals_for_contact(contact=contact, user=request.user),
         "notes": selectors.notes_for(contact=contact),
-        "note_form": note_form or NoteForm(),
         "can_edit": selectors.can_edit_company(user=request.user, company=contact.company),
     }
-    return render(request, "crm/contact_detail.html", context, status=status)
+    return records.record_page(
+        request, "crm/contact_detail.html", context, status=status, note_form=note_form
+    )
 
 
 @login_required
@@ -93,9 +95,4 @@ def contact_update(request, pk: int):
 @require_POST
 def contact_note_create(request, pk: int):
     contact = selectors.contact_get_for_user(user=request.user, pk=pk, write=True)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _contact_page(request, contact, status=400, note_form=form)
-    services.note_create(acting_user=request.user, subject=contact, body=form.cleaned_data["body"])
-    messages.success(request, _("Note added."))
-    return redirect(contact)
+    return records.note_create(request, contact, page=_contact_page)
