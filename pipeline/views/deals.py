@@ -315,8 +315,9 @@ def _run_versioned(request, deal, action, form, *, on_rule_error=None):
     return None
 
 
-def _versioned_action(request, pk: int, action, success_message: str):
-    """A plain POST that carries the deal's version and changes the deal with one service."""
+def _versioned_action(request, pk: int, action, answer):
+    """A plain POST that carries the deal's version and changes the deal with one service;
+    `answer(deal)` is the response once it went through."""
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
     form = VersionForm(request.POST)
     if not form.is_valid():
@@ -324,26 +325,27 @@ def _versioned_action(request, pk: int, action, success_message: str):
     refused = _run_versioned(request, deal, action, form)
     if refused is not None:
         return refused
-    messages.success(request, success_message)
-    return redirect(deal)
+    return answer(deal)
+
+
+def _back_to_deal(request, message: str):
+    def answer(deal):
+        messages.success(request, message)
+        return redirect(deal)
+
+    return answer
 
 
 @login_required
 @require_POST
 def deal_mark_won(request, pk: int):
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return form_refusal(request, form)
-    refused = _run_versioned(request, deal, services.deal_mark_won, form)
-    if refused is not None:
-        return refused
-    return _after_close(
-        request,
-        deal,
-        message=_("“%(title)s” marked as won.") % {"title": deal.title},
-        from_board=request.POST.get("from") == "board",
-    )
+    def answer(deal):
+        message = _("“%(title)s” marked as won.") % {"title": deal.title}
+        return _after_close(
+            request, deal, message=message, from_board=request.POST.get("from") == "board"
+        )
+
+    return _versioned_action(request, pk, services.deal_mark_won, answer)
 
 
 @login_required
@@ -372,9 +374,8 @@ def deal_mark_lost(request, pk: int):
 @login_required
 @require_POST
 def deal_reopen(request, pk: int):
-    return _versioned_action(
-        request, pk, services.deal_reopen, _("Reopened: the deal is back on the board.")
-    )
+    message = _("Reopened: the deal is back on the board.")
+    return _versioned_action(request, pk, services.deal_reopen, _back_to_deal(request, message))
 
 
 @login_required
@@ -427,6 +428,5 @@ def deal_pause(request, pk: int):
 @login_required
 @require_POST
 def deal_resume(request, pk: int):
-    return _versioned_action(
-        request, pk, services.deal_resume, _("Resumed: the deal is back on the board.")
-    )
+    message = _("Resumed: the deal is back on the board.")
+    return _versioned_action(request, pk, services.deal_resume, _back_to_deal(request, message))
