@@ -209,28 +209,11 @@ def user_create(
 
 
 @atomic_with_retry
-def user_invite(
-    *,
-    acting_user: User,
-    username: str,
-    first_name: str,
-    last_name: str,
-    email: str,
-    team: Team,
-    role: str,
-) -> tuple[User, str]:
+def user_invite(*, acting_user: User, **details) -> tuple[User, str]:
     """Create a user without a password and return them with a one-time set-password link;
-    the link is also mailed to them (after commit) when they have an address."""
-    user = user_create(
-        acting_user=acting_user,
-        username=username,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        team=team,
-        role=role,
-        password=None,
-    )
+    the link is also mailed to them (after commit) when they have an address. `details` are
+    `user_create`'s: username, first_name, last_name, email, team, role."""
+    user = user_create(acting_user=acting_user, password=None, **details)
     link = set_password_link(user=user)
     transaction.on_commit(
         lambda: _send_set_password_mail(user=user, link=link, invited_by=acting_user)
@@ -249,14 +232,9 @@ def user_password_link(*, acting_user: User, user: User) -> str:
     return link
 
 
-@atomic_with_retry
-def user_update(
-    *, acting_user: User, user: User, first_name: str, last_name: str, email: str
-) -> bool:
-    """Change a user's name and e-mail. Returns False (and writes nothing) when nothing
-    changed. Username, password, roles and active state have their own services."""
-    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
-    changes = {"first_name": first_name, "last_name": last_name, "email": email}
+def _save_changes(current, **changes) -> bool:
+    """Set the fields that differ on the locked row and save only those; False (no write)
+    when none differs."""
     changed = [key for key, value in changes.items() if getattr(current, key) != value]
     if not changed:
         return False
@@ -264,6 +242,16 @@ def user_update(
         setattr(current, key, changes[key])
     current.save(update_fields=changed)
     return True
+
+
+@atomic_with_retry
+def user_update(
+    *, acting_user: User, user: User, first_name: str, last_name: str, email: str
+) -> bool:
+    """Change a user's name and e-mail. Returns False (and writes nothing) when nothing
+    changed. Username, password, roles and active state have their own services."""
+    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    return _save_changes(current, first_name=first_name, last_name=last_name, email=email)
 
 
 @dataclass(frozen=True)
@@ -390,14 +378,7 @@ def team_update(*, acting_user: User, team: Team, name: str, own_deals_only: boo
     current = Team.objects.select_for_update(no_key=True).get(pk=team.pk)
     if Team.objects.filter(name__iexact=name).exclude(pk=current.pk).exists():
         raise UserRuleError(_("A team with that name exists."), field="name")
-    changes = {"name": name, "own_deals_only": own_deals_only}
-    changed = [key for key, value in changes.items() if getattr(current, key) != value]
-    if not changed:
-        return False
-    for key in changed:
-        setattr(current, key, changes[key])
-    current.save(update_fields=changed)
-    return True
+    return _save_changes(current, name=name, own_deals_only=own_deals_only)
 
 
 @atomic_with_retry

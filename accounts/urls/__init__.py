@@ -5,39 +5,36 @@ from django.urls import path
 
 from accounts.views import auth as views
 
+
+def _page(route: str, view, template: str, name: str, **options):
+    """One of Django's auth views, drawn with our template."""
+    return path(route, view.as_view(template_name=f"registration/{template}", **options), name=name)
+
+
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    _page("login/", auth_views.LoginView, "login.html", "login", redirect_authenticated_user=True),
     # Django's LogoutView answers POST only: a link or an image cannot sign anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
-    path(
+    _page(
         "password/done/",
-        auth_views.PasswordChangeDoneView.as_view(
-            template_name="registration/password_change_done.html"
-        ),
-        name="password_change_done",
+        auth_views.PasswordChangeDoneView,
+        "password_change_done.html",
+        "password_change_done",
     ),
     # "Forgot your password?": the mailed link is a set-password link like an invitation's.
     path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
-    path(
+    _page(
         "password-reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(
-            template_name="registration/password_reset_sent.html"
-        ),
-        name="password-reset-sent",
+        auth_views.PasswordResetDoneView,
+        "password_reset_sent.html",
+        "password-reset-sent",
     ),
     path("set-password/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
-    path(
+    _page(
         "set-password/done/",
-        auth_views.PasswordResetCompleteView.as_view(
-            template_name="registration/password_set_done.html"
-        ),
-        name="password-set-done",
+        auth_views.PasswordResetCompleteView,
+        "password_set_done.html",
+        "password-set-done",
     ),
 ]

@@ -39,41 +39,43 @@ def _after_membership_change(request, membership, back: str):
     return redirect("settings-user-detail", pk=membership.user_id)
 
 
+def _membership_action(request, pk: int, form_class, change):
+    """The shape of both actions: the door (404/403), the form (400), one service (refused:
+    the reason), then the page the form was on. `change` returns the confirmation."""
+    membership = selectors.membership_get_for_settings(user=request.user, pk=pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return settings_form_refusal(request, form)
+    back = form.cleaned_data["back"]
+    try:
+        message = change(membership, form.cleaned_data)
+    except services.UserRuleError as error:
+        return _membership_refusal(request, membership, back, error.message)
+    if not request.htmx:
+        messages.success(request, message)
+    return _after_membership_change(request, membership, back)
+
+
 @login_required
 @require_POST
 def membership_update(request, pk: int):
-    membership = selectors.membership_get_for_settings(user=request.user, pk=pk)
-    form = MembershipRoleForm(request.POST)
-    if not form.is_valid():
-        return settings_form_refusal(request, form)
-    try:
+    def change(membership, data):
         services.membership_set(
             acting_user=request.user,
             user=membership.user,
             team=membership.team,
-            role=form.cleaned_data["role"],
+            role=data["role"],
         )
-    except services.UserRuleError as error:
-        return _membership_refusal(request, membership, form.cleaned_data["back"], error.message)
-    if not request.htmx:
-        messages.success(request, _("Role changed."))
-    return _after_membership_change(request, membership, form.cleaned_data["back"])
+        return _("Role changed.")
+
+    return _membership_action(request, pk, MembershipRoleForm, change)
 
 
 @login_required
 @require_POST
 def membership_remove(request, pk: int):
-    membership = selectors.membership_get_for_settings(user=request.user, pk=pk)
-    form = BackForm(request.POST)
-    if not form.is_valid():
-        return settings_form_refusal(request, form)
-    try:
+    def change(membership, data):
         services.membership_remove(acting_user=request.user, membership=membership)
-    except services.UserRuleError as error:
-        return _membership_refusal(request, membership, form.cleaned_data["back"], error.message)
-    if not request.htmx:
-        messages.success(
-            request,
-            _("%(name)s left %(team)s.") % {"name": membership.user, "team": membership.team},
-        )
-    return _after_membership_change(request, membership, form.cleaned_data["back"])
+        return _("%(name)s left %(team)s.") % {"name": membership.user, "team": membership.team}
+
+    return _membership_action(request, pk, BackForm, change)

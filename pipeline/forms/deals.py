@@ -22,6 +22,18 @@ from pipeline.models import (
 
 MAX_TICKED_CRITERIA = 50
 
+# What the deal form and the create form both edit, in this order (create adds the stage).
+_DEAL_DETAIL_FIELDS = (
+    "company",
+    "contact",
+    "owner",
+    "value",
+    "currency",
+    "expected_close_date",
+    "product_area",
+)
+_DATE_WIDGETS = {"expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
 
 class IdListField(forms.Field):
     """Several ids under one name (`criteria=3&criteria=5`): positive integers, a bounded
@@ -75,20 +87,12 @@ class DealForm(forms.ModelForm):
         model = Deal
         fields = [
             "title",
-            "company",
-            "contact",
-            "owner",
-            "value",
-            "currency",
-            "expected_close_date",
-            "product_area",
+            *_DEAL_DETAIL_FIELDS,
             "need_confirmed",
             "decision_maker_known",
             "timeline_confirmed",
         ]
-        widgets = {
-            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        }
+        widgets = _DATE_WIDGETS
 
     def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,20 +104,8 @@ class DealCreateForm(forms.ModelForm):
 
     class Meta:
         model = Deal
-        fields = [
-            "title",
-            "stage",
-            "company",
-            "contact",
-            "owner",
-            "value",
-            "currency",
-            "expected_close_date",
-            "product_area",
-        ]
-        widgets = {
-            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        }
+        fields = ["title", "stage", *_DEAL_DETAIL_FIELDS]
+        widgets = _DATE_WIDGETS
 
     def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,9 +119,7 @@ class QuickDealForm(forms.ModelForm):
     class Meta:
         model = Deal
         fields = ["title", "company", "value", "currency", "expected_close_date"]
-        widgets = {
-            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        }
+        widgets = _DATE_WIDGETS
 
     def __init__(self, *args, pipeline: Pipeline, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,18 +10,20 @@ short confirmation; without JavaScript, a redirect to the list with a message.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.web.refusals import form_refusal, refusal
 from pipeline import selectors, services
 from pipeline.forms.cleanup import FACT_LABELS, CleanupFactForm, CleanupPauseForm, VersionForm
+from pipeline.views import row_actions
 
 
 def _context(**extra) -> dict:
@@ -71,12 +73,7 @@ def _action(request, pk: int, form_class, perform):
 @require_POST
 def cleanup_fact(request, pk: int):
     def perform(deal, data):
-        services.deal_update(
-            acting_user=request.user,
-            deal=deal,
-            version=data["version"],
-            data={data["fact"]: True},
-        )
+        row_actions.update(request.user, deal, data, **{data["fact"]: True})
         return _("%(fact)s: recorded.") % {"fact": FACT_LABELS[data["fact"]]}
 
     return _action(request, pk, CleanupFactForm, perform)
@@ -85,26 +82,10 @@ def cleanup_fact(request, pk: int):
 @login_required
 @require_POST
 def cleanup_pause(request, pk: int):
-    def perform(deal, data):
-        services.deal_pause(
-            acting_user=request.user,
-            deal=deal,
-            version=data["version"],
-            until=data["until"],
-            reason=data["reason"],
-        )
-        return _("Paused until %(date)s.") % {"date": date_format(data["until"], "j M Y")}
-
-    return _action(request, pk, CleanupPauseForm, perform)
+    return _action(request, pk, CleanupPauseForm, partial(row_actions.pause, request.user))
 
 
 @login_required
 @require_POST
 def cleanup_move_back(request, pk: int):
-    def perform(deal, data):
-        moved = services.deal_move_back(
-            acting_user=request.user, deal=deal, version=data["version"]
-        )
-        return _("Moved back to %(stage)s.") % {"stage": moved.stage.name}
-
-    return _action(request, pk, VersionForm, perform)
+    return _action(request, pk, VersionForm, partial(row_actions.move_back, request.user))

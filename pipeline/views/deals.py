@@ -299,43 +299,53 @@ def _close_conflict(request, deal):
     return redirect(deal)
 
 
-def _versioned_action(request, pk: int, action, success_message: str):
-    """A plain POST that carries the deal's version and changes the deal with one service."""
+def _run_versioned(request, deal, action, form, *, on_rule_error=None):
+    """Change the deal with one service, given the form's cleaned data (its version and any
+    other fields the service takes). None when it went through, else the refusal: a conflict
+    if someone changed the deal meanwhile, or the rule it broke (`on_rule_error` builds that
+    response when the caller wants more than a plain refusal)."""
+    try:
+        action(acting_user=request.user, deal=deal, **form.cleaned_data)
+    except services.DealConflict:
+        return _close_conflict(request, deal)
+    except services.DealRuleError as error:
+        if on_rule_error is not None:
+            return on_rule_error(str(error))
+        return refusal(request, str(error), status=400)
+    return None
+
+
+def _versioned_action(request, pk: int, action, answer):
+    """A plain POST that carries the deal's version and changes the deal with one service;
+    `answer(deal)` is the response once it went through."""
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
     form = VersionForm(request.POST)
     if not form.is_valid():
         return form_refusal(request, form)
-    try:
-        action(acting_user=request.user, deal=deal, version=form.cleaned_data["version"])
-    except services.DealConflict:
-        return _close_conflict(request, deal)
-    except services.DealRuleError as error:
-        return refusal(request, str(error), status=400)
-    messages.success(request, success_message)
-    return redirect(deal)
+    refused = _run_versioned(request, deal, action, form)
+    if refused is not None:
+        return refused
+    return answer(deal)
+
+
+def _back_to_deal(request, message: str):
+    def answer(deal):
+        messages.success(request, message)
+        return redirect(deal)
+
+    return answer
 
 
 @login_required
 @require_POST
 def deal_mark_won(request, pk: int):
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return form_refusal(request, form)
-    try:
-        services.deal_mark_won(
-            acting_user=request.user, deal=deal, version=form.cleaned_data["version"]
+    def answer(deal):
+        message = _("“%(title)s” marked as won.") % {"title": deal.title}
+        return _after_close(
+            request, deal, message=message, from_board=request.POST.get("from") == "board"
         )
-    except services.DealConflict:
-        return _close_conflict(request, deal)
-    except services.DealRuleError as error:
-        return refusal(request, str(error), status=400)
-    return _after_close(
-        request,
-        deal,
-        message=_("“%(title)s” marked as won.") % {"title": deal.title},
-        from_board=request.POST.get("from") == "board",
-    )
+
+    return _versioned_action(request, pk, services.deal_mark_won, answer)
 
 
 @login_required
@@ -350,18 +360,9 @@ def deal_mark_lost(request, pk: int):
         return render(request, template, context)
     if not form.is_valid():
         return render(request, template, context, status=400)
-    try:
-        services.deal_mark_lost(
-            acting_user=request.user,
-            deal=deal,
-            version=form.cleaned_data["version"],
-            reason=form.cleaned_data["reason"],
-            note=form.cleaned_data["note"],
-        )
-    except services.DealConflict:
-        return _close_conflict(request, deal)
-    except services.DealRuleError as error:
-        return refusal(request, str(error), status=400)
+    refused = _run_versioned(request, deal, services.deal_mark_lost, form)
+    if refused is not None:
+        return refused
     return _after_close(
         request,
         deal,
@@ -373,9 +374,8 @@ def deal_mark_lost(request, pk: int):
 @login_required
 @require_POST
 def deal_reopen(request, pk: int):
-    return _versioned_action(
-        request, pk, services.deal_reopen, _("Reopened: the deal is back on the board.")
-    )
+    message = _("Reopened: the deal is back on the board.")
+    return _versioned_action(request, pk, services.deal_reopen, _back_to_deal(request, message))
 
 
 @login_required
@@ -410,18 +410,17 @@ def deal_pause(request, pk: int):
     form = PauseForm(request.POST)
     if not form.is_valid():
         return _deal_page(request, deal, status=400, pause_form=form)
-    try:
-        services.deal_pause(
-            acting_user=request.user,
-            deal=deal,
-            version=form.cleaned_data["version"],
-            until=form.cleaned_data["until"],
-            reason=form.cleaned_data["reason"],
-        )
-    except services.DealConflict:
-        return _close_conflict(request, deal)
-    except services.DealRuleError as error:
-        return _deal_page(request, deal, status=400, pause_form=form, error=str(error))
+    refused = _run_versioned(
+        request,
+        deal,
+        services.deal_pause,
+        form,
+        on_rule_error=lambda error: _deal_page(
+            request, deal, status=400, pause_form=form, error=error
+        ),
+    )
+    if refused is not None:
+        return refused
     messages.success(request, _("Paused. The deal is off the board until it resumes."))
     return redirect(deal)
 
@@ -429,6 +428,5 @@ def deal_pause(request, pk: int):
 @login_required
 @require_POST
 def deal_resume(request, pk: int):
-    return _versioned_action(
-        request, pk, services.deal_resume, _("Resumed: the deal is back on the board.")
-    )
+    message = _("Resumed: the deal is back on the board.")
+    return _versioned_action(request, pk, services.deal_resume, _back_to_deal(request, message))

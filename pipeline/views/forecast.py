@@ -535,6 +535,14 @@ def forecast_target_set(request):
     return render(request, "pipeline/forecast_target_response.html", context)
 
 
+def _panel(request, name: str, context: dict):
+    """One of the panels loaded after the forecast page: its fragment for htmx, without
+    JavaScript the panel as a page of its own."""
+    template = "pipeline/forecast_panel.html"
+    context = context | {"panel": name}
+    return render(request, f"{template}#{name}" if request.htmx else template, context)
+
+
 def _calibration_context(request, form: ForecastFilterForm) -> dict:
     pipelines = [p for p in form.pipelines if not p.is_archived] or form.pipelines
     chosen = form.cleaned_data.get("pipeline")
@@ -559,9 +567,7 @@ def forecast_calibration_panel(request):
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return form_refusal(request, form)
-    context = _calibration_context(request, form) | {"panel": "calibration"}
-    template = "pipeline/forecast_panel.html"
-    return render(request, f"{template}#calibration" if request.htmx else template, context)
+    return _panel(request, "calibration", _calibration_context(request, form))
 
 
 @login_required
@@ -613,11 +619,9 @@ def forecast_changes_panel(request):
         "run": run,
         "changes": period_changes,
         "changes_outside": outside,
-        "panel": "changes",
         "currency": reporting_currency(),
     }
-    template = "pipeline/forecast_panel.html"
-    return render(request, f"{template}#changes" if request.htmx else template, context)
+    return _panel(request, "changes", context)
 
 
 @login_required
@@ -644,11 +648,9 @@ def forecast_accuracy_panel(request):
         "form": form,
         "query": form.query(),
         "accuracy": list(reps.values()),
-        "panel": "accuracy",
         "currency": reporting_currency(),
     }
-    template = "pipeline/forecast_panel.html"
-    return render(request, f"{template}#accuracy" if request.htmx else template, context)
+    return _panel(request, "accuracy", context)
 
 
 def _percent(ratio) -> int | None:

@@ -12,6 +12,7 @@ redirect back to the review.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,6 +47,7 @@ from pipeline.forms.review import (
     VersionForm,
 )
 from pipeline.selectors.review import ReviewClock
+from pipeline.views import row_actions
 
 # Title, what the section is for, its empty state; `attention` sends "and N more" to the
 # board's needs-attention filter.
@@ -300,12 +302,7 @@ def review_owner(request, pk: int):
         return ReviewOwnerForm(data, deal=deal, initial=initial)
 
     def perform(deal, data):
-        saved = services.deal_update(
-            acting_user=request.user,
-            deal=deal,
-            version=data["version"],
-            data={"owner": data["owner"]},
-        )
+        saved = row_actions.update(request.user, deal, data, owner=data["owner"])
         if saved.owner is None:
             return _("The deal is now unassigned.")
         return _("Given to %(owner)s.") % {"owner": saved.owner}
@@ -324,11 +321,8 @@ def review_close_date(request, pk: int):
         return ReviewCloseDateForm(data, deal=deal, initial=initial)
 
     def perform(deal, data):
-        saved = services.deal_update(
-            acting_user=request.user,
-            deal=deal,
-            version=data["version"],
-            data={"expected_close_date": data["expected_close_date"]},
+        saved = row_actions.update(
+            request.user, deal, data, expected_close_date=data["expected_close_date"]
         )
         day = date_format(saved.expected_close_date, "j M Y")
         return _("Close date moved to %(date)s.") % {"date": day}
@@ -344,16 +338,7 @@ def review_pause(request, pk: int):
             initial["until"] = timezone.localdate() + timedelta(days=30)
         return ReviewPauseForm(data, initial=initial)
 
-    def perform(deal, data):
-        services.deal_pause(
-            acting_user=request.user,
-            deal=deal,
-            version=data["version"],
-            until=data["until"],
-            reason=data["reason"],
-        )
-        return _("Paused until %(date)s.") % {"date": date_format(data["until"], "j M Y")}
-
+    perform = partial(row_actions.pause, request.user)
     return _action(request, pk, panel="pause", make_form=make_form, perform=perform)
 
 
@@ -382,12 +367,7 @@ def review_move_back(request, pk: int):
     def make_form(data, deal, initial):
         return VersionForm(data, initial=initial)
 
-    def perform(deal, data):
-        moved = services.deal_move_back(
-            acting_user=request.user, deal=deal, version=data["version"]
-        )
-        return _("Moved back to %(stage)s.") % {"stage": moved.stage.name}
-
+    perform = partial(row_actions.move_back, request.user)
     return _action(request, pk, panel="", make_form=make_form, perform=perform)
 
 
