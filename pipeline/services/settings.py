@@ -534,57 +534,52 @@ def list_entry_set_active(*, acting_user: User, entry: LostReason | ProductArea,
     return _list_set_active(type(entry), entry, active)
 
 
-# By name, for each list: the same six services under the list's own argument names
-# (`reason`/`reason_ids`, `area`/`area_ids`).
+# By name, for each list.
 
 
-def _one(given: dict, name: str):
-    if set(given) != {name}:
-        raise TypeError(f"expected the keyword argument {name!r}, got {sorted(given)}")
-    return given[name]
+def lost_reason_create(*, acting_user: User, name: str) -> LostReason:
+    return list_entry_create(acting_user=acting_user, model=LostReason, name=name)
 
 
-def _by_name(model: AdminListModel, entry: str, ids: str):
-    def create(*, acting_user: User, name: str):
-        return list_entry_create(acting_user=acting_user, model=model, name=name)
-
-    def update(*, acting_user: User, name: str, **given):
-        return list_entry_rename(acting_user=acting_user, entry=_one(given, entry), name=name)
-
-    def move(*, acting_user: User, direction: str, **given) -> bool:
-        return list_entry_move(
-            acting_user=acting_user, entry=_one(given, entry), direction=direction
-        )
-
-    def reorder(*, acting_user: User, **given) -> bool:
-        return list_entries_reorder(
-            acting_user=acting_user, model=model, entry_ids=_one(given, ids)
-        )
-
-    def retire(*, acting_user: User, **given):
-        return list_entry_set_active(
-            acting_user=acting_user, entry=_one(given, entry), active=False
-        )
-
-    def restore(*, acting_user: User, **given):
-        return list_entry_set_active(acting_user=acting_user, entry=_one(given, entry), active=True)
-
-    return create, update, move, reorder, retire, restore
+def lost_reason_update(*, acting_user: User, reason: LostReason, name: str) -> LostReason:
+    return list_entry_rename(acting_user=acting_user, entry=reason, name=name)
 
 
-(
-    lost_reason_create,
-    lost_reason_update,
-    lost_reason_move,
-    lost_reason_reorder,
-    lost_reason_retire,
-    lost_reason_restore,
-) = _by_name(LostReason, "reason", "reason_ids")
-(
-    product_area_create,
-    product_area_update,
-    product_area_move,
-    product_area_reorder,
-    product_area_retire,
-    product_area_restore,
-) = _by_name(ProductArea, "area", "area_ids")
+def lost_reason_move(*, acting_user: User, reason: LostReason, direction: str) -> bool:
+    return list_entry_move(acting_user=acting_user, entry=reason, direction=direction)
+
+
+def lost_reason_reorder(*, acting_user: User, reason_ids: list[int]) -> bool:
+    return list_entries_reorder(acting_user=acting_user, model=LostReason, entry_ids=reason_ids)
+
+
+def lost_reason_retire(*, acting_user: User, reason: LostReason) -> LostReason:
+    return list_entry_set_active(acting_user=acting_user, entry=reason, active=False)
+
+
+def lost_reason_restore(*, acting_user: User, reason: LostReason) -> LostReason:
+    return list_entry_set_active(acting_user=acting_user, entry=reason, active=True)
+
+
+def product_area_create(*, acting_user: User, name: str) -> ProductArea:
+    return list_entry_create(acting_user=acting_user, model=ProductArea, name=name)
+
+
+def product_area_update(*, acting_user: User, area: ProductArea, name: str) -> ProductArea:
+    return list_entry_rename(acting_user=acting_user, entry=area, name=name)
+
+
+def product_area_move(*, acting_user: User, area: ProductArea, direction: str) -> bool:
+    return list_entry_move(acting_user=acting_user, entry=area, direction=direction)
+
+
+def product_area_reorder(*, acting_user: User, area_ids: list[int]) -> bool:
+    return list_entries_reorder(acting_user=acting_user, model=ProductArea, entry_ids=area_ids)
+
+
+def product_area_retire(*, acting_user: User, area: ProductArea) -> ProductArea:
+    return list_entry_set_active(acting_user=acting_user, entry=area, active=False)
+
+
+def product_area_restore(*, acting_user: User, area: ProductArea) -> ProductArea:
+    return list_entry_set_active(acting_user=acting_user, entry=area, active=True)
