@@ -209,11 +209,28 @@ def user_create(
 
 
 @atomic_with_retry
-def user_invite(*, acting_user: User, **details) -> tuple[User, str]:
+def user_invite(
+    *,
+    acting_user: User,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    team: Team,
+    role: str,
+) -> tuple[User, str]:
     """Create a user without a password and return them with a one-time set-password link;
-    the link is also mailed to them (after commit) when they have an address. `details` are
-    `user_create`'s: username, first_name, last_name, email, team, role."""
-    user = user_create(acting_user=acting_user, password=None, **details)
+    the link is also mailed to them (after commit) when they have an address."""
+    user = user_create(
+        acting_user=acting_user,
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        team=team,
+        role=role,
+        password=None,
+    )
     link = set_password_link(user=user)
     transaction.on_commit(
         lambda: _send_set_password_mail(user=user, link=link, invited_by=acting_user)
