@@ -19,11 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.access import access_for
 from accounts.selectors import users_visible_to
 from crm.models import Tier
+from pipeline.forms.visible import VisiblePipelinesMixin, bounded_date
 from pipeline.models import Pipeline, ProductArea, Stage
 from pipeline.selectors.analytics import AnalyticsFilters
 
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 12, 31)
 MAX_SPAN_DAYS = 366 * 5
 BASIS_CHOICES = [
     ("created", _("Created in the period")),
@@ -52,7 +51,7 @@ def default_start(today: date) -> date:
     return date(year, (month - 1) % 12 + 1, 1)
 
 
-class AnalyticsFilterForm(forms.Form):
+class AnalyticsFilterForm(VisiblePipelinesMixin, forms.Form):
     """`?pipeline=<id>&team=<id>&rep=<id>|none&from=<date>&to=<date>&basis=created|active
     &tier=A|B|C&area=<id>&sort=<key>`; everything optional."""
 
@@ -101,19 +100,6 @@ class AnalyticsFilterForm(forms.Form):
         return self.access.is_admin or bool(self.access.managed_team_ids)
 
     @cached_property
-    def pipelines(self) -> list[Pipeline]:
-        return list(
-            Pipeline.objects.visible_to(self.user)
-            .select_related("team")
-            .order_by("is_archived", "position", "name", "pk")
-        )
-
-    @property
-    def teams(self) -> list:
-        teams = {p.team_id: p.team for p in self.pipelines}
-        return sorted(teams.values(), key=lambda t: (t.name, t.pk))
-
-    @cached_property
     def reps(self) -> list:
         if not self.sees_team:
             return [self.user]
@@ -131,20 +117,11 @@ class AnalyticsFilterForm(forms.Form):
     def areas(self) -> list[ProductArea]:
         return list(ProductArea.objects.order_by("position", "name"))
 
-    def _bounded(self, name):
-        value = self.cleaned_data.get(name)
-        if value is not None and not EARLIEST <= value <= LATEST:
-            raise forms.ValidationError(
-                _("Pick a date between %(first)s and %(last)s."),
-                params={"first": EARLIEST.year, "last": LATEST.year},
-            )
-        return value
-
     def clean_start(self):
-        return self._bounded("start")
+        return bounded_date(self.cleaned_data.get("start"))
 
     def clean_end(self):
-        return self._bounded("end")
+        return bounded_date(self.cleaned_data.get("end"))
 
     def clean(self):
         data = super().clean()

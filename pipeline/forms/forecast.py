@@ -8,7 +8,6 @@ A pipeline, team or rep the user may not see is refused exactly like one that do
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
@@ -18,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import users_visible_to
 from pipeline.forecasting import DEFAULT_COUNTS, KINDS, MAX_COUNTS, period_start
-from pipeline.models import PeriodKind, Pipeline, Stage
+from pipeline.forms.visible import VisiblePipelinesMixin, bounded_date
+from pipeline.models import PeriodKind, Stage
 from pipeline.selectors.forecast import ForecastFilters
 
 # The page says "rep"; the selectors group by the deal's owner.
@@ -29,23 +29,11 @@ GROUP_CHOICES = [
     ("pipeline", _("Pipeline")),
     ("team", _("Team")),
 ]
-# Far enough for any plan, near enough that adding periods never leaves the calendar.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 12, 31)
 # The page's own query string travels with a target form so the plain path can go back to it.
 MAX_QUERY_LENGTH = 500
 
 
-def _bounded_date(value: date | None) -> date | None:
-    if value is not None and not EARLIEST <= value <= LATEST:
-        raise forms.ValidationError(
-            _("Pick a date between %(first)s and %(last)s."),
-            params={"first": EARLIEST.year, "last": LATEST.year},
-        )
-    return value
-
-
-class ForecastFilterForm(forms.Form):
+class ForecastFilterForm(VisiblePipelinesMixin, forms.Form):
     """`?period=week|month|quarter&range=13&start=2026-01-01&group=rep|stage|pipeline|team
     &pipeline=<id>&team=<id>&rep=<id>`; everything optional. Pipelines, teams and reps are
     limited to what the user may see (two queries: visible pipelines with their teams, and
@@ -73,25 +61,11 @@ class ForecastFilterForm(forms.Form):
         self.fields["rep"].choices = [("", _("All reps"))] + [(u.pk, str(u)) for u in self.reps]
 
     @cached_property
-    def pipelines(self) -> list[Pipeline]:
-        return list(
-            Pipeline.objects.visible_to(self.user)
-            .select_related("team")
-            .order_by("is_archived", "position", "name", "pk")
-        )
-
-    @property
-    def teams(self) -> list:
-        """The teams of the visible pipelines (no query of its own)."""
-        teams = {p.team_id: p.team for p in self.pipelines}
-        return sorted(teams.values(), key=lambda t: (t.name, t.pk))
-
-    @cached_property
     def reps(self) -> list:
         return list(users_visible_to(user=self.user))
 
     def clean_start(self):
-        return _bounded_date(self.cleaned_data.get("start"))
+        return bounded_date(self.cleaned_data.get("start"))
 
     def clean(self):
         data = super().clean()
@@ -170,7 +144,7 @@ class ForecastCellForm(forms.Form):
         self.filter_form = filter_form
 
     def clean_cell(self):
-        day = _bounded_date(self.cleaned_data["cell"])
+        day = bounded_date(self.cleaned_data["cell"])
         return period_start(day, self.filter_form.kind)
 
     def clean_row(self) -> int | None:
@@ -218,7 +192,7 @@ class SalesTargetForm(forms.Form):
     query = forms.CharField(required=False, max_length=MAX_QUERY_LENGTH)
 
     def clean_start(self):
-        return _bounded_date(self.cleaned_data["start"])
+        return bounded_date(self.cleaned_data["start"])
 
     def clean(self):
         data = super().clean()

@@ -136,124 +136,131 @@ def _validated(request):
     return (form, export), None
 
 
+def _analytics_page(request, page, *, compute, export_rows, extra, per_pipeline=True):
+    """The shape every analytics page shares: the filters validated (400 on a bad one), the
+    page's figures (`compute(form, filters, pipeline)`, cached by `_figures`), then either
+    `?export=` as a download of `export_rows(form, figures)` (the header first) or the page
+    with `extra(form, figures)` in its context. A per-pipeline page counts in the chosen
+    pipeline and has no figures (None) when the user sees none; the others count in all."""
+    valid, refused = _validated(request)
+    if refused:
+        return refused
+    form, export = valid
+    url_name = dict((p, n) for n, p in PAGES)[page]
+    context = {}
+    if per_pipeline:
+        context["pipeline"] = pipeline = form.chosen_pipeline
+        filters = form.filters(pipeline=pipeline)
+    else:
+        pipeline, filters = None, form.filters()
+    figures = (
+        _figures(request, form, page, filters, lambda: compute(form, filters, pipeline))
+        if pipeline or not per_pipeline
+        else None
+    )
+    if export:
+        return export_response(export, name=url_name, rows=export_rows(form, figures))
+    context.update(extra(form, figures))
+    template = url_name.removeprefix("analytics-").replace("-", "_")
+    return render(request, f"pipeline/analytics/{template}.html", _context(form, page, **context))
+
+
 # --- views ---------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def analytics_funnel(request):
-    valid, refused = _validated(request)
-    if refused:
-        return refused
-    form, export = valid
-    pipeline = form.chosen_pipeline
-    filters = form.filters(pipeline=pipeline)
-    rows = (
-        _figures(
-            request,
-            form,
-            "funnel",
-            filters,
-            lambda: funnel(user=request.user, filters=filters, pipeline=pipeline),
-        )
-        if pipeline
-        else []
+    return _analytics_page(
+        request,
+        "funnel",
+        compute=lambda form, filters, pipeline: funnel(
+            user=form.user, filters=filters, pipeline=pipeline
+        ),
+        export_rows=_funnel_export,
+        extra=_funnel_extra,
     )
-    if export:
-        header = [
-            _("Stage"),
-            _("Entered"),
-            _("Moved on"),
-            _("Lost here"),
-            _("Still here"),
-            _("Won"),
-            _("Conversion %"),
-            _("Entry to won %"),
-            _("Biggest drop"),
+
+
+def _funnel_export(form, rows):
+    yield [
+        _("Stage"),
+        _("Entered"),
+        _("Moved on"),
+        _("Lost here"),
+        _("Still here"),
+        _("Won"),
+        _("Conversion %"),
+        _("Entry to won %"),
+        _("Biggest drop"),
+    ]
+    for r in rows or []:
+        yield [
+            r.stage.name,
+            r.entered,
+            r.moved_on,
+            r.lost,
+            r.still_here,
+            r.won,
+            Percent(r.conversion),
+            Percent(r.to_won),
+            "x" if r.is_biggest_drop else None,
         ]
-        return export_response(
-            export,
-            name="analytics-funnel",
-            rows=[header]
-            + [
-                [
-                    r.stage.name,
-                    r.entered,
-                    r.moved_on,
-                    r.lost,
-                    r.still_here,
-                    r.won,
-                    Percent(r.conversion),
-                    Percent(r.to_won),
-                    "x" if r.is_biggest_drop else None,
-                ]
-                for r in rows
-            ],
-        )
+
+
+def _funnel_extra(form, rows) -> dict:
+    rows = rows or []
     for r in rows:
         r.url = _drill_url(form, r.stage.pk)
         r.lost_url = _drill_url(form, r.stage.pk, outcome="lost")
         r.here_url = _drill_url(form, r.stage.pk, outcome="here")
     chart = charts_analytics.funnel_chart(rows, urls=[r.url for r in rows])
-    context = _context(form, "funnel", pipeline=pipeline, rows=rows, chart=chart)
-    return render(request, "pipeline/analytics/funnel.html", context)
+    return {"rows": rows, "chart": chart}
 
 
 @login_required
 @require_GET
 def analytics_time_in_stage(request):
-    valid, refused = _validated(request)
-    if refused:
-        return refused
-    form, export = valid
-    pipeline = form.chosen_pipeline
-    filters = form.filters(pipeline=pipeline)
-    rows = (
-        _figures(
-            request,
-            form,
-            "time",
-            filters,
-            # Running stays are measured to the refresh the figures are computed at.
-            lambda: time_in_stage(
-                user=request.user, filters=filters, pipeline=pipeline, now=form.now
-            ),
-        )
-        if pipeline
-        else []
+    return _analytics_page(
+        request,
+        "time",
+        # Running stays are measured to the refresh the figures are computed at.
+        compute=lambda form, filters, pipeline: time_in_stage(
+            user=form.user, filters=filters, pipeline=pipeline, now=form.now
+        ),
+        export_rows=_time_export,
+        extra=_time_extra,
     )
-    if export:
-        header = [
-            _("Stage"),
-            _("Stays"),
-            _("Still running"),
-            _("Median days"),
-            _("80th percentile days"),
-            _("Rot days"),
-            _("Slowest"),
+
+
+def _time_export(form, rows):
+    yield [
+        _("Stage"),
+        _("Stays"),
+        _("Still running"),
+        _("Median days"),
+        _("80th percentile days"),
+        _("Rot days"),
+        _("Slowest"),
+    ]
+    for r in rows or []:
+        yield [
+            r.stage.name,
+            r.stays,
+            r.open_stays,
+            Days(r.median),
+            Days(r.p80),
+            r.stage.rot_days,
+            "x" if r.is_slowest else None,
         ]
-        return export_response(
-            export,
-            name="analytics-time-in-stage",
-            rows=[header]
-            + [
-                [
-                    r.stage.name,
-                    r.stays,
-                    r.open_stays,
-                    Days(r.median),
-                    Days(r.p80),
-                    r.stage.rot_days,
-                    "x" if r.is_slowest else None,
-                ]
-                for r in rows
-            ],
-        )
+
+
+def _time_extra(form, rows) -> dict:
+    rows = rows or []
     for r in rows:
         r.chart = charts_analytics.histogram(r.buckets, buckets=BUCKETS)
         r.url = _drill_url(form, r.stage.pk)
-    context = _context(form, "time", pipeline=pipeline, rows=rows)
-    return render(request, "pipeline/analytics/time_in_stage.html", context)
+    return {"rows": rows}
 
 
 REP_SORTS = {
@@ -268,31 +275,30 @@ REP_SORTS = {
 @login_required
 @require_GET
 def analytics_reps(request):
-    valid, refused = _validated(request)
-    if refused:
-        return refused
-    form, export = valid
-    pipeline = form.chosen_pipeline
-    matrix = None
-    if pipeline:
-        filters = form.filters(pipeline=pipeline)
-        matrix = _figures(
-            request,
-            form,
-            "reps",
-            filters,
-            lambda: reps_by_stage(
-                user=request.user,
-                filters=filters,
-                pipeline=pipeline,
-                now=form.now,
-                unassigned=_("Unassigned"),
-            ),
-        )
+    return _analytics_page(
+        request,
+        "reps",
+        compute=lambda form, filters, pipeline: reps_by_stage(
+            user=form.user,
+            filters=filters,
+            pipeline=pipeline,
+            now=form.now,
+            unassigned=_("Unassigned"),
+        ),
+        export_rows=lambda form, matrix: _reps_rows(_sorted_reps(form, matrix)),
+        extra=lambda form, matrix: _reps_extra(form, _sorted_reps(form, matrix)),
+    )
+
+
+def _sorted_reps(form, matrix):
+    """The matrix (cached, shared) in the order asked for, with the team row named."""
+    if matrix:
         matrix.rows.sort(key=REP_SORTS[form.cleaned_data["sort"]])
         matrix.team.label = _("Team")
-    if export:
-        return export_response(export, name="analytics-reps", rows=_reps_rows(matrix))
+    return matrix
+
+
+def _reps_extra(form, matrix) -> dict:
     if matrix:
         for row in matrix.rows:
             rep = "none" if row.owner_id is None else row.owner_id
@@ -306,8 +312,7 @@ def analytics_reps(request):
         )
         for value, label in form.fields["sort"].choices
     ]
-    context = _context(form, "reps", pipeline=pipeline, matrix=matrix, sort_links=sort_links)
-    return render(request, "pipeline/analytics/reps.html", context)
+    return {"matrix": matrix, "sort_links": sort_links}
 
 
 def _reps_rows(matrix):
@@ -352,39 +357,52 @@ def _reps_rows(matrix):
 @login_required
 @require_GET
 def analytics_losses(request):
-    valid, refused = _validated(request)
-    if refused:
-        return refused
-    form, export = valid
-    filters = form.filters()
-    analysis = _figures(
+    return _analytics_page(
         request,
-        form,
         "losses",
-        filters,
-        lambda: loss_analysis(user=request.user, filters=filters, no_reason=_("No reason given")),
+        compute=lambda form, filters, pipeline: loss_analysis(
+            user=form.user, filters=filters, no_reason=_("No reason given")
+        ),
+        export_rows=_losses_export,
+        extra=_losses_extra,
+        per_pipeline=False,
     )
-    reasons = sorted(
+
+
+def _loss_reasons(analysis) -> list:
+    """The reasons, most losses first."""
+    return sorted(
         analysis.by_reason, key=lambda r: (-analysis.by_reason[r].count, analysis.reasons[r])
     )
+
+
+def _losses_export(form, analysis):
+    yield [
+        _("Pipeline"),
+        _("Stage lost from"),
+        _("Reason"),
+        _("Lost deals"),
+        _money_header(_("Lost value")),
+        _("Average days to loss"),
+    ]
+    reasons = _loss_reasons(analysis)
+    for group in analysis.stage_groups:
+        for s, name in group.stages:
+            for r in reasons:
+                if cell := analysis.by_reason_stage.get((r, s)):
+                    yield [
+                        group.pipeline,
+                        name,
+                        analysis.reasons[r],
+                        cell.count,
+                        cell.value,
+                        Days(cell.days),
+                    ]
+
+
+def _losses_extra(form, analysis) -> dict:
+    reasons = _loss_reasons(analysis)
     stages = analysis.stage_order  # grouped by pipeline, each in its stage order
-    if export:
-        header = [
-            _("Pipeline"),
-            _("Stage lost from"),
-            _("Reason"),
-            _("Lost deals"),
-            _money_header(_("Lost value")),
-            _("Average days to loss"),
-        ]
-        lines = [
-            [group.pipeline, name, analysis.reasons[r], cell.count, cell.value, Days(cell.days)]
-            for group in analysis.stage_groups
-            for s, name in group.stages
-            for r in reasons
-            if (cell := analysis.by_reason_stage.get((r, s)))
-        ]
-        return export_response(export, name="analytics-losses", rows=[header, *lines])
     matrix = [
         (
             analysis.reasons[r],
@@ -395,19 +413,16 @@ def analytics_losses(request):
         for r in reasons
     ]
     top = [(analysis.stages[s], analysis.by_stage[s], analysis.top_reasons(s)) for s in stages]
-    context = _context(
-        form,
-        "losses",
-        analysis=analysis,
-        matrix=matrix,
-        stage_groups=analysis.stage_groups,
-        grouped=len(analysis.stage_groups) > 1,
-        group_starts=_group_starts(analysis.stage_groups),
-        stage_totals=[analysis.by_stage[s] for s in stages],
-        month_totals=[analysis.by_month[m] for m in analysis.months],
-        top=top,
-    )
-    return render(request, "pipeline/analytics/losses.html", context)
+    return {
+        "analysis": analysis,
+        "matrix": matrix,
+        "stage_groups": analysis.stage_groups,
+        "grouped": len(analysis.stage_groups) > 1,
+        "group_starts": _group_starts(analysis.stage_groups),
+        "stage_totals": [analysis.by_stage[s] for s in stages],
+        "month_totals": [analysis.by_month[m] for m in analysis.months],
+        "top": top,
+    }
 
 
 def _group_starts(groups) -> set[int]:
@@ -419,62 +434,61 @@ def _group_starts(groups) -> set[int]:
     return starts
 
 
+def _months(filters) -> list:
+    return months_between(filters.start, filters.end)
+
+
 @login_required
 @require_GET
 def analytics_velocity(request):
-    valid, refused = _validated(request)
-    if refused:
-        return refused
-    form, export = valid
-    filters = form.filters()
-    months = months_between(filters.start, filters.end)
-    teams, reps, total, trend = _figures(
+    return _analytics_page(
         request,
-        form,
         "velocity",
-        filters,
-        lambda: (
-            *velocity(user=request.user, filters=filters, unassigned=_("Unassigned")),
-            velocity_trend(user=request.user, filters=filters, months=months),
+        compute=lambda form, filters, pipeline: (
+            *velocity(user=form.user, filters=filters, unassigned=_("Unassigned")),
+            velocity_trend(user=form.user, filters=filters, months=_months(filters)),
         ),
+        export_rows=_velocity_export,
+        extra=_velocity_extra,
+        per_pipeline=False,
     )
-    if export:
-        header = [
-            _("Team or rep"),
-            _("Open deals"),
-            _("Won"),
-            _("Lost"),
-            _("Win rate %"),
-            _money_header(_("Average won value")),
-            _("Sales cycle days"),
-            _money_header(_("Velocity per day")),
+
+
+def _velocity_export(form, figures):
+    teams, reps, _total, _trend = figures
+    yield [
+        _("Team or rep"),
+        _("Open deals"),
+        _("Won"),
+        _("Lost"),
+        _("Win rate %"),
+        _money_header(_("Average won value")),
+        _("Sales cycle days"),
+        _money_header(_("Velocity per day")),
+    ]
+    for v in [*teams, *reps]:
+        yield [
+            v.label,
+            v.open_count,
+            v.won,
+            v.lost,
+            Percent(v.win_rate),
+            None if v.average_won is None else round_cents(v.average_won),
+            Days(v.cycle_days),
+            v.per_day,
         ]
-        lines = [
-            [
-                v.label,
-                v.open_count,
-                v.won,
-                v.lost,
-                Percent(v.win_rate),
-                None if v.average_won is None else round_cents(v.average_won),
-                Days(v.cycle_days),
-                v.per_day,
-            ]
-            for v in [*teams, *reps]
-        ]
-        return export_response(export, name="analytics-velocity", rows=[header, *lines])
-    labels = [datetime(m.year, m.month, 1).strftime("%b %Y") for m in months]
-    chart = charts_analytics.velocity_trend_chart(trend, labels=labels)
-    context = _context(
-        form,
-        "velocity",
-        teams=teams,
-        reps=reps,
-        total=total,
-        trend=list(zip(labels, trend, strict=True)),
-        chart=chart,
-    )
-    return render(request, "pipeline/analytics/velocity.html", context)
+
+
+def _velocity_extra(form, figures) -> dict:
+    teams, reps, total, trend = figures
+    labels = [datetime(m.year, m.month, 1).strftime("%b %Y") for m in _months(form.filters())]
+    return {
+        "teams": teams,
+        "reps": reps,
+        "total": total,
+        "trend": list(zip(labels, trend, strict=True)),
+        "chart": charts_analytics.velocity_trend_chart(trend, labels=labels),
+    }
 
 
 @login_required
