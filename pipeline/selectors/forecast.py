@@ -141,9 +141,9 @@ def _tz():
     return organisation_zone()
 
 
-def forecast_deals(*, user: User, filters: ForecastFilters) -> QuerySet[Deal]:
-    """The visible deals the forecast is computed from, narrowed by the filters."""
-    qs = Deal.objects.visible_to(user)
+def _narrowed(qs: QuerySet, filters: ForecastFilters) -> QuerySet:
+    """Deals, or rows about deals (snapshot totals), narrowed to the filters' pipeline, team
+    and owner; the rows share those field names."""
     if filters.pipeline_id:
         qs = qs.filter(pipeline_id=filters.pipeline_id)
     if filters.team_id:
@@ -151,6 +151,11 @@ def forecast_deals(*, user: User, filters: ForecastFilters) -> QuerySet[Deal]:
     if filters.owner_id:
         qs = qs.filter(owner_id=filters.owner_id)
     return qs
+
+
+def forecast_deals(*, user: User, filters: ForecastFilters) -> QuerySet[Deal]:
+    """The visible deals the forecast is computed from, narrowed by the filters."""
+    return _narrowed(Deal.objects.visible_to(user), filters)
 
 
 def _group_field(group: str) -> str:
@@ -438,12 +443,7 @@ def forecast_trend(*, user: User, filters: ForecastFilters, period_list: list[da
                 | Q(owner_id=user.pk)
                 | Q(owner__isnull=True)
             )
-    if filters.pipeline_id:
-        qs = qs.filter(pipeline_id=filters.pipeline_id)
-    if filters.team_id:
-        qs = qs.filter(pipeline__team_id=filters.team_id)
-    if filters.owner_id:
-        qs = qs.filter(owner_id=filters.owner_id)
+    qs = _narrowed(qs, filters)
     rows = qs.values("period_start", "week").annotate(w=Sum("weighted")).order_by("week")
     trend: dict[date, list[tuple[date, Decimal]]] = defaultdict(list)
     for r in rows:
