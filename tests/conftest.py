@@ -34,6 +34,17 @@ def _test_settings():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, a test database in a file rather than in memory. Django shares an in-memory
+    database's one connection between the test and the live server's threads, and a page that
+    fires several requests at once (the forecast's panels) can then lock up; with a file each
+    thread has its own connection and SQLite's own locking, as in production."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = str(settings.BASE_DIR / "var" / "test-db.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_exchange_rates():
     """Each test reads the exchange rates its own database holds."""
