@@ -286,9 +286,9 @@ def _decorate_one(deal: Deal, *, user: User, review: Review, previous, access) -
         (clock.today - deal.expected_close_date).days if deal.close_is_past else 0
     )
     deal.stale_days = None
-    if deal.is_open and deal.rots_at is not None and deal.rots_at < clock.now:
+    if deal.is_stale_at(clock.now):
         deal.stale_days = max((clock.now - deal.last_movement_at).days, 0)
-    deal.step_overdue = bool(deal.next_step_id and deal.next_step_due < clock.today)
+    deal.step_overdue = deal.next_step_is_overdue(clock.today)
     deal.changes = _changes_of(deal, review=review)
     deal.status_changed = any(change.kind == deal.status for change in deal.changes)
 

@@ -202,18 +202,6 @@ def _deals_restale(stage: Stage) -> None:
     stage_totals_rebuild(stage_ids=[stage.pk])
 
 
-def _write_order(stages: list[Stage], ordered_ids: list[int]) -> bool:
-    by_pk = {s.pk: s for s in stages}
-    changed = []
-    for position, pk in enumerate(ordered_ids):
-        stage = by_pk[pk]
-        if stage.position != position:
-            stage.position = position
-            changed.append(stage)
-    Stage.objects.bulk_update(changed, ["position"])
-    return bool(changed)
-
-
 @atomic_with_retry
 def stage_reorder(*, acting_user: User, pipeline: Pipeline, stage_ids: list[int]) -> bool:
     """Put the pipeline's stages in the order of `stage_ids`, which must name every active
@@ -225,7 +213,7 @@ def stage_reorder(*, acting_user: User, pipeline: Pipeline, stage_ids: list[int]
         raise SettingsError(
             _("The order must list each stage of this pipeline once. Reload and try again.")
         )
-    return _write_order(stages, stage_ids)
+    return _renumber(stages, stage_ids)
 
 
 @atomic_with_retry
@@ -239,9 +227,9 @@ def stage_move(*, acting_user: User, stage: Stage, direction: str) -> bool:
     index = ids.index(stage.pk)
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(ids):
-        return _write_order(stages, ids)  # also repairs gaps left by removed stages
+        return _renumber(stages, ids)  # also repairs gaps left by removed stages
     ids[index], ids[other] = ids[other], ids[index]
-    return _write_order(stages, ids)
+    return _renumber(stages, ids)
 
 
 @dataclass(frozen=True)
@@ -358,7 +346,7 @@ def stage_delete(
     else:
         current.delete()
         archived = False
-    _write_order([s for s in stages if s.pk != current.pk], remaining)
+    _renumber([s for s in stages if s.pk != current.pk], remaining)
     return StageRemoval(moved=moved, archived=archived)
 
 
@@ -450,6 +438,8 @@ def _reorder_list(rows: list, ordered_ids: list[int]) -> bool:
 
 
 def _renumber(rows: list, ordered_ids: list[int]) -> bool:
+    """Give `rows` (stages, list entries) positions 0, 1, 2… in the order of `ordered_ids`,
+    writing only the rows whose position changed. Returns whether any did."""
     by_pk = {row.pk: row for row in rows}
     changed = []
     for position, pk in enumerate(ordered_ids):
