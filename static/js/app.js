@@ -53,6 +53,17 @@
     dismissLater(toast);
   });
 
+  // A keyboard move answers with the list redrawn and the moved row's button marked: focus it
+  // at once, in the swap, so the next key press lands on it. (Not `autofocus`: the browser
+  // applies that asynchronously once per page, and could steal focus from a later choice.)
+  htmx.onLoad(function (root) {
+    var marked = root.matches && root.matches("[data-focus-after-swap]")
+      ? root : root.querySelector && root.querySelector("[data-focus-after-swap]");
+    if (!marked) return;
+    marked.removeAttribute("data-focus-after-swap");
+    marked.focus();
+  });
+
   document.body && document.body.addEventListener("modal:close", closeModal);
   document.addEventListener("modal:close", closeModal);
 

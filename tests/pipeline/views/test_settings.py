@@ -204,7 +204,7 @@ def test_move_buttons_are_real_forms(signed_in, stages_a, htmx):
     )
     assert order(pipeline)[1] == stages_a[2].pk
     if htmx:
-        assert "autofocus" in response.content.decode()
+        assert "data-focus-after-swap" in response.content.decode()
     else:
         assert response.status_code == 302
 
