@@ -112,6 +112,11 @@ from pipeline.selectors.notifications import (  # noqa: F401
     notifications_for_user,
     unread_count,
 )
+from pipeline.selectors.pipeline_templates import (  # noqa: F401
+    TemplateSummary,
+    template_get,
+    template_list,
+)
 from pipeline.selectors.review import (  # noqa: F401
     FAR,
     LATER_DAYS,

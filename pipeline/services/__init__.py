@@ -39,6 +39,7 @@ from pipeline.services.notifications import (
     notification_mark_read,
     notifications_mark_all_read,
 )
+from pipeline.services.pipeline_templates import pipeline_create_from_template
 from pipeline.services.settings import (
     SettingsError,
     StageRemoval,
@@ -129,6 +130,7 @@ __all__ = [
     "lost_reason_update",
     "pipeline_archive",
     "pipeline_create",
+    "pipeline_create_from_template",
     "pipeline_unarchive",
     "pipeline_update",
     "product_area_create",
