@@ -50,6 +50,7 @@ def pipeline_create_from_template(
             probability=stage.probability,
             rot_days=stage.rot_days,
             position=i,
+            has_routines=bool(stage.routines),
         )
         for i, stage in enumerate(template.stages)
     )
