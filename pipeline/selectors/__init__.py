@@ -150,6 +150,7 @@ from pipeline.selectors.settings import (  # noqa: F401
     pipelines_for_settings,
     probability_inversions,
     removal_targets,
+    routine_get_for_settings,
     stage_get_for_settings,
     stage_row_with_inversions,
     stage_with_counts,
