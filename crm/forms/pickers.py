@@ -140,7 +140,7 @@ class PickerField(forms.Field):
 
     default_error_messages = {
         "invalid_choice": _("That one could not be found. Pick one from the list."),
-        "no_match": _("Nothing called “%(name)s” was found. Type part of the name and pick one."),
+        "no_match": _("Nothing is called “%(name)s”. Check the name, or pick one from the list."),
         "ambiguous": _("More than one is called “%(name)s”. Pick the right one from the list."),
         "too_long": _("Type at most %(limit)d characters."),
     }
@@ -238,7 +238,7 @@ def company_picker_field(**kwargs) -> PickerField:
         error_messages={
             "invalid_choice": _("That company could not be found. Pick one from the list."),
             "no_match": _(
-                "No company called “%(name)s” was found. Type part of the name and pick one."
+                "No company is called “%(name)s”. Check the name, or pick one from the list."
             ),
             "ambiguous": _(
                 "More than one company is called “%(name)s”. Pick the right one from the list."
@@ -262,7 +262,7 @@ def contact_picker_field(**kwargs) -> PickerField:
         error_messages={
             "invalid_choice": _("That contact could not be found. Pick one from the list."),
             "no_match": _(
-                "No contact called “%(name)s” was found. Type part of the name and pick one."
+                "No contact is called “%(name)s”. Check the name, or pick one from the list."
             ),
             "ambiguous": _(
                 "More than one contact is called “%(name)s”. Pick the right one from the list."

@@ -160,11 +160,23 @@
     }
   });
 
+  // Only a list of options goes into the popup (not, say, the sign-in page after the session
+  // ran out): anything else is left out and the popup stays closed.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || !target.classList || !target.classList.contains("picker-popup")) return;
+    if (evt.detail.serverResponse.indexOf("role=\"listbox\"") < 0) {
+      evt.detail.shouldSwap = false;
+      close(parts(rootOf(target)));
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (evt) {
     var root = rootOf(evt.detail.target);
     if (!root || !evt.detail.target.classList.contains("picker-popup")) return;
     var p = parts(root);
     prepareList(p);
+    setActive(p, null);  // the options are new: none is active until a key says so
     var count = p.popup.querySelector("[data-picker-count]");
     var empty = p.popup.querySelector("[data-picker-empty]");
     announce(p, (empty || count || { textContent: "" }).textContent.trim());
@@ -286,11 +298,6 @@
   document.addEventListener("mousedown", function (evt) {
     var option = evt.target.closest && evt.target.closest(".picker-popup");
     if (option) evt.preventDefault();
-  });
-
-  document.addEventListener("mousemove", function (evt) {
-    var option = evt.target.closest && evt.target.closest(".picker-popup [role=option]");
-    if (option && !option.classList.contains("is-active")) setActive(parts(rootOf(option)), option);
   });
 
   document.addEventListener("focusout", function (evt) {

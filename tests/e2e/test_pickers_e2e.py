@@ -202,3 +202,32 @@ def test_contact_form_picks_its_company(page, alice, companies):
     page.get_by_role("button", name="Add contact").click()
     expect(page.locator(".toast")).to_contain_text("Contact added")
     assert Contact.objects.get(name="Ida Iversen").company == companies["Baltic Freight"]
+
+
+def test_without_javascript_the_typed_name_is_looked_up(
+    browser, live_server, alice, stages_a, companies
+):
+    deal = DealFactory(stage=stages_a[0], owner=alice, title="Forklifts", company=None)
+    context = browser.new_context(
+        java_script_enabled=False, base_url=live_server.url, viewport=LAPTOP
+    )
+    page = context.new_page()
+    try:
+        log_in(page, "alice")
+        page.goto(deal.get_absolute_url())
+        company = page.locator("input[name=company_text]")
+        expect(company).not_to_have_attribute("role", "combobox")  # a plain text field
+        company.fill("balTIC freight")
+        page.get_by_role("button", name="Save changes").click()
+        expect(page.locator(".toast")).to_contain_text("Saved")
+        deal.refresh_from_db()
+        assert deal.company == companies["Baltic Freight"]
+
+        page.locator("input[name=company_text]").fill("Baltic")
+        page.get_by_role("button", name="Save changes").click()
+        expect(page.locator(".errorlist")).to_contain_text("No company is called “Baltic”")
+        deal.refresh_from_db()
+        assert deal.company == companies["Baltic Freight"]  # nothing changed
+        shoot(page, "no-javascript-laptop")
+    finally:
+        context.close()

@@ -60,10 +60,10 @@ def test_garbage_ids_are_refused(alice, acme, raw):
 def test_a_typed_name_is_looked_up_without_javascript(alice, acme, secret):
     assert clean(alice, {"company": "", "company_text": "  acme   NORDIC "}) == acme
     assert clean(alice, {"company": "", "company_text": "Secret AB"}) == [
-        "No company called “Secret AB” was found. Type part of the name and pick one."
+        "No company is called “Secret AB”. Check the name, or pick one from the list."
     ]
     assert clean(alice, {"company": "", "company_text": "Acme"}) == [
-        "No company called “Acme” was found. Type part of the name and pick one."
+        "No company is called “Acme”. Check the name, or pick one from the list."
     ]
 
 

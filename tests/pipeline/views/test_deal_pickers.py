@@ -119,7 +119,7 @@ def test_quick_add_with_an_unknown_name_says_so_and_creates_nothing(client, alic
     response = quick(client, stages_a[0], company="", company_text="Nobody Inc")
     assert response.status_code == 400 and nothing_created()
     html = response.content.decode()
-    assert "No company called “Nobody Inc” was found" in html
+    assert "No company is called “Nobody Inc”" in html
     assert 'name="company_text" value="Nobody Inc"' in html  # what was typed stays
 
 
