@@ -180,6 +180,7 @@
       });
     };
     var same = function (text) { return function () { return text; }; };
+    put(".card", "tabindex", same("0"));  // a card takes the keyboard's focus
     put(".card .tier", "title", function (el) { return t.titleTier + " " + el.textContent; });
     put(".card-date", "title", same(t.titleClose));
     put(".card-age", "title", same(t.titleAge));
