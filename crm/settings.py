@@ -200,7 +200,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Sessions live in the database, never in Redis: a broker outage must not log people out.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database; with a shared cache (CACHES) they are read from it first,
+# Django's cached_db, and with a cache each process keeps to itself from the database alone:
+# crm/sessions.py decides (docs/performance.md).
+SESSION_ENGINE = "crm.sessions"
 # Idle timeout: accounts.middleware.IdleTimeoutMiddleware signs out a session unused for this
 # long; it refreshes the session at most once a minute, which also pushes the cookie's expiry.
 IDLE_TIMEOUT_MINUTES = env_int("IDLE_TIMEOUT_MINUTES", 480)

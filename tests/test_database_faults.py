@@ -112,7 +112,7 @@ def test_a_drag_that_loses_twice_is_refused_with_409_and_nothing_changes(client,
     deal = DealFactory(stage=stages_a[0], owner=alice)
     client.force_login(alice)
     with mock.patch(
-        "pipeline.services.deals._position_for_drop", side_effect=database_error("40P01")
+        "pipeline.services.deals._position_from_lock", side_effect=database_error("40P01")
     ) as position:
         response = client.post(
             reverse("deal-move", args=[deal.pk]),
@@ -133,7 +133,7 @@ def test_a_transient_error_inside_an_outer_transaction_is_409_not_500(client, al
     deal = DealFactory(stage=stages_a[0], owner=alice)
     client.force_login(alice)
     with mock.patch(
-        "pipeline.services.deals._position_for_drop", side_effect=database_error("40001")
+        "pipeline.services.deals._position_from_lock", side_effect=database_error("40001")
     ):
         response = client.post(
             reverse("deal-move", args=[deal.pk]), {"stage": stages_a[1].pk, "version": 1}
@@ -148,7 +148,7 @@ def test_a_database_that_went_away_is_a_quick_503_page(client, alice, stages_a):
     deal = DealFactory(stage=stages_a[0], owner=alice)
     client.force_login(alice)
     with mock.patch(
-        "pipeline.services.deals._position_for_drop", side_effect=database_error("08006")
+        "pipeline.services.deals._position_from_lock", side_effect=database_error("08006")
     ):
         page = client.post(
             reverse("deal-move", args=[deal.pk]), {"stage": stages_a[1].pk, "version": 1}

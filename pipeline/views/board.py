@@ -15,7 +15,7 @@ from pipeline.forms.board import BoardFilterForm, CursorForm
 from pipeline.forms.deals import (
     QuickDealForm,
 )
-from pipeline.rendering import attach_cards_html, cards_html
+from pipeline.rendering import activities_path, attach_cards_html, cards_html
 from pipeline.selectors.board import BoardFilters, Column
 from pipeline.views.columns import all_valid, board_filters, columns_response
 
@@ -51,6 +51,7 @@ def board(request, pk: int):
         "columns": columns,
         "filter_form": form,
         "filters": filters,
+        "activities_path": activities_path(),
         "filter_query": filters.as_query(),
         "open_count": sum(c.totals.count for c in columns),
         "attention_count": sum(c.totals.attention for c in columns),

@@ -34,7 +34,12 @@ from pipeline.forms.deals import (
     VersionForm,
 )
 from pipeline.selectors.board import BoardFilters
-from pipeline.views.columns import all_valid, board_filters, columns_response
+from pipeline.views.columns import (
+    all_valid,
+    board_filters,
+    card_moved_response,
+    columns_response,
+)
 
 
 def _move_dialog(request, step, *, data, error: str = "", status: int = 200):
@@ -104,20 +109,36 @@ def deal_move(request, pk: int):
 
 
 def _moved_on_board(request, deal, data, filters, result):
-    """A drop (or the criteria dialog's move): the target column's cards and the headers of
-    both columns; from the dialog, the dialog closes once the columns are in place."""
+    """A drop (or the criteria dialog's move): the moved card in its place and the headers of
+    both columns; the whole target column only when the card did not land where the user put
+    it (a neighbour it named has gone, cards the user has not loaded follow it, or it no
+    longer matches the "needs attention" filter). From the dialog, the dialog closes once the
+    answer is in place."""
     touched = (
         [result.stage] if result.stage == result.from_stage else [result.stage, result.from_stage]
     )
-    response = columns_response(
-        request,
-        pipeline=deal.pipeline,
-        stages=touched,
-        filters=filters,
-        cards_for={result.stage.pk},
-        main=result.stage.pk,
-        loaded=data["loaded"] or 0,
-    )
+    if result.placed and (result.deal.needs_attention or not filters.attention):
+        response = card_moved_response(
+            request,
+            pipeline=deal.pipeline,
+            deal=result.deal,
+            stages=touched,
+            filters=filters,
+            kept=result.kept_totals,
+        )
+    else:
+        response = columns_response(
+            request,
+            pipeline=deal.pipeline,
+            stages=touched,
+            filters=filters,
+            cards_for={result.stage.pk},
+            main=result.stage.pk,
+            loaded=data["loaded"] or 0,
+            kept=result.kept_totals,
+        )
+        target = f"#stage-{result.stage.pk}-cards"
+        response = reswap(retarget(response, target), "innerHTML")
     if data["criteria"] or data["confirm"]:  # from the exit criteria dialog
         response = trigger_client_event(response, "modal:close", after="settle")
     return response

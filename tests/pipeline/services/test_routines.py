@@ -380,7 +380,7 @@ def test_a_retried_transaction_plans_once(alice, stages_a, monkeypatch):
 
     routine(stages_a[1], "Send a follow-up", 1)
     deal = DealFactory(stage=stages_a[0], owner=alice)
-    real = deal_services._totals_enter
+    real = deal_services._totals_move
     failures = []
 
     def fail_once(*args, **kwargs):
@@ -389,7 +389,7 @@ def test_a_retried_transaction_plans_once(alice, stages_a, monkeypatch):
             raise database_error("40P01")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(deal_services, "_totals_enter", fail_once)
+    monkeypatch.setattr(deal_services, "_totals_move", fail_once)
     services.deal_move(acting_user=alice, deal=deal, stage_id=stages_a[1].pk, version=1)
     assert failures == [1]  # the first run had planned it before it failed
     assert len(planned(deal)) == 1

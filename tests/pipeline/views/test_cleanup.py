@@ -117,7 +117,7 @@ def test_query_count_is_the_same_for_few_and_many_rows(client, bob, alice, stage
         DealFactory(stage=stages_a[3], owner=alice)
     with CaptureQueriesContext(connection) as many:
         client.get(URL)
-    assert len(few) == len(many) == 7
+    assert len(few) == len(many) == 6
 
 
 # --- tick a fact --------------------------------------------------------------------------
