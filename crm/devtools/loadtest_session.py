@@ -294,6 +294,7 @@ class Answer:
     status: int | None
     body: str
     location: str = ""
+    retarget: str = ""  # HX-Retarget: a drop that landed where it was put answers its card only
 
 
 class Browser(HttpSession):
@@ -330,7 +331,10 @@ class Browser(HttpSession):
                 else:
                     self.cookies[name] = morsel.value
         return Answer(
-            response.status, raw.decode("utf-8", "replace"), response.getheader("Location") or ""
+            response.status,
+            raw.decode("utf-8", "replace"),
+            response.getheader("Location") or "",
+            response.getheader("HX-Retarget") or "",
         )
 
 
@@ -511,7 +515,14 @@ class Session:
         answer = self.hit(kind, "POST", move_url, values, htmx=True)
         if answer.status == 200:
             self.columns[source].cards.remove(card)
-            self.absorb(answer.body, main=stage_id)
+            if answer.retarget == f"#deal-{card.id}":
+                # The card landed where it was dropped: the answer is that card (and the two
+                # headers), so it takes the place the drop gave it among the cards we have.
+                _columns, loose = parse_cards(answer.body)
+                into.insert(index, loose[0] if loose else card)
+                self.columns[target].cards = into
+            else:
+                self.absorb(answer.body, main=stage_id)
         return True
 
     def drag(self) -> bool:
