@@ -12,6 +12,8 @@ step the set-up stands at.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
@@ -73,6 +75,17 @@ def _status():
     return status
 
 
+def _until_done(view):
+    """Every set-up URL answers 404 once the set-up is done, whatever the method."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        _status()
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def _page(request, template: str, step: str, context: dict, status: int = 200):
     steps = [
         {"key": key, "number": i, "state": _state(key, step)}
@@ -97,6 +110,7 @@ def _token_page(request, form=None, status=200, error=""):
     return _page(request, "token", STEP_ORGANISATION, context, status)
 
 
+@_until_done
 @require_http_methods(["GET", "POST"])
 def setup_start(request):
     """Where every page leads until set-up is done: the token form (or, with `?token=`, the
@@ -146,6 +160,7 @@ def _organisation_initial() -> dict:
     return {field: getattr(organisation, field) for field in fields}
 
 
+@_until_done
 @require_http_methods(["GET", "POST"])
 def setup_organisation(request):
     if answer := _token_door(request):
@@ -167,6 +182,7 @@ def _zones(form) -> dict:
     return {"form": form, "common_time_zones": COMMON_TIME_ZONES}
 
 
+@_until_done
 @require_http_methods(["GET", "POST"])
 def setup_admin(request):
     if answer := _token_door(request):
@@ -193,6 +209,8 @@ def setup_admin(request):
             form.add_error(field, error.message)
         else:
             login(request, admin, backend=BACKEND)
+            for key in (SESSION_TOKEN, SESSION_ORGANISATION):
+                request.session.pop(key, None)
             return redirect("setup-team")
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "organisation": organisation}
@@ -217,6 +235,7 @@ def _admin_door(request, step: str):
     return None
 
 
+@_until_done
 @require_http_methods(["GET", "POST"])
 def setup_team(request):
     if answer := _admin_door(request, STEP_TEAM):
@@ -224,7 +243,12 @@ def setup_team(request):
     form = SetupTeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.setup_team_create(acting_user=request.user, **form.cleaned_data)
+            services.setup_team_create(
+                acting_user=request.user,
+                team_name=form.cleaned_data["team_name"],
+                template_key=form.cleaned_data["template"],
+                pipeline_name=form.cleaned_data["pipeline_name"],
+            )
         except services.SetupAlreadyDone:
             raise
         except RuleError as error:
@@ -236,6 +260,7 @@ def setup_team(request):
     return _page(request, "team", STEP_TEAM, context, status=status)
 
 
+@_until_done
 @require_http_methods(["GET", "POST"])
 def setup_invite(request):
     if answer := _admin_door(request, STEP_INVITE):
@@ -290,6 +315,7 @@ def _import_url() -> str | None:
         return None
 
 
+@_until_done
 @require_http_methods(["GET"])
 def setup_import(request):
     if answer := _admin_door(request, STEP_IMPORT):
@@ -298,6 +324,7 @@ def setup_import(request):
     return _page(request, "import", STEP_IMPORT, context)
 
 
+@_until_done
 @require_POST
 def setup_finish(request):
     if answer := _admin_door(request, STEP_IMPORT):
