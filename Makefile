@@ -1,4 +1,5 @@
 # make run   – set up a virtualenv, migrate, seed demo data, serve on http://127.0.0.1:8000/
+#              (DEMO=0: no demo data; an empty install opens the first-run set-up)
 # make test  – the whole test suite, browser tests included
 # make bench – the benchmark against PostgreSQL
 # make loadtest – a mixed-action load on one board through gunicorn and PostgreSQL
@@ -11,6 +12,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# DEMO=0 skips the demo data: a new database then opens the first-run set-up.
+DEMO ?= 1
 BENCH_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_bench
 LOADTEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_loadtest
 
@@ -31,6 +34,11 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 run: export DJANGO_DEBUG = 1
 run: venv
 	$(PY) manage.py migrate --noinput
+ifeq ($(DEMO),0)
+	@echo
+	@echo "  CRM running at http://127.0.0.1:$(PORT)/ (no demo data)"
+	@$(PY) manage.py setup_link --base-url http://127.0.0.1:$(PORT)
+else
 	$(PY) manage.py seed_demo --if-empty
 	@echo
 	@echo "  CRM running at http://127.0.0.1:$(PORT)/"
@@ -41,6 +49,7 @@ run: venv
 	@echo "    sven    salesperson, team North"
 	@echo "    lena    salesperson, team North"
 	@echo "    karl    salesperson, team South"
+endif
 	@echo
 	@echo "  Ctrl-C stops the web server, the Celery worker and Celery beat."
 	@echo

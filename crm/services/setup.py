@@ -70,14 +70,14 @@ def pipeline_template_options() -> list[TemplateOption]:
                 "Four stages most B2B sales teams start from; adjust them any time."
             ),
             stages=gettext_lazy(
-                "Lead in 10 % · Qualified 25 % · Proposal made 50 % · Negotiation 75 %"
+                "Lead in 10\u00a0% · Qualified 25\u00a0% · Proposal made 50\u00a0% · Negotiation 75\u00a0%"
             ),
         ),
         TemplateOption(
             key=TEMPLATE_SINGLE,
             name=gettext_lazy("Start from scratch"),
             description=gettext_lazy("One stage to rename; add your own stages in settings."),
-            stages=gettext_lazy("New 10 %"),
+            stages=gettext_lazy("New 10\u00a0%"),
         ),
     ]
 
