@@ -32,12 +32,14 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 # The embedded setup: without DATABASE_URL / CELERY_BROKER_URL, settings use SQLite and
 # Celery's filesystem broker under var/.
 run: export DJANGO_DEBUG = 1
+# Links in mail and the set-up link in the log point at this server.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(PY) manage.py migrate --noinput
 ifeq ($(DEMO),0)
 	@echo
 	@echo "  CRM running at http://127.0.0.1:$(PORT)/ (no demo data)"
-	@$(PY) manage.py setup_link --base-url http://127.0.0.1:$(PORT)
+	@$(PY) manage.py setup_link
 else
 	$(PY) manage.py seed_demo --if-empty
 	@echo
