@@ -53,6 +53,7 @@ from pipeline.services.locks import (
     _totals_enter,
     _totals_leave,
 )
+from pipeline.services.routines import routines_apply_on_entry
 
 POSITION_GAP = 1024
 
@@ -314,7 +315,7 @@ def deal_create(
     owner = owner or acting_user
     _check_owner(acting_user=acting_user, pipeline=pipeline, owner=owner)
     _check_company(pipeline=pipeline, company=company, contact=contact)
-    _lock_stages({stage.pk})
+    locked = _lock_stages({stage.pk})[stage.pk]
     now = timezone.now()
     deal = Deal.objects.create(
         title=title,
@@ -333,7 +334,10 @@ def deal_create(
         last_movement_at=now,
         rots_at=now + timedelta(days=stage.rot_days),
     )
-    StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
+    entry = StageChange.objects.create(
+        deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now
+    )
+    routines_apply_on_entry(deal=deal, stage=locked, stage_change=entry, now=now)
     _totals_enter(deal)
     if next_step is not None:
         deal = activity_create(
@@ -410,9 +414,10 @@ def deal_move(
         fields += ["stage", "stage_entered_at", *_moved(current, now)]
     current.save(update_fields=fields)
     if from_stage_id != stage_id:
-        StageChange.objects.create(
+        entry = StageChange.objects.create(
             deal=current, from_stage_id=from_stage_id, to_stage=stage, user=acting_user, at=now
         )
+        routines_apply_on_entry(deal=current, stage=stage, stage_change=entry, now=now)
         attention = int(current.needs_attention)
         _totals_add(from_stage_id, current.currency, -1, -current.value, -attention)
         _totals_enter(current)
