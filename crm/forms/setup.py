@@ -98,7 +98,10 @@ class SetupTeamForm(forms.Form):
     )
     template = forms.ChoiceField(label=_("Pipeline"), widget=forms.RadioSelect)
     pipeline_name = forms.CharField(
-        label=_("Pipeline name"), max_length=100, initial=_("New business")
+        label=_("Pipeline name"),
+        max_length=100,
+        required=False,
+        help_text=_("Leave it empty to name it after the template."),
     )
 
     def __init__(self, *args, **kwargs):

@@ -22,7 +22,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import Invitation, Membership, Role, Team, User
 from accounts.security import security_event
@@ -41,45 +40,16 @@ from crm.selectors.setup import (
 from crm.services.organisation import organisation_update
 from crm.transactions import atomic_with_retry
 from pipeline.models import Pipeline
-from pipeline.services.settings import pipeline_create
+from pipeline.selectors.pipeline_templates import TemplateSummary, template_list
+from pipeline.services.pipeline_templates import pipeline_create_from_template
 
 logger = logging.getLogger("crm.setup")
 
-# The pipeline a set-up starts from.
-# TODO(templates): the template catalogue (pipeline.selectors.pipeline_templates) replaces
-# these two with its entries when it lands; `pipeline_template_options` is the one place.
-TEMPLATE_STANDARD = "standard"
-TEMPLATE_SINGLE = "single"
 
-
-@dataclass(frozen=True)
-class TemplateOption:
-    key: str
-    name: str
-    description: str
-    stages: str  # a one-line summary of the stages
-
-
-def pipeline_template_options() -> list[TemplateOption]:
-    """The pipelines a set-up can start from."""
-    return [
-        TemplateOption(
-            key=TEMPLATE_STANDARD,
-            name=gettext_lazy("Standard B2B pipeline"),
-            description=gettext_lazy(
-                "Four stages most B2B sales teams start from; adjust them any time."
-            ),
-            stages=gettext_lazy(
-                "Lead in 10\u00a0% · Qualified 25\u00a0% · Proposal made 50\u00a0% · Negotiation 75\u00a0%"
-            ),
-        ),
-        TemplateOption(
-            key=TEMPLATE_SINGLE,
-            name=gettext_lazy("Start from scratch"),
-            description=gettext_lazy("One stage to rename; add your own stages in settings."),
-            stages=gettext_lazy("New 10\u00a0%"),
-        ),
-    ]
+def pipeline_template_options() -> list[TemplateSummary]:
+    """The pipelines a set-up can start from: the template catalogue, in the active language
+    (key, name, description, stages)."""
+    return template_list()
 
 
 class SetupRuleError(RuleError):
@@ -237,28 +207,27 @@ def _lock_in_progress() -> Organisation:
 def setup_team_create(
     *, acting_user: User, team_name: str, template_key: str, pipeline_name: str
 ) -> Pipeline:
-    """The first team (the admin joins it as admin) and its pipeline from a template; the
-    set-up moves on to the invitations. Only at the team step (`SetupRuleError` otherwise:
-    a second submit from another tab creates nothing more). Assumes an admin."""
+    """The first team (the admin joins it as admin) and its pipeline from a template of the
+    catalogue (`pipeline_create_from_template`: stages, exit criteria, follow-up routines;
+    named after the template when `pipeline_name` is blank); the set-up moves on to the
+    invitations. Only at the team step (`SetupRuleError` otherwise: a second submit from
+    another tab creates nothing more). Assumes an admin."""
     organisation = _lock_in_progress()
     if organisation.setup_step != STEP_TEAM:
         raise SetupRuleError(_("The team is created already; carry on with the next step."))
     if template_key not in {option.key for option in pipeline_template_options()}:
         raise SetupRuleError(_("Pick one of the listed pipelines."), field="template")
-    team_name, pipeline_name = team_name.strip(), pipeline_name.strip()
+    team_name, pipeline_name = team_name.strip(), (pipeline_name or "").strip()
     if not team_name or len(team_name) > 100:
         raise SetupRuleError(_("A team name of 1 to 100 characters, please."), field="team_name")
-    if not pipeline_name or len(pipeline_name) > 100:
+    if len(pipeline_name) > 100:
         raise SetupRuleError(
-            _("A pipeline name of 1 to 100 characters, please."), field="pipeline_name"
+            _("A pipeline name of up to 100 characters, please."), field="pipeline_name"
         )
     team = team_create(acting_user=acting_user, name=team_name)
     membership_set(acting_user=acting_user, user=acting_user, team=team, role=Role.ADMIN)
-    pipeline = pipeline_create(
-        acting_user=acting_user,
-        name=pipeline_name,
-        team=team,
-        standard_stages=template_key == TEMPLATE_STANDARD,
+    pipeline = pipeline_create_from_template(
+        acting_user=acting_user, team=team, template_key=template_key, name=pipeline_name or None
     )
     organisation.setup_step = STEP_INVITE
     organisation.save(update_fields=["setup_step", "updated_at"])

@@ -98,7 +98,7 @@ def test_from_an_empty_install_to_a_first_board(page, empty_install, shoot, mail
     page.goto("/forecast/")
     page.wait_for_url("**/setup/team/")
     page.fill("input[name=team_name]", "Sales")
-    page.check("input[name=template][value=standard]")
+    page.check("input[name=template][value=saas]")
     shoot("team")
     page.click("button:has-text('Create team and pipeline')")
 
@@ -118,7 +118,8 @@ def test_from_an_empty_install_to_a_first_board(page, empty_install, shoot, mail
     page.wait_for_url("**/board/")
     pipeline = Pipeline.objects.get()
     assert page.url.endswith(f"/pipelines/{pipeline.pk}/board/")
-    expect(page.locator(".column")).to_have_count(4)
+    expect(page.locator(".column")).to_have_count(5)
+    expect(page.locator(".column").first).to_contain_text("Demo requested")
     expect(page.locator(".brand-name")).to_have_text("Fjord Analytics ApS")
     shoot("board")
 
@@ -157,7 +158,7 @@ def test_an_invited_colleague_joins_and_sees_the_board(page, empty_install, shoo
             "password": PASSWORD,
         },
         team_name="Sales",
-        template_key="standard",
+        template_key="b2b-service",
         pipeline_name="New business",
         invites=[("ole@fjord.example", Role.SALESPERSON)],
     )
@@ -177,9 +178,7 @@ def test_an_invited_colleague_joins_and_sees_the_board(page, empty_install, shoo
     assert User.objects.get(username="ole").is_active
 
 
-def test_an_admin_invites_resends_and_revokes_on_the_users_page(
-    page, admin, team_b, shoot, mailed
-):
+def test_an_admin_invites_resends_and_revokes_on_the_users_page(page, admin, team_b, shoot, mailed):
     from tests.e2e.conftest import log_in
 
     log_in(page, "admin")

@@ -78,7 +78,7 @@ class Command(BaseCommand):
             + ", ".join(option.key for option in pipeline_template_options())
             + " (default: %(default)s).",
         )
-        team.add_argument("--pipeline-name", default="New business", help="Default: %(default)s.")
+        team.add_argument("--pipeline-name", default="", help="Default: the template's name.")
         parser.add_argument(
             "--invite",
             action="append",

@@ -90,7 +90,7 @@ def test_every_answer_as_a_flag(worker, django_capture_on_commit_callbacks):
             "--admin-password",
             PASSWORD,
             "--template",
-            "single",
+            "minimal",
             "--pipeline-name",
             "Key accounts",
             "--invite",
@@ -114,7 +114,7 @@ def test_every_answer_as_a_flag(worker, django_capture_on_commit_callbacks):
     assert (pipeline.name, pipeline.team.name, pipeline.stages.count()) == (
         "Key accounts",
         "Sales",
-        1,
+        3,
     )
     roles = dict(Invitation.objects.values_list("user__email", "user__memberships__role"))
     assert roles == {"ole@fjord.example": Role.SALESPERSON, "kari@fjord.example": Role.MANAGER}

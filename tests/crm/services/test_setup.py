@@ -12,7 +12,7 @@ from crm.models import Organisation
 from crm.selectors import setup as selectors
 from crm.services import setup as services
 from crm.services.organisation import OrganisationRuleError
-from pipeline.models import Pipeline, Stage
+from pipeline.models import ExitCriterion, FollowUpRoutine, Pipeline, Stage
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.usefixtures("empty_install")
@@ -134,7 +134,7 @@ def test_phases_from_empty_to_done():
     status = selectors.setup_status()
     assert status.in_progress and status.admin_id == admin.pk and status.step == "team"
     services.setup_team_create(
-        acting_user=admin, team_name="Sales", template_key="standard", pipeline_name="New"
+        acting_user=admin, team_name="Sales", template_key="b2b-service", pipeline_name="New"
     )
     assert selectors.setup_status().step == "invite"
     assert services.setup_step_done(acting_user=admin, step="invite")
@@ -218,27 +218,34 @@ def claimed():
 
 def test_the_team_step_makes_the_team_its_pipeline_and_the_admin_its_admin(claimed):
     pipeline = services.setup_team_create(
-        acting_user=claimed, team_name=" Sales ", template_key="standard", pipeline_name="New"
+        acting_user=claimed, team_name=" Sales ", template_key="b2b-service", pipeline_name="New"
     )
     assert pipeline.team.name == "Sales"
     assert Membership.objects.get(user=claimed).role == Role.ADMIN
-    assert list(Stage.objects.filter(pipeline=pipeline).values_list("name", flat=True)) == [
-        "Lead in",
-        "Qualified",
-        "Proposal made",
-        "Negotiation",
-    ]
+    assert list(
+        Stage.objects.filter(pipeline=pipeline).order_by("position").values_list("name", flat=True)
+    ) == ["Interested", "Need confirmed", "Proposal under review", "Terms agreed", "Ready to sign"]
+    # The template's exit criteria and follow-up routines come with it.
+    assert ExitCriterion.objects.filter(stage__pipeline=pipeline).exists()
+    assert FollowUpRoutine.objects.filter(stage__pipeline=pipeline).exists()
     assert services.setup_team_for(admin=claimed) == pipeline.team
+
+
+def test_a_blank_pipeline_name_is_the_templates(claimed):
+    pipeline = services.setup_team_create(
+        acting_user=claimed, team_name="Sales", template_key="saas", pipeline_name=" "
+    )
+    assert pipeline.name == "SaaS subscriptions"
 
 
 def test_the_team_step_runs_once(claimed):
     services.setup_team_create(
-        acting_user=claimed, team_name="Sales", template_key="single", pipeline_name="New"
+        acting_user=claimed, team_name="Sales", template_key="minimal", pipeline_name="New"
     )
     before = state()
     with pytest.raises(services.SetupRuleError):
         services.setup_team_create(
-            acting_user=claimed, team_name="Other", template_key="single", pipeline_name="New"
+            acting_user=claimed, team_name="Other", template_key="minimal", pipeline_name="New"
         )
     assert state() == before
 
@@ -249,7 +256,7 @@ def test_the_team_step_runs_once(claimed):
 )
 def test_a_refused_team_step_creates_nothing(claimed, changes):
     before = state()
-    answers = {"team_name": "Sales", "template_key": "standard", "pipeline_name": "New"}
+    answers = {"team_name": "Sales", "template_key": "b2b-service", "pipeline_name": "New"}
     with pytest.raises(services.SetupRuleError):
         services.setup_team_create(acting_user=claimed, **{**answers, **changes})
     assert state() == before
@@ -261,7 +268,7 @@ def test_finishing_needs_the_team_step_and_is_idempotent(claimed):
         services.setup_finish(acting_user=claimed)
     assert state() == before
     services.setup_team_create(
-        acting_user=claimed, team_name="Sales", template_key="standard", pipeline_name="New"
+        acting_user=claimed, team_name="Sales", template_key="b2b-service", pipeline_name="New"
     )
     assert services.setup_finish(acting_user=claimed)
     assert not services.setup_finish(acting_user=claimed)
@@ -269,7 +276,7 @@ def test_finishing_needs_the_team_step_and_is_idempotent(claimed):
 
 def test_invitations_are_all_or_nothing(claimed, django_capture_on_commit_callbacks):
     pipeline = services.setup_team_create(
-        acting_user=claimed, team_name="Sales", template_key="standard", pipeline_name="New"
+        acting_user=claimed, team_name="Sales", template_key="b2b-service", pipeline_name="New"
     )
     before = state()
     with pytest.raises(services.SetupRuleError) as refused:
@@ -291,7 +298,7 @@ def test_the_whole_set_up_at_once(django_capture_on_commit_callbacks):
             organisation=ORGANISATION,
             admin=ADMIN,
             team_name="Sales",
-            template_key="standard",
+            template_key="b2b-service",
             pipeline_name="New business",
             invites=[("ole@fjord.example", "manager")],
         )
@@ -308,7 +315,7 @@ def test_the_whole_set_up_writes_nothing_when_one_answer_is_refused():
             organisation=ORGANISATION,
             admin=ADMIN,
             team_name="Sales",
-            template_key="standard",
+            template_key="b2b-service",
             pipeline_name="New business",
             invites=[("ole@fjord.example", "emperor")],
         )

@@ -41,7 +41,7 @@ ADMIN = {
     "password1": PASSWORD,
     "password2": PASSWORD,
 }
-TEAM = {"team_name": "Sales", "template": "standard", "pipeline_name": "New business"}
+TEAM = {"team_name": "Sales", "template": "b2b-service", "pipeline_name": "New business"}
 STEP_URLS = [
     "setup",
     "setup-organisation",
@@ -392,18 +392,24 @@ def test_someone_else_signed_in_gets_403_on_the_admins_steps(claimed):
 def test_the_team_step_creates_the_team_and_its_pipeline(claimed):
     response = claimed.get(reverse("setup-team"))
     assert response.status_code == 200
-    assert "Standard B2B pipeline" in response.text
+    assert "B2B services" in response.text and "SaaS subscriptions" in response.text
     response = claimed.post(reverse("setup-team"), TEAM)
     assert response["Location"] == reverse("setup-invite")
     pipeline = Pipeline.objects.get()
     assert (pipeline.name, pipeline.team.name) == ("New business", "Sales")
-    assert pipeline.stages.count() == 4
+    assert pipeline.stages.count() == 5
     assert Membership.objects.get(team=pipeline.team).role == Role.ADMIN
 
 
 @pytest.mark.parametrize(
     "changes",
-    [{"team_name": ""}, {"template": "nonsense"}, {"pipeline_name": ""}, {"team_name": "x" * 101}],
+    [
+        {"team_name": ""},
+        {"template": "nonsense"},
+        {"template": ""},
+        {"pipeline_name": "x" * 101},
+        {"team_name": "x" * 101},
+    ],
 )
 def test_bad_team_answers_are_400_and_change_nothing(claimed, changes):
     before = state()
