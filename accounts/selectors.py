@@ -194,6 +194,20 @@ def _memberships_ordered():
     return Membership.objects.select_related("team").order_by("team__name")
 
 
+def invitations_pending_in_team(*, team: Team | None):
+    """Pending invitations into `team`, oldest first, with their users and memberships (the
+    set-up's invitation step; it passed its own door)."""
+    if team is None:
+        return Invitation.objects.none()
+    return (
+        Invitation.objects.pending()
+        .filter(user__memberships__team=team)
+        .select_related("user")
+        .prefetch_related(Prefetch("user__memberships", queryset=_memberships_ordered()))
+        .order_by("sent_at", "pk")
+    )
+
+
 def invitation_get_for_settings(*, user: User, pk: int) -> Invitation:
     """A pending invitation to resend or revoke: admins only (403); unknown, accepted or
     revoked ones 404."""

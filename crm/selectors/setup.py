@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.utils.crypto import salted_hmac
 
-from accounts.models import User
+from accounts.models import Membership, Role, Team, User
 from crm.models import Organisation
 
 UNCLAIMED = "unclaimed"
@@ -104,6 +104,17 @@ def setup_status_assume_done() -> None:
     databases have no users until a fixture makes some, and they test an installed CRM)."""
     global _done_seen
     _done_seen = True
+
+
+def setup_team_for(*, admin: User) -> Team | None:
+    """The team the set-up created: the first the admin is an admin of."""
+    membership = (
+        Membership.objects.filter(user=admin, role=Role.ADMIN)
+        .select_related("team")
+        .order_by("pk")
+        .first()
+    )
+    return membership.team if membership else None
 
 
 # --- the token ----------------------------------------------------------------------------

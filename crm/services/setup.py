@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Invitation, Membership, Role, Team, User
+from accounts.models import Invitation, Role, Team, User
 from accounts.security import security_event
 from accounts.services import invitation_create, membership_set, team_create
 from crm.models import Organisation
@@ -232,17 +232,6 @@ def setup_team_create(
     organisation.setup_step = STEP_INVITE
     organisation.save(update_fields=["setup_step", "updated_at"])
     return pipeline
-
-
-def setup_team_for(*, admin: User) -> Team | None:
-    """The team the set-up created: the first the admin is an admin of."""
-    membership = (
-        Membership.objects.filter(user=admin, role=Role.ADMIN)
-        .select_related("team")
-        .order_by("pk")
-        .first()
-    )
-    return membership.team if membership else None
 
 
 @atomic_with_retry

@@ -25,10 +25,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import access_for
-from accounts.models import Invitation
 from accounts.security import client_address, security_event
-from accounts.selectors import SETUP_TOKEN_KEY, setup_token_is_throttled
+from accounts.selectors import (
+    SETUP_TOKEN_KEY,
+    invitations_pending_in_team,
+    setup_token_is_throttled,
+)
 from accounts.services import login_failure_record
+from crm.forms.organisation import COMMON_TIME_ZONES
 from crm.forms.setup import (
     InviteFormSet,
     SetupAdminForm,
@@ -50,6 +54,7 @@ from crm.selectors.setup import (
     STEPS,
     setup_session_matches,
     setup_status,
+    setup_team_for,
     setup_token_fingerprint,
     setup_token_matches,
 )
@@ -177,8 +182,6 @@ def setup_organisation(request):
 
 
 def _zones(form) -> dict:
-    from crm.forms.organisation import COMMON_TIME_ZONES
-
     return {"form": form, "common_time_zones": COMMON_TIME_ZONES}
 
 
@@ -265,7 +268,7 @@ def setup_team(request):
 def setup_invite(request):
     if answer := _admin_door(request, STEP_INVITE):
         return answer
-    team = services.setup_team_for(admin=request.user)
+    team = setup_team_for(admin=request.user)
     formset = InviteFormSet(prefix="invite")
     if request.method == "POST":
         step = SetupStepForm(request.POST)
@@ -294,15 +297,7 @@ def setup_invite(request):
 
 
 def _invite_page(request, team, formset, *, error: str = "", status: int = 200):
-    invited = (
-        Invitation.objects.pending()
-        .filter(user__memberships__team=team)
-        .select_related("user")
-        .prefetch_related("user__memberships")
-        .order_by("sent_at", "pk")
-        if team
-        else []
-    )
+    invited = invitations_pending_in_team(team=team)
     context = {"team": team, "formset": formset, "error": error, "invited": invited}
     return _page(request, "invite", STEP_INVITE, context, status=status)
 

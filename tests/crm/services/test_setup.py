@@ -228,7 +228,7 @@ def test_the_team_step_makes_the_team_its_pipeline_and_the_admin_its_admin(claim
     # The template's exit criteria and follow-up routines come with it.
     assert ExitCriterion.objects.filter(stage__pipeline=pipeline).exists()
     assert FollowUpRoutine.objects.filter(stage__pipeline=pipeline).exists()
-    assert services.setup_team_for(admin=claimed) == pipeline.team
+    assert selectors.setup_team_for(admin=claimed) == pipeline.team
 
 
 def test_a_blank_pipeline_name_is_the_templates(claimed):
