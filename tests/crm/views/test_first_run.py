@@ -75,7 +75,7 @@ def test_an_admin_on_an_empty_install_is_shown_the_first_step_on_every_page(clie
     assert "Create the first team" in html
     # The pipeline and the people come after: no buttons for them before a team exists.
     assert f'href="{reverse("settings-pipelines")}"' not in html
-    assert f'{reverse("settings-users")}#invite' not in html
+    assert f"{reverse('settings-users')}#invite" not in html
 
 
 @pytest.mark.parametrize("name", MAIN_PAGES)
