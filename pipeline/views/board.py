@@ -87,7 +87,10 @@ def deal_quick_create(request, pk: int, stage_pk: int):
     """The column's "+": a small form in the column, the new card at the top."""
     pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
     stage = selectors.stage_get_for_user(user=request.user, pk=stage_pk, pipeline=pipeline)
-    form = QuickDealForm(request.POST or None, pipeline=pipeline)
+    # Ids of its own (quick-company-<stage>): several columns' forms may be open at once.
+    form = QuickDealForm(
+        request.POST or None, pipeline=pipeline, user=request.user, auto_id=f"quick-%s-{stage.pk}"
+    )
     step_form = NextStepForm(
         request.POST or None, pipeline=pipeline, can_reassign=False, compact=True
     )

@@ -159,7 +159,11 @@ def deal_create(request, pk: int):
     can_reassign = selectors.can_manage_pipeline(user=request.user, pipeline=pipeline)
     initial = {"stage": request.GET.get("stage")} if request.GET.get("stage", "").isdigit() else {}
     form = DealCreateForm(
-        request.POST or None, initial=initial, pipeline=pipeline, can_reassign=can_reassign
+        request.POST or None,
+        initial=initial,
+        pipeline=pipeline,
+        can_reassign=can_reassign,
+        user=request.user,
     )
     step_form = NextStepForm(request.POST or None, pipeline=pipeline, can_reassign=can_reassign)
     if request.method == "POST":
@@ -200,6 +204,7 @@ def _deal_page(
             initial={"version": deal.version},
             pipeline=deal.pipeline,
             can_reassign=can_reassign,
+            user=request.user,
         )
     context = {
         "deal": deal,
@@ -238,7 +243,13 @@ def deal_detail(request, pk: int):
 def deal_update(request, pk: int):
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
     can_reassign = selectors.can_reassign_deal(user=request.user, deal=deal)
-    form = DealForm(request.POST, instance=deal, pipeline=deal.pipeline, can_reassign=can_reassign)
+    form = DealForm(
+        request.POST,
+        instance=deal,
+        pipeline=deal.pipeline,
+        can_reassign=can_reassign,
+        user=request.user,
+    )
     if not form.is_valid():
         deal.refresh_from_db()
         return _deal_page(request, deal, status=400, form=form)
@@ -256,6 +267,7 @@ def deal_update(request, pk: int):
             instance=selectors.deal_get_for_user(user=request.user, pk=pk),
             pipeline=deal.pipeline,
             can_reassign=can_reassign,
+            user=request.user,
         )
         stale.data["version"] = conflict.current.version
         stale.is_valid()

@@ -192,3 +192,37 @@ def test_a_refused_move_plans_nothing(client, alex, alice, stages_a):
     )
     assert response.status_code == 403
     assert not Activity.objects.filter(deal=deal).exists()
+
+
+def test_routines_add_three_queries_to_a_drag_and_none_without_them(client, alice, stages_a):
+    """Measured against the same drag into a stage without routines, so the pin holds whatever
+    the drag itself costs: the routines' SELECT, the activities' INSERT and the deal's next
+    step; a stage without routines adds nothing (its `has_routines` is on the locked row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.routine_create(
+        acting_user=None, stage=stages_a[2], subject="One", kind="email", due_in_days=1
+    )
+    services.routine_create(
+        acting_user=None, stage=stages_a[2], subject="Two", kind="call", due_in_days=3
+    )
+    plain = DealFactory(stage=stages_a[0], owner=alice)
+    planned = DealFactory(stage=stages_a[0], owner=alice)
+    client.force_login(alice)
+    client.get(reverse("board", args=[stages_a[0].pipeline_id]))  # exchange rates: once a minute
+
+    def drag(deal, stage):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                reverse("deal-move", args=[deal.pk]),
+                {"stage": stage.pk, "version": deal.version, "loaded": 1},
+                **HTMX,
+            )
+        assert response.status_code == 200
+        return len(queries)
+
+    without = drag(plain, stages_a[1])
+    with_routines = drag(planned, stages_a[2])
+    assert with_routines - without == 3
+    assert Activity.objects.filter(deal=planned).count() == 2
