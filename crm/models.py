@@ -175,6 +175,24 @@ class Organisation(models.Model):
         _("B at or above"), max_digits=18, decimal_places=2, default=25000
     )
     tiers_recomputed_at = models.DateTimeField(null=True, blank=True)
+    # The language of mail from the CRM (invitations, resets) and the interface's default;
+    # one of settings.LANGUAGES, checked by the form and the services.
+    language = models.CharField(_("language"), max_length=10, default="en-gb")
+    # The first-run set-up (crm/services/setup.py, docs/architecture.md "First run"). The
+    # set-up token is never stored: it is an HMAC of `setup_token_salt` under SECRET_KEY, so
+    # every web process derives the same one and a database dump alone does not reveal it.
+    # Blank once the install is claimed (the token is dead from then on).
+    setup_token_salt = models.CharField(max_length=64, blank=True)
+    # The admin created by the set-up, while they finish its later steps (`setup_step`).
+    setup_admin = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    setup_step = models.CharField(max_length=20, blank=True)
+    setup_completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.OrganisationTimeZoneMiddleware",
+    # Until the first-run set-up is done every page leads to it; afterwards it costs nothing.
+    "crm.middleware.SetupRequiredMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.RefusalLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -81,6 +81,31 @@ def _fresh_organisation(request):
     organisation_changed()
 
 
+@pytest.fixture(autouse=True)
+def _setup_done():
+    """Tests run against an installed CRM: the first-run set-up counts as done (without a
+    query, so pinned query counts are as in production), whatever users the test makes.
+    `empty_install` starts from an install nobody has set up."""
+    from crm.selectors.setup import setup_status_assume_done
+
+    setup_status_assume_done()
+    yield
+    setup_status_assume_done()
+
+
+@pytest.fixture
+def empty_install(_setup_done, db):
+    """An install nobody has set up: the set-up phase is read from the database again, and
+    each web process's one-time log line of the set-up link is not written yet."""
+    from crm.selectors.setup import setup_status_forget
+    from crm.services import setup
+
+    setup_status_forget()
+    setup._announced = False
+    yield
+    setup._announced = False
+
+
 def is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
