@@ -180,4 +180,4 @@ def test_production_settings_keep_the_security_machinery():
     assert "accounts.middleware.IdleTimeoutMiddleware" in out
     assert "accounts.middleware.RefusalLogMiddleware" in out
     assert "accounts.views.auth.csrf_failure" in out
-    assert " 480 28800 django.contrib.sessions.backends.db " in out
+    assert " 480 28800 django.contrib.sessions.backends.cached_db " in out
