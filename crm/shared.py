@@ -50,7 +50,8 @@ VERSIONS = ("organisation", "money", "labels")
 # bump lost in a cache outage is then healed within this time).
 MEMO_MAX_SECONDS = 60.0
 
-# The versions read in this request: read once per request, moved by the request's own writes.
+# The versions read in this request or task (None outside one: read at every use), moved by
+# its own writes.
 _request_versions: ContextVar[dict[str, str] | None] = ContextVar("shared_versions", default=None)
 
 
@@ -105,6 +106,17 @@ def _bump(name: str) -> None:
     _forget_memos(name)
 
 
+def versions_read_once() -> None:
+    """From here on in this thread (a request, a task), read each version once, at its first
+    use, and keep it: a request or a task works with one consistent state, and pays one cache
+    round trip for it, not one per use. `versions_read_always()` ends it."""
+    _request_versions.set({})
+
+
+def versions_read_always() -> None:
+    _request_versions.set(None)
+
+
 class SharedStateMiddleware:
     """Read the versions once per request (lazily, in one round trip, at the first use)."""
 
@@ -112,11 +124,11 @@ class SharedStateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _request_versions.set({})
+        versions_read_once()
         try:
             return self.get_response(request)
         finally:
-            _request_versions.reset(token)
+            versions_read_always()
 
 
 _memos: dict[str, list[Memo]] = {}

@@ -137,3 +137,30 @@ def test_readyz_says_the_cache_is_unavailable_while_it_is_down(cache_down, clien
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["cache"] == "unavailable"
+
+
+def test_a_task_reads_the_versions_once(db):
+    """Celery's task_prerun starts a scope like a request: a scan asks the cache once, not
+    once per deal."""
+    from celery.signals import task_postrun, task_prerun
+
+    reads = []
+    real = cache.get_many
+
+    def counting(keys, *args, **kwargs):
+        reads.append(keys)
+        return real(keys, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "get_many", counting)
+        task_prerun.send(sender=None, task_id="t1", task=None)
+        try:
+            for _ in range(3):
+                organisation_get()
+                shared.version("money")
+        finally:
+            task_postrun.send(sender=None, task_id="t1", task=None)
+        assert len(reads) == 1
+        organisation_get()
+        organisation_get()
+    assert len(reads) == 3  # outside a task or request: at every use
