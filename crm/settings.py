@@ -1,8 +1,8 @@
 """Settings, driven by environment variables through small strict helpers.
 
 Safe defaults: DEBUG is off and SECRET_KEY is required unless DEBUG is on. With no
-DATABASE_URL and no CELERY_BROKER_URL the app runs embedded: SQLite and Celery's
-filesystem broker, no servers needed.
+DATABASE_URL, CELERY_BROKER_URL and REDIS_URL the app runs embedded: SQLite, Celery's
+filesystem broker and a file cache under var/, no servers needed.
 """
 
 from __future__ import annotations
