@@ -6,6 +6,7 @@ alice: salesperson, team A · bob: manager, team A · carol: salesperson, team B
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import tempfile
 import uuid
@@ -27,9 +28,9 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings():
-    """Plain HTTP on localhost, fast password hashing, no static manifest. Session-scoped and
-    applied to the settings object itself so the live server's middleware, built once, sees
-    it too."""
+    """Plain HTTP on localhost, fast password hashing, no static manifest, a cache of the
+    run's own. Session-scoped and applied to the settings object itself so the live server's
+    middleware, built once, sees it too."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -61,6 +62,12 @@ def _use_test_cache() -> str | None:
         folder = tempfile.mkdtemp(prefix="test-cache-", dir=settings.BASE_DIR / "var")
         test_cache = {**default, "LOCATION": folder}
     override_settings(CACHES={"default": test_cache}).enable()
+    # Processes the suite starts (a Celery worker, gunicorn for the benchmarks and the
+    # two-node test) share it too, rather than the developer's or another run's keys.
+    os.environ["CACHE_URL"] = (
+        test_cache["LOCATION"] if folder is None else f"file://{test_cache['LOCATION']}"
+    )
+    os.environ["CACHE_KEY_PREFIX"] = test_cache["KEY_PREFIX"]
     return folder
 
 
