@@ -30,6 +30,7 @@ from accounts.selectors import live_work_team_ids
 from accounts.tokens import invitation_token_generator
 from crm.broker import enqueue, registered_task
 from crm.rules import RuleError
+from crm.shared import changed as shared_changed
 from crm.transactions import atomic_with_retry
 
 logger = logging.getLogger(__name__)
@@ -269,7 +270,10 @@ def user_update(
     """Change a user's name and e-mail. Returns False (and writes nothing) when nothing
     changed. Username, password, roles and active state have their own services."""
     current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
-    return _save_changes(current, first_name=first_name, last_name=last_name, email=email)
+    if not _save_changes(current, first_name=first_name, last_name=last_name, email=email):
+        return False
+    shared_changed("labels")  # reports name people
+    return True
 
 
 @dataclass(frozen=True)
@@ -399,7 +403,10 @@ def team_update(*, acting_user: User, team: Team, name: str, own_deals_only: boo
     current = Team.objects.select_for_update(no_key=True).get(pk=team.pk)
     if Team.objects.filter(name__iexact=name).exclude(pk=current.pk).exists():
         raise UserRuleError(_("A team with that name exists."), field="name")
-    return _save_changes(current, name=name, own_deals_only=own_deals_only)
+    if not _save_changes(current, name=name, own_deals_only=own_deals_only):
+        return False
+    shared_changed("labels")  # reports name teams
+    return True
 
 
 @atomic_with_retry

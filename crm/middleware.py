@@ -33,8 +33,8 @@ class ContentSecurityPolicyMiddleware:
 
 class OrganisationTimeZoneMiddleware:
     """Activate the organisation's time zone for the request, so "today", "overdue" and the
-    current week are the organisation's wherever the server runs. The row is cached per
-    process, so this costs no query on most requests."""
+    current week are the organisation's wherever the server runs. Each process keeps the row
+    while it is current (crm/organisation.py), so this costs no query on most requests."""
 
     def __init__(self, get_response):
         self.get_response = get_response

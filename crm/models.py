@@ -158,7 +158,7 @@ class WeekStart(models.IntegerChoices):
 class Organisation(models.Model):
     """The one organisation this install serves (a single row, pk 1).
 
-    Read it through ``crm.selectors.organisation_get()``, which caches it per process.
+    Read it through ``crm.organisation.organisation_get()``, which each process keeps while current.
     """
 
     name = models.CharField(_("name"), max_length=100, default="My company")

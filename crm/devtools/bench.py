@@ -142,9 +142,7 @@ class Bench:
         finally:
             if server is not None:
                 bench_server.stop_gunicorn(server)
-            from django.contrib.sessions.backends.db import SessionStore
-
-            SessionStore(session_key=session_key).delete()
+            bench_server.logout_session(session_key)
         scans = self._measure_scans(scan_sizes, scan_base()) if scan_sizes else []
         snapshot = None
         if not skip_snapshot:
@@ -331,8 +329,6 @@ class Bench:
         """The forecast page (default view: 6 months by rep) as the manager of a team with
         `forecast_size` open deals, and the weekly review page as the manager of a team with
         `review_size` open deals; each over HTTP like the board, with its queries counted."""
-        from django.contrib.sessions.backends.db import SessionStore
-
         scenarios = [
             ("forecast", "Bench forecast", "fcst", forecast_size, reverse("forecast"), 150.0),
             # Loaded by the forecast page right after it (hx-trigger="load").
@@ -372,7 +368,7 @@ class Bench:
                         html_bytes = len(body)
             finally:
                 http_session.close()
-                SessionStore(session_key=key).delete()
+                bench_server.logout_session(key)
             queries, _sql = bench_server.count_queries(fixture.manager, path, err=self.stderr.write)
             for error in errors:
                 self.stderr.write(f"  ERROR: {error}")

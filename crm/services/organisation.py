@@ -19,7 +19,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Round
 from django.utils import timezone
@@ -30,6 +29,7 @@ from accounts.models import User
 from crm.models import Company, Organisation, TierChange, WeekStart
 from crm.organisation import organisation_changed, organisation_get
 from crm.rules import RuleError
+from crm.shared import changed as shared_changed
 from crm.transactions import atomic_with_retry
 
 RATE_PLACES = Decimal("0.00000001")  # ExchangeRate.rate has 8 decimal places
@@ -70,8 +70,9 @@ def organisation_update(
     """Change the organisation's settings (`language` None: left as it is). Admins only
     (PermissionDenied otherwise); the input is checked again here, whatever the form did.
     Locks the organisation row, which `exchange_rate_set` locks too, so a new rate never
-    lands half-way through a re-base. No write when nothing changes; idempotent. Other
-    processes see the change within the organisation cache's TTL (30 s)."""
+    lands half-way through a re-base. No write when nothing changes; idempotent. Every
+    process and node sees the change with its next request after commit (`crm.shared`
+    versions `organisation` and `money`)."""
     if not access_for(acting_user).is_admin:
         raise PermissionDenied(_("Only an admin can change the organisation's settings."))
     name = (name or "").strip()
@@ -112,15 +113,10 @@ def organisation_update(
     for field in ("name", "reporting_currency", "time_zone", "week_start", "language"):
         setattr(organisation, field, changes[field])
     organisation.save(update_fields=[*changed, "updated_at"])
-    transaction.on_commit(_forget_cached)
-    return organisation
-
-
-def _forget_cached() -> None:
-    from pipeline.money import rates_changed
-
     organisation_changed()
-    rates_changed()
+    if "reporting_currency" in changed:
+        shared_changed("money")  # every rate was re-based: pipeline.money.rates_changed()
+    return organisation
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Team, User
 from crm.rules import RuleError
+from crm.shared import changed as shared_changed
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
     ROUTINE_MAX_DAYS,
@@ -68,6 +69,7 @@ def pipeline_create(
     last. A pipeline always has at least one stage."""
     top = Pipeline.objects.aggregate(m=Max("position"))["m"]
     pipeline = Pipeline.objects.create(name=name, team=team, position=0 if top is None else top + 1)
+    shared_changed("labels")
     stages = STANDARD_STAGES if standard_stages else ((gettext_lazy("New"), 10),)
     Stage.objects.bulk_create(
         Stage(pipeline=pipeline, name=str(label), probability=probability, position=i)
@@ -116,6 +118,7 @@ def pipeline_update(
     for key in changed:
         setattr(current, key, changes[key])
     current.save(update_fields=changed)
+    shared_changed("labels")
     return current
 
 
@@ -124,6 +127,7 @@ def _pipeline_set_archived(pipeline: Pipeline, archived: bool) -> Pipeline:
     if current.is_archived != archived:
         current.is_archived = archived
         current.save(update_fields=["is_archived"])
+        shared_changed("labels")
     return current
 
 
@@ -166,6 +170,7 @@ def stage_create(
     stages = _lock_pipeline_stages(pipeline.pk)
     _check_stage_name(stages, name)
     position = stages[-1].position + 1 if stages else 0
+    shared_changed("labels")
     return Stage.objects.create(
         pipeline=pipeline, name=name, probability=probability, rot_days=rot_days, position=position
     )
@@ -191,6 +196,7 @@ def stage_update(
     for key in changed:
         setattr(current, key, changes[key])
     current.save(update_fields=changed)
+    shared_changed("labels")
     if "rot_days" in changed:
         _deals_restale(current)
     return current
@@ -350,6 +356,7 @@ def stage_delete(
         current.delete()
         archived = False
     _renumber([s for s in stages if s.pk != current.pk], remaining)
+    shared_changed("labels")
     return StageRemoval(moved=moved, archived=archived)
 
 
@@ -588,6 +595,7 @@ def _renumber(rows: list, ordered_ids: list[int]) -> bool:
             changed.append(row)
     if changed:
         type(changed[0]).objects.bulk_update(changed, ["position"])
+        shared_changed("labels")
     return bool(changed)
 
 
@@ -608,6 +616,7 @@ def _list_create(model, name: str):
     rows = _lock_list(model)
     _check_name(model, name)
     top = max((r.position for r in rows), default=-1)
+    shared_changed("labels")
     return model.objects.create(name=name, position=top + 1)
 
 
@@ -617,6 +626,7 @@ def _list_rename(model, row, name: str):
     if current.name != name:
         current.name = name
         current.save(update_fields=["name"])
+        shared_changed("labels")
     return current
 
 
@@ -625,6 +635,7 @@ def _list_set_active(model, row, active: bool):
     if current.is_active != active:
         current.is_active = active
         current.save(update_fields=["is_active"])
+        shared_changed("labels")
     return current
 
 

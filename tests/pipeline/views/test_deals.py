@@ -201,11 +201,11 @@ def test_a_drop_loads_the_deal_once_in_a_fixed_number_of_queries(
     client, alice, deal, other, stages_a
 ):
     """A drop into the next column, out of a stage with exit criteria the deal has recorded,
-    answered with the card and both headers. Queries: session; the user with their
+    answered with the card and both headers. Queries (the session comes from the shared cache): the user with their
     memberships; the deal through its door; in the service's transaction (BEGIN and COMMIT;
     a savepoint and its release here): both columns locked with their kept totals; the deal
     locked with its card, its neighbours' positions, its open flags and whether an exit
-    criterion is unmet; the deal; its stage change; both columns' totals. Ten: the board's
+    criterion is unmet; the deal; its stage change; both columns' totals. Nine: the
     ceiling is twelve, two kept for the follow-up routines a move will run."""
     criterion = ExitCriterion.objects.create(stage=stages_a[0], text="Budget", is_required=True)
     DealCriterionCheck.objects.create(
@@ -219,7 +219,7 @@ def test_a_drop_loads_the_deal_once_in_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert response["HX-Retarget"] == f"#deal-{deal.pk}"
     assert Deal.objects.get(pk=deal.pk).stage == stages_a[1]
-    assert len(queries) == 10
+    assert len(queries) == 9
     assert sum(DEAL_DOOR in sql for sql in queries) == 1
 
 
@@ -240,7 +240,7 @@ def test_a_stale_cards_drop_resolves_its_flag_in_one_more_query(
     client.get(reverse("board", args=[deal.pipeline_id]))
     data = {"stage": stages_a[1].pk, "version": deal.version, "after": other.pk, "loaded": 2}
     response, queries = posted(client, reverse("deal-move", args=[deal.pk]), data, **HTMX)
-    assert response.status_code == 200 and len(queries) == 11
+    assert response.status_code == 200 and len(queries) == 10
     stale.refresh_from_db()
     missing.refresh_from_db()
     assert stale.resolved_at is not None and missing.resolved_at is None
