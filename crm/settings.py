@@ -409,3 +409,9 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+
+# REST API (crm/api/): requests per personal API token, and requests with a wrong token per
+# client address, in the shared cache ("120/min", per s, min, hour or day). Over either: 429
+# with Retry-After.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/min")
+API_AUTH_FAILURE_LIMIT = env_str("API_AUTH_FAILURE_LIMIT", "20/min")

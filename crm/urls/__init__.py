@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("crm.urls.contacts")),
     path("settings/", include("crm.urls.organisation")),
     path("", include("pipeline.urls")),
+    path("", include("crm.api.urls")),
 ]
 
 handler400 = "crm.web.refusals.handler400"
