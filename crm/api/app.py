@@ -43,8 +43,22 @@ board (422 with `missing_criteria`).
 """
 
 
+class CrmApi(NinjaAPI):
+    """The schema is built once per process (it costs a second or so, and /openapi.json
+    needs no token: building it per request would be a cheap way to load the server)."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        key = (path_prefix, tuple(sorted((path_params or {}).items())))
+        cached = self.__dict__.setdefault("_schemas", {})
+        if key not in cached:
+            cached[key] = super().get_openapi_schema(
+                path_prefix=path_prefix, path_params=path_params
+            )
+        return cached[key]
+
+
 def build_api() -> NinjaAPI:
-    api = NinjaAPI(
+    api = CrmApi(
         title="CRM API",
         version="1",
         description=DESCRIPTION,

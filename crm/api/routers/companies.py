@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
+from accounts.access import access_for
 from accounts.selectors import teams_for_user, users_visible_to
 from crm import selectors, services
 from crm.api.errors import BadInput, error_body
@@ -89,8 +90,8 @@ def _duplicates(request, *, team, name, domain, website, company=None):
 
 @router.post("/companies", response={201: CompanyOut, **CREATE}, summary="Add a company")
 def company_create(request, body: CompanyCreate):
-    """Files the company under `team` (one of the user's teams), owned by the user unless a
-    manager of the team gives it to someone else."""
+    """Files the company under `team` (one of the user's teams; left out: their only team),
+    owned by the user unless a manager of the team gives it to someone else."""
     user = request.user
     if body.team is None:
         teams = list(teams_for_user(user=user)[:2])
@@ -101,7 +102,9 @@ def company_create(request, body: CompanyCreate):
         team = body_record(teams_for_user(user=user), body.team, field="team")
     owner = body_record(users_visible_to(user=user), body.owner, field="owner")
     if not sent(body, "owner"):
-        owner = user
+        # Whoever adds it, when they are in the team (an admin filing under another team's
+        # name leaves it to nobody, as the owner must be a member).
+        owner = user if team.pk in access_for(user).team_ids else None
     domain = _domain(body.domain, body.website)
     if not body.confirm_duplicate:
         refused = _duplicates(

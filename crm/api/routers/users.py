@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.http import Http404
 from ninja import Query, Router
 
-from accounts.access import access_for
 from accounts.selectors import users_visible_to
 from crm.api.pagination import keyset_page, parse_int
 from crm.api.schemas.common import LIST, READ, Id, PageQuery
@@ -27,20 +26,8 @@ def user_list(request, query: Query[PageQuery]):
 
 @router.get("/users/me", response={200: MeOut, **READ}, summary="The token's user")
 def user_me(request):
-    user = request.user
-    memberships = user.memberships.select_related("team").order_by("team__name")
-    return {
-        "id": user.pk,
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "display_name": str(user),
-        "email": user.email,
-        "is_admin": access_for(user).is_admin,
-        "memberships": [
-            {"team_id": m.team_id, "team_name": m.team.name, "role": m.role} for m in memberships
-        ],
-    }
+    """Who the token acts as, with their teams and roles."""
+    return request.user
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **READ}, summary="A person")

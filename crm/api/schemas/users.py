@@ -6,6 +6,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from accounts.access import access_for
 from accounts.models import Role
 
 RoleName = Literal[tuple(Role.values)]  # type: ignore[valid-type]
@@ -36,5 +37,16 @@ class MembershipOut(Schema):
 
 class MeOut(UserOut):
     email: str
-    is_admin: bool
+    is_admin: bool = Field(description="Admins see and change everything, settings too.")
     memberships: list[MembershipOut]
+
+    @staticmethod
+    def resolve_is_admin(user) -> bool:
+        return access_for(user).is_admin
+
+    @staticmethod
+    def resolve_memberships(user) -> list[dict]:
+        memberships = user.memberships.select_related("team").order_by("team__name")
+        return [
+            {"team_id": m.team_id, "team_name": m.team.name, "role": m.role} for m in memberships
+        ]
