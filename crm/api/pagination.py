@@ -86,11 +86,13 @@ def keyset_page(
     fields: dict[str, Callable[[str], Any]],
     limit: int,
     cursor: str | None,
+    values: tuple[str, ...] | None = None,
 ) -> tuple[list, str | None]:
     """One page of `queryset` ordered by `order` ("name" or "-name", a key of `fields`, which
     maps each orderable, non-null field to the parser of its cursor value) and then the id in
-    the same direction. Returns the rows and the next page's cursor (None on the last page).
-    One query: it reads limit + 1 rows to know whether another page follows."""
+    the same direction. Returns the rows (dicts of `values` when given, else instances) and
+    the next page's cursor (None on the last page). One query: it reads limit + 1 rows to
+    know whether another page follows."""
     field = order.removeprefix("-")
     if field not in fields:
         message = _("Order by one of: %(fields)s.") % {"fields": ", ".join(fields)}
@@ -110,9 +112,13 @@ def keyset_page(
             queryset = queryset.filter(
                 Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"pk__{after}": pk})
             )
+    if values is not None:
+        queryset = queryset.values(*values)
     rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
+    if isinstance(last, dict):
+        return rows, _encode(order, last[field], last["id"])
     return rows, _encode(order, getattr(last, field), last.pk)
