@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from crm.api.app import api
 from tests.api.conftest import make_token
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 5
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
