@@ -158,7 +158,9 @@ class ApiTokenCreateForm(forms.Form):
         label=_("Name"),
         max_length=100,
         strip=True,
-        help_text=_("What it is for, e.g. “Website form” or “Weekly report script”."),
+        widget=forms.TextInput(
+            attrs={"placeholder": _("What it is for, e.g. “Weekly report script”")}
+        ),
     )
     expires = forms.ChoiceField(
         label=_("Expires"),
