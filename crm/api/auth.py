@@ -21,7 +21,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from ninja.errors import Throttled
+from django.utils.translation import gettext as _
+from ninja.errors import HttpError, Throttled
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
@@ -90,7 +91,17 @@ def _rate() -> str:
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer crm_...`: the token's user becomes `request.user`. A wrong
-    token counts against the client address (API_AUTH_FAILURE_LIMIT); over the limit, 429."""
+    token counts against the client address (API_AUTH_FAILURE_LIMIT); over the limit, 429.
+    A body larger than API_MAX_BODY_BYTES is refused (413) before anything reads it."""
+
+    def __call__(self, request: HttpRequest):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            raise HttpError(413, _("The request body is too large."))
+        return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         found = account_selectors.api_token_for_secret(secret=token.strip())

@@ -5,14 +5,15 @@
 The status codes are the product's (docs/product.md, access rules): 400 bad input, 401 no
 or bad token, 403 a visible record the user may not change, 404 missing or another team's,
 409 a stale version (or a transaction that lost a race twice), 422 a move refused by exit
-criteria (as on the board), 429 throttled (with Retry-After), 503 the database away.
+criteria (as on the board), 413 a body over API_MAX_BODY_BYTES, 429 throttled (with
+Retry-After), 503 the database away.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -136,7 +137,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return response
 
     def http_error(request, exc: HttpError):
-        return _answer(api, request, exc.status_code, exc.message, "error")
+        code = {400: "invalid", 413: "too_large"}.get(exc.status_code, "error")
+        return _answer(api, request, exc.status_code, exc.message, code)
+
+    def too_large(request, exc):
+        detail = _("The request body is too large.")
+        return _answer(api, request, 413, detail, "too_large")
 
     def server_error(request, exc: Exception) -> HttpResponse:
         if is_transient(exc):
@@ -174,4 +180,5 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, unauthorized)
     api.add_exception_handler(Throttled, throttled)
     api.add_exception_handler(HttpError, http_error)
+    api.add_exception_handler(RequestDataTooBig, too_large)
     api.add_exception_handler(Exception, server_error)

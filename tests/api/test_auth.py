@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import ApiToken
-from tests.api.conftest import Api, make_token
+from tests.api.conftest import Api, make_token, snapshot
 
 
 def test_a_token_acts_as_its_user(alice, api_as):
@@ -155,3 +155,20 @@ def test_the_vendored_docs_assets_are_in_static():
         "js/api-docs.js",
     ):
         assert finders.find(path), path
+
+
+def test_an_oversized_body_is_413_and_changes_nothing(world, api_as, alice, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    api = api_as(alice)
+    before = snapshot()
+    response = api.post("/companies", {"name": "x", "address": "y" * 2000})
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("body", ['{"name": ', "[1, 2]", "name=x", "\xff\xfe"])
+def test_a_body_that_is_not_a_json_object_is_400(world, api_as, alice, body):
+    response = api_as(alice).post("/companies", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"

@@ -71,7 +71,7 @@ class Error(Schema):
     detail: str
     code: str = Field(
         description="invalid, unauthorized, forbidden, not_found, conflict, rule, "
-        "exit_criteria_unmet, duplicate, try_again, throttled, unavailable"
+        "exit_criteria_unmet, duplicate, try_again, too_large, throttled, unavailable"
     )
     errors: dict[str, list[str]] | None = Field(
         None, description="Bad input: the messages per field (`__all__`: not one field's)."
@@ -98,7 +98,7 @@ class PageQuery(Schema):
     )
 
 
-READ = {400: Error, 401: Error, 404: Error, 429: Error}
-LIST = {400: Error, 401: Error, 429: Error}
-WRITE = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 429: Error}
-CREATE = {400: Error, 401: Error, 403: Error, 409: Error, 429: Error}
+READ = {400: Error, 401: Error, 404: Error, 413: Error, 429: Error}
+LIST = {400: Error, 401: Error, 413: Error, 429: Error}
+WRITE = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 413: Error, 429: Error}
+CREATE = {400: Error, 401: Error, 403: Error, 409: Error, 413: Error, 429: Error}
