@@ -86,6 +86,7 @@ BOUNDED = settings(
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
+    database=None,
     # A failure is reported as found: shrinking it costs more time than it saves.
     phases=[Phase.generate],
 )
