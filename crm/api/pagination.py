@@ -72,10 +72,11 @@ def _decode(cursor: str, order: str, parse: Callable[[str], Any]) -> tuple[Any, 
         cursor_order, text, pk = json.loads(raw)
         if cursor_order != order or not isinstance(text, str) or type(pk) is not int:
             raise ValueError(cursor)
-        if not 0 < pk < 2**62:
+        if not 0 < pk < 2**62 or "\x00" in text:
             raise ValueError(cursor)
+        text.encode("utf-8")  # a lone surrogate cannot reach the database either
         return parse(text), pk
-    except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeError):
         raise bad from None
 
 

@@ -368,3 +368,22 @@ def test_a_manager_of_another_team_gets_404(world, api_as, stages_b):
     response = api.delete(f"/deals/{world['deal_alice'].pk}")
     assert response.status_code == 404
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        # ["title", "<NUL>", 1] and ["title", "<lone surrogate>", 1], base64-encoded
+        "WyJ0aXRsZSIsIlx1MDAwMCIsMV0",
+        "WyJ0aXRsZSIsIlx1ZDgwMCIsMV0",
+    ],
+)
+def test_a_cursor_with_text_the_database_cannot_hold_is_400(world, api_as, alice, cursor):
+    response = api_as(alice).get("/deals", {"order": "title", "cursor": cursor})
+    assert response.status_code == 400
+
+
+def test_a_far_off_updated_since_is_400(world, api_as, alice):
+    response = api_as(alice).get("/deals", {"updated_since": "9999-12-31T23:59:59-14:00"})
+    assert response.status_code == 400
+    assert "updated_since" in response.json()["errors"]

@@ -99,6 +99,16 @@ def deal_values(row) -> dict:
 OwnerFilter = Annotated[str, Field(pattern=r"^(me|none|[1-9][0-9]{0,17})$")]
 
 
+def _sane_datetime(value: datetime) -> datetime:
+    # Far-off years overflow when converted to UTC for the database.
+    if not 1900 <= value.year <= 9000:
+        raise ValueError(_("Pick a time between the years 1900 and 9000."))
+    return value
+
+
+SaneDatetime = Annotated[datetime, AfterValidator(_sane_datetime)]
+
+
 class DealQuery(PageQuery):
     """The deal list's filters (the board's owner, search, needs attention and tier, plus the
     pipeline, stage, status and records) and order."""
@@ -112,7 +122,7 @@ class DealQuery(PageQuery):
     tier: list[TierLetter] = Field([], description="Company tier is any of these (repeat).")
     company: Id | None = None
     contact: Id | None = None
-    updated_since: datetime | None = Field(None, description="Changed at or after this time.")
+    updated_since: SaneDatetime | None = Field(None, description="Changed at or after this time.")
     order: Literal[
         "id",
         "-id",
