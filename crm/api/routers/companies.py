@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
@@ -65,7 +66,7 @@ def _domain(domain: str, website: str) -> str:
         return domain
     try:
         return normalise_domain(web_host_key(website))
-    except Exception:  # noqa: BLE001 - an address like https://10.0.0.1 has no web domain
+    except ValidationError:  # an address like https://10.0.0.1 has no web domain
         return ""
 
 
