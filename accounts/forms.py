@@ -158,9 +158,7 @@ class ApiTokenCreateForm(forms.Form):
         label=_("Name"),
         max_length=100,
         strip=True,
-        widget=forms.TextInput(
-            attrs={"placeholder": _("What it is for, e.g. “Weekly report script”")}
-        ),
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Weekly report script")}),
     )
     expires = forms.ChoiceField(
         label=_("Expires"),
