@@ -480,3 +480,11 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+
+# REST API (crm/api/): requests per personal API token, and requests with a wrong token per
+# client address, in the shared cache ("120/min", per s, min, hour or day). Over either: 429
+# with Retry-After.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/min")
+API_AUTH_FAILURE_LIMIT = env_str("API_AUTH_FAILURE_LIMIT", "20/min")
+# The largest request body the API reads (its bodies are a few hundred bytes): 413 beyond.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)

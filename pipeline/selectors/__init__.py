@@ -5,6 +5,7 @@ selectors.deal_get_for_user(...)`; inside this package, import from the subject'
 
 from pipeline.selectors.activities import (  # noqa: F401
     NextSteps,
+    activities_for_user,
     activity_get_for_user,
     next_steps_for_user,
 )
@@ -50,8 +51,10 @@ from pipeline.selectors.board import (  # noqa: F401
     paused_deals_for_pipeline,
     pipeline_get_for_user,
     pipelines_for_user,
+    pipelines_with_stages_for_user,
     stage_get_for_user,
     stage_totals,
+    stages_for_user,
 )
 from pipeline.selectors.cleanup import (  # noqa: F401
     CLEANUP_LIMIT,
@@ -80,6 +83,7 @@ from pipeline.selectors.deals import (  # noqa: F401
     can_reassign_deal,
     deal_get_for_user,
     deal_timeline,
+    deals_for_user,
     lost_reasons_active,
     stage_changes_for_deal,
 )

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -73,6 +73,30 @@ def pipeline_get_for_user(*, user: User, pk: int) -> Pipeline:
 
 def pipelines_for_user(*, user: User) -> QuerySet[Pipeline]:
     return Pipeline.objects.visible_to(user).active().select_related("team")
+
+
+def _stages_in_order() -> Prefetch:
+    criteria = Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position", "pk"))
+    stages = Stage.objects.active().order_by("position", "pk").prefetch_related(criteria)
+    return Prefetch("stages", queryset=stages)
+
+
+def pipelines_with_stages_for_user(*, user: User, include_archived: bool = False):
+    """Visible pipelines (archived ones too when asked) with their active stages in board
+    order and each stage's exit criteria: three queries, whatever the numbers."""
+    pipelines = Pipeline.objects.visible_to(user)
+    if not include_archived:
+        pipelines = pipelines.active()
+    return pipelines.prefetch_related(_stages_in_order())
+
+
+def stages_for_user(*, user: User, pipeline_id: int | None = None) -> QuerySet[Stage]:
+    """Active stages of the visible pipelines, with their exit criteria, unordered."""
+    stages = Stage.objects.visible_to(user).active()
+    if pipeline_id is not None:
+        stages = stages.filter(pipeline_id=pipeline_id)
+    criteria = Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position", "pk"))
+    return stages.prefetch_related(criteria)
 
 
 def default_pipeline_for_user(*, user: User) -> Pipeline | None:
