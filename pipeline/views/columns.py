@@ -10,7 +10,7 @@ from django_htmx.http import reswap, retarget
 from pipeline import selectors
 from pipeline.forms.board import BoardFilterForm
 from pipeline.rendering import cards_html
-from pipeline.selectors.board import BoardFilters, Column, decide_card_states
+from pipeline.selectors.board import BoardFilters, Card, Column, decide_card_states
 
 
 def all_valid(*forms) -> bool:
@@ -72,7 +72,7 @@ def card_moved_response(request, *, pipeline, deal, stages, filters, kept=None):
     context = {
         "pipeline": pipeline,
         "columns": columns,
-        "card_html": cards_html(request, decide_card_states([deal])),
+        "card_html": cards_html(request, decide_card_states([Card.from_deal(deal)])),
     }
     response = render(request, "pipeline/card_moved.html", context)
     return reswap(retarget(response, f"#deal-{deal.pk}"), "outerHTML")
