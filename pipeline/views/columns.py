@@ -9,7 +9,7 @@ from django_htmx.http import reswap, retarget
 
 from pipeline import selectors
 from pipeline.forms.board import BoardFilterForm
-from pipeline.rendering import cards_html
+from pipeline.rendering import attach_headers_html, cards_html
 from pipeline.selectors.board import BoardFilters, Card, Column, decide_card_states
 
 
@@ -44,6 +44,7 @@ def columns_response(
             )
             column.cards_html = cards_html(request, column.cards)
         columns.append(column)
+    attach_headers_html(request, pipeline, columns, oob=True)
     context = {
         "pipeline": pipeline,
         "columns": columns,
@@ -69,6 +70,7 @@ def card_moved_response(request, *, pipeline, deal, stages, filters, kept=None):
     for stage in stages:
         stage.pipeline = pipeline
         columns.append(Column(stage=stage, totals=totals[stage.pk]))
+    attach_headers_html(request, pipeline, columns, oob=True)
     context = {
         "pipeline": pipeline,
         "columns": columns,
