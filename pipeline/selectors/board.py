@@ -3,6 +3,7 @@ kept totals, the next cards as a column scrolls, the closed and paused deals bes
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -467,37 +468,54 @@ def column_cards(
 def _first_cards_per_stage(base: QuerySet[Deal], stages: list[Stage], limit: int) -> list[dict]:
     """The first `limit` cards of every column, as rows, in one round trip.
 
-    PostgreSQL: the card query is compiled once, for "the stage of the row outside", and run
-    per stage through a LATERAL join over the stage ids, each an index scan with its own
-    ORDER BY and LIMIT. Elsewhere (SQLite): a UNION ALL of the per-column queries, each
-    compiled part wrapped as a derived table (Django's ORM refuses sliced parts in a compound
-    query on some backends)."""
+    PostgreSQL: a LATERAL join over the stage ids runs the ids' query (visibility, filters)
+    per stage, an index scan with its own ORDER BY and LIMIT, and a second LATERAL join reads
+    each card by its id with a query compiled once per process. Elsewhere (SQLite): a UNION
+    ALL of the per-column queries, each compiled part wrapped as a derived table (Django's ORM
+    refuses sliced parts in a compound query on some backends)."""
     stage_ids = [s.pk for s in stages]
     if connection.vendor == "postgresql":
-        compiler = _compiled(base.filter(stage_id=RawSQL("board_stage.id", ())), limit)
-        part_sql, part_params = compiler.as_sql()
+        ids = base.filter(stage_id=RawSQL("board_stage.id", ())).order_by("position", "pk")
+        ids_sql, ids_params = ids.values("id")[:limit].query.sql_with_params()
+        card_sql, card_params, names = _card_by_id_sql()
         sql = (
-            "SELECT part.* FROM unnest(%s::bigint[]) WITH ORDINALITY AS board_stage(id, n) "
-            f"CROSS JOIN LATERAL ({part_sql}) AS part ORDER BY board_stage.n"
+            "SELECT card.* FROM unnest(%s::bigint[]) WITH ORDINALITY AS board_stage(id, n) "
+            f"CROSS JOIN LATERAL ({ids_sql}) AS first_ids "
+            f"CROSS JOIN LATERAL ({card_sql}) AS card ORDER BY board_stage.n"
         )
-        params = [stage_ids, *part_params]
-    else:
-        parts, params = [], []
-        for i, stage_id in enumerate(stage_ids):
-            compiler = _compiled(base.filter(stage_id=stage_id), limit)
-            part_sql, part_params = compiler.as_sql()
-            parts.append(f"SELECT * FROM ({part_sql}) AS part_{i}")
-            params.extend(part_params)
-        sql = " UNION ALL ".join(parts)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [stage_ids, *ids_params, *card_params])
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    parts, params = [], []
+    for i, stage_id in enumerate(stage_ids):
+        compiler = _compiled(base.filter(stage_id=stage_id), limit)
+        part_sql, part_params = compiler.as_sql()
+        parts.append(f"SELECT * FROM ({part_sql}) AS part_{i}")
+        params.extend(part_params)
     query = compiler.query
     names = [*query.extra_select, *query.values_select, *query.annotation_select]
     converters = compiler.get_converters([column[0] for column in compiler.select])
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
     if converters:  # what the ORM does to the database's values (SQLite's dates and times)
         rows = compiler.apply_converters(rows, converters)
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+@functools.cache
+def _card_by_id_sql() -> tuple[str, tuple, list[str]]:
+    """PostgreSQL: the card of the deal `first_ids.id` - the same text for every board and
+    user (visibility and filters are in the ids' query), so compiled once per process. Its
+    values need no converters on PostgreSQL (psycopg returns dates, times and decimals)."""
+    compiler = _card_query(Deal.objects.filter(pk=RawSQL("first_ids.id", ()))).query.get_compiler(
+        using=connection.alias
+    )
+    sql, params = compiler.as_sql()
+    assert not compiler.get_converters([column[0] for column in compiler.select])
+    query = compiler.query
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    return sql, tuple(params), names
 
 
 def _compiled(qs: QuerySet[Deal], limit: int):
