@@ -386,7 +386,11 @@ class Card:
     def from_deal(cls, deal: Deal) -> Card:
         """The card of a deal loaded with `card_flag_annotations` and its stage, company, owner
         and next step's assignee (the move reads it so with its lock)."""
-        owner, company, assignee = deal.owner, deal.company, deal.next_step_assignee
+        owner, company, assignee = deal.owner, deal.company, None
+        if deal.next_step_assignee_id not in (None, deal.owner_id):
+            # Only when the card shows it: a next step a routine just gave the deal (its
+            # owner's) is not among what the move's lock read, and would cost a query.
+            assignee = deal.next_step_assignee
         row = {name: getattr(deal, name) for name in CARD_DEAL_FIELDS}
         row |= {
             "id": deal.pk,
