@@ -5,6 +5,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def person_name(first_name: str, last_name: str, username: str) -> str:
+    """How a person is named on a page: the full name, else the username. Also for rows read
+    as plain values (board cards), without a User instance."""
+    return f"{first_name} {last_name}".strip() or username
+
+
+def person_initials(first_name: str, last_name: str, username: str) -> str:
+    parts = [p for p in (first_name, last_name) if p]
+    if parts:
+        return "".join(p[0] for p in parts).upper()[:2]
+    return username[:2].upper()
+
+
 class User(AbstractUser):
     """A person who signs in. Roles come from memberships, never from this row."""
 
@@ -12,14 +25,11 @@ class User(AbstractUser):
         ordering = ["first_name", "last_name", "username"]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return person_name(self.first_name, self.last_name, self.username)
 
     @property
     def initials(self) -> str:
-        parts = [p for p in (self.first_name, self.last_name) if p]
-        if parts:
-            return "".join(p[0] for p in parts).upper()[:2]
-        return self.username[:2].upper()
+        return person_initials(self.first_name, self.last_name, self.username)
 
 
 class Team(models.Model):

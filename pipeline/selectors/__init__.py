@@ -39,8 +39,8 @@ from pipeline.selectors.analytics import (  # noqa: F401
     velocity_trend,
 )
 from pipeline.selectors.board import (  # noqa: F401
-    CARD_FIELDS,
     BoardFilters,
+    Card,
     Column,
     StageTotals,
     board_columns,
