@@ -107,6 +107,15 @@ from pipeline.selectors.forecast import (  # noqa: F401
     snapshot_rates,
     stage_calibration,
 )
+from pipeline.selectors.lead_balance import (  # noqa: F401
+    LeadBalance,
+    RepBalance,
+    lead_balance_access,
+    lead_balance_for_team,
+    lead_balance_member_get,
+    lead_balance_team_get,
+    lead_balance_teams,
+)
 from pipeline.selectors.lead_forms import (  # noqa: F401
     ShownField,
     lead_form_fields,

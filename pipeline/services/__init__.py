@@ -33,6 +33,7 @@ from pipeline.services.forecasts import (
     sales_target_set,
     stage_probability_apply,
 )
+from pipeline.services.lead_balance import rep_capacity_set
 from pipeline.services.lead_forms import (
     Lead,
     LeadFormClosed,
@@ -167,6 +168,7 @@ __all__ = [
     "product_area_restore",
     "product_area_retire",
     "product_area_update",
+    "rep_capacity_set",
     "routine_create",
     "routine_delete",
     "routine_move",

@@ -15,4 +15,5 @@ urlpatterns = [
     path("settings/", include("pipeline.urls.lead_forms")),
     path("", include("pipeline.urls.lead_forms_public")),
     path("", include("pipeline.urls.analytics")),
+    path("", include("pipeline.urls.lead_balance")),
 ]
