@@ -22,6 +22,9 @@ locks (the first stage, then the deal; docs/architecture.md, "Locks").
 
 from __future__ import annotations
 
+import functools
+import operator
+import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -338,10 +341,14 @@ def _company_by_name(team_id: int, name: str) -> Company | None:
     key = company_name_key(name)
     if not key:
         return None
-    words = sorted((w for w in name.split() if len(w) >= 2), key=len, reverse=True)
+    # Narrowed in SQL by any of the name's longer words (so an accent in one word still
+    # finds the company by another), compared in Python by the folded key.
+    words = sorted({w for w in re.split(r"\W+", name) if len(w) >= 3}, key=len, reverse=True)
     candidates = Company.objects.filter(team_id=team_id)
     if words:
-        candidates = candidates.filter(name__icontains=words[0])
+        candidates = candidates.filter(
+            functools.reduce(operator.or_, (Q(name__icontains=w) for w in words[:4]))
+        )
     for company in candidates.order_by("pk")[:NAME_CANDIDATES]:
         if company_name_key(company.name) == key:
             return company

@@ -97,8 +97,11 @@ def _wants_json(request) -> bool:
     return request.content_type == JSON_TYPE
 
 
-def _thanks(lead_form: LeadForm) -> str:
-    return lead_form.thank_you_text or _("Thank you! We will be in touch soon.")
+def _thanks(lead_form: LeadForm, *, page: bool = False) -> str:
+    """The admin's thank-you text, or ours (the page has "Thank you!" as its heading)."""
+    if lead_form.thank_you_text:
+        return lead_form.thank_you_text
+    return _("We will be in touch soon.") if page else _("Thank you! We will be in touch soon.")
 
 
 def _render_page(request, lead_form: LeadForm, *, form=None, sent=False, notice="", status=200):
@@ -113,7 +116,7 @@ def _render_page(request, lead_form: LeadForm, *, form=None, sent=False, notice=
         "action": action,
         "embed": embed,
         "sent": sent,
-        "thanks": _thanks(lead_form),
+        "thanks": _thanks(lead_form, page=True),
         "notice": notice,
         "button": lead_form.submit_label or _("Send"),
     }
