@@ -22,8 +22,6 @@ locks (the first stage, then the deal; docs/architecture.md, "Locks").
 
 from __future__ import annotations
 
-import functools
-import operator
 import re
 import time
 from dataclasses import dataclass
@@ -39,13 +37,20 @@ from django.utils.translation import gettext as _
 
 from accounts.access import access_for
 from accounts.models import Membership, Role, Team, User
-from crm.matching import company_name_key, email_domain, is_free_mail, web_host_key
+from crm.matching import (
+    LEGAL_FORMS,
+    company_name_key,
+    email_domain,
+    is_free_mail,
+    web_host_key,
+)
 from crm.models import Company, Contact, Note
 from crm.organisation import organisation_zone, reporting_currency
 from crm.rules import RuleError
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
     LEAD_FIELD_KEYS,
+    Activity,
     Deal,
     LeadForm,
     Notification,
@@ -56,13 +61,12 @@ from pipeline.models import (
     default_fields,
     lead_form_key,
 )
-from pipeline.services.activities import activity_create
 from pipeline.services.deals import deal_create
 from pipeline.services.routines import working_days_after
 
 TOKEN_SALT = "crm.lead_forms.start"
-# Candidates read for a company-name match (after narrowing by the name's longest word).
-NAME_CANDIDATES = 200
+# Candidates folded for a company-name match (after narrowing by the name's words in SQL).
+NAME_CANDIDATES = 50
 
 
 class LeadFormError(RuleError):
@@ -306,9 +310,9 @@ def _owner_for(lead_form: LeadForm, team_id: int) -> User | None:
     """Who gets the lead. Called under the form row's lock: round robin takes the first chosen
     person after the last one (by id, wrapping round), so concurrent leads go strictly in
     turn. Sets `lead_form.round_robin_last`; the caller saves it."""
-    members = User.objects.filter(
-        is_active=True, memberships__team_id=team_id
-    ).distinct()  # a deactivated person or one who left the team is passed over
+    # A deactivated person or one who left the team is passed over. (One membership per
+    # user and team: the join repeats nobody.)
+    members = User.objects.filter(is_active=True, memberships__team_id=team_id)
     if lead_form.owner_rule == OwnerRule.FIXED:
         if lead_form.fixed_owner_id is None:
             return None
@@ -325,33 +329,39 @@ def _owner_for(lead_form: LeadForm, team_id: int) -> User | None:
 
 
 def _company_by_host(team_id: int, host: str) -> Company | None:
+    """The team's oldest company whose web domain is `host` (with or without "www."). The
+    company form fills the domain from the website, so the domain is what is compared, on
+    its case-insensitive index."""
     if not host:
         return None
-    found = Company.objects.filter(team_id=team_id).filter(
-        Q(domain__iexact=host) | Q(domain__iexact=f"www.{host}") | Q(website__icontains=host)
+    return (
+        Company.objects.filter(team_id=team_id)
+        .filter(Q(domain__iexact=host) | Q(domain__iexact=f"www.{host}"))
+        .order_by("pk")
+        .first()
     )
-    for company in found.order_by("pk")[:50]:
-        hosts = {web_host_key(company.domain), web_host_key(company.website)}
-        if host in hosts:
-            return company
-    return None
 
 
 def _company_by_name(team_id: int, name: str) -> Company | None:
+    """The team's oldest company whose folded name (`company_name_key`: case, punctuation,
+    legal form) is the lead's. Narrowed in SQL to names containing every word of the lead's
+    (legal forms left out), so a few rows are folded here; a name spelled with other accents
+    than the stored one is not found (the duplicate check shows such pairs later)."""
     key = company_name_key(name)
     if not key:
         return None
-    # Narrowed in SQL by any of the name's longer words (so an accent in one word still
-    # finds the company by another), compared in Python by the folded key.
-    words = sorted({w for w in re.split(r"\W+", name) if len(w) >= 3}, key=len, reverse=True)
+    words = [
+        word
+        for word in re.split(r"\W+", name)
+        if len(word) >= 2 and word.casefold() not in LEGAL_FORMS
+    ]
     candidates = Company.objects.filter(team_id=team_id)
-    if words:
-        candidates = candidates.filter(
-            functools.reduce(operator.or_, (Q(name__icontains=w) for w in words[:4]))
-        )
-    for company in candidates.order_by("pk")[:NAME_CANDIDATES]:
-        if company_name_key(company.name) == key:
-            return company
+    for word in words[:6]:
+        candidates = candidates.filter(name__icontains=word)
+    rows = candidates.order_by("pk").values_list("pk", "name")[:NAME_CANDIDATES]
+    for pk, other in rows:
+        if company_name_key(other) == key:
+            return Company.objects.get(pk=pk)
     return None
 
 
@@ -413,6 +423,29 @@ def _notify(*, deal: Deal, team_id: int) -> None:
     )
 
 
+def _first_step(deal: Deal, lead_form: LeadForm) -> Activity:
+    """The form's own first next step on a deal this transaction just created (so it has no
+    other activity, no flag, and nobody else can see it yet): the activity, and the deal's
+    copy of its next step, as `routines_apply_on_entry` writes them. For the owner; an
+    unassigned lead's step is unassigned too, for the managers to hand out."""
+    today = timezone.localdate(timezone.now(), organisation_zone())
+    step = Activity.objects.create(
+        deal=deal,
+        kind=lead_form.next_step_kind,
+        subject=lead_form.next_step_subject,
+        due_date=working_days_after(today, lead_form.next_step_days),
+        assignee_id=deal.owner_id,
+    )
+    deal.next_step = step
+    deal.next_step_subject = step.subject
+    deal.next_step_due = step.due_date
+    deal.next_step_assignee_id = step.assignee_id
+    deal.save(
+        update_fields=["next_step", "next_step_subject", "next_step_due", "next_step_assignee"]
+    )
+    return step
+
+
 @atomic_with_retry
 def lead_submit(*, lead_form: LeadForm, lead: Lead) -> Deal:
     """Turn a visitor's submission into a deal (see the module's rules) and count it on the
@@ -442,14 +475,7 @@ def lead_submit(*, lead_form: LeadForm, lead: Lead) -> Deal:
         source=current.source,
     )
     if deal.next_step_id is None:  # the stage planned no routine: the form's own step
-        today = timezone.localdate(timezone.now(), organisation_zone())
-        deal = activity_create(
-            acting_user=None,
-            deal=deal,
-            kind=current.next_step_kind,
-            subject=current.next_step_subject,
-            due_date=working_days_after(today, current.next_step_days),
-        ).deal
+        _first_step(deal, current)
     if lead.message:
         Note.objects.create(deal=deal, author=None, body=lead.message)
     _notify(deal=deal, team_id=team_id)
