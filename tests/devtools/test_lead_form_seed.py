@@ -1,5 +1,6 @@
 """`seed_demo` creates one website lead form for team North's first pipeline, prints its
-public address, and keeps it (and its address) when run again."""
+public address, and keeps it (and its address) when run again; the lead balance has
+something to show."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from pipeline.models import Deal, LeadForm, OwnerRule
+from pipeline.models import Deal, LeadForm, OwnerRule, RepCapacity
 
 pytestmark = pytest.mark.django_db
 
@@ -36,4 +37,11 @@ def test_seed_demo_creates_a_lead_form_for_north_and_prints_its_address():
 
     page = Client().get(f"/forms/{lead_form.key}/")
     assert page.status_code == 200 and "Talk to our sales team" in page.content.decode()
-    assert not Deal.objects.filter(source__startswith="Website form").exists()
+    # Something for the lead balance: recent North deals from the form, and capacities.
+    from_form = Deal.objects.filter(source="Website form: Contact us")
+    assert from_form.exists()
+    assert set(from_form.values_list("pipeline__team__name", flat=True)) == {"North"}
+    assert sorted(RepCapacity.objects.values_list("user__username", "open_deals")) == [
+        ("lena", 60),
+        ("sven", 20),
+    ]
