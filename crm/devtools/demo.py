@@ -491,8 +491,12 @@ class DemoSeeder:
         recent = Deal.objects.filter(
             pipeline__team__name=NORTH, created_at__gte=since, source=""
         ).values_list("pk", flat=True)
-        Deal.objects.filter(pk__in=[pk for pk in recent if pk % 3 == 0]).update(
-            source=lead_form.source
+        from_form = Deal.objects.filter(pk__in=[pk for pk in recent if pk % 3 == 0])
+        from_form.update(source=lead_form.source)
+        LeadForm.objects.filter(pk=lead_form.pk).update(
+            submission_count=from_form.count(),
+            spam_count=from_form.count() // 4,
+            last_submission_at=from_form.aggregate(last=Max("created_at"))["last"],
         )
         team = lead_form.pipeline.team
         manager = User.objects.filter(username="maria").first()
