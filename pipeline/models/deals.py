@@ -214,8 +214,10 @@ class Deal(models.Model):
     stage_entered_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     # Where the deal came from, as people read it ("Website form: Contact us"); empty for a
-    # deal added in the CRM. Stored text, not translated; the lead balance groups by it.
-    source = models.CharField(_("source"), max_length=120, blank=True)
+    # deal added in the CRM. Stored text, not translated; the lead balance groups by it. The
+    # database default lets set-based INSERTs that name their columns (demo, benchmarks,
+    # imports) leave it out.
+    source = models.CharField(_("source"), max_length=120, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
