@@ -310,3 +310,30 @@ def test_an_admin_of_another_team_configures_every_form(client, lead_form, team_
     client.force_login(both)
     assert client.get(reverse("settings-lead-form", args=[lead_form.pk])).status_code == 200
     assert Pipeline.objects.exists()
+
+
+def test_the_new_pages_carry_the_security_headers_and_no_inline_script(
+    client, admin, bob, lead_form
+):
+    import re
+
+    from tests.test_security_headers import HANDLER, assert_security_headers
+
+    pages = [
+        (admin, reverse("settings-lead-forms")),
+        (admin, reverse("settings-lead-form", args=[lead_form.pk])),
+        (bob, reverse("lead-balance")),
+    ]
+    for user, url in pages:
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_security_headers(response, url)
+        body = response.content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", body), url
+        assert not HANDLER.search(body), url
+    public = client.get(reverse("lead-form-public", args=[lead_form.key]))
+    body = public.content.decode()
+    assert not re.search(r"<script", body) and not HANDLER.search(body)
+    assert public["X-Content-Type-Options"] == "nosniff"
+    assert public["Referrer-Policy"] == "same-origin"
