@@ -111,6 +111,25 @@ from pipeline.selectors.forecast import (  # noqa: F401
     snapshot_rates,
     stage_calibration,
 )
+from pipeline.selectors.lead_balance import (  # noqa: F401
+    LeadBalance,
+    RepBalance,
+    lead_balance_access,
+    lead_balance_for_team,
+    lead_balance_member_get,
+    lead_balance_team_get,
+    lead_balance_teams,
+)
+from pipeline.selectors.lead_forms import (  # noqa: F401
+    ShownField,
+    lead_form_fields,
+    lead_form_first_stage,
+    lead_form_get_for_settings,
+    lead_form_get_public,
+    lead_forms_for_settings,
+    pipelines_for_lead_forms,
+    team_people,
+)
 from pipeline.selectors.notifications import (  # noqa: F401
     notification_get_for_user,
     notifications_for_user,
