@@ -262,6 +262,15 @@ def parse_date(text: str, order: str) -> date | datetime:
     `2026-12-31T14:30:00Z`), `31-12-2026`, `31.12.2026`, `31/12/2026` and `12/31/2026`
     (which of the last two, `order` says), two-digit years as 20xx. Raises ValueError."""
     raw = text.strip()
+    if len(raw) >= 10 and raw[4] == "-" and raw[7] == "-":
+        # ISO, the export format of HubSpot, Pipedrive and ours: read in C.
+        try:
+            if len(raw) == 10:
+                return date.fromisoformat(raw)
+            value = datetime.fromisoformat(raw.replace("UTC", "Z").replace(" Z", "Z"))
+            return value.replace(microsecond=0)
+        except ValueError:
+            pass  # a form fromisoformat does not take: the patterns below
     match = _ISO_RE.match(raw)
     if match:
         year, month, day = int(match.group("year")), int(match.group("a")), int(match.group("b"))

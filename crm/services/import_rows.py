@@ -43,6 +43,7 @@ from django_countries import countries
 
 from accounts.access import access_for
 from accounts.models import Team, User
+from crm.bulk import bulk_insert
 from crm.importing import headers as h
 from crm.importing.errors import ERROR, WARNING, Problem
 from crm.importing.files import Table
@@ -181,6 +182,7 @@ class Owners:
             ).distinct()
         }
         self.by_key: dict[str, int] = {}
+        self._cache: dict[str, tuple[int | None, bool]] = {}
         for user in self.members.values():
             for key in (user.email, user.get_full_name(), user.username):
                 if key:
@@ -192,6 +194,12 @@ class Owners:
     def resolve(self, text: str) -> tuple[int | None, bool]:
         """(the owner's id or None for unassigned, whether the name was understood). A name
         that is not a member's goes to the acting user."""
+        found = self._cache.get(text)
+        if found is None:
+            found = self._cache[text] = self._resolve(text)
+        return found
+
+    def _resolve(self, text: str) -> tuple[int | None, bool]:
         choice = self.chosen.get(text)
         if choice == NOBODY:
             return None, True
@@ -217,6 +225,7 @@ class Stages:
         self.first = active[0] if active else None
         self.last = active[-1] if active else None
         self.by_name = {}
+        self._cache: dict[str, int | str | None] = {}
         for stage in active:
             self.by_name.setdefault(" ".join(stage.name.casefold().split()), stage.pk)
 
@@ -230,6 +239,11 @@ class Stages:
         return None
 
     def resolve(self, text: str) -> int | str | None:
+        if text not in self._cache:
+            self._cache[text] = self._resolve(text)
+        return self._cache[text]
+
+    def _resolve(self, text: str) -> int | str | None:
         choice = self.chosen.get(text)
         if choice in (WON, LOST) or (isinstance(choice, int) and choice in self.by_id):
             return choice
@@ -268,6 +282,8 @@ class Companies:
         self.by_name: dict[str, Ref] = {}
         self.pending: list[Ref] = []
         self.created = 0
+        # Company names repeat down a deals file (one company, many deals): fold each once.
+        self.name_key = functools.lru_cache(maxsize=None)(company_name_key)
         visible = Company.objects.visible_to(settings.acting_user).filter(team=settings.team)
         rows = visible.order_by("pk").values_list("pk", "name", "domain", "website")
         for pk, name, domain, website in rows.iterator(chunk_size=5000):
@@ -285,43 +301,43 @@ class Companies:
             found = self.by_host.get(domain)
             if found is not None:
                 return found, "domain"
-        key = company_name_key(name) if name else ""
+        key = self.name_key(name) if name else ""
         if key:
             found = self.by_name.get(key)
             if found is not None:
                 return found, "name"
         return None, ""
 
-    def add(self, company: Company, *, row: int) -> Ref:
-        """A company this run creates (written at the chunk's end; never in a dry run)."""
-        ref = Ref(row=row, record=None if self.dry_run else company)
+    def add(self, *, row: int, name: str, domain: str, **fields) -> Ref:
+        """A company this run creates: indexed at once, written at the chunk's end (never in
+        a dry run, which builds no model objects at all)."""
+        name = name or domain
+        ref = Ref(row=row)
         if not self.dry_run:
+            ref.record = {
+                "team_id": self.settings.team.pk,
+                "name": name,
+                "domain": domain,
+                "import_batch_id": self.settings.batch_id,
+                **fields,
+            }
             self.pending.append(ref)
-        host = web_host_key(company.domain) or web_host_key(company.website)
+        host = domain or web_host_key(fields.get("website", ""))
         if host:
             self.by_host.setdefault(host, ref)
-        key = company_name_key(company.name)
+        key = self.name_key(name)
         if key:
             self.by_name.setdefault(key, ref)
         self.created += 1
         return ref
 
-    def new(self, *, name: str, domain: str, owner_id: int | None = None) -> Company:
-        return Company(
-            team=self.settings.team,
-            name=name or domain,
-            domain=domain,
-            owner_id=owner_id,
-            import_batch_id=self.settings.batch_id,
-        )
-
     def flush(self) -> None:
         """Write the chunk's new companies."""
         if not self.pending:
             return
-        Company.objects.bulk_create([ref.record for ref in self.pending], batch_size=CHUNK_ROWS)
-        for ref in self.pending:
-            ref.pk, ref.record = ref.record.pk, None
+        ids = bulk_insert(Company, [ref.record for ref in self.pending])
+        for ref, pk in zip(self.pending, ids, strict=True):
+            ref.pk, ref.record = pk, None
         self.pending = []
 
 
@@ -367,13 +383,20 @@ class Contacts:
             return self.by_name.get((self._company_key(company), _name_key(name)))
         return None
 
-    def add(self, contact: Contact, *, company: Ref, row: int) -> Ref:
-        ref = Ref(row=row, record=None if self.dry_run else contact, company=company)
+    def add(self, *, company: Ref, row: int, name: str, email: str = "", **fields) -> Ref:
+        """A contact this run creates at `company` (see `Companies.add`)."""
+        ref = Ref(row=row, company=company)
         if not self.dry_run:
+            ref.record = {
+                "name": name,
+                "email": email,
+                "import_batch_id": self.settings.batch_id,
+                **fields,
+            }
             self.pending.append(ref)
-        if contact.email:
-            self.by_email.setdefault(contact.email.casefold(), ref)
-        self.by_name.setdefault((self._company_key(company), _name_key(contact.name)), ref)
+        if email:
+            self.by_email.setdefault(email.casefold(), ref)
+        self.by_name.setdefault((self._company_key(company), _name_key(name)), ref)
         self.created += 1
         return ref
 
@@ -382,10 +405,10 @@ class Contacts:
         if not self.pending:
             return
         for ref in self.pending:
-            ref.record.company_id = ref.company_pk
-        Contact.objects.bulk_create([ref.record for ref in self.pending], batch_size=CHUNK_ROWS)
-        for ref in self.pending:
-            ref.pk, ref.record = ref.record.pk, None
+            ref.record["company_id"] = ref.company_pk
+        ids = bulk_insert(Contact, [ref.record for ref in self.pending])
+        for ref, pk in zip(self.pending, ids, strict=True):
+            ref.pk, ref.record = pk, None
         self.pending = []
 
 
@@ -460,12 +483,22 @@ class ImportRun:
             self.own_source = install_source(organisation.install_id)
             self.default_currency = organisation.reporting_currency
             self.lost_reasons = {r.name.casefold(): r.pk for r in LostReason.objects.all()}
+            sourced = (
+                Deal.objects.filter(pipeline=settings.pipeline)
+                .exclude(source_id="")
+                .values_list("source_system", "source_id", "pk")
+            )
+            self.known_sources = {
+                (system, source_id): pk
+                for system, source_id, pk in sourced.iterator(chunk_size=10_000)
+            }
             if not dry_run:
                 self.writer = DealBulkWriter(
                     acting_user=settings.acting_user,
                     pipeline=settings.pipeline,
                     batch_id=settings.batch_id,
                     now=self.now,
+                    first_step=settings.first_step,
                 )
 
     # -- driving ------------------------------------------------------------------------------
@@ -484,7 +517,7 @@ class ImportRun:
             done += self._chunk(chunk)
             self.progress(done)
         if self.writer is not None:
-            self.writer.finish(first_step=self.settings.first_step)
+            self.writer.finish()
         if self.kind == h.DEALS:
             self.result.related["companies"] = self.companies.created
             self.result.related["contacts"] = self.contacts.created
@@ -619,7 +652,7 @@ class ImportRun:
         found, _how = self.companies.find(name=name, domain=domain)
         if found is not None:
             return found
-        return self.companies.add(self.companies.new(name=name, domain=domain), row=row.number)
+        return self.companies.add(row=row.number, name=name, domain=domain)
 
     def _companies_chunk(self, rows: list[_Row]) -> None:
         matched: dict[int, Ref] = {}
@@ -634,13 +667,16 @@ class ImportRun:
                     matched[row.number] = found
                     row.note = _matched_note(how)
                 continue
-            company = self.companies.new(
-                name=values["name"], domain=domain, owner_id=self._new_owner(row)
+            details = {f: values[f] for f in COMPANY_FIELDS if values.get(f)}
+            details.pop("name", None)
+            details.pop("domain", None)
+            self.companies.add(
+                row=row.number,
+                name=values["name"],
+                domain=domain,
+                owner_id=self._new_owner(row),
+                **details,
             )
-            for name in COMPANY_FIELDS:
-                if values.get(name):
-                    setattr(company, name, values[name])
-            self.companies.add(company, row=row.number)
             row.action = CREATE
         self.companies.flush()
         existing = self._load(Company, {ref.pk for ref in matched.values()})
@@ -689,14 +725,14 @@ class ImportRun:
             if not self._may_add_to(company):
                 self._problem(row, "company_name", _("You may not add contacts to this company."))
                 continue
-            contact = Contact(
+            self.contacts.add(
+                company=company,
+                row=row.number,
                 name=values["name"],
                 email=values.get("email", ""),
                 phone=values.get("phone", ""),
                 title=values.get("title", ""),
-                import_batch_id=self.settings.batch_id,
             )
-            self.contacts.add(contact, company=company, row=row.number)
             row.action = CREATE
         self.companies.flush()
         self.contacts.flush()
@@ -761,13 +797,13 @@ class ImportRun:
                 WARNING,
             )
             return None
-        contact = Contact(
+        return self.contacts.add(
+            company=company,
+            row=row.number,
             name=name,
             email=email,
             phone=row.values.get("contact_phone", ""),
-            import_batch_id=self.settings.batch_id,
         )
-        return self.contacts.add(contact, company=company, row=row.number)
 
     # -- deals --------------------------------------------------------------------------------
 
@@ -805,9 +841,14 @@ class ImportRun:
             company = self._company_for(row)
             contact = self._contact_for(row, company)
             if deal is None:
+                row.action = CREATE
+                if self.dry_run:  # the same checks, without building the deal
+                    self._new_owner(row)
+                    if status == DealStatus.LOST:
+                        self._lost_reason(row)
+                    continue
                 new = self._new_deal(row, stage_id, status)
                 creates.append(_NewDeal(row, new, company, contact))
-                row.action = CREATE
                 continue
             changes = self._deal_changes(row, deal, stage_id, status, company, contact)
             if _has_error(row.problems):
@@ -830,17 +871,16 @@ class ImportRun:
         self.writer.update(updates)
 
     def _existing_deals(self, identities: set[tuple[str, str]]) -> dict:
-        """The pipeline's deals with these identities, in one query (locked in a real run,
-        after the columns, in id order). Our own export names a deal of ours by its id."""
-        if not identities:
+        """The pipeline's deals with these identities, read (and in a real run locked, after
+        the columns, in id order) in one query, and only when some exist: the record ids the
+        pipeline holds are known from the start. Our own export names a deal of ours by its
+        id."""
+        ids = [self.known_sources[i] for i in identities if i in self.known_sources]
+        ids += [int(i) for s, i in identities if s == self.own_source and i.isdigit()]
+        if not ids:
             return {}
-        own = [i for s, i in identities if s == self.own_source and i.isdigit()]
-        condition = Q(pk__in=[int(i) for i in own], source_id="")
-        for system in {s for s, _i in identities}:
-            condition |= Q(
-                source_system=system, source_id__in=[i for s, i in identities if s == system]
-            )
-        qs = Deal.objects.filter(condition, pipeline=self.settings.pipeline).order_by("pk")
+        qs = Deal.objects.filter(pk__in=sorted(ids), pipeline=self.settings.pipeline)
+        qs = qs.order_by("pk")
         if not self.dry_run:
             qs = qs.select_for_update(no_key=True)
         found = {}

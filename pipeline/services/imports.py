@@ -27,17 +27,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Max, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from crm.bulk import bulk_insert, reserve_ids
 from pipeline.models import (
     Activity,
     ActivityKind,
     Deal,
     DealRevision,
     DealStatus,
+    Flag,
     Pipeline,
     Stage,
     StageChange,
@@ -115,11 +117,25 @@ class DealBulkWriter:
     """Writes one import's deals into `pipeline` (see the module's docstring). Create it
     inside the import's transaction; it takes the pipeline's column locks at once."""
 
-    def __init__(self, *, acting_user: User, pipeline: Pipeline, batch_id: int, now: datetime):
+    def __init__(
+        self,
+        *,
+        acting_user: User,
+        pipeline: Pipeline,
+        batch_id: int,
+        now: datetime,
+        first_step: FirstStep | None = None,
+    ):
         self.acting_user = acting_user
         self.pipeline = pipeline
         self.batch_id = batch_id
         self.now = now
+        self.today = timezone.localdate(now)
+        self.first_step = first_step
+        self.first_due = (
+            working_days_after(self.today, first_step.days) if first_step is not None else None
+        )
+        self.step_kind = first_step.kind if first_step is not None else ActivityKind.TASK
         ids = set(Stage.objects.filter(pipeline_id=pipeline.pk).values_list("pk", flat=True))
         self.stages = _lock_stages(ids, pipeline_id=pipeline.pk)
         self.bottom = dict(
@@ -142,58 +158,92 @@ class DealBulkWriter:
 
     def create(self, rows: list[NewDeal]) -> list[int]:
         """Insert the deals (at the bottom of their columns, in order) with their stage-history
-        rows; returns their ids, in order."""
+        rows and their first next step (the file's, else the routine's), and each deal's
+        next-step fields and attention mark as they will be; returns their ids, in order."""
         now = self.now
         deals = []
         for row in rows:
             stage = self.stages[row.stage_id]
             is_open = row.status == DealStatus.OPEN
-            step = row.next_step if is_open else None
+            step = None
+            if is_open:
+                step = row.next_step or (
+                    (self.first_step.subject, self.first_due) if self.first_step else None
+                )
             deals.append(
-                Deal(
-                    title=row.title,
-                    value=row.value,
-                    currency=row.currency,
-                    company_id=row.company_id,
-                    contact_id=row.contact_id,
-                    owner_id=row.owner_id,
-                    pipeline_id=self.pipeline.pk,
-                    stage_id=stage.pk,
-                    position=self._position(stage.pk) if is_open else 0,
-                    expected_close_date=row.expected_close_date,
-                    status=row.status,
-                    closed_at=row.closed_at if not is_open else None,
-                    lost_reason_id=row.lost_reason_id,
-                    lost_from_stage_id=row.lost_from_stage_id,
-                    source_system=row.source_system,
-                    source_id=row.source_id,
-                    import_batch_id=self.batch_id,
-                    created_at=row.created_at or now,
-                    stage_entered_at=now,
-                    last_movement_at=now,
-                    rots_at=now + timedelta(days=stage.rot_days),
-                    next_step_subject=step[0] if step else "",
-                    next_step_due=step[1] if step else None,
-                    next_step_assignee_id=(row.owner_id or self.acting_user.pk) if step else None,
-                )
+                {
+                    "title": row.title,
+                    "value": row.value,
+                    "currency": row.currency,
+                    "company_id": row.company_id,
+                    "contact_id": row.contact_id,
+                    "owner_id": row.owner_id,
+                    "pipeline_id": self.pipeline.pk,
+                    "stage_id": stage.pk,
+                    "position": self._position(stage.pk) if is_open else 0,
+                    "expected_close_date": row.expected_close_date,
+                    "status": row.status,
+                    "closed_at": row.closed_at if not is_open else None,
+                    "lost_reason_id": row.lost_reason_id,
+                    "lost_from_stage_id": row.lost_from_stage_id,
+                    "source_system": row.source_system,
+                    "source_id": row.source_id,
+                    "import_batch_id": self.batch_id,
+                    "created_at": row.created_at or now,
+                    "stage_entered_at": now,
+                    "last_movement_at": now,
+                    "rots_at": now + timedelta(days=stage.rot_days),
+                    "next_step_subject": step[0] if step else "",
+                    "next_step_due": step[1] if step else None,
+                    "next_step_assignee_id": (row.owner_id or self.acting_user.pk)
+                    if step
+                    else None,
+                    # What the flags will say (no next step, or one overdue), so that raising
+                    # them changes no deal row a second time.
+                    "needs_attention": is_open and (step is None or step[1] < self.today),
+                }
             )
-        created = Deal.objects.bulk_create(deals, batch_size=BULK_SIZE)
-        self.created += len(created)
-        self.touched_stages.update(deal.stage_id for deal in created)
-        StageChange.objects.bulk_create(
+        with_steps = [deal for deal in deals if deal["next_step_due"] is not None]
+        activity_ids = reserve_ids(Activity, len(with_steps))
+        for deal, activity_id in zip(with_steps, activity_ids, strict=False):
+            deal["next_step_id"] = activity_id
+        ids = bulk_insert(Deal, deals, now=now)
+        self.created += len(ids)
+        self.touched_stages.update(deal["stage_id"] for deal in deals)
+        bulk_insert(
+            StageChange,
             (
-                StageChange(
-                    deal_id=deal.pk,
-                    from_stage=None,
-                    to_stage_id=deal.stage_id,
-                    user=self.acting_user,
-                    at=now,
-                )
-                for deal in created
+                {
+                    "deal_id": pk,
+                    "from_stage_id": None,
+                    "to_stage_id": deal["stage_id"],
+                    "user_id": self.acting_user.pk,
+                    "at": now,
+                }
+                for pk, deal in zip(ids, deals, strict=True)
             ),
-            batch_size=BULK_SIZE,
+            now=now,
         )
-        return [deal.pk for deal in created]
+        if activity_ids:
+            by_id = dict(zip((id(d) for d in deals), ids, strict=True))
+            bulk_insert(
+                Activity,
+                (
+                    {
+                        "deal_id": by_id[id(deal)],
+                        "kind": self.step_kind,
+                        "subject": deal["next_step_subject"],
+                        "due_date": deal["next_step_due"],
+                        "assignee_id": deal["next_step_assignee_id"],
+                        "created_by_id": self.acting_user.pk,
+                        "created_at": now,
+                    }
+                    for deal in with_steps
+                ),
+                now=now,
+                ids=activity_ids,
+            )
+        return ids
 
     # -- updating ------------------------------------------------------------------------------
 
@@ -273,13 +323,14 @@ class DealBulkWriter:
 
     # -- after the last row ----------------------------------------------------------------------
 
-    def finish(self, *, first_step: FirstStep | None) -> None:
-        """Plan the next steps (named in the file, or the routine's first step for new open
-        deals without one), then bring the flags of every created and updated deal and the
-        pipeline's column totals in line. Nothing to do when nothing was written."""
+    def finish(self) -> None:
+        """Plan the next steps not planned yet (SQLite), then bring the flags of every created
+        and updated deal and the touched columns' totals in line. Nothing to do when nothing
+        was written."""
         if not self.created and not self.updated_ids:
             return
-        self._plan_steps(first_step)
+        self._plan_steps()
+        _refresh_statistics()
         created = Deal.objects.filter(import_batch_id=self.batch_id)
         flags_sync(deals=created, now=self.now, raise_new=True)
         for start in range(0, len(self.updated_ids), BULK_SIZE):
@@ -287,21 +338,17 @@ class DealBulkWriter:
             flags_sync(deals=Deal.objects.filter(pk__in=chunk), now=self.now, raise_new=True)
         stage_totals_rebuild(stage_ids=sorted(self.touched_stages))
 
-    def _plan_steps(self, first_step: FirstStep | None) -> None:
-        """One activity per new open deal that has a next step to plan: the one the file
-        named (already on the deal's next-step fields), else the routine's first step; then
-        each such deal's next step points at it. Set-based but for the activities' insert,
-        which goes in chunks so memory stays flat."""
-        created = Deal.objects.filter(import_batch_id=self.batch_id, status=DealStatus.OPEN)
-        if first_step is not None:
-            due = working_days_after(timezone.localdate(self.now), first_step.days)
-            created.filter(next_step_due__isnull=True).update(
-                next_step_subject=first_step.subject,
-                next_step_due=due,
-                next_step_assignee_id=Coalesce(F("owner_id"), Value(self.acting_user.pk)),
-            )
-        kind = first_step.kind if first_step else ActivityKind.TASK
-        rows = created.filter(next_step_due__isnull=False, next_step__isnull=True).values_list(
+    def _plan_steps(self) -> None:
+        """Where the database could not reserve the activities' ids ahead (SQLite has no
+        sequences), the deals were written with their next step's fields but without the
+        activity: write those now, in chunks, and point each deal at its own."""
+        created = Deal.objects.filter(
+            import_batch_id=self.batch_id,
+            status=DealStatus.OPEN,
+            next_step__isnull=True,
+            next_step_due__isnull=False,
+        )
+        rows = created.values_list(
             "pk", "next_step_subject", "next_step_due", "next_step_assignee_id"
         )
         pending: list[Activity] = []
@@ -309,7 +356,7 @@ class DealBulkWriter:
             pending.append(
                 Activity(
                     deal_id=pk,
-                    kind=kind,
+                    kind=self.step_kind,
                     subject=subject,
                     due_date=due,
                     assignee_id=assignee,
@@ -320,10 +367,19 @@ class DealBulkWriter:
             if len(pending) == BULK_SIZE:
                 Activity.objects.bulk_create(pending)
                 pending = []
-        Activity.objects.bulk_create(pending)
+        if pending:
+            Activity.objects.bulk_create(pending)
         earliest = Activity.objects.filter(deal_id=OuterRef("pk"), done_at__isnull=True).order_by(
             "due_date", F("due_time").asc(nulls_last=True), "pk"
         )
-        created.filter(next_step__isnull=True, next_step_due__isnull=False).update(
-            next_step_id=Subquery(earliest.values("pk")[:1])
-        )
+        created.update(next_step_id=Subquery(earliest.values("pk")[:1]))
+
+
+def _refresh_statistics() -> None:
+    """Tell PostgreSQL's planner about the rows this transaction wrote (ANALYZE counts them)
+    before the flag queries join deals and flags: with the statistics of before the import it
+    takes thousands of new deals for one and rescans every open flag for each (minutes for
+    50,000 deals instead of a second). The flag scan does the same for its own bulk writes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Deal._meta.db_table}, {Flag._meta.db_table}")
