@@ -325,6 +325,29 @@ class ImportBatch(models.Model):
         return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
     @property
+    def file_description(self) -> str:
+        """ "CSV, Windows-1252, semicolon-separated" or "Excel workbook"."""
+        if self.file_format == "xlsx":
+            return str(_("Excel workbook"))
+        encodings = {
+            "utf-8": "UTF-8",
+            "utf-8-sig": _("UTF-8 with BOM"),
+            "utf-16": "UTF-16",
+            "utf-16-le": "UTF-16",
+            "utf-16-be": "UTF-16",
+            "cp1252": "Windows-1252",
+            "latin-1": "ISO-8859-1",
+        }
+        separators = {
+            ",": _("comma-separated"),
+            ";": _("semicolon-separated"),
+            "\t": _("tab-separated"),
+            "|": _("pipe-separated"),
+        }
+        parts = ["CSV", encodings.get(self.encoding, self.encoding), separators.get(self.delimiter)]
+        return ", ".join(str(p) for p in parts if p)
+
+    @property
     def progress_percent(self) -> int:
         if not self.row_count:
             return 0

@@ -228,6 +228,8 @@ STATUS_WORDS = {
     "verloren": "lost",
 }
 DELETED_WORDS = {"deleted", "slettet", "raderad", "gelöscht"}
+# A pause needs a resume date and a reason, which no export carries: imported open.
+PAUSED_WORDS = {"paused", "on hold", "pauset", "pausad", "pausiert"}
 CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP"}
 
 _email = EmailValidator()
@@ -367,6 +369,15 @@ class RowReader:
                 message = _("%(field)s is empty.") % {"field": label}
                 problems.append(Problem(number, column, message))
         if self.kind == h.DEALS:
+            if values.pop("status_note", None):
+                problems.append(
+                    Problem(
+                        number,
+                        self._header_of("status"),
+                        _("Paused deals are imported open; pause it again on its page."),
+                        WARNING,
+                    )
+                )
             if "currency" not in values and values.get("value_currency"):
                 values["currency"] = values["value_currency"]
             values.pop("value_currency", None)
@@ -490,6 +501,9 @@ class RowReader:
         word = " ".join(text.casefold().replace("_", " ").split())
         if word in DELETED_WORDS:
             raise _Bad(_("Deleted in the system it came from; left out."))
+        if word in PAUSED_WORDS:
+            values["status_note"] = "paused"
+            return "open"
         status = STATUS_WORDS.get(word)
         if status is None:
             raise _Bad(_("Status “%(value)s” is not open, won or lost.") % {"value": text})

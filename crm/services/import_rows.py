@@ -59,6 +59,7 @@ from crm.matching import company_name_key, web_host_key
 from crm.models import Company, Contact
 from crm.organisation import organisation_get, organisation_zone
 from pipeline.models import Currency, Deal, DealStatus, LostReason, Pipeline, Stage
+from pipeline.selectors.exports import install_source
 from pipeline.services.imports import DealBulkWriter, FirstStep, NewDeal
 
 CHUNK_ROWS = 1000
@@ -76,11 +77,6 @@ LOST = "lost"
 # Owner mapping values besides a user's id.
 ME = "me"
 NOBODY = "none"
-
-
-def install_source(install_id) -> str:
-    """How this install names itself as a deal's source system in its exports."""
-    return f"crm-{install_id.hex[:12]}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -480,7 +476,7 @@ class ImportRun:
         if self.kind == h.DEALS:
             organisation = organisation_get()
             self.stages = Stages(settings)
-            self.own_source = install_source(organisation.install_id)
+            self.own_source = install_source()
             self.default_currency = organisation.reporting_currency
             self.lost_reasons = {r.name.casefold(): r.pk for r in LostReason.objects.all()}
             sourced = (
@@ -606,12 +602,19 @@ class ImportRun:
         return owner_id, True
 
     def _new_owner(self, row: _Row) -> int | None:
-        """The owner of a new record: the file's (a member; unassigned only when a manager
-        chose it), else the acting user."""
+        """The owner of a new record: the file's (a member of the team), else the acting
+        user. Unassigned only for a manager or an admin, who chose "nobody" for a name or
+        whose file has an owner column left empty (our export of an unassigned record)."""
         owner_id, named = self._owner(row)
+        if not named and self.manages_team and self._owner_column:
+            return None
         if owner_id is None and not (named and self.manages_team):
             return self.user.pk
         return owner_id
+
+    @functools.cached_property
+    def _owner_column(self) -> bool:
+        return "owner" in self.header_of or "owner_email" in self.header_of
 
     def _changed_owner(self, row: _Row, current: int | None) -> tuple[bool, int | None]:
         """(whether to change an existing record's owner, to whom)."""

@@ -95,6 +95,12 @@ class ImportRefused(RuleError):
     """A refusal of an import step (bad mapping, wrong state, undo not possible)."""
 
 
+class ImportConflict(ImportRefused):
+    """Undoing would lose work done on the batch's records since (409)."""
+
+    status = 409
+
+
 class ImportBusy(RuleError):
     """The import cannot start now (its worker cannot be reached and it is too large to run
     in the request)."""
@@ -715,7 +721,7 @@ def import_batch_undo(*, acting_user: User, batch: ImportBatch) -> ImportBatch:
         raise ImportRefused(_("Only a finished import can be undone."))
     reasons = _changed_since(locked)
     if reasons:
-        raise ImportRefused(
+        raise ImportConflict(
             _("This import cannot be undone: %(reasons)s. Undoing it would lose that work.")
             % {"reasons": "; ".join(reasons)}
         )
