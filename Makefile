@@ -1,4 +1,5 @@
 # make run   – set up a virtualenv, migrate, seed demo data, serve on http://127.0.0.1:8000/
+#              (DEMO=0: no demo data; an empty install opens the first-run set-up)
 # make test  – the whole test suite, browser tests included
 # make bench – the benchmark against PostgreSQL
 # make loadtest – a mixed-action load on one board through gunicorn and PostgreSQL
@@ -11,6 +12,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# DEMO=0 skips the demo data: a new database then opens the first-run set-up.
+DEMO ?= 1
 BENCH_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_bench
 LOADTEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_loadtest
 
@@ -29,8 +32,15 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 # The embedded setup: without DATABASE_URL / CELERY_BROKER_URL, settings use SQLite and
 # Celery's filesystem broker under var/.
 run: export DJANGO_DEBUG = 1
+# Links in mail and the set-up link in the log point at this server.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(PY) manage.py migrate --noinput
+ifeq ($(DEMO),0)
+	@echo
+	@echo "  CRM running at http://127.0.0.1:$(PORT)/ (no demo data)"
+	@$(PY) manage.py setup_link
+else
 	$(PY) manage.py seed_demo --if-empty
 	@echo
 	@echo "  CRM running at http://127.0.0.1:$(PORT)/"
@@ -41,6 +51,7 @@ run: venv
 	@echo "    sven    salesperson, team North"
 	@echo "    lena    salesperson, team North"
 	@echo "    karl    salesperson, team South"
+endif
 	@echo
 	@echo "  Ctrl-C stops the web server, the Celery worker and Celery beat."
 	@echo

@@ -70,37 +70,48 @@ class Access:
         return set(rep_ids) & set(managed_member_ids)
 
 
+# What `access_for` reads of a user's memberships, one row per membership and pipeline of
+# its team: (team id, role, the team's "own deals only", a pipeline id or None).
+MEMBERSHIP_FIELDS = ("team_id", "role", "team__own_deals_only", "team__pipelines__id")
+
+
 def access_for(user: User) -> Access:
-    """The user's Access, cached on the user object for the rest of the request (one query)."""
+    """The user's Access, cached on the user object for the rest of the request (one query;
+    none when the sign-in backend read it with the user, `accounts.backends`)."""
     cached = getattr(user, "_crm_access", None)
     if cached is not None:
         return cached
     if not user.is_authenticated or not user.is_active:
         access = Access(user_id=0)
     else:
-        rows = list(
-            Membership.objects.filter(user_id=user.pk).values_list(
-                "team_id", "role", "team__own_deals_only", "team__pipelines__id"
-            )
-        )
-        pipelines: dict[int, set[int]] = {}
-        for team, _, _, pipeline in rows:
-            pipelines.setdefault(team, set())
-            if pipeline is not None:
-                pipelines[team].add(pipeline)
-        rows = list({(team, role, own): None for team, role, own, _ in rows})
-        is_admin = user.is_superuser or any(role == Role.ADMIN for _, role, _ in rows)
-        access = Access(
-            user_id=user.pk,
-            is_admin=is_admin,
-            team_ids=frozenset(team for team, _, _ in rows),
-            managed_team_ids=frozenset(
-                team for team, role, _ in rows if role in (Role.MANAGER, Role.ADMIN)
-            ),
-            own_only_team_ids=frozenset(
-                team for team, role, own_only in rows if own_only and role == Role.SALESPERSON
-            ),
-            team_pipeline_ids={team: frozenset(ids) for team, ids in pipelines.items()},
-        )
+        rows = Membership.objects.filter(user_id=user.pk).values_list(*MEMBERSHIP_FIELDS)
+        access = access_from_memberships(user, list(rows))
     user._crm_access = access
     return access
+
+
+def access_from_memberships(user: User, rows: Iterable[tuple]) -> Access:
+    """The Access of an active, signed-in `user` from their membership rows (see
+    MEMBERSHIP_FIELDS)."""
+    pipelines: dict[int, set[int]] = {}
+    memberships = {}
+    for team, role, own, pipeline in rows:
+        if team is None:  # no membership at all (a row of the user alone)
+            continue
+        pipelines.setdefault(team, set())
+        if pipeline is not None:
+            pipelines[team].add(pipeline)
+        memberships[(team, role, own)] = None
+    is_admin = user.is_superuser or any(role == Role.ADMIN for _, role, _ in memberships)
+    return Access(
+        user_id=user.pk,
+        is_admin=is_admin,
+        team_ids=frozenset(team for team, _, _ in memberships),
+        managed_team_ids=frozenset(
+            team for team, role, _ in memberships if role in (Role.MANAGER, Role.ADMIN)
+        ),
+        own_only_team_ids=frozenset(
+            team for team, role, own_only in memberships if own_only and role == Role.SALESPERSON
+        ),
+        team_pipeline_ids={team: frozenset(ids) for team, ids in pipelines.items()},
+    )

@@ -2,6 +2,9 @@
 
 Every path that checks a password through `django.contrib.auth.authenticate` with a request
 (our login page, the Django admin's login) passes through here, so none escapes the throttle.
+
+The signed-in user of every request is loaded here too (`get_user`), with their memberships
+in the same query, so the access rule costs no query of its own (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -9,12 +12,35 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 
 from accounts import selectors, services
+from accounts.access import MEMBERSHIP_FIELDS, access_from_memberships
 from accounts.security import client_address, security_event
 
 
 class ThrottledModelBackend(ModelBackend):
+    def get_user(self, user_id):
+        """The session's user and, in the same query, what `access_for` reads of their
+        memberships (one row per membership and pipeline of its team), kept on the user for
+        the request."""
+        prefix = {field: f"memberships__{field}" for field in MEMBERSHIP_FIELDS}
+        rows = list(
+            get_user_model()
+            ._default_manager.filter(pk=user_id)
+            .annotate(**{f"access_{i}": F(path) for i, path in enumerate(prefix.values())})
+            .order_by()
+        )
+        if not rows:
+            return None
+        user = rows[0]
+        if not self.user_can_authenticate(user):
+            return None
+        user._crm_access = access_from_memberships(
+            user, [tuple(getattr(row, f"access_{i}") for i in range(len(prefix))) for row in rows]
+        )
+        return user
+
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None:
             username = kwargs.get(get_user_model().USERNAME_FIELD)

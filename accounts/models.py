@@ -64,6 +64,41 @@ class Membership(models.Model):
         return f"{self.user} · {self.team} · {self.get_role_display()}"
 
 
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        return self.filter(accepted_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to join: the invited person is an inactive user with a
+    membership (team and role) from the start, and becomes active when they accept through
+    the mailed link (accounts.tokens.invitation_token_generator), choosing their name and
+    password. `sent_at` is part of the link's signature: a resend makes older links useless.
+    Revoking deletes the never-used account with it."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="invitation")
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return self.user.email
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None
+
+
 class LoginFailure(models.Model):
     """One failed sign-in, kept for the throttling window (docs/reliability.md: login throttling
     lives in the database, not in Redis). `username` is what was typed, lower-cased, whether

@@ -11,9 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 
 from accounts.access import access_for
-from accounts.models import LoginFailure, Membership, Role, Team, User
+from accounts.models import Invitation, LoginFailure, Membership, Role, Team, User
+from accounts.tokens import invitation_token_generator
 from crm.models import Company
 from pipeline.models import Activity, Deal, Pipeline
 
@@ -100,6 +103,10 @@ def users_of_team(*, team_id: int):
 PASSWORD_RESET_PREFIX = "password-reset:"
 
 
+# Wrong first-run set-up tokens are counted in the same table under this key (crm.views.setup).
+SETUP_TOKEN_KEY = "setup-token:"
+
+
 def password_reset_key(email: str) -> str:
     """The throttle row's key for reset requests to `email` (lower-cased, as typed)."""
     return (PASSWORD_RESET_PREFIX + email.lower())[:150]
@@ -124,7 +131,9 @@ def login_is_throttled(*, username: str, address: str | None) -> bool:
     return _is_throttled(
         key=username.lower()[:150],
         address=address,
-        address_rows=lambda rows: rows.exclude(username__startswith=PASSWORD_RESET_PREFIX),
+        address_rows=lambda rows: rows.exclude(username__startswith=PASSWORD_RESET_PREFIX).exclude(
+            username=SETUP_TOKEN_KEY
+        ),
     )
 
 
@@ -139,6 +148,15 @@ def password_reset_is_throttled(*, email: str, address: str | None) -> bool:
     )
 
 
+def setup_token_is_throttled(*, address: str | None) -> bool:
+    """True when the client address typed as many wrong set-up tokens within the sign-in's
+    window as the sign-in allows failures per address (LOGIN_ADDRESS_FAILURE_LIMIT). Without
+    an address (a misconfigured proxy), every client shares one count."""
+    since = timezone.now() - timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    rows = LoginFailure.objects.filter(username=SETUP_TOKEN_KEY, at__gte=since, address=address)
+    return rows.count() >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+
+
 # --- settings: users and teams ------------------------------------------------------------
 
 
@@ -150,11 +168,67 @@ def _memberships_with_teams():
 
 
 def users_for_settings(*, user: User):
-    """Every user, active first, with their memberships and teams (two queries)."""
+    """Every user, active first, with their memberships and teams (two queries). People
+    invited who have not accepted yet are listed apart (`invitations_for_settings`)."""
     settings_access(user=user)
-    return User.objects.prefetch_related(_memberships_with_teams()).order_by(
-        "-is_active", "first_name", "last_name", "username"
+    return (
+        User.objects.exclude(invitation__accepted_at__isnull=True, invitation__isnull=False)
+        .prefetch_related(_memberships_with_teams())
+        .order_by("-is_active", "first_name", "last_name", "username")
     )
+
+
+def invitations_for_settings(*, user: User):
+    """Pending invitations, newest first, with the invited user, their team and role and who
+    invited them (two queries)."""
+    settings_access(user=user)
+    return (
+        Invitation.objects.pending()
+        .select_related("user", "invited_by")
+        .prefetch_related(Prefetch("user__memberships", queryset=_memberships_ordered()))
+        .order_by("-sent_at", "-pk")
+    )
+
+
+def _memberships_ordered():
+    return Membership.objects.select_related("team").order_by("team__name")
+
+
+def invitations_pending_in_team(*, team: Team | None):
+    """Pending invitations into `team`, oldest first, with their users and memberships (the
+    set-up's invitation step; it passed its own door)."""
+    if team is None:
+        return Invitation.objects.none()
+    return (
+        Invitation.objects.pending()
+        .filter(user__memberships__team=team)
+        .select_related("user")
+        .prefetch_related(Prefetch("user__memberships", queryset=_memberships_ordered()))
+        .order_by("sent_at", "pk")
+    )
+
+
+def invitation_get_for_settings(*, user: User, pk: int) -> Invitation:
+    """A pending invitation to resend or revoke: admins only (403); unknown, accepted or
+    revoked ones 404."""
+    settings_access(user=user)
+    return get_object_or_404(Invitation.objects.pending().select_related("user"), pk=pk)
+
+
+def invitation_user_for_link(*, uidb64: str, token: str) -> User | None:
+    """The invited user of a link, if the link is genuine, not expired, not used and its
+    invitation still pending; None otherwise (the page says so, whatever the reason)."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    invitation = Invitation.objects.pending().select_related("user").filter(user_id=pk).first()
+    if invitation is None or invitation.user.is_active:
+        return None
+    user = invitation.user
+    if not invitation_token_generator.check_token(user, token):
+        return None
+    return user
 
 
 def user_get_for_settings(*, user: User, pk: int) -> User:

@@ -24,11 +24,13 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts import selectors
-from accounts.models import LoginFailure, Membership, Role, Team, User
+from accounts.models import Invitation, LoginFailure, Membership, Role, Team, User
 from accounts.security import security_event
 from accounts.selectors import live_work_team_ids
-from crm.broker import registered_task
+from accounts.tokens import invitation_token_generator
+from crm.broker import enqueue, registered_task
 from crm.rules import RuleError
+from crm.shared import changed as shared_changed
 from crm.transactions import atomic_with_retry
 
 logger = logging.getLogger(__name__)
@@ -268,7 +270,10 @@ def user_update(
     """Change a user's name and e-mail. Returns False (and writes nothing) when nothing
     changed. Username, password, roles and active state have their own services."""
     current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
-    return _save_changes(current, first_name=first_name, last_name=last_name, email=email)
+    if not _save_changes(current, first_name=first_name, last_name=last_name, email=email):
+        return False
+    shared_changed("labels")  # reports name people
+    return True
 
 
 @dataclass(frozen=True)
@@ -368,10 +373,13 @@ def user_deactivate(*, acting_user: User, user: User, reassign_to: User | None =
 @atomic_with_retry
 def user_reactivate(*, acting_user: User, user: User) -> bool:
     """Let a deactivated user sign in again, with the memberships they had. Deals handed
-    over stay with their new owners. Idempotent: False when already active."""
+    over stay with their new owners. Idempotent: False when already active. Someone invited
+    who has not accepted yet is not deactivated: they become active by accepting."""
     current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if current.is_active:
         return False
+    if Invitation.objects.pending().filter(user=current).exists():
+        raise UserRuleError(_("They have not accepted their invitation yet."))
     current.is_active = True
     current.save(update_fields=["is_active"])
     security_event("user_reactivated", user_id=current.pk, by=acting_user.pk)
@@ -395,7 +403,10 @@ def team_update(*, acting_user: User, team: Team, name: str, own_deals_only: boo
     current = Team.objects.select_for_update(no_key=True).get(pk=team.pk)
     if Team.objects.filter(name__iexact=name).exclude(pk=current.pk).exists():
         raise UserRuleError(_("A team with that name exists."), field="name")
-    return _save_changes(current, name=name, own_deals_only=own_deals_only)
+    if not _save_changes(current, name=name, own_deals_only=own_deals_only):
+        return False
+    shared_changed("labels")  # reports name teams
+    return True
 
 
 @atomic_with_retry
@@ -443,4 +454,181 @@ def membership_remove(*, acting_user: User, membership: Membership) -> bool:
     security_event(
         "membership_removed", user_id=user.pk, team_id=current.team_id, by=acting_user.pk
     )
+    return True
+
+
+# --- invitations --------------------------------------------------------------------------
+
+
+def _free_username(wanted: str, *, exclude_pk: int | None = None) -> str:
+    """`wanted` cut to a valid user name, with a number added until nobody else has it."""
+    base = "".join(c for c in wanted.lower() if c.isalnum() or c in "@.+-_")[:140] or "user"
+    taken = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    candidate, number = base, 1
+    while taken.filter(username__iexact=candidate).exists():
+        number += 1
+        candidate = f"{base}{number}"
+    return candidate
+
+
+def invitation_username_suggestion(*, user: User) -> str:
+    """What the invitation page offers as the user name: the address's part before the @,
+    made unique ("ann", "ann2")."""
+    return _free_username(user.email.split("@", 1)[0], exclude_pk=user.pk)
+
+
+@atomic_with_retry
+def invitation_create(*, acting_user: User, email: str, team: Team, role: str) -> Invitation:
+    """Invite `email` into `team` with `role`: an inactive user (no password; the address is
+    their user name until they choose one) with that membership, and an invitation whose
+    link is mailed after commit (`invitation_send`, through the worker; in the request when
+    the broker is down). Refused when anyone has the address already (a user or another
+    invitation: resend that one). Assumes the caller passed the settings door (admins)."""
+    email = (email or "").strip()
+    if not email or len(email) > 254:
+        raise UserRuleError(_("Enter an e-mail address."), field="email")
+    if role not in Role.values:
+        raise UserRuleError(_("Choose a role."), field="role")
+    if User.objects.filter(email__iexact=email).exists():
+        raise UserRuleError(
+            _("Someone with this e-mail address has an account or an invitation already."),
+            field="email",
+        )
+    user = User(username=_free_username(email), email=email, is_active=False)
+    user.set_unusable_password()
+    user.save()
+    Membership.objects.create(user=user, team=team, role=role)
+    invitation = Invitation.objects.create(
+        user=user, invited_by=acting_user, sent_at=timezone.now()
+    )
+    security_event(
+        "invitation_created", user_id=user.pk, by=acting_user.pk, team_id=team.pk, role=role
+    )
+    transaction.on_commit(lambda: _invitation_queue(invitation_id=invitation.pk))
+    return invitation
+
+
+def _lock_pending(invitation: Invitation) -> Invitation | None:
+    current = (
+        Invitation.objects.select_for_update(no_key=True)
+        .select_related("user")
+        .filter(pk=invitation.pk)
+        .first()
+    )
+    if current is None or not current.is_pending:
+        return None
+    return current
+
+
+@atomic_with_retry
+def invitation_resend(*, acting_user: User, invitation: Invitation) -> Invitation:
+    """Mail a fresh link; every link sent before stops working (`sent_at` is signed into it).
+    Refused when the invitation was accepted or revoked meanwhile."""
+    current = _lock_pending(invitation)
+    if current is None:
+        raise UserRuleError(_("This invitation was accepted or revoked meanwhile."))
+    current.sent_at = timezone.now()
+    current.save(update_fields=["sent_at"])
+    security_event("invitation_resent", user_id=current.user_id, by=acting_user.pk)
+    transaction.on_commit(lambda: _invitation_queue(invitation_id=current.pk))
+    return current
+
+
+@atomic_with_retry
+def invitation_revoke(*, acting_user: User, invitation: Invitation) -> bool:
+    """Withdraw a pending invitation: the invited, never-used account goes with it, so its
+    links lead nowhere. Idempotent: False when it is already gone; refused when accepted."""
+    current = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if current is None:
+        return False
+    if not current.is_pending:
+        raise UserRuleError(_("This invitation was accepted meanwhile: deactivate the user."))
+    user_id = current.user_id
+    # The user row carries the membership and the invitation with it (CASCADE); nothing else
+    # can point at someone who never signed in and is offered nowhere (inactive).
+    User.objects.filter(pk=user_id, is_active=False).delete()
+    security_event("invitation_revoked", user_id=user_id, by=acting_user.pk)
+    return True
+
+
+@atomic_with_retry
+def invitation_accept(
+    *, user: User, username: str, first_name: str, last_name: str, password: str
+) -> User:
+    """The invited person chose their user name, name and password through a valid link
+    (checked by the caller with `accounts.selectors.invitation_user_for_link`): they become an
+    active user with the membership the invitation gave them. Refused when the invitation was
+    accepted or revoked meanwhile, or the user name is taken. Single use: the password and
+    the active flag are signed into the link."""
+    current = User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+    invitation = Invitation.objects.select_for_update(no_key=True).filter(user_id=user.pk).first()
+    if current is None or invitation is None or not invitation.is_pending or current.is_active:
+        raise UserRuleError(_("This invitation no longer works. Ask your admin for a new one."))
+    if User.objects.filter(username__iexact=username).exclude(pk=current.pk).exists():
+        raise UserRuleError(_("That user name is taken."), field="username")
+    current.username = username
+    current.first_name = first_name
+    current.last_name = last_name
+    current.is_active = True
+    current.set_password(password)
+    current.save()
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    security_event("invitation_accepted", user_id=current.pk)
+    return current
+
+
+def invitation_link(*, invitation: Invitation) -> str:
+    """The invitation's link as it is mailed (SITE_URL): signed, expiring, single use."""
+    from crm.mail import absolute_url
+
+    user = invitation.user
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = invitation_token_generator.make_token(user)
+    return absolute_url(reverse("invitation-accept", kwargs={"uidb64": uid, "token": token}))
+
+
+def _invitation_queue(*, invitation_id: int) -> None:
+    """Hand the mail to the worker; with the broker down, send it here (after commit, with
+    EMAIL_TIMEOUT): the admin's page must not break, and a slower answer beats a lost
+    invitation. A mail that still fails is logged; the admin can resend."""
+    if enqueue("accounts.invitation_send", invitation_id):
+        return
+    try:
+        invitation_send(invitation_id=invitation_id)
+    except Exception:  # noqa: BLE001 - the invitation stands; Resend tries again
+        logger.exception("Could not send invitation %s", invitation_id)
+
+
+def invitation_send(*, invitation_id: int) -> bool:
+    """Mail the invitation's current link, in the organisation's language, from the
+    organisation. Nothing when it was accepted or revoked meanwhile (returns False). Writes
+    nothing; a second run mails the same, still valid, link again."""
+    from crm.mail import sender
+    from crm.organisation import organisation_get
+
+    invitation = (
+        Invitation.objects.pending()
+        .select_related("user", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None:
+        return False
+    user = invitation.user
+    membership = user.memberships.select_related("team").first()
+    organisation = organisation_get()
+    with translation.override(organisation.language or settings.LANGUAGE_CODE):
+        context = {
+            "organisation_name": organisation.name,
+            "invited_by": invitation.invited_by,
+            "team": membership.team.name if membership else "",
+            "role": membership.get_role_display() if membership else "",
+            "link": invitation_link(invitation=invitation),
+            "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        }
+        subject = render_to_string("registration/invitation_subject.txt", context)
+        body = render_to_string("registration/invitation_email.txt", context)
+    send_mail(" ".join(subject.split()), body, sender(), [user.email])
+    security_event("invitation_sent", user_id=user.pk)
     return True

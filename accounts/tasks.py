@@ -20,3 +20,15 @@ from accounts import services
 def password_reset_send(email: str) -> int:
     """Mail a set-password link to the active users with this address (none: nothing)."""
     return services.password_reset_send(email=email)
+
+
+@shared_task(
+    name="accounts.invitation_send",
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=10,
+    retry_backoff_max=120,
+    max_retries=5,
+)
+def invitation_send(invitation_id: int) -> bool:
+    """Mail an invitation's link (accepted or revoked meanwhile: nothing)."""
+    return services.invitation_send(invitation_id=invitation_id)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
 
 from crm.rules import RuleError
 from crm.transactions import TryAgain, is_database_unavailable, is_transient
@@ -30,8 +33,8 @@ class ContentSecurityPolicyMiddleware:
 
 class OrganisationTimeZoneMiddleware:
     """Activate the organisation's time zone for the request, so "today", "overdue" and the
-    current week are the organisation's wherever the server runs. The row is cached per
-    process, so this costs no query on most requests."""
+    current week are the organisation's wherever the server runs. Each process keeps the row
+    while it is current (crm/organisation.py), so this costs no query on most requests."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -44,6 +47,48 @@ class OrganisationTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class SetupRequiredMiddleware:
+    """Until the first-run set-up is done, lead every page to it (crm.views.setup).
+
+    On an empty install (no user yet) every request but the set-up's own and static files
+    (the health checks are answered before this middleware) is redirected to `/setup/`, which
+    asks for the token in the server's log; the first redirect of each process writes that
+    link to the log. Once the set-up created the first admin, only that admin is led back to
+    it (a colleague who accepted an invitation meanwhile is not), until they finish; signing
+    out stays possible. Once done, this costs nothing: `setup_status()` remembers it per
+    process without a query, and a set-up is never undone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+
+    def __call__(self, request):
+        from crm.selectors.setup import setup_status
+
+        status = setup_status()
+        if status.done:
+            return self.get_response(request)
+        setup_url = reverse("setup")
+        path = request.path_info
+        if path.startswith((setup_url, self.static_prefix)):
+            return self.get_response(request)
+        if status.unclaimed:
+            from crm.services.setup import setup_token_announce
+
+            setup_token_announce()
+            return self._to_setup(request, setup_url)
+        user = request.user
+        if user.is_authenticated and user.pk == status.admin_id and path != reverse("logout"):
+            return self._to_setup(request, setup_url)
+        return self.get_response(request)
+
+    @staticmethod
+    def _to_setup(request, url: str):
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
 
 
 class RefusalMiddleware:

@@ -167,7 +167,7 @@ class WeekStart(models.IntegerChoices):
 class Organisation(models.Model):
     """The one organisation this install serves (a single row, pk 1).
 
-    Read it through ``crm.selectors.organisation_get()``, which caches it per process.
+    Read it through ``crm.organisation.organisation_get()``, which each process keeps while current.
     """
 
     name = models.CharField(_("name"), max_length=100, default="My company")
@@ -188,6 +188,24 @@ class Organisation(models.Model):
     # importing its own export matches its own deals by id, and another install's by the
     # source id it keeps (crm.services.imports).
     install_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    # The language of mail from the CRM (invitations, resets) and the interface's default;
+    # one of settings.LANGUAGES, checked by the form and the services.
+    language = models.CharField(_("language"), max_length=10, default="en-gb")
+    # The first-run set-up (crm/services/setup.py, docs/architecture.md "First run"). The
+    # set-up token is never stored: it is an HMAC of `setup_token_salt` under SECRET_KEY, so
+    # every web process derives the same one and a database dump alone does not reveal it.
+    # Blank once the install is claimed (the token is dead from then on).
+    setup_token_salt = models.CharField(max_length=64, blank=True)
+    # The admin created by the set-up, while they finish its later steps (`setup_step`).
+    setup_admin = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    setup_step = models.CharField(max_length=20, blank=True)
+    setup_completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,40 +1,40 @@
-"""The organisation row, read once per process and kept for a short while.
+"""The organisation row, which every page reads, kept in each process's memory while it is
+current.
 
-Every page shows the organisation's name and money in its reporting currency, so the row is
-cached per process instead of read per request. A change made in this process is seen at once
-(`organisation_changed()`); other processes see it within `TTL_SECONDS`.
+The row is read once per process and kept under the shared `organisation` version
+(`crm.shared`): a change made through any process or node gives the version a new token after
+commit (`organisation_changed()`), and every process reads the row again at its next request.
+Steady state costs no query, only the request's one look at the shared versions.
 """
 
 from __future__ import annotations
 
-import time
 import zoneinfo
 
 from django.conf import settings
 from django.utils import timezone
 
 from crm.models import Organisation
+from crm.shared import Memo, changed
 
-TTL_SECONDS = 30.0
 
-_cached: Organisation | None = None
-_cached_at = 0.0
+def _load(_key) -> Organisation:
+    organisation, _ = Organisation.objects.get_or_create(pk=1, defaults=initial_values())
+    return organisation
+
+
+_memo = Memo("organisation", _load)
 
 
 def organisation_get() -> Organisation:
     """The organisation (created with the defaults if the row is missing)."""
-    global _cached, _cached_at
-    now = time.monotonic()
-    if _cached is None or now - _cached_at > TTL_SECONDS:
-        _cached, _ = Organisation.objects.get_or_create(pk=1, defaults=initial_values())
-        _cached_at = now
-    return _cached
+    return _memo.get()
 
 
 def organisation_changed() -> None:
-    """Forget the cached row; call after saving it (on commit)."""
-    global _cached
-    _cached = None
+    """The row was written: call in the writing transaction (or after it). This process reads
+    it again at once, every other process at its next request after commit."""
+    changed("organisation")
 
 
 def initial_values() -> dict:

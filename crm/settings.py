@@ -1,8 +1,8 @@
 """Settings, driven by environment variables through small strict helpers.
 
 Safe defaults: DEBUG is off and SECRET_KEY is required unless DEBUG is on. With no
-DATABASE_URL and no CELERY_BROKER_URL the app runs embedded: SQLite and Celery's
-filesystem broker, no servers needed.
+DATABASE_URL, CELERY_BROKER_URL and REDIS_URL the app runs embedded: SQLite, Celery's
+filesystem broker and a file cache under var/, no servers needed.
 """
 
 from __future__ import annotations
@@ -93,6 +93,10 @@ MIDDLEWARE = [
     # Before the security, session and auth middlewares: /healthz and /readyz answer a load
     # balancer calling by IP over plain HTTP, and /healthz costs no query.
     "crm.health.HealthCheckMiddleware",
+    # The shared versions (crm/shared.py), read once per request; and the cookie that keeps a
+    # browser that has just written on the primary database for a few seconds (crm/replica.py).
+    "crm.shared.SharedStateMiddleware",
+    "crm.replica.ReplicaPinMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -102,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.OrganisationTimeZoneMiddleware",
+    # Until the first-run set-up is done every page leads to it; afterwards it costs nothing.
+    "crm.middleware.SetupRequiredMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.RefusalLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -172,6 +178,28 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
+# A read replica (optional): the read-only report pages (forecast, analytics and their
+# exports) read from it; everything else, and everything inside a transaction, uses the
+# primary (crm/replica.py, README "Scaling").
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        **DATABASES["replica"].get("OPTIONS", {}),
+    }
+    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+READ_REPLICA = "replica" if DATABASE_REPLICA_URL else None
+# After a write (any POST, PUT, PATCH or DELETE that succeeded), the writer's report pages read
+# from the primary for this long, so they show what was just saved whatever the replica's lag.
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10)
+DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -199,8 +227,51 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Sessions live in the database, never in Redis: a broker outage must not log people out.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# The cache every web process, worker and node shares (crm/shared.py): Redis with REDIS_URL
+# or CACHE_URL (redis://, rediss://, unix://), else the embedded default, files under var/cache
+# that every process on this machine reads (CACHE_URL=file:///a/folder moves them). Never a
+# per-process memory cache: a value one process drops after a write would live on in the
+# others. A Redis outage answers like an empty cache (every read goes to the database) for
+# CACHE_OUTAGE_SECONDS before the next try, so it never breaks a page.
+CACHE_URL = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "crm")
+CACHE_OUTAGE_SECONDS = env_float("CACHE_OUTAGE_SECONDS", 5.0)
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "crm.shared.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("CACHE_CONNECT_TIMEOUT", 0.5),
+                "socket_timeout": env_float("CACHE_TIMEOUT", 1.0),
+            },
+        }
+    }
+elif CACHE_URL.startswith("file://") or not CACHE_URL:
+    _cache_dir = (
+        Path(CACHE_URL.removeprefix("file://")) if CACHE_URL else BASE_DIR / "var" / "cache"
+    )
+    if not _cache_dir.is_absolute():
+        raise ImproperlyConfigured("CACHE_URL=file://... needs an absolute path (file:///...).")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(_cache_dir),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }
+else:
+    raise ImproperlyConfigured(
+        "CACHE_URL (or REDIS_URL) must be redis://, rediss://, unix:// or file:///a/folder, "
+        f"not {CACHE_URL.split('://')[0]!r}."
+    )
+
+# Sessions: rows in the database, read through the shared cache (one query less per request).
+# Every node finds a session wherever it was written; a cache outage only sends the reads to
+# the database, so nobody is signed out (docs/decisions.md).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Idle timeout: accounts.middleware.IdleTimeoutMiddleware signs out a session unused for this
 # long; it refreshes the session at most once a minute, which also pushes the cookie's expiry.
 IDLE_TIMEOUT_MINUTES = env_int("IDLE_TIMEOUT_MINUTES", 480)

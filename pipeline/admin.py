@@ -3,7 +3,6 @@ and services; a rate saved or deleted here moves the money version on like the s
 so cached figures in money are recomputed at once."""
 
 from django.contrib import admin
-from django.db import transaction
 
 from pipeline.models import (
     Activity,
@@ -42,15 +41,15 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        transaction.on_commit(rates_changed)
+        rates_changed()
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        transaction.on_commit(rates_changed)
+        rates_changed()
 
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
-        transaction.on_commit(rates_changed)
+        rates_changed()
 
 
 @admin.register(SalesTarget)

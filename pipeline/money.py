@@ -9,32 +9,27 @@ per currency in the database (exact decimals), each sum is converted with the ra
 (and weighted by the stage's probability where asked), and every figure shown is rounded once,
 to the cent, half up. A total is rounded from its exact parts, not summed from rounded cells.
 
-Money version: a token in the shared cache that changes whenever the reporting currency or an
-exchange rate does (`rates_changed()`, called on commit by every such write). Anything that
-keeps a figure in money keeps it under a key holding `money_key()` (the currency and the
-token), so a switch or a new rate is seen by every process at once, without waiting for a
-cache entry to expire.
+Money version: the shared version `money` (`crm.shared`), which every change of the reporting
+currency or of an exchange rate moves on after commit (`rates_changed()`). Anything that keeps
+a figure in money keeps it under a key holding `money_key()` (the currency and the token), and
+each process keeps today's rates in memory only under the current token, so a switch or a new
+rate is seen by every process and node at once, without waiting for anything to expire.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-from crm.organisation import organisation_changed, reporting_currency
+from crm.organisation import reporting_currency
+from crm.shared import Memo, changed, version
 
 CENT = Decimal("0.01")
-RATES_TTL_SECONDS = 60
-MONEY_VERSION_KEY = "money:version"
 
 
 @dataclass(frozen=True)
@@ -72,56 +67,31 @@ def rates_from(rows: Iterable[tuple[str, Decimal, date]], *, day: date, reportin
     return rates
 
 
-_cache_lock = threading.Lock()
-_cache: dict = {"rates": None, "day": None, "loaded": 0.0, "version": None}
-
-
 def money_version() -> str:
-    """The current money version (see the module docstring), kept without expiry in the same
-    cache as the figures it versions; if it is evicted, a fresh token is drawn, which only
-    orphans the entries made under the old one (a token is never reused). When it moved since
-    this process last looked (another process changed the currency or a rate), this process's
-    rates and organisation row are dropped, so the currency and the rates it goes on to read
-    are the new ones, never one without the other."""
-    version = cache.get(MONEY_VERSION_KEY)
-    if version is None:
-        cache.add(MONEY_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(MONEY_VERSION_KEY) or uuid.uuid4().hex  # a cache that keeps nothing
-    with _cache_lock:
-        if _cache["version"] != version:
-            if _cache["version"] is not None:
-                organisation_changed()
-            _cache.update(rates=None, version=version)
-    return version
+    """The current money version (see the module docstring)."""
+    return version("money")
 
 
 def money_key() -> str:
     """'DKK:<version>': the part of a cache key every cached money figure must carry."""
-    version = money_version()
-    return f"{reporting_currency()}:{version}"
+    return f"{reporting_currency()}:{money_version()}"
+
+
+_rates = Memo("money", lambda key: rates_on(key[0], reporting=key[1]))
 
 
 def current_rates() -> dict[str, Rate]:
-    """Today's rates, read at most once a minute per process: rates change rarely and the
-    board must not spend a query on them. `rates_changed()` drops them at once, here and,
-    through the money version, in every other process."""
-    money_version()
-    today = timezone.localdate()
-    key = (today, reporting_currency())
-    with _cache_lock:
-        fresh = time.monotonic() - _cache["loaded"] < RATES_TTL_SECONDS
-        if _cache["rates"] is None or _cache["day"] != key or not fresh:
-            _cache.update(rates=rates_on(today), day=key, loaded=time.monotonic())
-        return _cache["rates"]
+    """Today's rates, read once per process and kept while the money version stays: the board
+    must not spend a query on them. `rates_changed()` moves the version on, here and in every
+    other process."""
+    return _rates.get((timezone.localdate(), reporting_currency()))
 
 
 def rates_changed() -> None:
-    """The reporting currency or an exchange rate changed: call on commit. Drops this
-    process's rates and moves the money version on, which re-keys every cached figure."""
-    version = uuid.uuid4().hex
-    cache.set(MONEY_VERSION_KEY, version, timeout=None)
-    with _cache_lock:
-        _cache.update(rates=None, version=version)
+    """The reporting currency or an exchange rate changed: call in the writing transaction
+    (or after it). Moves the money version on after commit, which re-keys every cached figure
+    and makes every process read the rates again."""
+    changed("money")
 
 
 def to_reporting(amount: Decimal, currency: str, rates: dict[str, Rate] | None = None) -> Decimal:

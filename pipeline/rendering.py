@@ -22,7 +22,7 @@ def _deals_path() -> str:
     return reverse("deal-detail", args=[0]).removesuffix("0/")
 
 
-def _activities_path() -> str:
+def activities_path() -> str:
     """'/activities/' - the prefix of the next step's edit and complete URLs."""
     return reverse("activity-update", args=[0]).removesuffix("0/edit/")
 
@@ -56,7 +56,7 @@ def cards_html(request, cards) -> SafeString:
             "short": short,
             "t": _card_texts(),
             "deals_path": _deals_path(),
-            "activities_path": _activities_path(),
+            "activities_path": activities_path(),
         },
         request=request,
     )

@@ -5,8 +5,16 @@ alice: salesperson, team A · bob: manager, team A · carol: salesperson, team B
 
 from __future__ import annotations
 
+import copy
+import os
+import shutil
+import tempfile
+import uuid
+
 import pytest
 from django.conf import settings
+from django.core.cache import cache
+from django.test.utils import override_settings
 
 from accounts.models import Role
 from tests.factories import (
@@ -20,9 +28,9 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings():
-    """Plain HTTP on localhost, fast password hashing, no static manifest. Session-scoped and
-    applied to the settings object itself so the live server's middleware, built once, sees
-    it too."""
+    """Plain HTTP on localhost, fast password hashing, no static manifest, a cache of the
+    run's own. Session-scoped and applied to the settings object itself so the live server's
+    middleware, built once, sees it too."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -32,6 +40,54 @@ def _test_settings():
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.READ_REPLICA = None  # on only where a test asks (see django_db_modify_db_settings)
+    folder = _use_test_cache()
+    yield
+    clear_test_cache()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _use_test_cache() -> str | None:
+    """The suite's own cache, never the developer's: the configured Redis (CI sets REDIS_URL)
+    under a key prefix of this run alone, so parallel runs on one Redis cannot see each other's
+    keys; or, embedded, files in a folder of this run. Returns that folder. Applied through
+    override_settings so Django's cache handlers are rebuilt with it."""
+    default = settings.CACHES["default"]
+    if default["BACKEND"] == "crm.shared.RedisCache":
+        test_cache = {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
+        folder = None
+    else:
+        (settings.BASE_DIR / "var").mkdir(exist_ok=True)
+        folder = tempfile.mkdtemp(prefix="test-cache-", dir=settings.BASE_DIR / "var")
+        test_cache = {**default, "LOCATION": folder}
+    override_settings(CACHES={"default": test_cache}).enable()
+    # Processes the suite starts (a Celery worker, gunicorn for the benchmarks and the
+    # two-node test) share it too, rather than the developer's or another run's keys.
+    os.environ["CACHE_URL"] = (
+        test_cache["LOCATION"] if folder is None else f"file://{test_cache['LOCATION']}"
+    )
+    os.environ["CACHE_KEY_PREFIX"] = test_cache["KEY_PREFIX"]
+    return folder
+
+
+def clear_test_cache() -> None:
+    """Empty this run's part of the cache: on Redis only the keys under the run's prefix
+    (FLUSHDB would empty other runs' keys and the broker's queues if they share the database)."""
+    test_cache = settings.CACHES["default"]
+    if test_cache["BACKEND"] == "crm.shared.RedisCache":
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{test_cache['KEY_PREFIX']}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: no figures, sessions or versions of another."""
+    clear_test_cache()
 
 
 @pytest.fixture(scope="session")
@@ -43,10 +99,17 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     db = settings.DATABASES["default"]
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db.setdefault("TEST", {})["NAME"] = str(settings.BASE_DIR / "var" / "test-db.sqlite3")
+    # A read replica that is the test database itself (a mirror), for the tests of which pages
+    # read from it (tests/crm/test_replica.py). Reads go there only where a test turns
+    # READ_REPLICA on: the other tests run inside one transaction the replica cannot see.
+    if "replica" not in settings.DATABASES:
+        replica = copy.deepcopy(db)
+        replica["TEST"] = {**replica.get("TEST", {}), "MIRROR": "default", "NAME": None}
+        settings.DATABASES["replica"] = replica
 
 
 @pytest.fixture(autouse=True)
-def _fresh_exchange_rates():
+def _fresh_exchange_rates(_fresh_cache):
     """Each test reads the exchange rates its own database holds."""
     from pipeline.money import rates_changed
 
@@ -66,7 +129,7 @@ def _fresh_broker_circuit():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_organisation(request):
+def _fresh_organisation(request, _fresh_cache):
     """Each test reads the organisation row its own database holds, read before the test
     starts, as a running server has it cached: pinned query counts do not include it."""
     from crm.organisation import organisation_changed, organisation_get
@@ -79,6 +142,31 @@ def _fresh_organisation(request):
             break
     yield
     organisation_changed()
+
+
+@pytest.fixture(autouse=True)
+def _setup_done():
+    """Tests run against an installed CRM: the first-run set-up counts as done (without a
+    query, so pinned query counts are as in production), whatever users the test makes.
+    `empty_install` starts from an install nobody has set up."""
+    from crm.selectors.setup import setup_status_assume_done
+
+    setup_status_assume_done()
+    yield
+    setup_status_assume_done()
+
+
+@pytest.fixture
+def empty_install(_setup_done, db):
+    """An install nobody has set up: the set-up phase is read from the database again, and
+    each web process's one-time log line of the set-up link is not written yet."""
+    from crm.selectors.setup import setup_status_forget
+    from crm.services import setup
+
+    setup_status_forget()
+    setup._announced = False
+    yield
+    setup._announced = False
 
 
 def is_postgres() -> bool:

@@ -11,6 +11,8 @@ from unittest import mock
 import psycopg
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends import cached_db
+from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError, close_old_connections, connection, transaction
 from django.test import Client, RequestFactory
@@ -112,7 +114,7 @@ def test_a_drag_that_loses_twice_is_refused_with_409_and_nothing_changes(client,
     deal = DealFactory(stage=stages_a[0], owner=alice)
     client.force_login(alice)
     with mock.patch(
-        "pipeline.services.deals._position_for_drop", side_effect=database_error("40P01")
+        "pipeline.services.deals._position_from_lock", side_effect=database_error("40P01")
     ) as position:
         response = client.post(
             reverse("deal-move", args=[deal.pk]),
@@ -133,7 +135,7 @@ def test_a_transient_error_inside_an_outer_transaction_is_409_not_500(client, al
     deal = DealFactory(stage=stages_a[0], owner=alice)
     client.force_login(alice)
     with mock.patch(
-        "pipeline.services.deals._position_for_drop", side_effect=database_error("40001")
+        "pipeline.services.deals._position_from_lock", side_effect=database_error("40001")
     ):
         response = client.post(
             reverse("deal-move", args=[deal.pk]), {"stage": stages_a[1].pk, "version": 1}
@@ -148,7 +150,7 @@ def test_a_database_that_went_away_is_a_quick_503_page(client, alice, stages_a):
     deal = DealFactory(stage=stages_a[0], owner=alice)
     client.force_login(alice)
     with mock.patch(
-        "pipeline.services.deals._position_for_drop", side_effect=database_error("08006")
+        "pipeline.services.deals._position_from_lock", side_effect=database_error("08006")
     ):
         page = client.post(
             reverse("deal-move", args=[deal.pk]), {"stage": stages_a[1].pk, "version": 1}
@@ -170,8 +172,11 @@ def test_a_database_that_went_away_is_a_quick_503_page(client, alice, stages_a):
 def test_a_database_error_before_the_view_is_a_503_too(client, alice):
     client.force_login(alice)
     client.raise_request_exception = False
+    # Not in the shared cache (evicted, or a node whose cache just restarted): the session
+    # row is read from the database, which is down.
+    cache.delete(cached_db.KEY_PREFIX + client.session.session_key)
     with mock.patch(
-        "django.contrib.sessions.backends.db.SessionStore.load",
+        "django.contrib.sessions.backends.db.SessionStore._get_session_from_db",
         side_effect=database_error("08001"),
     ):
         response = client.get(reverse("home"))

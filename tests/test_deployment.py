@@ -18,7 +18,16 @@ DOCKER_COMPOSE = Path(sys.executable).parent / "docker-compose"
 
 # Variables that would change what is checked, dropped so the developer's shell (or a CI
 # run against PostgreSQL) cannot make these tests pass or fail by accident.
-AMBIENT_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL", "DEFAULT_FROM_EMAIL")
+AMBIENT_VARIABLES = (
+    "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "CACHE_URL",
+    "CACHE_KEY_PREFIX",
+    "SITE_URL",
+    "DEFAULT_FROM_EMAIL",
+)
 
 
 def clean_environment(**overrides: str) -> dict[str, str]:
@@ -86,6 +95,91 @@ def test_every_compose_variable_is_read_by_settings():
     assert unread == [], f"docker-compose.yml sets variables crm/settings.py never reads: {unread}"
     for service in ("web", "worker", "beat"):
         assert set(config["services"][service]["environment"]) == compose_names, service
+
+
+def compose_config() -> dict:
+    result = compose("config", "--format", "json", env=clean_environment(DJANGO_SECRET_KEY="x"))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_compose_shows_the_scaled_shape():
+    """One published port (the balancer), web replicated behind it, migrations run once before
+    anything starts, exactly one beat, and every app service on the shared Redis cache."""
+    services = compose_config()["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    assert int(services["web"]["deploy"]["replicas"]) >= 2
+    assert "migrate" not in " ".join(services["web"]["command"])
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+        assert services[name]["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert "deploy" not in services["beat"]
+    assert (ROOT / "deploy" / "nginx.conf").is_file()
+
+
+def settings_with(code: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    env = clean_environment(DJANGO_SECRET_KEY="x" * 60, **environment)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+CACHE_SETTING = (
+    "from django.conf import settings as s; c = s.CACHES['default']; "
+    "print(c['BACKEND'], c['LOCATION'], c['KEY_PREFIX'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, f"django.core.cache.backends.filebased.FileBasedCache {ROOT / 'var' / 'cache'} crm"),
+        ({"REDIS_URL": "redis://cache:6379/1"}, "crm.shared.RedisCache redis://cache:6379/1 crm"),
+        (
+            {"CACHE_URL": "file:///srv/crm-cache", "CACHE_KEY_PREFIX": "eu"},
+            "django.core.cache.backends.filebased.FileBasedCache /srv/crm-cache eu",
+        ),
+    ],
+)
+def test_the_cache_is_shared_by_every_process(environment, expected):
+    """Redis from the environment, else files every local process reads: never a cache in
+    one process's memory."""
+    result = settings_with(CACHE_SETTING, **environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("url", ["locmem://", "memcached://cache:11211", "file://relative"])
+def test_a_cache_url_that_is_not_shared_is_refused_at_start(url):
+    result = settings_with(CACHE_SETTING, CACHE_URL=url)
+    assert result.returncode != 0
+    assert "CACHE_URL" in result.stderr
+
+
+def test_a_replica_url_adds_the_replica_for_the_report_pages():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.READ_REPLICA, s.DATABASES['replica']['HOST'], s.DATABASE_ROUTERS)"
+    )
+    result = settings_with(
+        code,
+        DATABASE_URL="postgres://crm@primary:5432/crm",
+        DATABASE_REPLICA_URL="postgres://crm@replica:5432/crm",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "replica replica ['crm.replica.ReplicaRouter']"
+    without = settings_with("from django.conf import settings as s; print(s.READ_REPLICA)")
+    assert without.stdout.strip() == "None"
 
 
 def production_environment(**overrides: str) -> dict[str, str]:
@@ -180,4 +274,4 @@ def test_production_settings_keep_the_security_machinery():
     assert "accounts.middleware.IdleTimeoutMiddleware" in out
     assert "accounts.middleware.RefusalLogMiddleware" in out
     assert "accounts.views.auth.csrf_failure" in out
-    assert " 480 28800 django.contrib.sessions.backends.db " in out
+    assert " 480 28800 django.contrib.sessions.backends.cached_db " in out

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.views import auth as views
+from accounts.views import invitations
 
 
 def _page(route: str, view, template: str, name: str, **options):
@@ -31,6 +32,12 @@ urlpatterns = [
         "password-reset-sent",
     ),
     path("set-password/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
+    # An e-mailed invitation: choose your name and password, and you are signed in.
+    path(
+        "invitation/<uidb64>/<token>/",
+        invitations.invitation_accept,
+        name="invitation-accept",
+    ),
     _page(
         "set-password/done/",
         auth_views.PasswordResetCompleteView,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts.views import memberships, teams, users
+from accounts.views import invitations, memberships, teams, users
 
 urlpatterns = [
     path("users/", users.users_list, name="settings-users"),
@@ -15,6 +15,17 @@ urlpatterns = [
         "users/<int:pk>/password-link/",
         users.user_password_link,
         name="settings-user-password-link",
+    ),
+    path("invitations/", invitations.invitation_create, name="settings-invitation-create"),
+    path(
+        "invitations/<int:pk>/resend/",
+        invitations.invitation_resend,
+        name="settings-invitation-resend",
+    ),
+    path(
+        "invitations/<int:pk>/revoke/",
+        invitations.invitation_revoke,
+        name="settings-invitation-revoke",
     ),
     path("memberships/<int:pk>/", memberships.membership_update, name="settings-membership-update"),
     path(

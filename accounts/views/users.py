@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.forms import (
     DeactivateForm,
+    InvitationForm,
     MembershipAddForm,
     MembershipRoleForm,
     UserCreateForm,
@@ -27,8 +28,17 @@ def settings_form_refusal(request, form):
 @login_required
 @require_GET
 def users_list(request):
-    users = selectors.users_for_settings(user=request.user)
-    return render(request, "settings/users.html", {"users": users})
+    return users_page(request)
+
+
+def users_page(request, *, invite_form=None, status: int = 200):
+    """The users list with the pending invitations and the invite form."""
+    context = {
+        "users": selectors.users_for_settings(user=request.user),
+        "invitations": selectors.invitations_for_settings(user=request.user),
+        "invite_form": invite_form or InvitationForm(),
+    }
+    return render(request, "settings/users.html", context, status=status)
 
 
 @login_required

@@ -286,9 +286,7 @@ class AnalyticsBench:
             http.close()
         finally:
             bench_server.stop_gunicorn(server)
-            from django.contrib.sessions.backends.db import SessionStore
-
-            SessionStore(session_key=session_key).delete()
+            bench_server.logout_session(session_key)
         self._print(results, deals=deals, changes=deals * changes)
         json_path.write_text(json.dumps({"deals": deals, "results": results}, indent=2))
 

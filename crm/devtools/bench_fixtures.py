@@ -287,7 +287,7 @@ _NEXT_STEPS_SQL = """
 WITH picked AS (
     SELECT id, owner_id FROM pipeline_deal
     WHERE pipeline_id = %(pipeline)s AND status = 'open' AND next_step_id IS NULL
-        AND id %% 10 < 7
+        AND id %% 10 < 7 AND strpos(title, %(marker)s) > 0
 ), planned AS (
     INSERT INTO pipeline_activity (
         deal_id, kind, subject, due_date, due_time, assignee_id, note, done_at, created_by_id,
@@ -317,15 +317,17 @@ NEXT_STEP_SUBJECTS = [
 ]
 
 
-def plan_next_steps(pipeline_id: int) -> int:
-    """Give ~70% of the pipeline's open deals without a next step a real open activity as their
-    next step (id % 10 < 7), copied onto the deal as the services do; of them id % 10 = 0 (~10%
-    of all deals) is overdue, the rest due in 1-30 days. Two statements whatever the count."""
+def plan_next_steps(pipeline_id: int, *, marker: str = "") -> int:
+    """Give ~70% of the pipeline's open deals without a next step (those whose title contains
+    `marker`) a real open activity as their next step (id % 10 < 7), copied onto the deal as
+    the services do; of them id % 10 = 0 (~10% of all deals) is overdue, the rest due in 1-30
+    days. Two statements whatever the count."""
     with connection.cursor() as cursor:
         cursor.execute(
             _NEXT_STEPS_SQL,
             {
                 "pipeline": pipeline_id,
+                "marker": marker,
                 "subjects": NEXT_STEP_SUBJECTS,
                 "n_subjects": len(NEXT_STEP_SUBJECTS),
             },
@@ -475,3 +477,187 @@ def scan_mix(pipeline: Pipeline) -> dict[str, int]:
         overdue=Count("pk", filter=Q(next_step_due__lt=today)),
         stale=Count("pk", filter=Q(rots_at__lt=now)),
     )
+
+
+# --- the board a real team has ------------------------------------------------------------
+
+BOARD_USERNAME = "sven"  # the salesperson the board and the drag are measured as
+
+
+BOARD_TEAM = "North"
+
+
+BOARD_PIPELINE = "New business"
+
+
+# Bench deals end their title with this marker and a number, so the fixture can count,
+# grow and shrink them without touching the demo's own deals.
+BOARD_MARKER = " #b"
+
+
+_BOARD_INSERT_SQL = """
+WITH new AS (
+    INSERT INTO pipeline_deal (
+        title, value, currency, status, position, version, stage_entered_at, created_at,
+        updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
+        pipeline_id, stage_id, owner_id, company_id, contact_id, expected_close_date,
+        last_movement_at, rots_at, needs_attention, next_step_subject, pause_reason
+    )
+    SELECT
+        (%(titles)s::text[])[1 + (%(seq)s + g) %% %(n_titles)s] || %(marker)s || (%(seq)s + g),
+        (1 + ((%(seq)s + g) * 7919) %% 480) * 250.00,
+        (%(currencies)s::text[])[1 + (%(seq)s + g) %% %(n_currencies)s],
+        'open',
+        %(start)s + g * %(gap)s,
+        1,
+        entered,
+        entered - make_interval(days => 30),
+        entered - make_interval(days => 30),
+        (%(seq)s + g) %% 3 = 0, (%(seq)s + g) %% 4 = 0, (%(seq)s + g) %% 2 = 0, '',
+        %(pipeline)s,
+        %(stage)s,
+        (%(owners)s::bigint[])[1 + (%(seq)s + g) %% %(n_owners)s],
+        company,
+        NULL,
+        current_date + (((%(seq)s + g) * 13) %% 240 - 45),
+        entered,
+        entered + make_interval(days => %(rot_days)s),
+        false, '', ''
+    FROM generate_series(1, %(count)s) AS g,
+        LATERAL (
+            -- Entered the stage within 1.3 rot periods: about a quarter of them stale.
+            SELECT now() - make_interval(
+                mins => ((%(seq)s + g) * 37) %% (%(rot_days)s * 24 * 78)
+            ),
+            (%(companies)s::bigint[])[1 + ((%(seq)s + g) * 31) %% %(n_companies)s]
+        ) AS t (entered, company)
+    RETURNING id, stage_id, owner_id, created_at
+)
+INSERT INTO pipeline_stagechange (deal_id, from_stage_id, to_stage_id, user_id, at)
+SELECT id, NULL, stage_id, owner_id, created_at FROM new
+"""
+
+
+def build_demo_board(added: int, *, log=None) -> BenchFixture:
+    """The board a real team has: `seed_demo`'s organisation (seeded here when missing), its
+    North "New business" pipeline grown by exactly `added` open deals spread over the stages
+    like the demo's (more in the early ones): owned by sven, lena, maria or nobody, at North's
+    companies (with their tiers), about 70 % with a next step (a tenth of all overdue), about a
+    quarter stale, their flags raised by a real flag scan, the stages' exit criteria as the
+    demo has them. Idempotent; set-based SQL; PostgreSQL only. Returns the fixture as sven,
+    a salesperson of North, sees it."""
+    from crm.devtools.demo import DemoSeeder
+
+    if connection.vendor != "postgresql":
+        raise CommandError("The bench fixture needs PostgreSQL.")
+    log = log or (lambda message: None)
+    if not User.objects.filter(username=BOARD_USERNAME).exists():
+        log("Seeding the demo organisation (seed_demo) ...")
+        DemoSeeder(stdout=_Quiet()).run()
+    started = time.perf_counter()
+    pipeline = Pipeline.objects.get(team__name=BOARD_TEAM, name=BOARD_PIPELINE)
+    stages = sorted(pipeline.stages.active(), key=lambda s: (s.position, s.pk))
+    user = User.objects.get(username=BOARD_USERNAME)
+    others = list(User.objects.filter(username__in=["lena", "maria"]).order_by("username"))
+    fixture = BenchFixture(
+        team=pipeline.team, user=user, others=others, pipeline=pipeline, stages=stages
+    )
+    bench_deals = Deal.objects.filter(
+        pipeline=pipeline, status=DealStatus.OPEN, title__contains=BOARD_MARKER
+    )
+    have = bench_deals.count()
+    inserted = deleted = 0
+    with transaction.atomic():
+        list(Stage.objects.select_for_update().filter(pk__in=[s.pk for s in stages]).order_by("pk"))
+        if have > added:
+            doomed = bench_deals.order_by("-position", "-pk").values_list("pk", flat=True)
+            delete_deals("id = ANY(%s)", [list(doomed[: have - added])])
+            deleted = have - added
+        elif added > have:
+            inserted = _board_insert(fixture, added - have)
+        if inserted or deleted:
+            stage_totals_rebuild(stage_ids=[s.pk for s in stages])
+    if inserted:
+        _board_flags_scan()
+    if inserted or deleted:
+        _vacuum_analyze()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE pipeline_stagechange, crm_company")
+    log(
+        f"Fixture: seed_demo's {BOARD_TEAM} / {BOARD_PIPELINE!r} plus {added} open deals "
+        f"(+{inserted} / -{deleted}) in {time.perf_counter() - started:.1f} s"
+    )
+    return fixture
+
+
+class _Quiet:
+    def write(self, message: str = "", *args, **kwargs) -> None:
+        pass
+
+
+def _board_insert(fixture: BenchFixture, count: int) -> int:
+    """Append `count` bench deals at the bottom of the columns, the early stages getting more
+    (weights 6:5:4:...), with their stage history and next steps."""
+    stages = fixture.stages
+    weights = [len(stages) + 1 - i for i in range(len(stages))]
+    shares = [count * w // sum(weights) for w in weights]
+    shares[0] += count - sum(shares)
+    bottoms = dict(
+        Deal.objects.filter(stage__in=stages, status=DealStatus.OPEN)
+        .values("stage_id")
+        .annotate(bottom=Max("position"))
+        .values_list("stage_id", "bottom")
+    )
+    owners = [fixture.user.pk] * 3 + [u.pk for u in fixture.others] * 3 + [None]
+    companies = list(
+        Company.objects.filter(team=fixture.team).order_by("pk").values_list("pk", flat=True)
+    )
+    seq = Deal.objects.filter(pipeline=fixture.pipeline, title__contains=BOARD_MARKER).count()
+    with connection.cursor() as cursor:
+        for stage, share in zip(stages, shares, strict=True):
+            if not share:
+                continue
+            cursor.execute(
+                _BOARD_INSERT_SQL,
+                {
+                    "titles": TITLES,
+                    "n_titles": len(TITLES),
+                    "marker": BOARD_MARKER,
+                    "currencies": CURRENCIES,
+                    "n_currencies": len(CURRENCIES),
+                    "owners": owners,
+                    "n_owners": len(owners),
+                    "companies": companies,
+                    "n_companies": len(companies),
+                    "seq": seq,
+                    "start": bottoms.get(stage.pk) or 0,
+                    "gap": POSITION_GAP,
+                    "pipeline": fixture.pipeline.pk,
+                    "stage": stage.pk,
+                    "rot_days": stage.rot_days,
+                    "count": share,
+                },
+            )
+            seq += share
+    plan_next_steps(fixture.pipeline.pk, marker=BOARD_MARKER)
+    return count
+
+
+def _board_flags_scan() -> None:
+    """The flag scan over the freshly loaded deals, as seed_demo runs it after a bulk load
+    (fresh statistics, nested loops off for the first scan)."""
+    from pipeline.services import flags_scan
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ANALYZE pipeline_deal, pipeline_activity, pipeline_flag, pipeline_notification"
+        )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_nestloop = off")
+        flags_scan()
+
+
+def scan_base() -> BenchFixture:
+    """The bench team the flag scan's pipeline belongs to (apart from the demo's teams)."""
+    return _ensure_base()

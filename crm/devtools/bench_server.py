@@ -52,6 +52,13 @@ def login_session(user: User) -> str:
     return store.session_key
 
 
+def logout_session(session_key: str) -> None:
+    """End a session login_session made: its row and its copy in the shared cache."""
+    from importlib import import_module
+
+    import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key).delete()
+
+
 def start_gunicorn(
     port: int, log_path: Path, *, workers: int = 2, log: Callable[[str], object]
 ) -> subprocess.Popen:

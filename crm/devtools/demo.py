@@ -38,6 +38,7 @@ from pipeline.models import (
     DealStatus,
     ExitCriterion,
     Flag,
+    FollowUpRoutine,
     ForecastSnapshot,
     ForecastSnapshotLine,
     ForecastSnapshotRun,
@@ -134,6 +135,23 @@ EXIT_CRITERIA = {
         ("Budget range discussed", False),
     ],
     (SALES_SOUTH, "Demo held"): [("Decision maker attended the demo", False)],
+}
+
+# Follow-up routines per (pipeline, stage): (what, kind, working days after entering). A deal
+# moved into the stage gets these activities for its owner.
+ROUTINES = {
+    (NEW_BUSINESS, "Lead in"): [("Call to qualify the lead", "call", 1)],
+    (NEW_BUSINESS, "Qualified"): [("Send a summary of the need", "email", 1)],
+    (NEW_BUSINESS, "Discovery done"): [("Prepare the proposal", "task", 3)],
+    (NEW_BUSINESS, "Proposal sent"): [
+        ("Send a follow-up on the proposal", "email", 3),
+        ("Call to walk through the proposal", "call", 7),
+    ],
+    (NEW_BUSINESS, "Negotiation"): [("Agree on the open points", "meeting", 5)],
+    (KEY_ACCOUNTS, "Solution workshop"): [("Hold the solution workshop", "meeting", 5)],
+    (KEY_ACCOUNTS, "Proposal sent"): [("Send a follow-up on the proposal", "email", 3)],
+    (SALES_SOUTH, "Demo held"): [("Send the demo recording and a summary", "email", 1)],
+    (SALES_SOUTH, "Offer sent"): [("Send a follow-up on the offer", "email", 3)],
 }
 
 # The stage after which a deal must have all three qualification facts (clean-up list).
@@ -532,6 +550,7 @@ class DemoSeeder:
                 stages.append(stage)
             stages.sort(key=lambda stage: (stage.position, stage.pk))
             self._seed_exit_criteria(pipeline=pipeline, stages=stages)
+            self._seed_routines(pipeline=pipeline, stages=stages)
             specs[name] = PipelineSpec(pipeline=pipeline, stages=stages)
         return specs
 
@@ -550,6 +569,21 @@ class DemoSeeder:
         if pipeline.qualified_after_stage_id is None and qualified is not None:
             pipeline.qualified_after_stage = qualified
             pipeline.save(update_fields=["qualified_after_stage"])
+
+    def _seed_routines(self, *, pipeline: Pipeline, stages: list[Stage]) -> None:
+        """The demo stages' follow-up routines; left alone when an admin has set some."""
+        for stage in stages:
+            rows = ROUTINES.get((pipeline.name, stage.name), [])
+            if not rows or stage.routines.exists():
+                continue
+            FollowUpRoutine.objects.bulk_create(
+                FollowUpRoutine(
+                    stage=stage, subject=subject, kind=kind, due_in_days=days, position=i
+                )
+                for i, (subject, kind, days) in enumerate(rows)
+            )
+            stage.has_routines = True
+            stage.save(update_fields=["has_routines"])
 
     def _seed_criterion_checks(self, *, specs: dict[str, PipelineSpec], seed: int) -> None:
         """Open demo deals past a stage with exit criteria have its required events recorded

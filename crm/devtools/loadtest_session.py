@@ -25,6 +25,8 @@ from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
+from django.urls import reverse
+
 from crm.devtools.bench_http import HttpSession, percentile
 
 # --- the plan -------------------------------------------------------------------------------
@@ -182,13 +184,15 @@ class _CardParser(HTMLParser):
             self._column = Column(int(match[1]), has_criteria="data-exit-criteria" in a)
             self.columns.append(self._column)
         elif tag == "article" and "card" in classes:
-            self._card = Card(id=int(a["data-deal-id"]), version=int(a["data-version"]))
+            deal_id = int((a.get("id") or "").removeprefix("deal-"))
+            self._card = Card(id=deal_id, version=int(a["data-version"]))
             (self._column.cards if self._column else self.loose).append(self._card)
         elif self._card and tag == "span" and "avatar" in classes and not self._card.owner:
             if "avatar-small" not in classes and "avatar-empty" not in classes:
                 self._card.owner = a.get("title") or ""
-        elif self._card and tag == "button" and "card-step-done" in classes:
-            self._card.step_done_url = a.get("hx-post") or ""
+        elif self._card and tag == "div" and a.get("data-step"):
+            # The board's script posts a next step's "done" here (static/js/board.js).
+            self._card.step_done_url = reverse("activity-complete", args=[int(a["data-step"])])
 
     def handle_endtag(self, tag):
         if tag == "article":
@@ -290,6 +294,7 @@ class Answer:
     status: int | None
     body: str
     location: str = ""
+    retarget: str = ""  # HX-Retarget: a drop that landed where it was put answers its card only
 
 
 class Browser(HttpSession):
@@ -326,7 +331,10 @@ class Browser(HttpSession):
                 else:
                     self.cookies[name] = morsel.value
         return Answer(
-            response.status, raw.decode("utf-8", "replace"), response.getheader("Location") or ""
+            response.status,
+            raw.decode("utf-8", "replace"),
+            response.getheader("Location") or "",
+            response.getheader("HX-Retarget") or "",
         )
 
 
@@ -507,7 +515,14 @@ class Session:
         answer = self.hit(kind, "POST", move_url, values, htmx=True)
         if answer.status == 200:
             self.columns[source].cards.remove(card)
-            self.absorb(answer.body, main=stage_id)
+            if answer.retarget == f"#deal-{card.id}":
+                # The card landed where it was dropped: the answer is that card (and the two
+                # headers), so it takes the place the drop gave it among the cards we have.
+                _columns, loose = parse_cards(answer.body)
+                into.insert(index, loose[0] if loose else card)
+                self.columns[target].cards = into
+            else:
+                self.absorb(answer.body, main=stage_id)
         return True
 
     def drag(self) -> bool:

@@ -7,14 +7,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from crm.forms.companies import PHONE_VALIDATOR
+from crm.forms.pickers import company_picker_field
 from crm.models import Contact
-from crm.selectors import companies_editable_by
+from crm.selectors import picker_companies
 
 
 class ContactForm(forms.Form):
-    """Add or edit a contact under one of the companies the user may change."""
+    """Add or edit a contact under one of the companies the user may change (a picker that
+    searches and accepts only those)."""
 
-    company = forms.ModelChoiceField(label=_("Company"), queryset=None)
+    company = company_picker_field()
     name = forms.CharField(label=_("Name"), max_length=200)
     email = forms.EmailField(label=_("Email"), max_length=254, required=False)
     phone = forms.CharField(
@@ -38,7 +40,11 @@ class ContactForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = companies_editable_by(user=user).order_by("name", "pk")
+        company = self.fields["company"]
+        company.queryset = picker_companies(user=user, editable=True)
+        company.widget.search_params = {"editable": 1}
+        if contact is not None:
+            company.remember(contact.company)
 
     def contact_data(self) -> dict:
         """Keyword arguments for `contact_create` / `contact_update`."""

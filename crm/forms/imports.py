@@ -64,8 +64,14 @@ class ImportMappingForm(forms.Form):
     headers, and the stage and owner names it shows (`stage_names`, `owner_names`); the
     names come back with the choices, so a list that changed in between is not misread."""
 
+    routines = forms.BooleanField(
+        label=_("Plan the follow-up routines of each deal’s stage"),
+        required=False,
+        help_text=_("As for a deal added by hand: the stage’s routines plan its first steps."),
+    )
     first_step = forms.BooleanField(
-        label=_("Give every imported open deal a first next step"), required=False
+        label=_("Give every imported open deal that has no next step yet a first one"),
+        required=False,
     )
     first_step_subject = forms.CharField(
         label=_("Next step"), max_length=200, required=False, initial=_("Follow up")
@@ -97,7 +103,7 @@ class ImportMappingForm(forms.Form):
         }
         self.names = {"stage": {}, "owner": {}}
         if batch.kind != ImportKind.DEALS:
-            for name in ("first_step", "first_step_subject", "first_step_days"):
+            for name in ("routines", "first_step", "first_step_subject", "first_step_days"):
                 del self.fields[name]
 
     def clean(self):
@@ -142,6 +148,7 @@ class ImportMappingForm(forms.Form):
             "stages": self.names["stage"],
             "owners": self.names["owner"],
             "first_step": None,
+            "routines": bool(data.get("routines")),
         }
         if data.get("first_step"):
             mapping["first_step"] = {

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -55,10 +56,20 @@ class OrganisationForm(forms.Form):
     week_start = forms.TypedChoiceField(
         label=_("Weeks start on"), choices=WeekStart.choices, coerce=int
     )
+    # Optional in a request (left out: unchanged), always offered on the page.
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("Of mail from the CRM, such as invitations, and of the interface."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reporting_currency"].choices = [(c, c) for c in currencies()]
+        self.fields["language"].choices = settings.LANGUAGES
+
+    def clean_language(self) -> str | None:
+        return self.cleaned_data["language"] or None
 
     def clean_time_zone(self) -> str:
         value = self.cleaned_data["time_zone"].strip()

@@ -25,6 +25,16 @@ from crm.selectors.imports import (  # noqa: F401
 from crm.selectors.notes import (  # noqa: F401
     notes_for,
 )
+from crm.selectors.pickers import (  # noqa: F401
+    PICKER_LIMIT,
+    PickerResults,
+    companies_search_for_user,
+    contacts_search_for_user,
+    picker_companies,
+    picker_contacts,
+    picker_team_check,
+    ranked_by_name,
+)
 from crm.selectors.tiers import (  # noqa: F401
     can_set_tier,
     can_set_tiers_somewhere,

@@ -115,6 +115,7 @@ class RunSettings:
     stages: dict[str, int | str] = field(default_factory=dict)  # file name -> id, WON, LOST
     owners: dict[str, int | str] = field(default_factory=dict)  # file name -> id, ME, NOBODY
     first_step: FirstStep | None = None
+    apply_routines: bool = False  # plan each new deal's stage's follow-up routines
     batch_id: int | None = None
 
 
@@ -495,6 +496,7 @@ class ImportRun:
                     batch_id=settings.batch_id,
                     now=self.now,
                     first_step=settings.first_step,
+                    apply_routines=settings.apply_routines,
                 )
 
     # -- driving ------------------------------------------------------------------------------

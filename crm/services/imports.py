@@ -259,6 +259,8 @@ def default_mapping(*, kind: str, headers: list[str]) -> dict:
         "stages": {},
         "owners": {},
         "first_step": None,
+        # New deals enter their stage as `deal_create` has them do: its routines apply.
+        "routines": kind == ImportKind.DEALS,
     }
 
 
@@ -308,6 +310,7 @@ def _run_settings(batch: ImportBatch, *, acting_user: User) -> RunSettings:
         stages=mapping.get("stages", {}),
         owners=mapping.get("owners", {}),
         first_step=FirstStep(subject=first["subject"], days=first["days"]) if first else None,
+        apply_routines=bool(mapping.get("routines")) and batch.kind == ImportKind.DEALS,
         batch_id=batch.pk,
     )
 
@@ -411,6 +414,7 @@ def _check_mapping(batch: ImportBatch, mapping: dict, *, acting_user: User) -> d
         "stages": stages,
         "owners": owners,
         "first_step": first_step,
+        "routines": bool(mapping.get("routines")) and batch.kind == ImportKind.DEALS,
     }
 
 
@@ -777,6 +781,7 @@ def import_records(
             profile=profile,
             columns=mapping["columns"],
             source_system=h.detect_source(table.headers),
+            apply_routines=mapping["routines"],
         )
         return None, ImportRun(settings_, dry_run=True).execute(table)
     batch = _batch_save(

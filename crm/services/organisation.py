@@ -19,7 +19,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Round
 from django.utils import timezone
@@ -30,6 +29,7 @@ from accounts.models import User
 from crm.models import Company, Organisation, TierChange, WeekStart
 from crm.organisation import organisation_changed, organisation_get
 from crm.rules import RuleError
+from crm.shared import changed as shared_changed
 from crm.transactions import atomic_with_retry
 
 RATE_PLACES = Decimal("0.00000001")  # ExchangeRate.rate has 8 decimal places
@@ -45,6 +45,11 @@ def time_zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def language_codes() -> list[str]:
+    """The languages the interface speaks (settings.LANGUAGES)."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
 def currencies() -> list[str]:
     """Currencies a reporting currency can be: those with a fallback rate."""
     from pipeline.models import Currency
@@ -54,13 +59,20 @@ def currencies() -> list[str]:
 
 @atomic_with_retry
 def organisation_update(
-    *, acting_user: User, name: str, reporting_currency: str, time_zone: str, week_start: int
+    *,
+    acting_user: User,
+    name: str,
+    reporting_currency: str,
+    time_zone: str,
+    week_start: int,
+    language: str | None = None,
 ) -> Organisation:
-    """Change the organisation's settings. Admins only (PermissionDenied otherwise); the
-    input is checked again here, whatever the form did. Locks the organisation row, which
-    `exchange_rate_set` locks too, so a new rate never lands half-way through a re-base.
-    No write when nothing changes; idempotent. Other processes see the change within the
-    organisation cache's TTL (30 s)."""
+    """Change the organisation's settings (`language` None: left as it is). Admins only
+    (PermissionDenied otherwise); the input is checked again here, whatever the form did.
+    Locks the organisation row, which `exchange_rate_set` locks too, so a new rate never
+    lands half-way through a re-base. No write when nothing changes; idempotent. Every
+    process and node sees the change with its next request after commit (`crm.shared`
+    versions `organisation` and `money`)."""
     if not access_for(acting_user).is_admin:
         raise PermissionDenied(_("Only an admin can change the organisation's settings."))
     name = (name or "").strip()
@@ -76,6 +88,8 @@ def organisation_update(
         )
     if week_start not in WeekStart.values:
         raise OrganisationRuleError(_("Weeks start on Monday or Sunday."), field="week_start")
+    if language is not None and language not in language_codes():
+        raise OrganisationRuleError(_("Pick one of the listed languages."), field="language")
 
     organisation = Organisation.objects.select_for_update(no_key=True).get(pk=organisation_get().pk)
     changes = {
@@ -83,6 +97,7 @@ def organisation_update(
         "reporting_currency": reporting_currency,
         "time_zone": time_zone,
         "week_start": week_start,
+        "language": organisation.language if language is None else language,
     }
     changed = [field for field, value in changes.items() if getattr(organisation, field) != value]
     if not changed:
@@ -95,18 +110,13 @@ def organisation_update(
             acting_user=acting_user,
         )
         changed += ["tier_a_threshold", "tier_b_threshold"]
-    for field in ("name", "reporting_currency", "time_zone", "week_start"):
+    for field in ("name", "reporting_currency", "time_zone", "week_start", "language"):
         setattr(organisation, field, changes[field])
     organisation.save(update_fields=[*changed, "updated_at"])
-    transaction.on_commit(_forget_cached)
-    return organisation
-
-
-def _forget_cached() -> None:
-    from pipeline.money import rates_changed
-
     organisation_changed()
-    rates_changed()
+    if "reporting_currency" in changed:
+        shared_changed("money")  # every rate was re-based: pipeline.money.rates_changed()
+    return organisation
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,7 @@ def tier_thresholds_update(
     logger.info(
         "tier thresholds set to A %s / B %s by user %s", a_threshold, b_threshold, acting_user.pk
     )
-    transaction.on_commit(organisation_changed)
+    organisation_changed()
     transaction.on_commit(tiers_recompute_enqueue)
     return True
 

@@ -6,10 +6,12 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("crm.urls.setup")),
     path("settings/", include("accounts.urls.settings")),
     path("", include("crm.urls.companies")),
     path("", include("crm.urls.contacts")),
     path("", include("crm.urls.imports")),
+    path("", include("crm.urls.pickers")),
     path("settings/", include("crm.urls.organisation")),
     path("", include("pipeline.urls")),
 ]

@@ -178,7 +178,15 @@ def _mapping_context(request, batch: ImportBatch, form: ImportMappingForm) -> di
         "number_fields": NUMBER_FIELDS,
         "date_fields": DATE_FIELDS,
         "source_label": h.SOURCE_LABELS.get(batch.source_system, ""),
+        "routine_stages": _routine_stages(batch),
     }
+
+
+def _routine_stages(batch: ImportBatch) -> list[str]:
+    if not batch.pipeline_id:
+        return []
+    stages = Stage.objects.active().filter(pipeline_id=batch.pipeline_id, has_routines=True)
+    return list(stages.values_list("name", flat=True))
 
 
 def _mapping_form(request, batch: ImportBatch, data=None) -> ImportMappingForm:
@@ -195,6 +203,7 @@ def _mapping_form(request, batch: ImportBatch, data=None) -> ImportMappingForm:
         initial[f"number_{index}"] = value
     for index, value in mapping.get("date_orders", {}).items():
         initial[f"date_{index}"] = value
+    initial["routines"] = bool(mapping.get("routines"))
     first = mapping.get("first_step")
     if first:
         initial.update(

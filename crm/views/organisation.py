@@ -45,7 +45,7 @@ def _reporting_currency_now() -> str:
 
 
 def _initial(organisation) -> dict:
-    fields = ("name", "reporting_currency", "time_zone", "week_start")
+    fields = ("name", "reporting_currency", "time_zone", "week_start", "language")
     return {field: getattr(organisation, field) for field in fields}
 
 

@@ -9,8 +9,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from accounts.selectors import users_of_team
+from crm.forms.pickers import company_picker_field, contact_picker_field
 from crm.models import Company, Contact
+from crm.selectors import picker_companies, picker_contacts
 from pipeline.forms.board import MAX_LOADED_CARDS
 from pipeline.models import (
     Deal,
@@ -79,9 +82,11 @@ class DealMoveForm(forms.Form):
 
 class DealForm(forms.ModelForm):
     """Edit a deal. Owner is offered only to those who may reassign; the version travels along
-    so a stale save is detected."""
+    so a stale save is detected. Company and contact are pickers (`crm/forms/pickers.py`)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31)
+    company = company_picker_field(required=False)
+    contact = contact_picker_field(required=False)
 
     class Meta:
         model = Deal
@@ -94,49 +99,46 @@ class DealForm(forms.ModelForm):
         ]
         widgets = _DATE_WIDGETS
 
-    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
+    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign, user=user)
 
 
 class DealCreateForm(forms.ModelForm):
     stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label=_("Stage"))
+    company = company_picker_field(required=False)
+    contact = contact_picker_field(required=False)
 
     class Meta:
         model = Deal
         fields = ["title", "stage", *_DEAL_DETAIL_FIELDS]
         widgets = _DATE_WIDGETS
 
-    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, **kwargs):
+    def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stage"].queryset = Stage.objects.active().filter(pipeline=pipeline)
-        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=can_reassign, user=user)
 
 
 class QuickDealForm(forms.ModelForm):
     """The column's "+": the few fields a salesperson has at hand."""
+
+    company = company_picker_field(required=False)
 
     class Meta:
         model = Deal
         fields = ["title", "company", "value", "currency", "expected_close_date"]
         widgets = _DATE_WIDGETS
 
-    def __init__(self, *args, pipeline: Pipeline, **kwargs):
+    def __init__(self, *args, pipeline: Pipeline, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=False)
+        _limit_people_and_companies(self, pipeline=pipeline, can_reassign=False, user=user)
 
 
-def _limit_people_and_companies(form, *, pipeline: Pipeline, can_reassign: bool) -> None:
-    if "company" in form.fields:
-        form.fields["company"].queryset = Company.objects.filter(team_id=pipeline.team_id)
-        form.fields["company"].required = False
-        form.fields["company"].empty_label = _("No company")
-    if "contact" in form.fields:
-        form.fields["contact"].queryset = Contact.objects.filter(
-            company__team_id=pipeline.team_id
-        ).select_related("company")
-        form.fields["contact"].empty_label = _("No contact")
-        form.fields["contact"].label_from_instance = lambda c: f"{c.name} ({c.company.name})"
+def _limit_people_and_companies(
+    form, *, pipeline: Pipeline, can_reassign: bool, user: User
+) -> None:
+    _limit_pickers(form, pipeline=pipeline, user=user)
     if "owner" in form.fields:
         if can_reassign:
             form.fields["owner"].queryset = users_of_team(team_id=pipeline.team_id)
@@ -153,6 +155,37 @@ def _limit_people_and_companies(form, *, pipeline: Pipeline, can_reassign: bool)
     if "value" in form.fields:
         form.fields["value"].min_value = 0
         form.fields["value"].max_value = 999_999_999_999
+
+
+def _limit_pickers(form, *, pipeline: Pipeline, user: User) -> None:
+    """The company and contact pickers offer and accept what the user sees in the pipeline's
+    team (a deal's company belongs to its pipeline's team), the search and the validation
+    alike; the deal's current company and contact stay valid even when the user could not
+    pick them today (a company owned by someone else in an "own deals only" team). The
+    contact picker searches within the chosen company."""
+    deal = form.instance
+    company = form.fields["company"]
+    company.queryset = picker_companies(user=user, team_id=pipeline.team_id)
+    if deal.company_id is not None:
+        company.queryset = company.queryset | Company.objects.filter(pk=deal.company_id)
+        if Deal.company.is_cached(deal):
+            company.remember(deal.company)
+    company.widget.search_params = {"team": pipeline.team_id}
+    if "contact" not in form.fields:
+        return
+    contact = form.fields["contact"]
+    contacts = picker_contacts(user=user, team_id=pipeline.team_id)
+    if deal.contact_id is not None:
+        contacts = contacts | Contact.objects.filter(pk=deal.contact_id)
+        if Deal.contact.is_cached(deal):
+            contact.remember(deal.contact)
+    # A name typed without JavaScript is looked up among the chosen company's contacts.
+    chosen = form.data.get(form.add_prefix("company"), "") if form.is_bound else ""
+    if isinstance(chosen, str) and chosen.isdigit() and len(chosen) < 19:
+        contacts = contacts.filter(company_id=int(chosen))
+    contact.queryset = contacts
+    contact.widget.search_params = {"team": pipeline.team_id}
+    contact.widget.parent = form.add_prefix("company")
 
 
 class DealLostForm(forms.Form):

@@ -1,5 +1,6 @@
 """Input validation for the settings pages: names 1-100 characters, probability 0-100 %,
-rot days 1-3650, exit criteria 1-120 characters, orders as lists of ids."""
+rot days 1-3650, exit criteria 1-120 characters, follow-up routines (1-200 characters, a kind
+of activity, 0-60 working days), orders as lists of ids."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
-from pipeline.models import Pipeline, Stage
+from pipeline.models import ROUTINE_MAX_DAYS, ActivityKind, Pipeline, Stage
 
 MAX_ID = 2**62
 MAX_ORDER = 500
@@ -91,6 +92,61 @@ class ExitCriterionForm(forms.Form):
         initial="1",
         widget=forms.Select(attrs={"aria-label": _("Kind")}),
     )
+
+
+class RoutineForm(forms.Form):
+    """A new follow-up routine: what to do, which kind of activity, how many working days
+    after a deal enters the stage."""
+
+    subject = forms.CharField(
+        label=_("What to do"),
+        max_length=200,
+        min_length=1,
+        strip=True,
+        error_messages={
+            "required": _("Say what to do, e.g. “Send a follow-up”."),
+            "max_length": _("Keep “what to do” to 200 characters."),
+        },
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": _("e.g. Send a follow-up on the proposal"),
+                "maxlength": 200,
+                "aria-label": _("What to do"),
+            }
+        ),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=ActivityKind.choices,
+        initial=ActivityKind.TASK,
+        error_messages={"invalid_choice": _("Pick a call, meeting, email or task.")},
+        widget=forms.Select(attrs={"aria-label": _("Kind of activity")}),
+    )
+    due_in_days = forms.IntegerField(
+        label=_("Working days after entering"),
+        min_value=0,
+        max_value=ROUTINE_MAX_DAYS,
+        initial=1,
+        error_messages={
+            "required": _("Say after how many working days it is due (0 to 60)."),
+            "invalid": _("The working days must be a whole number from 0 to 60."),
+            "min_value": _("The working days must be a whole number from 0 to 60."),
+            "max_value": _("The working days must be a whole number from 0 to 60."),
+        },
+        widget=forms.NumberInput(
+            attrs={
+                "min": 0,
+                "max": ROUTINE_MAX_DAYS,
+                "aria-label": _("Working days after entering"),
+            }
+        ),
+    )
+
+
+class RoutineUpdateForm(RoutineForm):
+    """A routine changed, or switched off and on."""
+
+    is_active = forms.BooleanField(label=_("Active"), required=False)
 
 
 class DirectionForm(forms.Form):

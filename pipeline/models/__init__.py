@@ -53,3 +53,7 @@ from pipeline.models.pipelines import (  # noqa: F401
     StageQuerySet,
     StageTotal,
 )
+from pipeline.models.routines import (  # noqa: F401
+    ROUTINE_MAX_DAYS,
+    FollowUpRoutine,
+)

@@ -45,10 +45,46 @@ class Activity(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Planned by a stage's follow-up routine when the deal entered the stage: the entry (its
+    # stage change) and the routine. One activity per entry and routine, held by the
+    # database, so a move never plans its routine twice.
+    stage_change = models.ForeignKey(
+        "StageChange",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    routine = models.ForeignKey(
+        "FollowUpRoutine",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activities",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["due_date", "due_time", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage_change", "routine"],
+                condition=Q(stage_change__isnull=False, routine__isnull=False),
+                name="activity_once_per_entry_routine",
+            )
+        ]
         indexes = [
+            # Removing a routine or a stage change clears these links; few activities have
+            # them, so partial indexes keep every other activity out.
+            models.Index(
+                fields=["routine"], condition=Q(routine__isnull=False), name="activity_routine"
+            ),
+            models.Index(
+                fields=["stage_change"],
+                condition=Q(stage_change__isnull=False),
+                name="activity_stage_change",
+            ),
             models.Index(
                 fields=["deal", "due_date", "due_time"],
                 condition=Q(done_at__isnull=True),
@@ -69,3 +105,8 @@ class Activity(models.Model):
     @property
     def is_done(self) -> bool:
         return self.done_at is not None
+
+    @property
+    def is_from_routine(self) -> bool:
+        """Planned by a stage's follow-up routine (when the deal entered the stage)."""
+        return self.stage_change_id is not None

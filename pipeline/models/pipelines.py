@@ -90,6 +90,10 @@ class Stage(models.Model):
     # Removed from the pipeline by an admin after its deals moved elsewhere; kept so history
     # (stage changes, lost-from stages, forecast snapshots) keeps its meaning.
     is_archived = models.BooleanField(_("archived"), default=False)
+    # Whether the stage has active follow-up routines (pipeline.models.routines), kept by the
+    # routine services under the stage's lock: a move, which holds that lock and has the row
+    # already, skips looking for routines of a stage that has none.
+    has_routines = models.BooleanField(default=False, editable=False)
 
     objects = StageQuerySet.as_manager()
 

@@ -112,6 +112,11 @@ from pipeline.selectors.notifications import (  # noqa: F401
     notifications_for_user,
     unread_count,
 )
+from pipeline.selectors.pipeline_templates import (  # noqa: F401
+    TemplateSummary,
+    template_get,
+    template_list,
+)
 from pipeline.selectors.review import (  # noqa: F401
     FAR,
     LATER_DAYS,
@@ -145,6 +150,7 @@ from pipeline.selectors.settings import (  # noqa: F401
     pipelines_for_settings,
     probability_inversions,
     removal_targets,
+    routine_get_for_settings,
     stage_get_for_settings,
     stage_row_with_inversions,
     stage_with_counts,

@@ -56,6 +56,7 @@ from django.db.models.functions import TruncMonth
 
 from accounts.models import User
 from crm.organisation import organisation_zone
+from crm.replica import read_connection
 from pipeline.models import Deal, DealStatus, Pipeline, Stage, StageMonth, deal_visibility
 from pipeline.money import Rate, current_rates, round_cents
 from pipeline.sql_time import seconds_between_sql, whole_days_sql
@@ -232,7 +233,7 @@ def _db(value):
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:  # the replica on the report pages
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -167,20 +167,28 @@ def _sees_whole_pipeline(*, user: User, pipeline: Pipeline) -> bool:
 
 
 def stage_totals(
-    *, pipeline: Pipeline, stages: list[Stage], user: User, filters: BoardFilters
+    *,
+    pipeline: Pipeline,
+    stages: list[Stage],
+    user: User,
+    filters: BoardFilters,
+    kept: list[dict] | None = None,
 ) -> dict[int, StageTotals]:
     """Count, value and weighted value per stage in the reporting currency, in one query.
 
     When the user sees every deal of the pipeline and no filter is set, the visible deals are
     exactly the stage's open deals, so the totals come from the maintained StageTotal rows
-    (a few rows instead of an aggregate over every deal); otherwise they are aggregated from
-    the same filtered, visible deals the board shows.
+    (a few rows instead of an aggregate over every deal; none when the caller has them already
+    as `kept`, as a move does); otherwise they are aggregated from the same filtered, visible
+    deals the board shows.
     """
     stage_ids = [s.pk for s in stages]
     if not filters.is_active and _sees_whole_pipeline(user=user, pipeline=pipeline):
-        rows = StageTotal.objects.filter(stage_id__in=stage_ids).values(
-            "stage_id", "currency", n=F("count"), total=F("value"), flagged=F("attention")
-        )
+        if kept is None:
+            kept = StageTotal.objects.filter(stage_id__in=stage_ids).values(
+                "stage_id", "currency", n=F("count"), total=F("value"), flagged=F("attention")
+            )
+        rows = kept
     else:
         rows = (
             _board_deals(pipeline=pipeline, user=user, filters=filters)
@@ -220,17 +228,33 @@ def _flag_since(kind: str) -> Subquery:
     )
 
 
+# The card's annotation saying since when each kind of flag has been open (None: not open).
+FLAG_SINCE = {
+    FlagKind.NO_NEXT_STEP: "no_next_step_since",
+    FlagKind.OVERDUE_NEXT_STEP: "overdue_since",
+    FlagKind.STALE: "stale_since",
+}
+
+
+def card_flag_annotations() -> dict[str, Subquery]:
+    """Since when each open flag of a deal has been up, for its card (and for the move, which
+    reads them with its lock to resolve what the move fixed)."""
+    return {name: _flag_since(kind) for kind, name in FLAG_SINCE.items()}
+
+
+def open_flag_since(deal: Deal, kind: str) -> datetime | None:
+    """When the deal's open flag of `kind` was raised (None: none open), from a deal loaded
+    with `card_flag_annotations`."""
+    return getattr(deal, FLAG_SINCE[kind])
+
+
 def _card_query(qs: QuerySet[Deal]) -> QuerySet[Deal]:
     """Everything a card shows, in the same query: company, owner, the next step (kept on the
     deal) and its assignee, the stage's rot days, and since when each open flag has been up."""
     return (
         qs.select_related("company", "owner", "next_step_assignee", "stage")
         .only(*CARD_FIELDS)
-        .annotate(
-            no_next_step_since=_flag_since(FlagKind.NO_NEXT_STEP),
-            overdue_since=_flag_since(FlagKind.OVERDUE_NEXT_STEP),
-            stale_since=_flag_since(FlagKind.STALE),
-        )
+        .annotate(**card_flag_annotations())
         .order_by("position", "pk")
     )
 
@@ -250,7 +274,7 @@ class CardState:
     close_past: bool  # the expected close date is before today
 
 
-def _decide_card_states(cards: list[Deal], *, now: datetime | None = None) -> list[Deal]:
+def decide_card_states(cards: list[Deal], *, now: datetime | None = None) -> list[Deal]:
     """Set `deal.state` (a CardState) on each card; the template only renders it."""
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -288,7 +312,7 @@ def column_cards(
     if after is not None:
         position, pk = after
         qs = qs.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
-    cards = _decide_card_states(list(_card_query(qs)[: limit + 1]))
+    cards = decide_card_states(list(_card_query(qs)[: limit + 1]))
     return cards[:limit], len(cards) > limit
 
 
@@ -331,7 +355,7 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
         ]
     )
     by_stage: dict[int, list[Deal]] = {s.pk: [] for s in stages}
-    cards = _decide_card_states(list(_card_query(Deal.objects.filter(pk__in=ids)))) if ids else []
+    cards = decide_card_states(list(_card_query(Deal.objects.filter(pk__in=ids)))) if ids else []
     for deal in cards:
         by_stage[deal.stage_id].append(deal)
     return [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, OuterRef, Q, Value
 
 from pipeline.models import Deal, DealCriterionCheck, ExitCriterion, Stage
 
@@ -44,6 +44,21 @@ def criteria_for_move(*, deal: Deal, from_stage: Stage, to_stage: Stage) -> list
             )
         )
         .order_by("stage__position", "stage__pk", "position", "pk")
+    )
+
+
+def criteria_unmet_exists(*, deal_id: int, from_stage: Stage, to_stage: Stage):
+    """An expression, for the move's lock query: does a stage this move leaves have a required
+    criterion the deal has not recorded? (False for a move that is not forward.) The rule
+    and its message are `pipeline.services.criteria.criteria_apply_to_move`'s; this only
+    lets the usual drop skip a query when nothing is missing."""
+    if not is_forward(from_stage, to_stage):
+        return Value(False, output_field=BooleanField())
+    recorded = DealCriterionCheck.objects.filter(deal_id=deal_id, criterion_id=OuterRef("pk"))
+    return Exists(
+        ExitCriterion.objects.filter(
+            _left_stages_q(from_stage, to_stage, prefix="stage__"), is_required=True
+        ).filter(~Exists(recorded))
     )
 
 

@@ -19,6 +19,7 @@ from pipeline.models import (
     Deal,
     DealStatus,
     ExitCriterion,
+    FollowUpRoutine,
     Pipeline,
     Stage,
 )
@@ -60,7 +61,7 @@ def pipeline_get_for_settings(*, user: User, pk: int) -> Pipeline:
 
 def stages_for_settings(*, pipeline: Pipeline) -> list[Stage]:
     """The pipeline's active stages in board order, each with how many deals it holds (any
-    status), how many are open, and its criteria counts. One query."""
+    status), how many are open, its criteria counts and its active routines. One query."""
     return list(
         pipeline.stages.active()
         .annotate(
@@ -68,6 +69,7 @@ def stages_for_settings(*, pipeline: Pipeline) -> list[Stage]:
             open_count=_count(Deal.objects.filter(status=DealStatus.OPEN), "stage"),
             criteria_count=_count(ExitCriterion.objects.all(), "stage"),
             required_count=_count(ExitCriterion.objects.filter(is_required=True), "stage"),
+            routine_count=_count(FollowUpRoutine.objects.filter(is_active=True), "stage"),
         )
         .order_by("position", "pk")
     )
@@ -100,14 +102,15 @@ def probability_inversions(*, stages: Sequence[Stage]) -> list[ProbabilityInvers
 
 
 def stage_get_for_settings(*, user: User, pk: int) -> Stage:
-    """An active stage with its pipeline and its exit criteria in order; 404 when it does not
-    exist or was removed."""
+    """An active stage with its pipeline, its exit criteria and its follow-up routines in
+    order; 404 when it does not exist or was removed."""
     settings_access(user=user)
     stage = (
         Stage.objects.active()
         .select_related("pipeline", "pipeline__team")
         .prefetch_related(
-            Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position", "pk"))
+            Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position", "pk")),
+            Prefetch("routines", queryset=FollowUpRoutine.objects.order_by("position", "pk")),
         )
         .filter(pk=pk)
         .first()
@@ -140,6 +143,19 @@ def criterion_get_for_settings(*, user: User, pk: int) -> ExitCriterion:
     if criterion is None:
         raise Http404
     return criterion
+
+
+def routine_get_for_settings(*, user: User, pk: int) -> FollowUpRoutine:
+    """A follow-up routine of an active stage; 404 otherwise."""
+    settings_access(user=user)
+    routine = (
+        FollowUpRoutine.objects.select_related("stage", "stage__pipeline")
+        .filter(pk=pk, stage__is_archived=False)
+        .first()
+    )
+    if routine is None:
+        raise Http404
+    return routine
 
 
 def teams_for_settings() -> QuerySet[Team]:

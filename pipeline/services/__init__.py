@@ -39,6 +39,7 @@ from pipeline.services.notifications import (
     notification_mark_read,
     notifications_mark_all_read,
 )
+from pipeline.services.pipeline_templates import pipeline_create_from_template
 from pipeline.services.settings import (
     SettingsError,
     StageRemoval,
@@ -68,6 +69,10 @@ from pipeline.services.settings import (
     product_area_restore,
     product_area_retire,
     product_area_update,
+    routine_create,
+    routine_delete,
+    routine_move,
+    routine_update,
     stage_create,
     stage_deal_counts,
     stage_delete,
@@ -129,6 +134,7 @@ __all__ = [
     "lost_reason_update",
     "pipeline_archive",
     "pipeline_create",
+    "pipeline_create_from_template",
     "pipeline_unarchive",
     "pipeline_update",
     "product_area_create",
@@ -137,6 +143,10 @@ __all__ = [
     "product_area_restore",
     "product_area_retire",
     "product_area_update",
+    "routine_create",
+    "routine_delete",
+    "routine_move",
+    "routine_update",
     "stage_create",
     "stage_delete",
     "stage_deal_counts",

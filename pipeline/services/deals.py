@@ -11,7 +11,7 @@ are checked here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -29,6 +29,8 @@ from pipeline.models import (
     Deal,
     DealRevision,
     DealStatus,
+    Flag,
+    FlagKind,
     LostReason,
     Notification,
     NotificationKind,
@@ -38,6 +40,8 @@ from pipeline.models import (
     StageChange,
     StageTotal,
 )
+from pipeline.selectors.board import card_flag_annotations, open_flag_since
+from pipeline.selectors.criteria import criteria_unmet_exists
 from pipeline.services.activities import NextStep, activity_create
 from pipeline.services.analytics import analytics_forget
 from pipeline.services.criteria import criteria_apply_to_move
@@ -48,11 +52,13 @@ from pipeline.services.locks import (
     _flags_refresh,
     _lock_deal,
     _lock_stages,
+    _lock_stages_with_totals,
     _moved,
-    _totals_add,
     _totals_enter,
     _totals_leave,
+    totals_add_many,
 )
+from pipeline.services.routines import routines_apply_on_entry
 
 POSITION_GAP = 1024
 
@@ -71,6 +77,11 @@ class MoveResult:
     from_stage: Stage
     stage: Stage
     changed: bool
+    # The card landed where the client dropped it (next to a neighbour it named); when not,
+    # the board shows the target column afresh.
+    placed: bool = True
+    # Both columns' kept totals after the move, as the board's selector reads them.
+    kept_totals: list[dict] = field(default_factory=list)
 
     @property
     def from_stage_id(self) -> int:
@@ -314,7 +325,7 @@ def deal_create(
     owner = owner or acting_user
     _check_owner(acting_user=acting_user, pipeline=pipeline, owner=owner)
     _check_company(pipeline=pipeline, company=company, contact=contact)
-    _lock_stages({stage.pk})
+    locked = _lock_stages({stage.pk})[stage.pk]
     now = timezone.now()
     deal = Deal.objects.create(
         title=title,
@@ -333,7 +344,10 @@ def deal_create(
         last_movement_at=now,
         rots_at=now + timedelta(days=stage.rot_days),
     )
-    StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now)
+    entry = StageChange.objects.create(
+        deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now
+    )
+    routines_apply_on_entry(deal=deal, stage=locked, stage_change=entry, now=now)
     _totals_enter(deal)
     if next_step is not None:
         deal = activity_create(
@@ -371,53 +385,242 @@ def deal_move(
     Assumes the caller may edit the deal. Idempotent: a move to where the card already is
     changes nothing. `version` None (the deal page's form) skips the stale check but still
     refuses to act on a closed deal.
+
+    The hot path of the board (docs/performance.md): one statement locks both columns and
+    reads their kept totals, one locks the deal and reads, in the same statement, what its
+    card shows, its neighbours' positions, its open flags and whether the exit criteria are
+    met; then the deal, its stage change and both columns' totals are written, one statement
+    each. The result carries the totals as written, so the answer needs no further query.
     """
-    stages = _lock_stages({deal.stage_id, stage_id}, pipeline_id=deal.pipeline_id)
+    stages = _lock_stages_with_totals({deal.stage_id, stage_id}, pipeline_id=deal.pipeline_id)
     if stage_id not in stages or stages[stage_id].is_archived:
         raise DealRuleError(_("That stage is not part of this deal's pipeline."))
     stage = stages[stage_id]
-    current = _lock_deal(deal, version)
+    current = _lock_deal_for_move(
+        deal,
+        version,
+        to_stage=stage,
+        from_stage=stages.get(deal.stage_id),
+        after_id=after_id,
+        before_id=before_id,
+        ticked=criteria,
+    )
     if current.stage_id not in stages:
         raise DealConflict(current)
     if current.status != DealStatus.OPEN:
         raise DealRuleError(_("Only open deals can be moved. Reopen it first."))
     from_stage_id = current.stage_id
-    unchanged = MoveResult(
-        deal=current, from_stage=stages[from_stage_id], stage=stage, changed=False
-    )
-    if from_stage_id != stage_id or criteria:
-        criteria_apply_to_move(
-            acting_user=acting_user,
+    from_stage = stages[from_stage_id]
+    current.stage = from_stage
+
+    def result(*, changed: bool, placed: bool = True) -> MoveResult:
+        return MoveResult(
             deal=current,
-            from_stage=stages[from_stage_id],
-            to_stage=stage,
-            ticked=criteria,
+            from_stage=from_stage,
+            stage=stage,
+            changed=changed,
+            placed=placed,
+            kept_totals=_kept_totals(stages),
         )
+
+    if from_stage_id != stage_id or criteria:
+        _criteria_for_move(acting_user, current, from_stage, stage, criteria)
     if from_stage_id == stage_id and version is None and not after_id and not before_id:
-        return unchanged
-    position = _position_for_drop(
-        stage_id=stage_id, deal=current, after_id=after_id, before_id=before_id
-    )
+        return result(changed=False)
+    position, placed = _position_from_lock(current, stage_id, after_id, before_id)
+    if position is NO_GAP:
+        _column_renumber(stage_id)
+        position = _position_for_drop(
+            stage_id=stage_id, deal=current, after_id=after_id, before_id=before_id
+        )
     if position is ALREADY_THERE:
-        return unchanged
+        return result(changed=False)
     now = timezone.now()
     current.position = position
     current.version += 1  # the row is locked: no one else can bump it meanwhile
     fields = ["position", "version", "updated_at"]
-    if from_stage_id != stage_id:
-        current.stage = stage
-        current.stage_entered_at = now
-        fields += ["stage", "stage_entered_at", *_moved(current, now)]
+    if from_stage_id == stage_id:
+        current.save(update_fields=fields)
+        return result(changed=True, placed=placed)
+    attention_before = current.needs_attention
+    current.stage = stage
+    current.stage_entered_at = now
+    fields += ["stage", "stage_entered_at", *_moved(current, now)]
+    entry = StageChange.objects.create(
+        deal=current, from_stage_id=from_stage_id, to_stage=stage, user=acting_user, at=now
+    )
+    # The stage's follow-up routines plan their activities first (nothing for a stage without
+    # any), so a next step they give the deal counts in the flags below.
+    routines_apply_on_entry(deal=current, stage=stage, stage_change=entry, now=now)
+    # Entering a stage is movement: the flags that no longer hold (stale, and "no next step"
+    # once a routine planned one) are resolved and needs_attention follows, written with the
+    # move, as `flags_sync` would.
+    fixed, flagged = _flags_after_move(current, now)
+    if flagged != attention_before:
+        current.needs_attention = flagged
+        fields.append("needs_attention")
     current.save(update_fields=fields)
-    if from_stage_id != stage_id:
-        StageChange.objects.create(
-            deal=current, from_stage_id=from_stage_id, to_stage=stage, user=acting_user, at=now
+    if fixed:
+        Flag.objects.filter(deal_id=current.pk, kind__in=fixed, resolved_at__isnull=True).update(
+            resolved_at=now
         )
-        attention = int(current.needs_attention)
-        _totals_add(from_stage_id, current.currency, -1, -current.value, -attention)
-        _totals_enter(current)
-        _flags_refresh(current, now=now)  # entering a stage is movement: no longer stale
-    return MoveResult(deal=current, from_stage=stages[from_stage_id], stage=stage, changed=True)
+    _totals_move(
+        stages,
+        from_stage_id=from_stage_id,
+        to_stage_id=stage_id,
+        currency=current.currency,
+        value=current.value,
+        attention_out=int(attention_before),
+        attention_in=int(current.needs_attention),
+    )
+    return result(changed=True, placed=placed)
+
+
+# --- the move's reads under its locks ---------------------------------------------------------
+
+NO_GAP = object()
+
+
+def _lock_deal_for_move(
+    deal: Deal,
+    version: int | None,
+    *,
+    to_stage: Stage,
+    from_stage: Stage | None,
+    after_id: int | None,
+    before_id: int | None,
+    ticked: list[int] | None,
+) -> Deal:
+    """Lock the deal's row (after its columns) and read, in the same statement: what its card
+    shows (company, owner, next step's assignee, since when each open flag has been up), the
+    positions around the drop in the target column, and, for a forward move out of
+    `from_stage` (the stage the caller saw the deal in), whether a required exit criterion of
+    a stage it leaves is still unmet. Raises DealConflict for a stale `version`."""
+    column = _column(to_stage.pk, deal.pk).order_by()
+    reads = {"column_top": Subquery(column.order_by("position").values("position")[:1])}
+    if after_id:
+        anchor = Subquery(column.filter(pk=after_id).values("position")[:1])
+        reads["after_at"] = anchor
+        reads["after_next"] = Subquery(
+            column.filter(position__gt=anchor).order_by("position").values("position")[:1]
+        )
+    if before_id:
+        anchor = Subquery(column.filter(pk=before_id).values("position")[:1])
+        reads["before_at"] = anchor
+        reads["before_previous"] = Subquery(
+            column.filter(position__lt=anchor).order_by("-position").values("position")[:1]
+        )
+    if from_stage is not None and from_stage.pk != to_stage.pk and not ticked:
+        reads["criteria_unmet"] = criteria_unmet_exists(
+            deal_id=deal.pk, from_stage=from_stage, to_stage=to_stage
+        )
+    current = (
+        Deal.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("company", "owner", "next_step_assignee")
+        .annotate(**card_flag_annotations(), **reads)
+        .order_by()
+        .get(pk=deal.pk)
+    )
+    current.pipeline = deal.pipeline  # already loaded by the caller's access check
+    current.checked_criteria_for = from_stage.pk if "criteria_unmet" in reads else None
+    if version is not None and current.version != version:
+        raise DealConflict(current)
+    return current
+
+
+def _criteria_for_move(acting_user, current: Deal, from_stage, stage, ticked) -> None:
+    """Exit criteria: answered by the lock's own read when nothing was ticked and the deal is
+    still where the caller saw it (the usual drop); else checked and recorded in full."""
+    if (
+        not ticked
+        and current.checked_criteria_for == current.stage_id
+        and not current.criteria_unmet
+    ):
+        return
+    criteria_apply_to_move(
+        acting_user=acting_user,
+        deal=current,
+        from_stage=from_stage,
+        to_stage=stage,
+        ticked=ticked,
+    )
+
+
+def _position_from_lock(current: Deal, stage_id: int, after_id, before_id):
+    """The drop's position from the positions read with the lock (see `_position_for_drop`
+    for the rule), ALREADY_THERE, or NO_GAP; and whether the card lands where the client put
+    it: next to a neighbour it named (or at the top of a column it saw empty), with no card the
+    client has not loaded right below it."""
+    here = current.position if current.stage_id == stage_id else None
+    above = below = None
+    found = placed = False
+    after_at = getattr(current, "after_at", None)
+    before_at = getattr(current, "before_at", None)
+    if after_id and after_at is not None:
+        found, above, below = True, after_at, current.after_next
+        # Dropped below the last card the client had: fine unless the column goes on.
+        placed = before_id is not None or below is None
+    if not found and before_id and before_at is not None:
+        found, above, below = True, current.before_previous, before_at
+        placed = True
+    if not found:
+        below = current.column_top
+        placed = not after_id and not before_id
+    if here is not None and (above is None or above < here) and (below is None or here < below):
+        return ALREADY_THERE, placed
+    position = _position_between(above, below)
+    return (NO_GAP if position is None else position), placed
+
+
+def _flags_after_move(deal: Deal, now) -> tuple[list[str], bool]:
+    """The open flags of a deal that just entered a stage which no longer hold, and whether
+    any open one still does (its needs_attention), by the definitions `flags_sync` applies:
+    a move resets the rotting clock, so a stale flag goes; the next step's flags stay as the
+    next step is. Nothing to do for a deal without flags (as `_flags_refresh`)."""
+    if not deal.needs_attention:
+        return [], False
+    holds = {
+        FlagKind.NO_NEXT_STEP: deal.next_step_id is None,
+        FlagKind.OVERDUE_NEXT_STEP: deal.next_step_is_overdue(timezone.localdate(now)),
+        FlagKind.STALE: deal.is_stale_at(now),
+    }
+    raised = [kind for kind in holds if open_flag_since(deal, kind) is not None]
+    return [k for k in raised if not holds[k]], any(holds[k] for k in raised)
+
+
+# --- column totals under the move's locks ---------------------------------------------------
+
+
+def _kept_totals(stages: dict[int, Stage]) -> list[dict]:
+    """The kept totals of the locked columns as the board's selector reads them."""
+    return [
+        {"stage_id": pk, "currency": c, "n": n, "total": v, "flagged": a}
+        for pk, stage in stages.items()
+        for c, (n, v, a) in stage.kept_totals.items()
+    ]
+
+
+def _totals_move(
+    stages: dict[int, Stage],
+    *,
+    from_stage_id: int,
+    to_stage_id: int,
+    currency: str,
+    value: Decimal,
+    attention_out: int,
+    attention_in: int,
+) -> None:
+    """One card leaves a column and enters another: both kept totals in one statement (a row
+    is created where the column has none in this currency yet), and the locked stages' copies
+    of them kept in step."""
+    changes = [
+        (from_stage_id, -1, -value, -attention_out),
+        (to_stage_id, 1, value, attention_in),
+    ]
+    totals_add_many(currency, changes)
+    for stage_id, count, amount, attention in changes:
+        n, v, a = stages[stage_id].kept_totals.get(currency, (0, Decimal(0), 0))
+        stages[stage_id].kept_totals[currency] = (n + count, v + amount, a + attention)
 
 
 def _stage_before(deal: Deal) -> Stage | None:

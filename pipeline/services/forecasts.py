@@ -346,7 +346,7 @@ def exchange_rate_set(
     row, _created = ExchangeRate.objects.update_or_create(
         currency=currency, valid_from=valid_from, defaults={"rate": rate, "set_by": acting_user}
     )
-    transaction.on_commit(rates_changed)
+    rates_changed()
     return row
 
 

@@ -40,6 +40,7 @@ from pipeline.models import (
     DealRevision,
     DealStatus,
     Flag,
+    FollowUpRoutine,
     Pipeline,
     Stage,
     StageChange,
@@ -47,8 +48,8 @@ from pipeline.models import (
 from pipeline.services.deals import POSITION_GAP, stage_totals_rebuild
 from pipeline.services.flags import flags_sync
 from pipeline.services.locks import _lock_stages
+from pipeline.services.routines import working_days_after
 
-SATURDAY = 5
 BULK_SIZE = 1000
 # Fields an import may change on an existing deal.
 UPDATABLE_FIELDS = (
@@ -65,21 +66,6 @@ UPDATABLE_FIELDS = (
 )
 # The deal's fields a weekly snapshot holds besides its stage (pipeline.services.deals).
 REVISED = ("value", "currency", "expected_close_date", "owner_id", "status")
-
-
-def working_days_after(start: date, days: int) -> date:
-    """The date `days` working days (Monday to Friday) after `start`; from a weekend day the
-    count starts on the Monday after."""
-    day = start
-    while day.weekday() >= SATURDAY:
-        day += timedelta(days=1)
-    weeks, rest = divmod(days, 5)
-    day += timedelta(weeks=weeks)
-    for _ in range(rest):
-        day += timedelta(days=1)
-        while day.weekday() >= SATURDAY:
-            day += timedelta(days=1)
-    return day
 
 
 @dataclass(frozen=True)
@@ -125,6 +111,7 @@ class DealBulkWriter:
         batch_id: int,
         now: datetime,
         first_step: FirstStep | None = None,
+        apply_routines: bool = False,
     ):
         self.acting_user = acting_user
         self.pipeline = pipeline
@@ -135,7 +122,21 @@ class DealBulkWriter:
         self.first_due = (
             working_days_after(self.today, first_step.days) if first_step is not None else None
         )
-        self.step_kind = first_step.kind if first_step is not None else ActivityKind.TASK
+        # The stages' active follow-up routines (pipeline.services.routines), planned for each
+        # new open deal as its entry into its stage, as `deal_create` plans them.
+        self.routines: dict[int, list[tuple[int, str, str, date]]] = {}
+        if apply_routines:
+            for routine in FollowUpRoutine.objects.filter(
+                stage__pipeline_id=pipeline.pk, is_active=True
+            ).order_by("position", "pk"):
+                self.routines.setdefault(routine.stage_id, []).append(
+                    (
+                        routine.pk,
+                        routine.subject,
+                        routine.kind,
+                        working_days_after(self.today, routine.due_in_days),
+                    )
+                )
         ids = set(Stage.objects.filter(pipeline_id=pipeline.pk).values_list("pk", flat=True))
         self.stages = _lock_stages(ids, pipeline_id=pipeline.pk)
         self.bottom = dict(
@@ -156,20 +157,31 @@ class DealBulkWriter:
 
     # -- creating ------------------------------------------------------------------------------
 
+    def _steps(self, row: NewDeal, stage_id: int) -> list[tuple[str, date, str, int | None]]:
+        """The activities to plan for a new open deal, as (subject, due, kind, routine): the
+        next step the file names, and the stage's follow-up routines when chosen; else the
+        first next step of the import, when chosen."""
+        steps = []
+        if row.next_step is not None:
+            steps.append((row.next_step[0], row.next_step[1], ActivityKind.TASK, None))
+        for routine_id, subject, kind, due in self.routines.get(stage_id, ()):
+            steps.append((subject, due, kind, routine_id))
+        if not steps and self.first_step is not None:
+            steps.append((self.first_step.subject, self.first_due, self.first_step.kind, None))
+        return steps
+
     def create(self, rows: list[NewDeal]) -> list[int]:
         """Insert the deals (at the bottom of their columns, in order) with their stage-history
-        rows and their first next step (the file's, else the routine's), and each deal's
-        next-step fields and attention mark as they will be; returns their ids, in order."""
+        rows and the activities planned for them (`_steps`), each deal's next-step fields and
+        attention mark as they will be; returns their ids, in order."""
         now = self.now
-        deals = []
+        deals, plans = [], []
         for row in rows:
             stage = self.stages[row.stage_id]
             is_open = row.status == DealStatus.OPEN
-            step = None
-            if is_open:
-                step = row.next_step or (
-                    (self.first_step.subject, self.first_due) if self.first_step else None
-                )
+            steps = self._steps(row, stage.pk) if is_open else []
+            plans.append(steps)
+            first = min(steps, key=lambda step: step[1]) if steps else None
             deals.append(
                 {
                     "title": row.title,
@@ -193,24 +205,30 @@ class DealBulkWriter:
                     "stage_entered_at": now,
                     "last_movement_at": now,
                     "rots_at": now + timedelta(days=stage.rot_days),
-                    "next_step_subject": step[0] if step else "",
-                    "next_step_due": step[1] if step else None,
+                    "next_step_subject": first[0] if first else "",
+                    "next_step_due": first[1] if first else None,
                     "next_step_assignee_id": (row.owner_id or self.acting_user.pk)
-                    if step
+                    if first
                     else None,
                     # What the flags will say (no next step, or one overdue), so that raising
                     # them changes no deal row a second time.
-                    "needs_attention": is_open and (step is None or step[1] < self.today),
+                    "needs_attention": is_open and (first is None or first[1] < self.today),
                 }
             )
-        with_steps = [deal for deal in deals if deal["next_step_due"] is not None]
-        activity_ids = reserve_ids(Activity, len(with_steps))
-        for deal, activity_id in zip(with_steps, activity_ids, strict=False):
-            deal["next_step_id"] = activity_id
-        ids = bulk_insert(Deal, deals, now=now)
-        self.created += len(ids)
+        # Where the database gives ids ahead (PostgreSQL), each deal points at its next
+        # step's activity as it is written; elsewhere `finish` links them afterwards.
+        activity_ids = iter(reserve_ids(Activity, sum(len(steps) for steps in plans)))
+        planned_ids = []
+        for deal, steps in zip(deals, plans, strict=True):
+            ids = [next(activity_ids, None) for _step in steps]
+            planned_ids.append(ids)
+            if steps and ids[0] is not None:
+                earliest = min(range(len(steps)), key=lambda i: steps[i][1])
+                deal["next_step_id"] = ids[earliest]
+        deal_ids = bulk_insert(Deal, deals, now=now)
+        self.created += len(deal_ids)
         self.touched_stages.update(deal["stage_id"] for deal in deals)
-        bulk_insert(
+        entry_ids = bulk_insert(
             StageChange,
             (
                 {
@@ -220,30 +238,32 @@ class DealBulkWriter:
                     "user_id": self.acting_user.pk,
                     "at": now,
                 }
-                for pk, deal in zip(ids, deals, strict=True)
+                for pk, deal in zip(deal_ids, deals, strict=True)
             ),
             now=now,
         )
-        if activity_ids:
-            by_id = dict(zip((id(d) for d in deals), ids, strict=True))
-            bulk_insert(
-                Activity,
-                (
+        activities, ids = [], []
+        for deal_id, entry_id, deal, steps, reserved in zip(
+            deal_ids, entry_ids, deals, plans, planned_ids, strict=True
+        ):
+            for (subject, due, kind, routine_id), activity_id in zip(steps, reserved, strict=True):
+                ids.append(activity_id)
+                activities.append(
                     {
-                        "deal_id": by_id[id(deal)],
-                        "kind": self.step_kind,
-                        "subject": deal["next_step_subject"],
-                        "due_date": deal["next_step_due"],
+                        "deal_id": deal_id,
+                        "kind": kind,
+                        "subject": subject,
+                        "due_date": due,
                         "assignee_id": deal["next_step_assignee_id"],
                         "created_by_id": self.acting_user.pk,
                         "created_at": now,
+                        "stage_change_id": entry_id if routine_id else None,
+                        "routine_id": routine_id,
                     }
-                    for deal in with_steps
-                ),
-                now=now,
-                ids=activity_ids,
-            )
-        return ids
+                )
+        reserved_all = [i for i in ids if i is not None]
+        bulk_insert(Activity, activities, now=now, ids=reserved_all or None)
+        return deal_ids
 
     # -- updating ------------------------------------------------------------------------------
 
@@ -339,40 +359,17 @@ class DealBulkWriter:
         stage_totals_rebuild(stage_ids=sorted(self.touched_stages))
 
     def _plan_steps(self) -> None:
-        """Where the database could not reserve the activities' ids ahead (SQLite has no
-        sequences), the deals were written with their next step's fields but without the
-        activity: write those now, in chunks, and point each deal at its own."""
-        created = Deal.objects.filter(
+        """Where ids could not be taken ahead (SQLite), point each new deal at its next
+        step, the earliest of the activities planned for it, now that they are written."""
+        earliest = Activity.objects.filter(deal_id=OuterRef("pk"), done_at__isnull=True).order_by(
+            "due_date", F("due_time").asc(nulls_last=True), "pk"
+        )
+        Deal.objects.filter(
             import_batch_id=self.batch_id,
             status=DealStatus.OPEN,
             next_step__isnull=True,
             next_step_due__isnull=False,
-        )
-        rows = created.values_list(
-            "pk", "next_step_subject", "next_step_due", "next_step_assignee_id"
-        )
-        pending: list[Activity] = []
-        for pk, subject, due, assignee in rows.iterator(chunk_size=BULK_SIZE):
-            pending.append(
-                Activity(
-                    deal_id=pk,
-                    kind=self.step_kind,
-                    subject=subject,
-                    due_date=due,
-                    assignee_id=assignee,
-                    created_by=self.acting_user,
-                    created_at=self.now,
-                )
-            )
-            if len(pending) == BULK_SIZE:
-                Activity.objects.bulk_create(pending)
-                pending = []
-        if pending:
-            Activity.objects.bulk_create(pending)
-        earliest = Activity.objects.filter(deal_id=OuterRef("pk"), done_at__isnull=True).order_by(
-            "due_date", F("due_time").asc(nulls_last=True), "pk"
-        )
-        created.update(next_step_id=Subquery(earliest.values("pk")[:1]))
+        ).update(next_step_id=Subquery(earliest.values("pk")[:1]))
 
 
 def _refresh_statistics() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,35 @@ def _lock_stages(stage_ids: set[int], *, pipeline_id: int | None = None) -> dict
     return {stage.pk: stage for stage in qs}
 
 
+def _lock_stages_with_totals(stage_ids: set[int], *, pipeline_id: int) -> dict[int, Stage]:
+    """`_lock_stages` for a move: the locked stages of `pipeline_id`, each with its kept totals
+    read in the same statement (`stage.kept_totals`: currency -> (count, value, attention)),
+    which the stage lock keeps still until commit. Locks only the stage rows."""
+    qs = (
+        Stage.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk__in=sorted(stage_ids), pipeline_id=pipeline_id)
+        .annotate(
+            kept_currency=F("totals__currency"),
+            kept_count=F("totals__count"),
+            kept_value=F("totals__value"),
+            kept_attention=F("totals__attention"),
+        )
+        .order_by("pk")
+    )
+    stages: dict[int, Stage] = {}
+    for row in qs:
+        stage = stages.setdefault(row.pk, row)
+        if not hasattr(stage, "kept_totals"):
+            stage.kept_totals = {}
+        if row.kept_currency is not None:
+            stage.kept_totals[row.kept_currency] = (
+                row.kept_count,
+                row.kept_value,
+                row.kept_attention,
+            )
+    return stages
+
+
 def _lock_deal(deal: Deal, version: int | None, *, for_delete: bool = False) -> Deal:
     """Lock the deal's row after its column (see `_lock_stages`) and reload it. A delete needs
     the full FOR UPDATE lock; every other write takes FOR NO KEY UPDATE, which lets other
@@ -62,6 +92,23 @@ def _totals_add(
     if not updated:
         StageTotal.objects.create(
             stage_id=stage_id, currency=currency, count=count, value=value, attention=attention
+        )
+
+
+def totals_add_many(currency: str, changes: list[tuple[int, int, Decimal, int]]) -> None:
+    """Adjust several stages' kept totals in one currency in one statement: `changes` are
+    (stage id, count, value, attention) deltas, one per stage; a stage without a row in the
+    currency gets one. Callers hold the stages' column locks."""
+    table = StageTotal._meta.db_table
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(changes))
+    params = [x for stage_id, n, v, a in changes for x in (stage_id, currency, n, v, a)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (stage_id, currency, count, value, attention) VALUES {rows} "
+            "ON CONFLICT (stage_id, currency) DO UPDATE SET "
+            f"count = {table}.count + excluded.count, value = {table}.value + excluded.value, "
+            f"attention = {table}.attention + excluded.attention",
+            params,
         )
 
 

@@ -1,5 +1,5 @@
-"""Admin writes behind the settings pages: pipelines, stages and their exit criteria, lost
-reasons and product areas.
+"""Admin writes behind the settings pages: pipelines, stages, their exit criteria and
+follow-up routines, lost reasons and product areas.
 
 Permissions: callers have passed `accounts.selectors.settings_access` (admins only) and
 loaded objects through `pipeline.selectors.settings`. Every service runs in one transaction;
@@ -26,12 +26,16 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Team, User
 from crm.rules import RuleError
+from crm.shared import changed as shared_changed
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
+    ROUTINE_MAX_DAYS,
+    ActivityKind,
     Deal,
     DealCriterionCheck,
     DealStatus,
     ExitCriterion,
+    FollowUpRoutine,
     ForecastSnapshot,
     LostReason,
     Pipeline,
@@ -65,6 +69,7 @@ def pipeline_create(
     last. A pipeline always has at least one stage."""
     top = Pipeline.objects.aggregate(m=Max("position"))["m"]
     pipeline = Pipeline.objects.create(name=name, team=team, position=0 if top is None else top + 1)
+    shared_changed("labels")
     stages = STANDARD_STAGES if standard_stages else ((gettext_lazy("New"), 10),)
     Stage.objects.bulk_create(
         Stage(pipeline=pipeline, name=str(label), probability=probability, position=i)
@@ -113,6 +118,7 @@ def pipeline_update(
     for key in changed:
         setattr(current, key, changes[key])
     current.save(update_fields=changed)
+    shared_changed("labels")
     return current
 
 
@@ -121,6 +127,7 @@ def _pipeline_set_archived(pipeline: Pipeline, archived: bool) -> Pipeline:
     if current.is_archived != archived:
         current.is_archived = archived
         current.save(update_fields=["is_archived"])
+        shared_changed("labels")
     return current
 
 
@@ -163,6 +170,7 @@ def stage_create(
     stages = _lock_pipeline_stages(pipeline.pk)
     _check_stage_name(stages, name)
     position = stages[-1].position + 1 if stages else 0
+    shared_changed("labels")
     return Stage.objects.create(
         pipeline=pipeline, name=name, probability=probability, rot_days=rot_days, position=position
     )
@@ -188,6 +196,7 @@ def stage_update(
     for key in changed:
         setattr(current, key, changes[key])
     current.save(update_fields=changed)
+    shared_changed("labels")
     if "rot_days" in changed:
         _deals_restale(current)
     return current
@@ -347,6 +356,7 @@ def stage_delete(
         current.delete()
         archived = False
     _renumber([s for s in stages if s.pk != current.pk], remaining)
+    shared_changed("labels")
     return StageRemoval(moved=moved, archived=archived)
 
 
@@ -417,6 +427,142 @@ def exit_criteria_reorder(*, acting_user: User, stage: Stage, criterion_ids: lis
     return _reorder_list(criteria, criterion_ids)
 
 
+# --- follow-up routines --------------------------------------------------------------------
+
+ROUTINES_PER_STAGE = 10
+
+
+def _lock_routines(stage: Stage) -> tuple[Stage, list[FollowUpRoutine]]:
+    """Lock the stage (the column lock the moves take, so a move sees a routine change whole or
+    not at all) and its routines, and return both, the routines in order."""
+    current = Stage.objects.select_for_update(no_key=True).filter(pk=stage.pk).first()
+    if current is None or current.is_archived:
+        raise SettingsError(_("This stage has been removed."))
+    routines = FollowUpRoutine.objects.select_for_update(no_key=True).filter(stage=current)
+    return current, sorted(routines.order_by("pk"), key=lambda r: (r.position, r.pk))
+
+
+def _routines_mark(stage: Stage, routines: list[FollowUpRoutine]) -> None:
+    """Keep `Stage.has_routines` in step with the stage's (locked) routines."""
+    has_routines = any(r.is_active for r in routines)
+    if stage.has_routines != has_routines:
+        stage.has_routines = has_routines
+        stage.save(update_fields=["has_routines"])
+
+
+def _check_routine(
+    routines: list[FollowUpRoutine],
+    *,
+    subject: str,
+    kind: str,
+    due_in_days: int,
+    exclude_pk: int | None = None,
+) -> None:
+    if not subject.strip():
+        raise SettingsError(_("Say what to do."), field="subject")
+    if len(subject) > FollowUpRoutine._meta.get_field("subject").max_length:
+        raise SettingsError(_("Keep “what to do” to 200 characters."), field="subject")
+    if kind not in ActivityKind.values:
+        raise SettingsError(_("Pick a call, meeting, email or task."), field="kind")
+    if not 0 <= due_in_days <= ROUTINE_MAX_DAYS:
+        raise SettingsError(
+            _("The due date must be 0 to %(max)d working days after entering the stage.")
+            % {"max": ROUTINE_MAX_DAYS},
+            field="due_in_days",
+        )
+    for other in routines:
+        if (
+            other.pk != exclude_pk
+            and other.subject.casefold() == subject.casefold()
+            and other.due_in_days == due_in_days
+        ):
+            raise SettingsError(
+                _("This stage already plans that activity on that day."), field="subject"
+            )
+
+
+@atomic_with_retry
+def routine_create(
+    *,
+    acting_user: User,
+    stage: Stage,
+    subject: str,
+    kind: str,
+    due_in_days: int,
+    is_active: bool = True,
+) -> FollowUpRoutine:
+    """Add a follow-up routine at the end of the stage's list: from now on every deal
+    entering the stage gets its activity. Deals already in the stage get nothing (routines
+    answer entries, not states). At most ROUTINES_PER_STAGE per stage."""
+    current, routines = _lock_routines(stage)
+    if len(routines) >= ROUTINES_PER_STAGE:
+        raise SettingsError(
+            _("A stage can have at most %(max)d follow-up routines.") % {"max": ROUTINES_PER_STAGE}
+        )
+    _check_routine(routines, subject=subject, kind=kind, due_in_days=due_in_days)
+    position = routines[-1].position + 1 if routines else 0
+    routine = FollowUpRoutine.objects.create(
+        stage=current,
+        subject=subject.strip(),
+        kind=kind,
+        due_in_days=due_in_days,
+        is_active=is_active,
+        position=position,
+    )
+    _routines_mark(current, [*routines, routine])
+    return routine
+
+
+@atomic_with_retry
+def routine_update(
+    *,
+    acting_user: User,
+    routine: FollowUpRoutine,
+    subject: str,
+    kind: str,
+    due_in_days: int,
+    is_active: bool,
+) -> FollowUpRoutine:
+    """Change a routine (what, kind, due days) or switch it off and on. Activities it
+    planned already stay as they are. No write when nothing changed."""
+    stage, routines = _lock_routines(routine.stage)
+    current = next((r for r in routines if r.pk == routine.pk), None)
+    if current is None:
+        raise SettingsError(_("This follow-up routine has been removed."))
+    _check_routine(
+        routines, subject=subject, kind=kind, due_in_days=due_in_days, exclude_pk=current.pk
+    )
+    changes = {
+        "subject": subject.strip(),
+        "kind": kind,
+        "due_in_days": due_in_days,
+        "is_active": is_active,
+    }
+    changed = [key for key, value in changes.items() if getattr(current, key) != value]
+    if changed:
+        for key in changed:
+            setattr(current, key, changes[key])
+        current.save(update_fields=changed)
+        _routines_mark(stage, routines)
+    return current
+
+
+@atomic_with_retry
+def routine_delete(*, acting_user: User, routine: FollowUpRoutine) -> None:
+    """Remove a routine. Activities it planned stay (they are the deals' own now). Removing a
+    removed routine changes nothing."""
+    stage, routines = _lock_routines(routine.stage)
+    FollowUpRoutine.objects.filter(pk=routine.pk).delete()
+    _routines_mark(stage, [r for r in routines if r.pk != routine.pk])
+
+
+@atomic_with_retry
+def routine_move(*, acting_user: User, routine: FollowUpRoutine, direction: str) -> bool:
+    """Move a routine one place up or down. Returns whether anything changed."""
+    _stage, routines = _lock_routines(routine.stage)
+    return _move_in_list(routines, routine.pk, direction)
+
+
 # --- admin lists: lost reasons, product areas ---------------------------------------------
 
 
@@ -449,6 +595,7 @@ def _renumber(rows: list, ordered_ids: list[int]) -> bool:
             changed.append(row)
     if changed:
         type(changed[0]).objects.bulk_update(changed, ["position"])
+        shared_changed("labels")
     return bool(changed)
 
 
@@ -469,6 +616,7 @@ def _list_create(model, name: str):
     rows = _lock_list(model)
     _check_name(model, name)
     top = max((r.position for r in rows), default=-1)
+    shared_changed("labels")
     return model.objects.create(name=name, position=top + 1)
 
 
@@ -478,6 +626,7 @@ def _list_rename(model, row, name: str):
     if current.name != name:
         current.name = name
         current.save(update_fields=["name"])
+        shared_changed("labels")
     return current
 
 
@@ -486,6 +635,7 @@ def _list_set_active(model, row, active: bool):
     if current.is_active != active:
         current.is_active = active
         current.save(update_fields=["is_active"])
+        shared_changed("labels")
     return current
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from pipeline.views import settings
+from pipeline.views import pipeline_templates, settings
 
 
 def _list_urls(prefix: str, kind: settings.AdminList) -> list:
@@ -34,6 +34,11 @@ def _list_urls(prefix: str, kind: settings.AdminList) -> list:
 urlpatterns = [
     path("", settings.settings_home, name="settings-home"),
     path("pipelines/", settings.pipeline_list, name="settings-pipelines"),
+    path(
+        "pipelines/from-template/",
+        pipeline_templates.pipeline_from_template,
+        name="settings-pipeline-from-template",
+    ),
     path("pipelines/<int:pk>/", settings.pipeline_detail, name="settings-pipeline"),
     path("pipelines/<int:pk>/edit/", settings.pipeline_update, name="settings-pipeline-update"),
     path(
@@ -56,6 +61,10 @@ urlpatterns = [
     path("criteria/<int:pk>/edit/", settings.criterion_update, name="settings-criterion-update"),
     path("criteria/<int:pk>/remove/", settings.criterion_delete, name="settings-criterion-delete"),
     path("criteria/<int:pk>/move/", settings.criterion_move, name="settings-criterion-move"),
+    path("stages/<int:pk>/routines/new/", settings.routine_create, name="settings-routine-create"),
+    path("routines/<int:pk>/edit/", settings.routine_update, name="settings-routine-update"),
+    path("routines/<int:pk>/remove/", settings.routine_delete, name="settings-routine-delete"),
+    path("routines/<int:pk>/move/", settings.routine_move, name="settings-routine-move"),
     *_list_urls("lost-reasons", settings.LOST_REASONS),
     *_list_urls("product-areas", settings.PRODUCT_AREAS),
 ]

@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.organisation import reporting_currency
+from crm.replica import reads_from_replica
+from crm.shared import version
 from crm.web.exports import FORMATS, Days, Percent, export_response
 from crm.web.refusals import form_refusal, refusal
 from pipeline import charts_analytics
@@ -91,9 +93,10 @@ def _figures(request, form, page: str, filters, compute):
     """The page's figures, computed once per change of the stage visits (`form.version`, the
     last refresh that changed anything), page, filters, visibility, language, day and money
     (the reporting currency and the money version, which every change of the currency or of
-    an exchange rate moves on: `pipeline.money.money_key`), then read from the cache for up
-    to ANALYTICS_CACHE_SECONDS (which bounds what no write announces: names, running stays
-    growing); 0 turns the cache off."""
+    an exchange rate moves on: `pipeline.money.money_key`), the names the settings and user
+    services announce (`crm.shared` version `labels`), then read from the shared cache (the
+    same figures for every process and node) for up to ANALYTICS_CACHE_SECONDS (which bounds
+    what no write announces: running stays growing); 0 turns the cache off."""
     if not settings.ANALYTICS_CACHE_SECONDS:
         return compute()
     visible = str(Deal.objects.visible_to(request.user).query)
@@ -102,6 +105,7 @@ def _figures(request, form, page: str, filters, compute):
             page,
             form.version.isoformat(),
             money_key(),
+            version("labels"),  # names and order of stages, reasons, people, teams
             timezone.localdate().isoformat(),  # a rate dated today takes effect today
             get_language() or "",
             repr(filters),
@@ -170,6 +174,7 @@ def _analytics_page(request, page, *, compute, export_rows, extra, per_pipeline=
 
 @login_required
 @require_GET
+@reads_from_replica
 def analytics_funnel(request):
     return _analytics_page(
         request,
@@ -220,6 +225,7 @@ def _funnel_extra(form, rows) -> dict:
 
 @login_required
 @require_GET
+@reads_from_replica
 def analytics_time_in_stage(request):
     return _analytics_page(
         request,
@@ -274,6 +280,7 @@ REP_SORTS = {
 
 @login_required
 @require_GET
+@reads_from_replica
 def analytics_reps(request):
     return _analytics_page(
         request,
@@ -356,6 +363,7 @@ def _reps_rows(matrix):
 
 @login_required
 @require_GET
+@reads_from_replica
 def analytics_losses(request):
     return _analytics_page(
         request,
@@ -440,6 +448,7 @@ def _months(filters) -> list:
 
 @login_required
 @require_GET
+@reads_from_replica
 def analytics_velocity(request):
     return _analytics_page(
         request,
@@ -493,6 +502,7 @@ def _velocity_extra(form, figures) -> dict:
 
 @login_required
 @require_GET
+@reads_from_replica
 def analytics_deals(request):
     """The deals behind a funnel stage or a rep x stage cell."""
     form = _form(request)

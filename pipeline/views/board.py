@@ -17,7 +17,7 @@ from pipeline.forms.board import BoardFilterForm, CursorForm
 from pipeline.forms.deals import (
     QuickDealForm,
 )
-from pipeline.rendering import attach_cards_html, cards_html
+from pipeline.rendering import activities_path, attach_cards_html, cards_html
 from pipeline.selectors.board import BoardFilters, Column
 from pipeline.selectors.exports import DEAL_HEADER, STATUSES, deal_export_rows
 from pipeline.views.columns import all_valid, board_filters, columns_response
@@ -54,6 +54,7 @@ def board(request, pk: int):
         "columns": columns,
         "filter_form": form,
         "filters": filters,
+        "activities_path": activities_path(),
         "filter_query": filters.as_query(),
         "open_count": sum(c.totals.count for c in columns),
         "attention_count": sum(c.totals.attention for c in columns),
@@ -90,7 +91,10 @@ def deal_quick_create(request, pk: int, stage_pk: int):
     """The column's "+": a small form in the column, the new card at the top."""
     pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
     stage = selectors.stage_get_for_user(user=request.user, pk=stage_pk, pipeline=pipeline)
-    form = QuickDealForm(request.POST or None, pipeline=pipeline)
+    # Ids of its own (quick-company-<stage>): several columns' forms may be open at once.
+    form = QuickDealForm(
+        request.POST or None, pipeline=pipeline, user=request.user, auto_id=f"quick-%s-{stage.pk}"
+    )
     step_form = NextStepForm(
         request.POST or None, pipeline=pipeline, can_reassign=False, compact=True
     )

@@ -34,7 +34,12 @@ from pipeline.forms.deals import (
     VersionForm,
 )
 from pipeline.selectors.board import BoardFilters
-from pipeline.views.columns import all_valid, board_filters, columns_response
+from pipeline.views.columns import (
+    all_valid,
+    board_filters,
+    card_moved_response,
+    columns_response,
+)
 
 
 def _move_dialog(request, step, *, data, error: str = "", status: int = 200):
@@ -104,20 +109,36 @@ def deal_move(request, pk: int):
 
 
 def _moved_on_board(request, deal, data, filters, result):
-    """A drop (or the criteria dialog's move): the target column's cards and the headers of
-    both columns; from the dialog, the dialog closes once the columns are in place."""
+    """A drop (or the criteria dialog's move): the moved card in its place and the headers of
+    both columns; the whole target column only when the card did not land where the user put
+    it (a neighbour it named has gone, cards the user has not loaded follow it, or it no
+    longer matches the "needs attention" filter). From the dialog, the dialog closes once the
+    answer is in place."""
     touched = (
         [result.stage] if result.stage == result.from_stage else [result.stage, result.from_stage]
     )
-    response = columns_response(
-        request,
-        pipeline=deal.pipeline,
-        stages=touched,
-        filters=filters,
-        cards_for={result.stage.pk},
-        main=result.stage.pk,
-        loaded=data["loaded"] or 0,
-    )
+    if result.placed and (result.deal.needs_attention or not filters.attention):
+        response = card_moved_response(
+            request,
+            pipeline=deal.pipeline,
+            deal=result.deal,
+            stages=touched,
+            filters=filters,
+            kept=result.kept_totals,
+        )
+    else:
+        response = columns_response(
+            request,
+            pipeline=deal.pipeline,
+            stages=touched,
+            filters=filters,
+            cards_for={result.stage.pk},
+            main=result.stage.pk,
+            loaded=data["loaded"] or 0,
+            kept=result.kept_totals,
+        )
+        target = f"#stage-{result.stage.pk}-cards"
+        response = reswap(retarget(response, target), "innerHTML")
     if data["criteria"] or data["confirm"]:  # from the exit criteria dialog
         response = trigger_client_event(response, "modal:close", after="settle")
     return response
@@ -159,7 +180,11 @@ def deal_create(request, pk: int):
     can_reassign = selectors.can_manage_pipeline(user=request.user, pipeline=pipeline)
     initial = {"stage": request.GET.get("stage")} if request.GET.get("stage", "").isdigit() else {}
     form = DealCreateForm(
-        request.POST or None, initial=initial, pipeline=pipeline, can_reassign=can_reassign
+        request.POST or None,
+        initial=initial,
+        pipeline=pipeline,
+        can_reassign=can_reassign,
+        user=request.user,
     )
     step_form = NextStepForm(request.POST or None, pipeline=pipeline, can_reassign=can_reassign)
     if request.method == "POST":
@@ -200,6 +225,7 @@ def _deal_page(
             initial={"version": deal.version},
             pipeline=deal.pipeline,
             can_reassign=can_reassign,
+            user=request.user,
         )
     context = {
         "deal": deal,
@@ -238,7 +264,13 @@ def deal_detail(request, pk: int):
 def deal_update(request, pk: int):
     deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True)
     can_reassign = selectors.can_reassign_deal(user=request.user, deal=deal)
-    form = DealForm(request.POST, instance=deal, pipeline=deal.pipeline, can_reassign=can_reassign)
+    form = DealForm(
+        request.POST,
+        instance=deal,
+        pipeline=deal.pipeline,
+        can_reassign=can_reassign,
+        user=request.user,
+    )
     if not form.is_valid():
         deal.refresh_from_db()
         return _deal_page(request, deal, status=400, form=form)
@@ -256,6 +288,7 @@ def deal_update(request, pk: int):
             instance=selectors.deal_get_for_user(user=request.user, pk=pk),
             pipeline=deal.pipeline,
             can_reassign=can_reassign,
+            user=request.user,
         )
         stale.data["version"] = conflict.current.version
         stale.is_valid()

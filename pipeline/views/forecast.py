@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import access_for
 from accounts.selectors import editable_rep_ids, users_visible_to
 from crm.organisation import reporting_currency
+from crm.replica import reads_from_replica
 from crm.web.exports import csv_safe, export_response  # noqa: F401 (csv_safe lived here)
 from crm.web.money import format_money
 from crm.web.refusals import form_refusal
@@ -376,6 +377,7 @@ def _page_context(request, form: ForecastFilterForm, forecast: Forecast) -> dict
 
 @login_required
 @require_GET
+@reads_from_replica
 def forecast(request):
     form = ForecastFilterForm(request.GET, user=request.user)
     if not form.is_valid():
@@ -392,6 +394,7 @@ def forecast(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def forecast_export(request, file_format: str = "csv"):
     """The table as CSV or XLSX (the same rows): per row and period the weighted open and won
     value (and for reps the target), in the reporting currency, formula-safe."""
@@ -452,6 +455,7 @@ def forecast_export_rows(result: Forecast, *, row_title: str):
 
 @login_required
 @require_GET
+@reads_from_replica
 def forecast_deals(request):
     """The deals behind one cell of the table."""
     form = ForecastFilterForm(request.GET, user=request.user)
@@ -562,6 +566,7 @@ def _calibration_context(request, form: ForecastFilterForm) -> dict:
 
 @login_required
 @require_GET
+@reads_from_replica
 def forecast_calibration_panel(request):
     """Configured stage probabilities beside observed win rates, for one pipeline."""
     form = ForecastFilterForm(request.GET, user=request.user)
@@ -602,6 +607,7 @@ class RepAccuracy:
 
 @login_required
 @require_GET
+@reads_from_replica
 def forecast_changes_panel(request):
     """What changed since last week's snapshot, per period of the range and why. A panel of
     its own, loaded right after the page: it compares the week's writes with the snapshot."""
@@ -626,6 +632,7 @@ def forecast_changes_panel(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def forecast_accuracy_panel(request):
     """Per rep and closed period: what was won against the forecast 1 and 4 weeks before."""
     form = ForecastFilterForm(request.GET, user=request.user)

@@ -1,7 +1,7 @@
-"""Settings pages for admins: pipelines, stages and exit criteria, lost reasons, product
-areas. Every view passes the settings door first (403 for anyone but an admin), then loads its
-object (404 for an unknown id). Stage rows and lists edit in place with htmx; every form also
-works as a plain POST that redirects."""
+"""Settings pages for admins: pipelines, stages, exit criteria and follow-up routines, lost
+reasons, product areas. Every view passes the settings door first (403 for anyone but an
+admin), then loads its object (404 for an unknown id). Stage rows and lists edit in place with
+htmx; every form also works as a plain POST that redirects."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ from pipeline.forms.settings import (
     OrderForm,
     PipelineCreateForm,
     PipelineForm,
+    RoutineForm,
+    RoutineUpdateForm,
     StageForm,
     StageRemoveForm,
 )
-from pipeline.models import LostReason, ProductArea
+from pipeline.models import ActivityKind, LostReason, ProductArea
 
 PIPELINE_PAGE = "settings/pipeline_detail.html"
 
@@ -201,7 +203,9 @@ def stage_row(request, pk: int):
     return render(request, f"{PIPELINE_PAGE}#stage-row", context)
 
 
-def _stage_edit(request, stage, *, form=None, criterion_form=None, status=200, partial=None):
+def _stage_edit(
+    request, stage, *, form=None, criterion_form=None, routine_form=None, status=200, partial=None
+):
     context = {
         "stage": stage,
         "pipeline": stage.pipeline,
@@ -215,6 +219,9 @@ def _stage_edit(request, stage, *, form=None, criterion_form=None, status=200, p
         ),
         "criterion_form": criterion_form or ExitCriterionForm(),
         "criteria": list(stage.exit_criteria.all()),
+        "routine_form": routine_form or RoutineForm(),
+        "routines": list(stage.routines.all()),
+        "kinds": ActivityKind.choices,
     }
     if request.htmx:
         template = f"{PIPELINE_PAGE}#{partial or 'stage-edit'}"
@@ -370,6 +377,67 @@ def criterion_move(request, pk: int):
         acting_user=request.user, criterion=criterion, direction=form.cleaned_data["direction"]
     )
     return _criteria_answer(request, criterion.stage, message=_("Order saved."))
+
+
+# --- follow-up routines ---------------------------------------------------------------------
+
+
+def _routines_answer(request, stage, *, message: str, form=None, status=200):
+    if request.htmx or status != 200:
+        stage = selectors.stage_get_for_settings(user=request.user, pk=stage.pk)
+        partial = "routines" if request.htmx else None
+        return _stage_edit(request, stage, routine_form=form, status=status, partial=partial)
+    return _done(request, message, reverse("settings-stage-update", args=[stage.pk]))
+
+
+@login_required
+@require_POST
+def routine_create(request, pk: int):
+    stage = selectors.stage_get_for_settings(user=request.user, pk=pk)
+    form = RoutineForm(request.POST)
+    if form.is_valid():
+        try:
+            services.routine_create(acting_user=request.user, stage=stage, **form.cleaned_data)
+        except services.SettingsError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            return _routines_answer(request, stage, message=_("Follow-up routine added."))
+    return _routines_answer(request, stage, message="", form=form, status=400)
+
+
+@login_required
+@require_POST
+def routine_update(request, pk: int):
+    routine = selectors.routine_get_for_settings(user=request.user, pk=pk)
+    form = RoutineUpdateForm(request.POST, prefix=f"r{routine.pk}")
+    if not form.is_valid():
+        return refusal(request, form_errors_text(form), status=400)
+    try:
+        services.routine_update(acting_user=request.user, routine=routine, **form.cleaned_data)
+    except services.SettingsError as error:
+        return refusal(request, str(error), status=400)
+    return _routines_answer(request, routine.stage, message=_("Follow-up routine saved."))
+
+
+@login_required
+@require_POST
+def routine_delete(request, pk: int):
+    routine = selectors.routine_get_for_settings(user=request.user, pk=pk)
+    services.routine_delete(acting_user=request.user, routine=routine)
+    return _routines_answer(request, routine.stage, message=_("Follow-up routine removed."))
+
+
+@login_required
+@require_POST
+def routine_move(request, pk: int):
+    routine = selectors.routine_get_for_settings(user=request.user, pk=pk)
+    form = DirectionForm(request.POST)
+    if not form.is_valid():
+        return refusal(request, form_errors_text(form), status=400)
+    services.routine_move(
+        acting_user=request.user, routine=routine, direction=form.cleaned_data["direction"]
+    )
+    return _routines_answer(request, routine.stage, message=_("Order saved."))
 
 
 # --- lost reasons and product areas -------------------------------------------------------

@@ -1,6 +1,8 @@
 // The board: drag cards between and within columns with SortableJS; the server decides.
 // A drop sends intent (target stage, the cards above and below, the card's version); the
-// answer replaces the touched columns. A refused drop puts the card back and says why.
+// answer is the moved card, which replaces the dragged one where it was dropped (the server
+// names the target), and the two columns' headers; the whole target column only when the
+// card did not land where it was dropped. A refused drop puts the card back and says why.
 // A drop forward out of a stage with exit criteria (or past one) first opens the criteria
 // dialog from the server; its "Move" posts the move with the ticks, "Cancel" (or Escape)
 // puts the card back where it was.
@@ -13,6 +15,13 @@
     var node = el[direction];
     while (node && !isCard(node)) node = node[direction];
     return node;
+  }
+
+  function dealId(card) { return card.id.replace("deal-", ""); }
+
+  // A card's move URL: its link's, unless the card names another (data-move-url).
+  function moveUrl(card) {
+    return card.dataset.moveUrl || card.querySelector(".card-title").getAttribute("href") + "move/";
   }
 
   function countCards(list) { return list.querySelectorAll(":scope > .card").length; }
@@ -54,7 +63,7 @@
 
   function askForCriteria(card, values) {
     pending = card;
-    var url = card.dataset.moveUrl.replace(/move\/$/, "move-check/");
+    var url = moveUrl(card).replace(/move\/$/, "move-check/");
     card.addEventListener("htmx:afterRequest", function (e) {
       if (e.detail.successful) return;
       pending = null;  // refused (the toast says why): no dialog to wait for
@@ -66,7 +75,7 @@
   }
 
   // The dialog closed: if the move went through, the card was replaced by the server's
-  // column; if it is still on the page, the move did not happen, so it goes back.
+  // answer; if it is still on the page, the move did not happen, so it goes back.
   function onModalClose() {
     var card = pending;
     pending = null;
@@ -85,8 +94,8 @@
     var values = filterValues();
     values.stage = evt.to.dataset.stageId;
     values.version = card.dataset.version;
-    values.after = above ? above.dataset.dealId : "";
-    values.before = below ? below.dataset.dealId : "";
+    values.after = above ? dealId(above) : "";
+    values.before = below ? dealId(below) : "";
     values.loaded = countCards(evt.to);
     card.classList.add("is-saving");
     if (leavesStageWithCriteria(evt.from, evt.to)) {
@@ -98,7 +107,8 @@
       putBack(card);
       if (e.detail.xhr && e.detail.xhr.status === 409) refreshBoard();
     }, { once: true });
-    htmx.ajax("POST", card.dataset.moveUrl, {
+    // The server retargets its answer (HX-Retarget): the card itself, or this column.
+    htmx.ajax("POST", moveUrl(card), {
       source: card, target: evt.to, swap: "innerHTML", values: values
     });
   }
@@ -121,10 +131,71 @@
     });
   }
 
+  // --- the cards' buttons and shared texts ---------------------------------------------
+  // Cards carry no request options or texts they all share (docs/performance.md, bytes per
+  // card): the buttons' requests are sent from here, with the card's link, id, version and
+  // next step, and the shared titles and labels come from #board's data-title-* attributes.
+
+  function boardData() {
+    var board = document.getElementById("board");
+    return board ? board.dataset : {};
+  }
+
+  function dealPath(card) { return card.querySelector(".card-title").getAttribute("href"); }
+
+  function stepPath(card) {
+    var step = card.querySelector(".card-step[data-step]");
+    return boardData().activities + step.dataset.step + "/";
+  }
+
+  function onCardButton(evt) {
+    var button = evt.target.closest(".card button");
+    if (!button) return;
+    var card = button.closest(".card");
+    var modal = { source: button, target: "#modal-body", swap: "innerHTML" };
+    var fromBoard = function (extra) {
+      return Object.assign(filterValues(), { from: "board" }, extra || {});
+    };
+    if (button.classList.contains("chip-won")) {
+      htmx.ajax("POST", dealPath(card) + "won/", {
+        source: button, swap: "none", values: fromBoard({ version: card.dataset.version })
+      });
+    } else if (button.classList.contains("chip-lost")) {
+      htmx.ajax("GET", dealPath(card) + "lost/?from=board", modal);
+    } else if (button.classList.contains("card-step-done")) {
+      htmx.ajax("POST", stepPath(card) + "complete/", Object.assign(modal, { values: fromBoard() }));
+    } else if (button.classList.contains("card-step-edit")) {
+      var missing = button.closest(".card-step").classList.contains("is-missing");
+      var url = missing ? dealPath(card) + "activities/new/" : stepPath(card) + "edit/";
+      htmx.ajax("GET", url + "?from=board", modal);
+    }
+  }
+
+  function shareTexts(root) {
+    var t = boardData();
+    if (!t.titleTier || !root.querySelectorAll) return;
+    var put = function (selector, name, text) {
+      root.querySelectorAll(selector).forEach(function (el) {
+        if (!el.hasAttribute(name)) el.setAttribute(name, text(el));
+      });
+    };
+    var same = function (text) { return function () { return text; }; };
+    put(".card", "tabindex", same("0"));  // a card takes the keyboard's focus
+    put(".card .tier", "title", function (el) { return t.titleTier + " " + el.textContent; });
+    put(".card-date", "title", same(t.titleClose));
+    put(".card-age", "title", same(t.titleAge));
+    put(".card-step:not(.is-missing) .card-step-edit", "title", same(t.titleChange));
+    put(".card-step-done", "title", same(t.titleDone));
+    put(".card-step-done", "aria-label", same(t.titleDone));
+  }
+
+  document.addEventListener("click", onCardButton);
+
   var modal = document.getElementById("modal");
   if (modal) modal.addEventListener("close", onModalClose);
 
   htmx.onLoad(function (root) {
+    shareTexts(root);
     if (root.matches && root.matches(".column-cards")) init(root);
     if (root.querySelectorAll) root.querySelectorAll(".column-cards").forEach(init);
   });

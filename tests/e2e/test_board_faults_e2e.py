@@ -34,7 +34,7 @@ def test_a_drag_the_database_refuses_goes_back_with_a_toast(
     page.goto(reverse("board", args=[stages_a[0].pipeline_id]))
     with (
         mock.patch(
-            "pipeline.services.deals._position_for_drop", side_effect=database_error(sqlstate)
+            "pipeline.services.deals._position_from_lock", side_effect=database_error(sqlstate)
         ),
         page.expect_response(lambda r: "/move/" in r.url) as move,
     ):

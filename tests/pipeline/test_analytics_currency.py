@@ -157,13 +157,13 @@ def test_another_process_shows_the_new_currency_with_its_own_figures(
     in its memory: the money version, in the shared cache, tells it to read both again."""
     client.force_login(admin)
     assert lost_value(client) == Decimal("1900.00")
-    stale_row = organisation_module.organisation_get()
-    stale_rates = dict(money._cache)
+    stale_row = organisation_module._memo._entry
+    stale_rates = money._rates._entry
+    assert stale_row is not None and stale_rates is not None
     switch_to(admin, "DKK", django_capture_on_commit_callbacks)
-    # Back to the other process's memory: the old row (fresh by its clock) and old rates.
-    organisation_module._cached = stale_row
-    organisation_module._cached_at = organisation_module.time.monotonic()
-    money._cache.update(stale_rates)
+    # Back to the other process's memory: the old row and old rates, each under its old token.
+    organisation_module._memo._entry = stale_row
+    money._rates._entry = stale_rates
     response = client.get(reverse("analytics-losses"))
     assert response.context["analysis"].total.value == expected_in(
         rates_on(timezone.localdate(), reporting="DKK"), losses
@@ -171,11 +171,13 @@ def test_another_process_shows_the_new_currency_with_its_own_figures(
     assert "Values in DKK" in response.content.decode()
 
 
-def test_the_money_key_moves_on_with_every_change(db):
+def test_the_money_key_moves_on_with_every_change(db, django_capture_on_commit_callbacks):
     first = money_key()
     assert money_key() == first
-    rates_changed()
+    with django_capture_on_commit_callbacks(execute=True):
+        rates_changed()
+        assert money_key() == first  # not before the change is committed
     second = money_key()
     assert second != first
-    cache.delete(money.MONEY_VERSION_KEY)  # evicted: a new token, never an old one back
+    cache.delete("version:money")  # evicted: a new token, never an old one back
     assert money_version() not in (first.split(":")[1], second.split(":")[1])

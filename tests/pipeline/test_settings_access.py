@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from pipeline.models import ExitCriterion, LostReason, Pipeline, ProductArea, Stage
+from pipeline.models import (
+    Activity,
+    ExitCriterion,
+    FollowUpRoutine,
+    LostReason,
+    Pipeline,
+    ProductArea,
+    Stage,
+)
 from tests.factories import DealFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,8 +25,10 @@ def things(stages_a):
     criterion = ExitCriterion.objects.create(stage=stages_a[0], text="Need confirmed")
     reason = LostReason.objects.create(name="Went quiet", position=50)
     area = ProductArea.objects.create(name="Racking")
+    routine = FollowUpRoutine.objects.create(stage=stages_a[1], subject="Send a follow-up")
     DealFactory(stage=stages_a[1])
     return {
+        "routine": routine.pk,
         "pipeline": stages_a[0].pipeline.pk,
         "stage": stages_a[1].pk,
         "criterion": criterion.pk,
@@ -55,6 +65,21 @@ URLS = [
     ("settings-criterion-update", "criterion", ["post"], {}),
     ("settings-criterion-delete", "criterion", ["post"], {}),
     ("settings-criterion-move", "criterion", ["post"], {"direction": "down"}),
+    (
+        "settings-routine-create",
+        "stage",
+        ["post"],
+        {"subject": "Call back", "kind": "call", "due_in_days": 2},
+    ),
+    ("settings-routine-update", "routine", ["post"], {}),
+    ("settings-routine-delete", "routine", ["post"], {}),
+    ("settings-routine-move", "routine", ["post"], {"direction": "down"}),
+    (
+        "settings-pipeline-from-template",
+        None,
+        ["get", "post"],
+        {"template": "b2b-service", "team": "TEAM", "name": "From a template"},
+    ),
     ("settings-lost-reasons", None, ["get", "post"], {"name": "Timing"}),
     ("settings-lost-reason-reorder", None, ["post"], {"order": []}),
     ("settings-lost-reason-update", "reason", ["post"], {}),
@@ -79,6 +104,13 @@ def snapshot():
         list(Stage.objects.values_list("pk", "name", "position", "probability", "rot_days")),
         list(Stage.objects.values_list("pk", "is_archived")),
         list(ExitCriterion.objects.values_list("pk", "text", "is_required", "position")),
+        list(
+            FollowUpRoutine.objects.values_list(
+                "pk", "subject", "kind", "due_in_days", "is_active", "position"
+            )
+        ),
+        list(Stage.objects.values_list("pk", "has_routines")),
+        Activity.objects.count(),
         list(LostReason.objects.values_list("pk", "name", "position", "is_active")),
         list(ProductArea.objects.values_list("pk", "name", "position", "is_active")),
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from crm.importing.errors import ImportFileError
 from crm.models import Company, Contact, ImportBatch, ImportStatus
@@ -524,3 +525,50 @@ def test_a_mapping_that_does_not_fit_is_refused_and_changes_nothing(
             )
         batch.refresh_from_db()
         assert batch.mapping == mapping
+
+
+def test_new_deals_get_their_stages_follow_up_routines_as_when_added_by_hand(
+    bob, sven, lena, pipeline_a, stages_a
+):
+    from pipeline.models import FollowUpRoutine
+    from pipeline.services.routines import working_days_after
+
+    lead = stages_a[0]
+    FollowUpRoutine.objects.create(
+        stage=lead, subject="Book a discovery call", kind="call", due_in_days=1, position=0
+    )
+    FollowUpRoutine.objects.create(
+        stage=lead, subject="Send the deck", kind="email", due_in_days=3, position=1
+    )
+    lead.has_routines = True
+    lead.save(update_fields=["has_routines"])
+    hubspot_deals(bob, stages_a, pipeline_a, first_step={"subject": "Say hello", "days": 2})
+    fjord = Deal.objects.get(source_id="9012345671")  # in "Lead in"
+    activities = list(fjord.activities.order_by("due_date"))
+    assert [a.subject for a in activities] == ["Book a discovery call", "Send the deck"]
+    entry = StageChange.objects.get(deal=fjord)
+    assert {a.stage_change_id for a in activities} == {entry.pk}
+    assert all(a.routine_id for a in activities)
+    today = timezone.localdate()
+    assert fjord.next_step == activities[0]
+    assert fjord.next_step_due == working_days_after(today, 1)
+    assert fjord.next_step.assignee == sven
+    # A stage without routines: the import's first next step.
+    muller = Deal.objects.get(source_id="9012345672")
+    assert [a.subject for a in muller.activities.all()] == ["Say hello"]
+    assert muller.next_step.subject == "Say hello"
+    assert not Flag.objects.filter(deal__status="open").exists()
+    assert_totals_true(stages_a)
+
+
+def test_routines_are_left_out_when_not_chosen(bob, sven, lena, pipeline_a, stages_a):
+    from pipeline.models import FollowUpRoutine
+
+    lead = stages_a[0]
+    FollowUpRoutine.objects.create(stage=lead, subject="Book a discovery call", due_in_days=1)
+    lead.has_routines = True
+    lead.save(update_fields=["has_routines"])
+    hubspot_deals(bob, stages_a, pipeline_a, routines=False)
+    assert not Activity.objects.exists()
+    fjord = Deal.objects.get(source_id="9012345671")
+    assert Flag.objects.filter(deal=fjord, kind=FlagKind.NO_NEXT_STEP).exists()

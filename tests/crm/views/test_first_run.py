@@ -75,7 +75,7 @@ def test_an_admin_on_an_empty_install_is_shown_the_first_step_on_every_page(clie
     assert "Create the first team" in html
     # The pipeline and the people come after: no buttons for them before a team exists.
     assert f'href="{reverse("settings-pipelines")}"' not in html
-    assert reverse("settings-user-create") not in html
+    assert f"{reverse('settings-users')}#invite" not in html
 
 
 @pytest.mark.parametrize("name", MAIN_PAGES)
@@ -101,7 +101,7 @@ def test_with_a_team_but_no_pipeline_the_admin_is_shown_the_second_step(client, 
     assert "Set up your CRM" in html
     assert "Create the first team" not in html
     assert f'<a class="btn btn-primary" href="{reverse("settings-pipelines")}">' in html
-    assert f'href="{reverse("settings-user-create")}"' in html
+    assert f'href="{reverse("settings-users")}#invite"' in html
 
 
 @pytest.mark.parametrize("name", PIPELINE_PAGES)

@@ -381,9 +381,9 @@ def test_deal_forms_offer_active_areas_and_keep_a_retired_one(admin, stages_a):
     deal = DealFactory(stage=stages_a[0], product_area=retired)
     services.product_area_retire(acting_user=admin, area=retired)
     pipeline = stages_a[0].pipeline
-    create = DealCreateForm(pipeline=pipeline, can_reassign=True)
+    create = DealCreateForm(pipeline=pipeline, can_reassign=True, user=admin)
     assert list(create.fields["product_area"].queryset) == [active]
-    edit = DealForm(instance=deal, pipeline=pipeline, can_reassign=True)
+    edit = DealForm(instance=deal, pipeline=pipeline, can_reassign=True, user=admin)
     assert set(edit.fields["product_area"].queryset) == {active, retired}
 
 

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0005_import_batches'),
-        ('pipeline', '0015_deal_revisions'),
+        ('crm', '0007_import_batches'),
+        ('pipeline', '0016_follow_up_routines'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

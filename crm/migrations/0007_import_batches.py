@@ -10,8 +10,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_login_throttling'),
-        ('crm', '0004_company_add_address_and_registration'),
-        ('pipeline', '0015_deal_revisions'),
+        ('crm', '0006_organisation_language_and_setup'),
+        ('pipeline', '0016_follow_up_routines'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
