@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -56,3 +57,19 @@ def import_batches_for_user(*, user: User) -> QuerySet[ImportBatch]:
         .defer("profile", "problems", "mapping", "headers")
         .order_by("-created_at", "-pk")
     )
+
+
+def progress_cache_key(batch_id: int) -> str:
+    return f"import-progress:{batch_id}"
+
+
+def import_progress(*, batch: ImportBatch) -> int:
+    """How many rows a running import has read: from the batch (PostgreSQL, written through
+    a connection of its own), else from the shared cache (SQLite allows one writer, so the
+    import writes its progress there); 0 when neither says."""
+    if batch.progress_done or not batch.is_running:
+        return batch.progress_done
+    try:
+        return int(cache.get(progress_cache_key(batch.pk)) or 0)
+    except Exception:  # noqa: BLE001 - a cache outage only hides the percentage
+        return 0

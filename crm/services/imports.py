@@ -39,6 +39,7 @@ from datetime import timedelta
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, connections, models, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -63,6 +64,7 @@ from crm.models import (
     Note,
 )
 from crm.rules import RuleError
+from crm.selectors.imports import progress_cache_key
 from crm.services.import_rows import (
     LOST,
     ME,
@@ -89,6 +91,7 @@ CHUNK_BYTES = 1024 * 1024
 RESUME_QUEUED_AFTER = timedelta(minutes=2)
 RESUME_RUNNING_AFTER = timedelta(minutes=10)
 MAX_FIRST_STEP_DAYS = 60
+PROGRESS_CACHE_SECONDS = 3600
 
 
 class ImportRefused(RuleError):
@@ -497,13 +500,13 @@ def _queue(*, batch: ImportBatch, acting_user: User) -> bool:
 
 
 class ProgressWriter:
-    """Writes a running import's progress to its batch through a database connection of its
-    own, in autocommit, so other processes see it while the import's transaction is open.
-    The import never locks or updates its batch row before its last write (it only points
-    at it, which takes a key-share lock that this update does not wait for), and a lock
-    timeout keeps a surprise from ever stopping the import: progress is then skipped.
-    PostgreSQL only: SQLite allows one writer, so there the page shows an import running
-    without a percentage."""
+    """Writes a running import's progress where other processes see it while the import's
+    transaction is open. On PostgreSQL: to its batch, through a database connection of its
+    own, in autocommit. The import never locks or updates its batch row before its last
+    write (it only points at it, which takes a key-share lock that this update does not
+    wait for), and a lock timeout keeps a surprise from ever stopping the import: progress
+    is then skipped. On SQLite, which allows one writer, to the shared cache
+    (`crm.selectors.imports.import_progress` reads either)."""
 
     def __init__(self, batch_id: int):
         self.batch_id = batch_id
@@ -513,6 +516,10 @@ class ProgressWriter:
 
     def __call__(self, done: int) -> None:
         if self.connection is None:
+            try:
+                cache.set(progress_cache_key(self.batch_id), done, PROGRESS_CACHE_SECONDS)
+            except Exception:  # noqa: BLE001 - a cache outage only hides the percentage
+                logger.warning("import %s: progress not cached", self.batch_id, exc_info=True)
             return
         try:
             with self.connection.cursor() as cursor:

@@ -313,6 +313,7 @@ def import_run(request, pk: int):
 def import_detail(request, pk: int):
     """An import's progress (polled while it runs; a reload shows the same) and result."""
     batch = selectors.import_batch_get_for_user(user=request.user, pk=pk)
+    batch.progress_done = selectors.import_progress(batch=batch)
     context = {
         "batch": batch,
         "may_undo": import_services.may_undo(user=request.user, batch=batch),

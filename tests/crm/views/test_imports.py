@@ -227,3 +227,31 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(
     ).content.decode()
     assert "hx-trigger" not in fragment
     assert 'id="result-created">7<' in fragment
+
+
+def test_progress_shows_while_the_import_runs(client, bob, pipeline_a, stages_a, monkeypatch):
+    """On SQLite the import writes its progress to the shared cache (PostgreSQL: to the batch
+    through a connection of its own, tests/crm/services/test_imports_postgres.py)."""
+    from tests.conftest import is_postgres
+
+    if is_postgres():
+        pytest.skip("PostgreSQL writes progress to the batch; tested in test_imports_postgres")
+    from crm.services import import_rows
+    from crm.services import imports as import_services
+
+    batch = create_batch(bob, "hubspot_deals.csv", pipeline=pipeline_a)
+    batch = map_batch(bob, batch, stages=stage_mapping(stages_a, HUBSPOT_STAGES))
+    monkeypatch.setattr(import_rows, "CHUNK_ROWS", 3)
+    client.force_login(bob)
+    url = reverse("import-detail", args=[batch.pk])
+    seen = []
+    original = import_services.ProgressWriter.__call__
+
+    def write_and_look(self, done):
+        original(self, done)
+        html = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="import-status").content
+        seen.append("of 7 rows read" in html.decode() and done)
+
+    monkeypatch.setattr(import_services.ProgressWriter, "__call__", write_and_look)
+    import_services.import_batch_start(acting_user=bob, batch=batch)
+    assert seen == [3, 6, 7]
