@@ -206,7 +206,10 @@ _DEAL_ALIASES = {
         "Contact|Associated Contact|Associated Contact (Primary)|Deal - Contact person|"
         "Person - Name|Contact name|Kontaktperson"
     ),
-    "contact_email": "Contact email|Contact e-mail|Person - Email|Person - Email - Work",
+    # In a deals file a plain e-mail column is the contact's.
+    "contact_email": (
+        "Contact email|Contact e-mail|Person - Email|Person - Email - Work|Email|E-mail|E-post"
+    ),
     "contact_phone": "Contact phone|Person - Phone|Person - Phone - Work",
     "next_step": "Next step|Næste skridt",
     "next_step_due": "Next step due",

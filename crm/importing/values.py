@@ -178,6 +178,8 @@ def decide_number_style(evidence: NumberEvidence, *, default: str) -> Decision:
 DAY_FIRST = "dmy"  # 31.12.2026, 31-12-2026, 31/12/2026
 MONTH_FIRST = "mdy"  # 12/31/2026 (US)
 DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
+# A column whose dates are all written year first (ISO, 2026-12-31): nothing to decide.
+YEAR_FIRST = "ymd"
 
 _TIME = (
     r"(?:[T ,]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d{1,9})?)?"
@@ -198,11 +200,13 @@ class DateEvidence:
     day_first: int = 0
     month_first: int = 0
     undecided_separators: dict[str, int] = field(default_factory=dict)
+    local: int = 0  # values written day-and-month first, the ones that need a decision
 
     def add(self, text: str) -> None:
         match = _LOCAL_RE.match(text.strip())
         if not match:
             return
+        self.local += 1
         a, b = int(match.group("a")), int(match.group("b"))
         if a > 12 >= b:
             self.day_first += 1
@@ -216,7 +220,9 @@ class DateEvidence:
 def decide_date_order(evidence: DateEvidence) -> Decision:
     """Day or month first for a whole column: what its values prove; when they prove nothing
     (or disagree), day first unless the undecided values are mostly written with slashes,
-    the US way."""
+    the US way. A column without such values (all ISO) needs no decision: YEAR_FIRST."""
+    if not evidence.local:
+        return Decision(YEAR_FIRST, True)
     if evidence.day_first and not evidence.month_first:
         return Decision(DAY_FIRST, True)
     if evidence.month_first and not evidence.day_first:

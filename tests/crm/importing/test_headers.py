@@ -96,6 +96,7 @@ def test_danish_headers_are_recognised():
     assert mapped(headers, DEALS) == {
         "Firma": "company_name",
         "Kontaktperson": "contact_name",
+        "E-mail": "contact_email",
         "Titel": "title",
         "Beløb": "value",
         "Valuta": "currency",

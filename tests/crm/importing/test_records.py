@@ -50,6 +50,7 @@ def test_the_danish_excel_file_reads_with_decimal_commas_and_day_first_dates():
     assert values == {
         "company_name": "Brødrene Æbelø A/S",
         "contact_name": "Søren Ærbø",
+        "contact_email": "soren@aebelo.dk",
         "title": "Ny hjemmeside",
         "value": Decimal("12500.50"),
         "currency": "DKK",
