@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -62,6 +64,10 @@ class Company(models.Model):
         related_name="companies",
         verbose_name=_("owner"),
     )
+    # The import that created it (crm.services.imports); undoing the import removes it.
+    import_batch = models.ForeignKey(
+        "ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +107,9 @@ class Contact(models.Model):
     email = models.EmailField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     title = models.CharField(_("job title"), max_length=120, blank=True)
+    import_batch = models.ForeignKey(
+        "ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,6 +193,10 @@ class Organisation(models.Model):
         _("B at or above"), max_digits=18, decimal_places=2, default=25000
     )
     tiers_recomputed_at = models.DateTimeField(null=True, blank=True)
+    # Names this install in its exports ("Source system" crm-<first 12 hex digits>), so that
+    # importing its own export matches its own deals by id, and another install's by the
+    # source id it keeps (crm.services.imports).
+    install_id = models.UUIDField(default=uuid.uuid4, editable=False)
     # The language of mail from the CRM (invitations, resets) and the interface's default;
     # one of settings.LANGUAGES, checked by the form and the services.
     language = models.CharField(_("language"), max_length=10, default="en-gb")
@@ -243,3 +256,146 @@ class TierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_id}: {self.from_tier} -> {self.to_tier}"
+
+
+class ImportKind(models.TextChoices):
+    COMPANIES = "companies", _("Companies")
+    CONTACTS = "contacts", _("Contacts")
+    DEALS = "deals", _("Deals")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Not imported yet")
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+    UNDONE = "undone", _("Undone")
+
+
+class ImportBatchQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ImportBatchQuerySet:
+        """Imports the user may see in the history: their own, every import into a team they
+        manage, and all for an admin."""
+        access = access_for(user)
+        if access.is_admin:
+            return self
+        return self.filter(Q(user_id=access.user_id) | Q(team_id__in=access.managed_team_ids))
+
+
+class ImportBatch(models.Model):
+    """One upload of a file and, once run, the records it created and updated, all or none
+    (crm.services.imports). The records it created carry it (`import_batch`), so undoing it
+    removes exactly them. Its progress is written from outside the import's transaction,
+    so any process can show it while the import runs."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=ImportKind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="+")
+    pipeline = models.ForeignKey(
+        "pipeline.Pipeline", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The file, as uploaded (its bytes are in ImportFileChunk until the import is done).
+    file_name = models.CharField(_("file"), max_length=255)
+    file_size = models.PositiveBigIntegerField(default=0)
+    file_format = models.CharField(max_length=4)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    source_system = models.CharField(max_length=40, blank=True)
+    headers = models.JSONField(default=list)
+    # crm.importing.records.FileProfile: each column's samples, evidence, distinct values.
+    profile = models.JSONField(default=dict)
+    row_count = models.PositiveIntegerField(default=0)
+    # What the user chose: a field per column, stage and owner names, readings, next step.
+    mapping = models.JSONField(default=dict)
+    # The outcome, once run.
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    related_created = models.JSONField(default=dict)  # {"companies": 3, "contacts": 5}
+    problems = models.JSONField(default=list)  # the first problems, by row and column
+    problem_count = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    # Written from a connection of its own while the import's transaction runs.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = ImportBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="importbatch_team_created")]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.file_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("import-detail", args=[self.pk])
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def file_description(self) -> str:
+        """ "CSV, Windows-1252, semicolon-separated" or "Excel workbook"."""
+        if self.file_format == "xlsx":
+            return str(_("Excel workbook"))
+        encodings = {
+            "utf-8": "UTF-8",
+            "utf-8-sig": _("UTF-8 with BOM"),
+            "utf-16": "UTF-16",
+            "utf-16-le": "UTF-16",
+            "utf-16-be": "UTF-16",
+            "cp1252": "Windows-1252",
+            "latin-1": "ISO-8859-1",
+        }
+        separators = {
+            ",": _("comma-separated"),
+            ";": _("semicolon-separated"),
+            "\t": _("tab-separated"),
+            "|": _("pipe-separated"),
+        }
+        parts = ["CSV", encodings.get(self.encoding, self.encoding), separators.get(self.delimiter)]
+        return ", ".join(str(p) for p in parts if p)
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.row_count:
+            return 0
+        return min(100, round(100 * self.progress_done / self.row_count))
+
+
+class ImportFileChunk(models.Model):
+    """A piece of an uploaded file, kept in the database so that whichever process runs the
+    import (a web process, a worker on another machine) can read it, one piece at a time."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "position"], name="importfilechunk_batch_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} #{self.position}"

@@ -394,7 +394,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tiers_recompute",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Starts imports whose message never reached a worker (the broker was down) or whose
+    # worker died; a run that is alive holds the import's lock and the second one leaves.
+    "imports-resume": {
+        "task": "crm.imports_resume",
+        "schedule": 60 * 2,
+        "options": {"expires": 60 * 2},
+    },
 }
+
+# Imports (crm.services.imports): the largest file accepted (bytes), the most data rows, and
+# up to how many rows an import runs at once in the request instead of in the background.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
+IMPORT_INLINE_ROWS = env_int("IMPORT_INLINE_ROWS", 2000)
 
 # Security. `manage.py check --deploy --fail-level WARNING` passes with DEBUG off.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -16,6 +16,13 @@ from crm.selectors.contacts import (  # noqa: F401
     contacts_for_user,
     deals_for_contact,
 )
+from crm.selectors.imports import (  # noqa: F401
+    import_batch_get_for_user,
+    import_batches_for_user,
+    import_pipelines_for_user,
+    import_progress,
+    import_teams_for_user,
+)
 from crm.selectors.notes import (  # noqa: F401
     notes_for,
 )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("settings/", include("accounts.urls.settings")),
     path("", include("crm.urls.companies")),
     path("", include("crm.urls.contacts")),
+    path("", include("crm.urls.imports")),
     path("", include("crm.urls.pickers")),
     path("settings/", include("crm.urls.organisation")),
     path("", include("pipeline.urls")),

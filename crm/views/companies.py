@@ -12,8 +12,10 @@ from crm import selectors, services
 from crm.forms import CompanyForm, CompanyListForm
 from crm.models import Tier
 from crm.organisation import organisation_get
+from crm.selectors.exports import COMPANY_HEADER, company_export_rows
 from crm.views import records
 from crm.views.lists import list_page
+from crm.web.exports import export_stream
 from crm.web.refusals import form_refusal
 
 
@@ -33,6 +35,17 @@ def company_list(request):
         template="crm/company_list.html",
         extra={"tiers": form.tiers(), "tier_choices": Tier.choices},
     )
+
+
+@login_required
+@require_GET
+def company_export(request, file_format: str):
+    """The companies the list shows for its filters, every page, as CSV or XLSX."""
+    form = CompanyListForm(request.GET)
+    if not form.is_valid():
+        return form_refusal(request, form)
+    rows = company_export_rows(user=request.user, q=form.cleaned_data["q"], tiers=form.tiers())
+    return export_stream(file_format, name="companies", header=COMPANY_HEADER, rows=rows)
 
 
 def _unconfirmed_duplicates(request, form: CompanyForm, data: dict, company=None) -> list:

@@ -10,8 +10,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm import selectors, services
 from crm.forms import ContactForm, ListSearchForm
+from crm.selectors.exports import CONTACT_HEADER, contact_export_rows
 from crm.views import records
 from crm.views.lists import list_page
+from crm.web.exports import export_stream
 from crm.web.refusals import form_refusal, refusal
 
 
@@ -25,6 +27,17 @@ def contact_list(request):
     return list_page(
         request, queryset=contacts, form=form, template="crm/contact_list.html", extra={}
     )
+
+
+@login_required
+@require_GET
+def contact_export(request, file_format: str):
+    """The contacts the list shows for its search, every page, as CSV or XLSX."""
+    form = ListSearchForm(request.GET)
+    if not form.is_valid():
+        return form_refusal(request, form)
+    rows = contact_export_rows(user=request.user, q=form.cleaned_data["q"])
+    return export_stream(file_format, name="contacts", header=CONTACT_HEADER, rows=rows)
 
 
 @login_required

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -151,5 +152,77 @@ def xlsx_workbook(rows: Iterable[list]) -> bytes:
 
 def xlsx_response(*, name: str, rows: Iterable[list]) -> HttpResponse:
     response = HttpResponse(xlsx_workbook(rows), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+# --- long lists, streamed ---------------------------------------------------------------------
+
+XLSX_STREAM_WIDTH = 18
+
+
+class _Echo:
+    """A file-like object whose write() gives the line back, for csv.writer in a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_stream(
+    file_format: str, *, name: str, header: list[str], rows: Iterable[list]
+) -> HttpResponse:
+    """The lists' downloads (companies, contacts, deals), which may run to tens of thousands
+    of rows: the same typed cells and formula safety as `export_response`, written as the rows
+    are read, so memory stays flat. CSV streams; XLSX is written in openpyxl's write-only
+    mode to a temporary file and sent from it."""
+    if file_format == "xlsx":
+        return _xlsx_stream(name=name, header=header, rows=rows)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([_csv_value(v) for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _xlsx_stream(*, name: str, header: list[str], rows: Iterable[list]) -> HttpResponse:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.freeze_panes = "A2"
+    for column, title in enumerate(header, start=1):
+        width = min(max(XLSX_STREAM_WIDTH, len(title) + 2), MAX_COLUMN_WIDTH)
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    bold = Font(bold=True)
+    cells = []
+    for title in header:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    for row in rows:
+        cells = []
+        for raw in row:
+            value, number_format = _xlsx_cell(raw)
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+            if number_format:
+                cell.number_format = number_format
+            cells.append(cell)
+        sheet.append(cells)
+    file = tempfile.TemporaryFile()
+    workbook.save(file)
+    file.seek(0)
+    response = FileResponse(file, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response

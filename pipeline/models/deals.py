@@ -218,6 +218,16 @@ class Deal(models.Model):
     # database default lets set-based INSERTs that name their columns (demo, benchmarks,
     # imports) leave it out.
     source = models.CharField(_("source"), max_length=120, blank=True, default="", db_default="")
+
+    # Where an imported deal came from: the system ("hubspot", "pipedrive", "file", or
+    # another install of this CRM) and its record id there, so that importing the same export
+    # again matches instead of duplicating (unique per pipeline), and the import that created
+    # it, so undoing that import removes exactly its deals.
+    source_system = models.CharField(_("source system"), max_length=40, blank=True)
+    source_id = models.CharField(_("record id in the source system"), max_length=100, blank=True)
+    import_batch = models.ForeignKey(
+        "crm.ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
@@ -234,6 +244,12 @@ class Deal(models.Model):
                 name="deal_open_unique_stage_position",
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
+            # One deal per record of the system it was imported from, in each pipeline.
+            models.UniqueConstraint(
+                fields=["pipeline", "source_system", "source_id"],
+                condition=~Q(source_id=""),
+                name="deal_unique_source_record",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "won", "lost", "paused"]),
                 name="deal_status_valid",

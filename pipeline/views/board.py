@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from crm.web.exports import export_stream
 from crm.web.refusals import form_refusal, refusal
 from pipeline import selectors, services
 from pipeline.forms.activities import NextStepForm
@@ -22,6 +24,7 @@ from pipeline.rendering import (
     cards_html,
 )
 from pipeline.selectors.board import BoardFilters, Column
+from pipeline.selectors.exports import DEAL_HEADER, STATUSES, deal_export_rows
 from pipeline.views.columns import all_valid, board_filters, columns_response
 
 
@@ -142,3 +145,18 @@ def closed_deals(request, pk: int):
             "pipelines": selectors.pipelines_for_user(user=request.user),
         },
     )
+
+
+@login_required
+@require_GET
+def deal_export(request, pk: int, file_format: str):
+    """The pipeline's deals the board's filters select, as CSV or XLSX: the open ones (the
+    board), the closed ones or all (`?status=`)."""
+    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
+    filters = board_filters(request, pipeline, request.GET)
+    status = request.GET.get("status", "open")
+    if filters is None or status not in STATUSES:
+        return refusal(request, _("Those filters are not understood."), status=400)
+    rows = deal_export_rows(user=request.user, pipeline=pipeline, filters=filters, status=status)
+    name = f"deals-{slugify(pipeline.name) or pipeline.pk}"
+    return export_stream(file_format, name=name, header=DEAL_HEADER, rows=rows)

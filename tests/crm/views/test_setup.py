@@ -496,7 +496,7 @@ def test_skipping_the_invitations_then_finishing_opens_the_board(at_invite):
     assert response["Location"] == reverse("setup-import")
     page = at_invite.get(reverse("setup-import"))
     assert page.status_code == 200
-    assert 'name="then" value="import"' not in page.text  # no import pages yet
+    assert 'name="then" value="import"' in page.text  # the import pages are there
     response = at_invite.post(reverse("setup-finish"), {"then": "board"})
     assert response["Location"] == reverse("home")
     pipeline = Pipeline.objects.get()
@@ -565,3 +565,10 @@ def test_the_organisation_settings_page_changes_the_language_later(client):
     }
     assert client.post(reverse("settings-organisation"), data).status_code == 302
     assert Organisation.objects.get(pk=1).language == "sv"
+
+
+def test_finishing_with_an_import_opens_the_import_page(at_invite):
+    at_invite.post(reverse("setup-invite"), {"action": "next"})
+    response = at_invite.post(reverse("setup-finish"), {"then": "import"})
+    assert response["Location"] == reverse("import-start")
+    assert at_invite.get(response["Location"]).status_code == 200
