@@ -1017,7 +1017,7 @@ def _same_company(company_of_contact, company: Ref) -> bool:
 
 
 def _has_error(problems: list[Problem]) -> bool:
-    return any(p.severity == ERROR for p in problems)
+    return bool(problems) and any(p.severity == ERROR for p in problems)
 
 
 def _stored(company: Company, name: str):

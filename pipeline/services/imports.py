@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from crm.bulk import bulk_insert, reserve_ids
+from crm.models import Company, Contact
 from pipeline.models import (
     Activity,
     ActivityKind,
@@ -41,6 +42,7 @@ from pipeline.models import (
     DealStatus,
     Flag,
     FollowUpRoutine,
+    Notification,
     Pipeline,
     Stage,
     StageChange,
@@ -350,12 +352,15 @@ class DealBulkWriter:
         if not self.created and not self.updated_ids:
             return
         self._plan_steps()
-        _refresh_statistics()
+        _refresh_statistics(Deal, Flag)
         created = Deal.objects.filter(import_batch_id=self.batch_id)
         flags_sync(deals=created, now=self.now, raise_new=True)
         for start in range(0, len(self.updated_ids), BULK_SIZE):
             chunk = self.updated_ids[start : start + BULK_SIZE]
             flags_sync(deals=Deal.objects.filter(pk__in=chunk), now=self.now, raise_new=True)
+        # And once more for the flags and notifications just raised, so the pages and the
+        # next writes are not planned for the tables as they were before the import.
+        _refresh_statistics(Flag, Notification, Activity, StageChange, Company, Contact)
         stage_totals_rebuild(stage_ids=sorted(self.touched_stages))
 
     def _plan_steps(self) -> None:
@@ -372,11 +377,12 @@ class DealBulkWriter:
         ).update(next_step_id=Subquery(earliest.values("pk")[:1]))
 
 
-def _refresh_statistics() -> None:
+def _refresh_statistics(*models) -> None:
     """Tell PostgreSQL's planner about the rows this transaction wrote (ANALYZE counts them)
-    before the flag queries join deals and flags: with the statistics of before the import it
+    before the next queries join those tables: with the statistics of before the import it
     takes thousands of new deals for one and rescans every open flag for each (minutes for
     50,000 deals instead of a second). The flag scan does the same for its own bulk writes."""
     if connection.vendor == "postgresql":
+        tables = ", ".join(model._meta.db_table for model in models)
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {Deal._meta.db_table}, {Flag._meta.db_table}")
+            cursor.execute(f"ANALYZE {tables}")
