@@ -223,8 +223,12 @@ class Deal(models.Model):
     # another install of this CRM) and its record id there, so that importing the same export
     # again matches instead of duplicating (unique per pipeline), and the import that created
     # it, so undoing that import removes exactly its deals.
-    source_system = models.CharField(_("source system"), max_length=40, blank=True)
-    source_id = models.CharField(_("record id in the source system"), max_length=100, blank=True)
+    source_system = models.CharField(
+        _("source system"), max_length=40, blank=True, default="", db_default=""
+    )
+    source_id = models.CharField(
+        _("record id in the source system"), max_length=100, blank=True, default="", db_default=""
+    )
     import_batch = models.ForeignKey(
         "crm.ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
