@@ -88,6 +88,8 @@ bench: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench $(BENCH_ARGS)
 	$(PY) manage.py bench_analytics $(BENCH_ANALYTICS_ARGS)
+	$(PY) manage.py bench_api $(BENCH_API_ARGS)
+	$(PY) manage.py bench_leadforms $(BENCH_LEADFORMS_ARGS)
 	$(PY) manage.py bench_imports $(BENCH_IMPORTS_ARGS)
 
 # Like bench: DEBUG off, plain HTTP on 127.0.0.1, plain static storage; its own database with

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -206,3 +208,30 @@ class InvitationAcceptForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class ApiTokenCreateForm(forms.Form):
+    """A new personal API token: a name to tell it apart, and how long it lives."""
+
+    EXPIRY_DAYS = {"30": 30, "90": 90, "365": 365, "never": None}
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Weekly report script")}),
+    )
+    expires = forms.ChoiceField(
+        label=_("Expires"),
+        choices=[
+            ("30", _("In 30 days")),
+            ("90", _("In 90 days")),
+            ("365", _("In a year")),
+            ("never", _("Never")),
+        ],
+        initial="90",
+    )
+
+    def expires_at(self, now):
+        days = self.EXPIRY_DAYS[self.cleaned_data["expires"]]
+        return None if days is None else now + timedelta(days=days)

@@ -5,6 +5,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def person_name(first_name: str, last_name: str, username: str) -> str:
+    """How a person is named on a page: the full name, else the username. Also for rows read
+    as plain values (board cards), without a User instance."""
+    return f"{first_name} {last_name}".strip() or username
+
+
+def person_initials(first_name: str, last_name: str, username: str) -> str:
+    parts = [p for p in (first_name, last_name) if p]
+    if parts:
+        return "".join(p[0] for p in parts).upper()[:2]
+    return username[:2].upper()
+
+
 class User(AbstractUser):
     """A person who signs in. Roles come from memberships, never from this row."""
 
@@ -12,14 +25,11 @@ class User(AbstractUser):
         ordering = ["first_name", "last_name", "username"]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return person_name(self.first_name, self.last_name, self.username)
 
     @property
     def initials(self) -> str:
-        parts = [p for p in (self.first_name, self.last_name) if p]
-        if parts:
-            return "".join(p[0] for p in parts).upper()[:2]
-        return self.username[:2].upper()
+        return person_initials(self.first_name, self.last_name, self.username)
 
 
 class Team(models.Model):
@@ -117,3 +127,34 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A personal API token: acts with exactly its user's rights (docs/reliability.md, "Public
+    doors"). Only a SHA-256 digest of the secret is stored; the secret itself is shown once,
+    when the token is made. `prefix` (the secret's first characters) lets people tell their
+    tokens apart in lists. Revoked tokens are kept, with when, for the security log's sake."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="apitoken_user_revoked")]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable_at(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

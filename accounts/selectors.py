@@ -3,6 +3,7 @@ may see and change what is `accounts.access`."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from accounts.access import access_for
-from accounts.models import Invitation, LoginFailure, Membership, Role, Team, User
+from accounts.models import ApiToken, Invitation, LoginFailure, Membership, Role, Team, User
 from accounts.tokens import invitation_token_generator
 from crm.models import Company
 from pipeline.models import Activity, Deal, Pipeline
@@ -315,3 +316,49 @@ def reassign_candidates(*, member: User) -> list[User]:
         if person.is_superuser or Role.ADMIN in roles.values() or team_ids <= set(roles):
             chosen.append(person)
     return chosen
+
+
+# --- personal API tokens ------------------------------------------------------------------
+
+# The secret's fixed start: it tells a leaked string for what it is (secret scanners, logs).
+API_TOKEN_START = "crm_"
+
+
+def api_token_digest(secret: str) -> str:
+    """What is stored of a secret: its SHA-256. The secrets are 256 random bits, so a fast
+    hash is enough (no password stretching needed), and the lookup is one indexed equality."""
+    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
+
+
+def api_token_for_secret(*, secret: str, now=None) -> ApiToken | None:
+    """The usable token with this secret, with its user, or None: unknown, revoked, expired,
+    or its user deactivated. One query."""
+    if not secret.startswith(API_TOKEN_START) or len(secret) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=api_token_digest(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    if not token.is_usable_at(now or timezone.now()):
+        return None
+    return token
+
+
+def api_tokens_for_user(*, user: User):
+    """The user's tokens not revoked, newest first (expired ones included, marked by their
+    date), for their profile page."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def api_token_get_for_user(*, user: User, pk: int) -> ApiToken:
+    """A token the user may revoke: their own, or anyone's for an admin; 404 otherwise
+    (another person's token is not even confirmed to exist)."""
+    tokens = ApiToken.objects.select_related("user")
+    if not access_for(user).is_admin:
+        tokens = tokens.filter(user=user)
+    return get_object_or_404(tokens, pk=pk)

@@ -8,11 +8,13 @@ over a leaver's deals) are checked here, inside the transaction that writes.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
@@ -24,7 +26,8 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts import selectors
-from accounts.models import Invitation, LoginFailure, Membership, Role, Team, User
+from accounts.access import access_for
+from accounts.models import ApiToken, Invitation, LoginFailure, Membership, Role, Team, User
 from accounts.security import security_event
 from accounts.selectors import live_work_team_ids
 from accounts.tokens import invitation_token_generator
@@ -631,4 +634,97 @@ def invitation_send(*, invitation_id: int) -> bool:
         body = render_to_string("registration/invitation_email.txt", context)
     send_mail(" ".join(subject.split()), body, sender(), [user.email])
     security_event("invitation_sent", user_id=user.pk)
+
+
+# --- personal API tokens ------------------------------------------------------------------
+
+# Enough for every script and integration a person runs; a runaway loop creating tokens is
+# stopped here instead of filling the table.
+API_TOKENS_PER_USER = 20
+# last_used_at is written at most this often per token, so reading the API is not a write
+# per request.
+API_TOKEN_TOUCH_SECONDS = 60
+
+
+@atomic_with_retry
+def api_token_create(
+    *, acting_user: User | None, user: User, name: str, expires_at=None
+) -> tuple[ApiToken, str]:
+    """Make a personal API token for `user` and return it with its secret, which is not
+    stored (only its digest) and so can be shown this once.
+
+    Tokens are personal: `acting_user` must be `user` (an admin may revoke anyone's token but
+    make only their own); None is the operator at the server (`manage.py api_token`). Refused
+    for a deactivated user, an expiry in the past and beyond API_TOKENS_PER_USER live tokens.
+    Not idempotent: each call makes one more token."""
+    if acting_user is not None and acting_user.pk != user.pk:
+        raise PermissionDenied
+    now = timezone.now()
+    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    if not current.is_active:
+        raise UserRuleError(_("A deactivated user cannot have API tokens."))
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise UserRuleError(_("Give the token a name of at most 100 characters."), field="name")
+    if expires_at is not None and expires_at <= now:
+        raise UserRuleError(_("Pick an expiry date in the future."), field="expires")
+    live = ApiToken.objects.filter(user=current, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if live.count() >= API_TOKENS_PER_USER:
+        raise UserRuleError(
+            _("You have %(count)d API tokens already. Revoke one you no longer use first.")
+            % {"count": API_TOKENS_PER_USER}
+        )
+    secret = selectors.API_TOKEN_START + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=current,
+        name=name,
+        prefix=secret[: len(selectors.API_TOKEN_START) + 6],
+        digest=selectors.api_token_digest(secret),
+        expires_at=expires_at,
+    )
+    security_event(
+        "api_token_created",
+        user_id=current.pk,
+        api_key_id=token.pk,
+        by=acting_user.pk if acting_user is not None else "operator",
+    )
+    return token, secret
+
+
+@atomic_with_retry
+def api_token_revoke(*, acting_user: User | None, token: ApiToken) -> bool:
+    """Revoke a token: it stops working at the next request. The owner or an admin (the
+    caller loaded it through `api_token_get_for_user`; None is the operator). Idempotent:
+    False when it was revoked already."""
+    if acting_user is not None and acting_user.pk != token.user_id:
+        if not access_for(acting_user).is_admin:
+            raise PermissionDenied
+    current = ApiToken.objects.select_for_update(no_key=True).get(pk=token.pk)
+    if current.revoked_at is not None:
+        return False
+    current.revoked_at = timezone.now()
+    current.revoked_by = acting_user
+    current.save(update_fields=["revoked_at", "revoked_by"])
+    token.revoked_at = current.revoked_at
+    security_event(
+        "api_token_revoked",
+        user_id=current.user_id,
+        api_key_id=current.pk,
+        by=acting_user.pk if acting_user is not None else "operator",
+    )
+    return True
+
+
+def api_token_touch(*, token: ApiToken, now=None) -> bool:
+    """Remember that the token was used now, at most once per API_TOKEN_TOUCH_SECONDS (one
+    conditional UPDATE, outside any transaction: losing a race only loses a timestamp).
+    Returns whether it wrote."""
+    now = now or timezone.now()
+    last = token.last_used_at
+    if last is not None and (now - last).total_seconds() < API_TOKEN_TOUCH_SECONDS:
+        return False
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
     return True

@@ -17,6 +17,14 @@ def organisation(request) -> dict:
         "user_is_admin": SimpleLazyObject(
             lambda: bool(user and user.is_authenticated and access_for(user).is_admin)
         ),
+        # Managers and admins see the lead balance.
+        "user_is_manager": SimpleLazyObject(
+            lambda: bool(
+                user
+                and user.is_authenticated
+                and (access_for(user).is_admin or access_for(user).managed_team_ids)
+            )
+        ),
         # How far set-up has come (the first-run card); read only by the pages that ask.
         "setup": SimpleLazyObject(lambda: setup_for_user(user=user)),
     }

@@ -145,3 +145,78 @@ def web_host_key(value: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     return host
+
+
+# Mail services anyone can sign up to: their domain says nothing about the sender's firm, so a
+# website lead from one is never matched to (or filed as) a company by its e-mail domain.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        # International
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.com",
+        "gmx.net",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "fastmail.com",
+        "tutanota.com",
+        "hey.com",
+        # Nordic
+        "hotmail.dk",
+        "live.dk",
+        "outlook.dk",
+        "jubii.dk",
+        "mail.dk",
+        "ofir.dk",
+        "stofanet.dk",
+        "hotmail.no",
+        "live.no",
+        "online.no",
+        "hotmail.se",
+        "live.se",
+        "outlook.se",
+        "telia.com",
+        "spray.se",
+        "bredband.net",
+        # German-speaking
+        "gmx.de",
+        "gmx.at",
+        "gmx.ch",
+        "web.de",
+        "t-online.de",
+        "freenet.de",
+        "hotmail.de",
+        "outlook.de",
+        "yahoo.de",
+        "posteo.de",
+        "mailbox.org",
+        "bluewin.ch",
+    }
+)
+
+
+def email_domain(email: str) -> str:
+    """The domain of an e-mail address, lowercased, without "www." ("" when there is none)."""
+    _, at, domain = (email or "").strip().rpartition("@")
+    return web_host_key(domain) if at else ""
+
+
+def is_free_mail(domain: str) -> bool:
+    """Whether a domain (as `email_domain` gives it) belongs to a free mail service."""
+    return domain in FREE_MAIL_DOMAINS

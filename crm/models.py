@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -74,7 +75,11 @@ class Company(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
-        indexes = [models.Index(fields=["team", "name"], name="company_team_name")]
+        indexes = [
+            models.Index(fields=["team", "name"], name="company_team_name"),
+            # A website lead finds its company by the e-mail's domain, whatever its case.
+            models.Index(Upper("domain"), name="company_domain_upper"),
+        ]
         verbose_name = _("company")
         verbose_name_plural = _("companies")
 
@@ -112,6 +117,10 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
+        indexes = [
+            # A website lead finds its contact by e-mail, whatever its case.
+            models.Index(Upper("email"), name="contact_email_upper"),
+        ]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
 

@@ -427,6 +427,18 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
 
+# Website lead forms (docs/product.md, "Website lead forms"). Posts to a form's public address
+# are limited per client address (all forms together) and per form, in the shared cache
+# ("10/hour": per s, min, hour or day); over either, 429 with Retry-After. A body over
+# LEAD_FORM_MAX_BODY_BYTES is refused with 413 before it is read. A form sent sooner than
+# LEAD_FORM_MIN_FILL_SECONDS after it was shown is treated as spam; one shown more than
+# LEAD_FORM_TOKEN_MAX_AGE_HOURS ago asks the visitor to reload the page.
+LEAD_FORM_ADDRESS_RATE = env_str("LEAD_FORM_ADDRESS_RATE", "10/hour")
+LEAD_FORM_RATE = env_str("LEAD_FORM_RATE", "300/hour")
+LEAD_FORM_MAX_BODY_BYTES = env_int("LEAD_FORM_MAX_BODY_BYTES", 16 * 1024)
+LEAD_FORM_MIN_FILL_SECONDS = env_int("LEAD_FORM_MIN_FILL_SECONDS", 3)
+LEAD_FORM_TOKEN_MAX_AGE_HOURS = env_int("LEAD_FORM_TOKEN_MAX_AGE_HOURS", 24)
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -493,3 +505,11 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+
+# REST API (crm/api/): requests per personal API token, and requests with a wrong token per
+# client address, in the shared cache ("120/min", per s, min, hour or day). Over either: 429
+# with Retry-After.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/min")
+API_AUTH_FAILURE_LIMIT = env_str("API_AUTH_FAILURE_LIMIT", "20/min")
+# The largest request body the API reads (its bodies are a few hundred bytes): 413 beyond.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)

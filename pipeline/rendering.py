@@ -13,7 +13,8 @@ from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from crm.web.money import format_money
+from crm.organisation import reporting_currency
+from crm.web.money import format_compact, money_formatter
 
 
 def _deals_path() -> str:
@@ -51,7 +52,7 @@ def cards_html(request, cards) -> SafeString:
     html = template.render(
         {
             "cards": cards,
-            "money": format_money,
+            "money": money_formatter(),  # the locale's separators looked up once
             "months": months,
             "short": short,
             "t": _card_texts(),
@@ -67,3 +68,15 @@ def cards_html(request, cards) -> SafeString:
 def attach_cards_html(request, columns) -> None:
     for column in columns:
         column.cards_html = cards_html(request, column.cards)
+
+
+def attach_headers_html(request, pipeline, columns, *, oob: bool = False) -> None:
+    """Each column's header (name, count, totals, the "+"), by Jinja like the cards: the
+    board draws one per stage on every page; a drop's answer sends them out of band (`oob`)."""
+    template = get_template("pipeline/column_headers.jinja", using="jinja2")
+    shared = {"pipeline_id": pipeline.pk, "money": format_compact, "oob": oob}
+    shared["currency"] = reporting_currency()
+    for column in columns:
+        html = template.render({**shared, "column": column}, request=request)
+        # Jinja2 runs with autoescape on: every value in `html` is already escaped.
+        column.header_html = mark_safe(f"\n{html}\n")

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.views import auth as views
-from accounts.views import invitations
+from accounts.views import invitations, profile
 
 
 def _page(route: str, view, template: str, name: str, **options):
@@ -13,6 +13,9 @@ def _page(route: str, view, template: str, name: str, **options):
 
 
 urlpatterns = [
+    path("profile/", profile.profile, name="profile"),
+    path("profile/api-tokens/", profile.api_token_create, name="api-token-create"),
+    path("profile/api-tokens/<int:pk>/revoke/", profile.api_token_revoke, name="api-token-revoke"),
     _page("login/", auth_views.LoginView, "login.html", "login", redirect_authenticated_user=True),
     # Django's LogoutView answers POST only: a link or an image cannot sign anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -83,6 +83,7 @@ def user_page(request, member, *, status=200, **forms):
         "work": selectors.user_live_work(member=member),
         "roles": MembershipRoleForm.base_fields["role"].choices,
         "error": forms.get("error"),
+        "api_tokens": selectors.api_tokens_for_user(user=member),
     }
     template = "settings/users_detail.html"
     if request.htmx and forms.get("fragment"):

@@ -22,10 +22,12 @@ from django.core.management.base import CommandError
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import F, Max
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.devtools.demo_history import seed_history
+from crm.mail import absolute_url
 from crm.models import Company, Contact
 from pipeline.forecasting import KINDS, monday, period_add, period_start
 from pipeline.models import (
@@ -42,21 +44,31 @@ from pipeline.models import (
     ForecastSnapshot,
     ForecastSnapshotLine,
     ForecastSnapshotRun,
+    LeadForm,
     LostReason,
     Notification,
     NotificationKind,
     Pipeline,
+    RepCapacity,
     SalesTarget,
     Stage,
     StageChange,
 )
 from pipeline.money import rates_on, round_cents
-from pipeline.services import POSITION_GAP, flags_scan, stage_totals_rebuild
+from pipeline.services import (
+    POSITION_GAP,
+    flags_scan,
+    lead_form_create,
+    stage_totals_rebuild,
+)
 
 BATCH_SIZE = 5000
 EMAIL_DOMAIN = "nordlys.example"
 
 NORTH = "North"
+DEMO_LEAD_FORM = "Contact us"
+# Open-deal capacities for the lead balance (one rep over it, one with room).
+DEMO_CAPACITIES = [("sven", 20), ("lena", 60)]
 SOUTH = "South"
 NEW_BUSINESS = "New business"
 KEY_ACCOUNTS = "Key accounts"
@@ -451,7 +463,49 @@ class DemoSeeder:
         self._flags_scan_after_bulk_load()
         stage_totals_rebuild()
         self._seed_tiers()
+        self._seed_lead_form()
         self._print_summary(password=password)
+
+    def _seed_lead_form(self) -> None:
+        """One website lead form for North's first pipeline (round robin over its
+        salespeople), kept when it exists; prints its public address."""
+        pipeline = Pipeline.objects.filter(team__name=NORTH).order_by("position", "pk").first()
+        if pipeline is None:
+            return
+        lead_form = LeadForm.objects.filter(pipeline=pipeline, name=DEMO_LEAD_FORM).first()
+        if lead_form is None:
+            admin = User.objects.get(username="admin")
+            lead_form = lead_form_create(acting_user=admin, name=DEMO_LEAD_FORM, pipeline=pipeline)
+            lead_form.title = "Talk to our sales team"
+            lead_form.intro = "Tell us what you need; we call you back within one working day."
+            lead_form.allowed_origins = "http://localhost:8080"
+            lead_form.save(update_fields=["title", "intro", "allowed_origins"])
+            self._seed_lead_balance(lead_form)
+        url = absolute_url(reverse("lead-form-public", args=[lead_form.key]))
+        self.stdout.write(f"Demo lead form for {NORTH} / {pipeline.name}: {url}")
+
+    def _seed_lead_balance(self, lead_form: LeadForm) -> None:
+        """Something for the lead balance to show: every third of North's deals from the last
+        eight weeks came in through the demo form, and the salespeople have capacities."""
+        since = timezone.now() - timedelta(weeks=8)
+        recent = Deal.objects.filter(
+            pipeline__team__name=NORTH, created_at__gte=since, source=""
+        ).values_list("pk", flat=True)
+        from_form = Deal.objects.filter(pk__in=[pk for pk in recent if pk % 3 == 0])
+        from_form.update(source=lead_form.source)
+        LeadForm.objects.filter(pk=lead_form.pk).update(
+            submission_count=from_form.count(),
+            spam_count=from_form.count() // 4,
+            last_submission_at=from_form.aggregate(last=Max("created_at"))["last"],
+        )
+        team = lead_form.pipeline.team
+        manager = User.objects.filter(username="maria").first()
+        for username, capacity in DEMO_CAPACITIES:
+            user = User.objects.filter(username=username).first()
+            if user is not None:
+                RepCapacity.objects.get_or_create(
+                    team=team, user=user, defaults={"open_deals": capacity, "set_by": manager}
+                )
 
     def _seed_tiers(self) -> None:
         """Demo tier thresholds (EUR) that give the demo companies a believable spread (about

@@ -71,17 +71,21 @@ def _count_of(qs: QuerySet) -> Coalesce:
 
 
 def companies_for_user(
-    *, user: User, q: str = "", tiers: tuple[str, ...] = ()
+    *, user: User, q: str = "", tiers: tuple[str, ...] = (), with_counts: bool = True
 ) -> QuerySet[Company]:
     """Visible companies, searched by name or domain and filtered to `tiers` (validated
     A/B/C; empty: all), with `contact_count` and `open_deal_count` (open deals the user can
     see) annotated as subqueries: one query for the whole page, whatever the number of
-    companies, contacts or deals."""
-    qs = Company.objects.visible_to(user).select_related("owner")
+    companies, contacts or deals. `with_counts` False (the API) leaves out the counts and
+    the owner."""
+    qs = Company.objects.visible_to(user)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(domain__icontains=q))
     if tiers:
         qs = qs.filter(tier__in=tiers)
+    if not with_counts:
+        return qs.order_by("name", "pk")
+    qs = qs.select_related("owner")
     contacts = Contact.objects.filter(company_id=OuterRef("pk"))
     open_deals = Deal.objects.visible_to(user).open().filter(company_id=OuterRef("pk"))
     return qs.annotate(

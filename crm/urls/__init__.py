@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("crm.urls.pickers")),
     path("settings/", include("crm.urls.organisation")),
     path("", include("pipeline.urls")),
+    path("", include("crm.api.urls")),
 ]
 
 handler400 = "crm.web.refusals.handler400"

@@ -66,11 +66,11 @@ class ActivityForm(forms.ModelForm):
         due = self.cleaned_data["due_date"]
         unchanged = self.instance.pk is not None and due == self.instance.due_date
         if not unchanged:
-            _check_due_date_range(due)
+            check_due_date_range(due)
         return due
 
 
-def _check_due_date_range(due: date) -> None:
+def check_due_date_range(due: date) -> None:
     today = timezone.localdate()
     if not today - timedelta(days=365) <= due <= today + timedelta(days=3 * 365):
         raise forms.ValidationError(_("Pick a date within a year back and three years ahead."))
@@ -123,7 +123,7 @@ class NextStepForm(forms.Form):
 
     def clean_due_date(self) -> date:
         due = self.cleaned_data["due_date"]
-        _check_due_date_range(due)
+        check_due_date_range(due)
         return due
 
     def clean(self):

@@ -34,6 +34,21 @@ from pipeline.models.forecasts import (  # noqa: F401
     PeriodKind,
     SalesTarget,
 )
+from pipeline.models.lead_forms import (  # noqa: F401
+    ALWAYS_REQUIRED,
+    CAPACITY_MAX,
+    HONEYPOT_FIELD,
+    LEAD_FIELD_KEYS,
+    LEAD_FIELDS,
+    LEAD_NEXT_STEP_MAX_DAYS,
+    TOKEN_FIELD,
+    LeadField,
+    LeadForm,
+    OwnerRule,
+    RepCapacity,
+    default_fields,
+    lead_form_key,
+)
 from pipeline.models.lists import (  # noqa: F401
     AdminListEntry,
     LostReason,

@@ -213,6 +213,12 @@ class Deal(models.Model):
     )
     stage_entered_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Where the deal came from, as people read it ("Website form: Contact us"); empty for a
+    # deal added in the CRM. Stored text, not translated; the lead balance groups by it. The
+    # database default lets set-based INSERTs that name their columns (demo, benchmarks,
+    # imports) leave it out.
+    source = models.CharField(_("source"), max_length=120, blank=True, default="", db_default="")
+
     # Where an imported deal came from: the system ("hubspot", "pipedrive", "file", or
     # another install of this CRM) and its record id there, so that importing the same export
     # again matches instead of duplicating (unique per pipeline), and the import that created
@@ -266,6 +272,8 @@ class Deal(models.Model):
             # "What changed since last week's snapshot" reads only the deals of the pipelines
             # in view written since (the review lists them newest first).
             models.Index(fields=["pipeline", "updated_at"], name="deal_pipeline_updated_at"),
+            # The lead balance: a team's new deals of the last weeks.
+            models.Index(fields=["pipeline", "created_at"], name="deal_pipeline_created_at"),
             models.Index(fields=["rots_at"], condition=Q(status="open"), name="deal_open_rots_at"),
             # The review's "no movement" section: one team's stale deals, stalest first.
             models.Index(

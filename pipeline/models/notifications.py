@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     FLAG_RAISED = "flag_raised", _("A deal of yours needs attention")
     DEAL_ASSIGNED = "deal_assigned", _("A deal was given to you")
     ACTIVITY_ASSIGNED = "activity_assigned", _("An activity was given to you")
+    LEAD_RECEIVED = "lead_received", _("A new lead from a website form")
 
 
 class Notification(models.Model):

@@ -5,6 +5,7 @@ selectors.deal_get_for_user(...)`; inside this package, import from the subject'
 
 from pipeline.selectors.activities import (  # noqa: F401
     NextSteps,
+    activities_for_user,
     activity_get_for_user,
     next_steps_for_user,
 )
@@ -38,8 +39,8 @@ from pipeline.selectors.analytics import (  # noqa: F401
     velocity_trend,
 )
 from pipeline.selectors.board import (  # noqa: F401
-    CARD_FIELDS,
     BoardFilters,
+    Card,
     Column,
     StageTotals,
     board_columns,
@@ -50,8 +51,10 @@ from pipeline.selectors.board import (  # noqa: F401
     paused_deals_for_pipeline,
     pipeline_get_for_user,
     pipelines_for_user,
+    pipelines_with_stages_for_user,
     stage_get_for_user,
     stage_totals,
+    stages_for_user,
 )
 from pipeline.selectors.cleanup import (  # noqa: F401
     CLEANUP_LIMIT,
@@ -80,6 +83,7 @@ from pipeline.selectors.deals import (  # noqa: F401
     can_reassign_deal,
     deal_get_for_user,
     deal_timeline,
+    deals_for_user,
     lost_reasons_active,
     stage_changes_for_deal,
 )
@@ -106,6 +110,25 @@ from pipeline.selectors.forecast import (  # noqa: F401
     last_snapshot_run,
     snapshot_rates,
     stage_calibration,
+)
+from pipeline.selectors.lead_balance import (  # noqa: F401
+    LeadBalance,
+    RepBalance,
+    lead_balance_access,
+    lead_balance_for_team,
+    lead_balance_member_get,
+    lead_balance_team_get,
+    lead_balance_teams,
+)
+from pipeline.selectors.lead_forms import (  # noqa: F401
+    ShownField,
+    lead_form_fields,
+    lead_form_first_stage,
+    lead_form_get_for_settings,
+    lead_form_get_public,
+    lead_forms_for_settings,
+    pipelines_for_lead_forms,
+    team_people,
 )
 from pipeline.selectors.notifications import (  # noqa: F401
     notification_get_for_user,

@@ -39,6 +39,11 @@ def activity_get_for_user(*, user: User, pk: int, write: bool = False) -> Activi
     return activity
 
 
+def activities_for_user(*, user: User):
+    """Activities on the deals the user can see (done and open), unordered."""
+    return Activity.objects.filter(deal__in=Deal.objects.visible_to(user).values("pk"))
+
+
 @dataclass
 class NextSteps:
     """A user's open activities grouped by when they are due."""

@@ -3,18 +3,20 @@ kept totals, the next cards as a column scrolls, the closed and paused deals bes
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import access_for
-from accounts.models import User
+from accounts.models import User, person_initials, person_name
 from pipeline.models import (
     Deal,
     DealStatus,
@@ -59,9 +61,6 @@ DEAL_LINE_FIELDS = (
     "stage__rot_days",
 )
 
-# Columns the card needs; everything else stays in the database.
-CARD_FIELDS = (*DEAL_LINE_FIELDS, "stage_entered_at", "position", "needs_attention")
-
 
 def pipeline_get_for_user(*, user: User, pk: int) -> Pipeline:
     """The pipeline, or 404 when it does not exist or belongs to a team the user can't see."""
@@ -73,6 +72,30 @@ def pipeline_get_for_user(*, user: User, pk: int) -> Pipeline:
 
 def pipelines_for_user(*, user: User) -> QuerySet[Pipeline]:
     return Pipeline.objects.visible_to(user).active().select_related("team")
+
+
+def _stages_in_order() -> Prefetch:
+    criteria = Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position", "pk"))
+    stages = Stage.objects.active().order_by("position", "pk").prefetch_related(criteria)
+    return Prefetch("stages", queryset=stages)
+
+
+def pipelines_with_stages_for_user(*, user: User, include_archived: bool = False):
+    """Visible pipelines (archived ones too when asked) with their active stages in board
+    order and each stage's exit criteria: three queries, whatever the numbers."""
+    pipelines = Pipeline.objects.visible_to(user)
+    if not include_archived:
+        pipelines = pipelines.active()
+    return pipelines.prefetch_related(_stages_in_order())
+
+
+def stages_for_user(*, user: User, pipeline_id: int | None = None) -> QuerySet[Stage]:
+    """Active stages of the visible pipelines, with their exit criteria, unordered."""
+    stages = Stage.objects.visible_to(user).active()
+    if pipeline_id is not None:
+        stages = stages.filter(pipeline_id=pipeline_id)
+    criteria = Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position", "pk"))
+    return stages.prefetch_related(criteria)
 
 
 def default_pipeline_for_user(*, user: User) -> Pipeline | None:
@@ -148,11 +171,11 @@ class StageTotals:
 class Column:
     stage: Stage
     totals: StageTotals
-    cards: list[Deal] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
     has_more: bool = False
 
     @property
-    def last_card(self) -> Deal | None:
+    def last_card(self) -> Card | None:
         return self.cards[-1] if self.cards else None
 
 
@@ -249,14 +272,46 @@ def open_flag_since(deal: Deal, kind: str) -> datetime | None:
 
 
 def _card_query(qs: QuerySet[Deal]) -> QuerySet[Deal]:
-    """Everything a card shows, in the same query: company, owner, the next step (kept on the
-    deal) and its assignee, the stage's rot days, and since when each open flag has been up."""
+    """Everything a card shows, in the same query, as plain values (no model instances):
+    company, owner, the next step (kept on the deal) and its assignee, the stage's rot days,
+    and since when each open flag has been up."""
     return (
-        qs.select_related("company", "owner", "next_step_assignee", "stage")
-        .only(*CARD_FIELDS)
-        .annotate(**card_flag_annotations())
+        qs.annotate(**card_flag_annotations())
         .order_by("position", "pk")
+        .values(*CARD_VALUES, *FLAG_SINCE.values())
     )
+
+
+# The values a card is read from (Card's constructor takes them by these names).
+CARD_VALUES = (
+    "id",
+    "title",
+    "value",
+    "currency",
+    "status",
+    "expected_close_date",
+    "version",
+    "stage_id",
+    "position",
+    "owner_id",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+    "company_id",
+    "company__name",
+    "company__tier",
+    "next_step_id",
+    "next_step_subject",
+    "next_step_due",
+    "next_step_assignee_id",
+    "next_step_assignee__first_name",
+    "next_step_assignee__last_name",
+    "next_step_assignee__username",
+    "last_movement_at",
+    "rots_at",
+    "stage_entered_at",
+    "stage__rot_days",
+)
 
 
 @dataclass(frozen=True)
@@ -274,28 +329,150 @@ class CardState:
     close_past: bool  # the expected close date is before today
 
 
-def decide_card_states(cards: list[Deal], *, now: datetime | None = None) -> list[Deal]:
-    """Set `deal.state` (a CardState) on each card; the template only renders it."""
+class Card:
+    """A board card: the plain values of its deal that the card shows, read as one row (the
+    board's hot path builds no model instances: docs/performance.md), and its `state`.
+    `is_open`, `rots_at` and `next_step_due` let `Deal.is_stale_at` and
+    `Deal.next_step_is_overdue` decide on it as on a deal, so there is one definition."""
+
+    __slots__ = (
+        "pk",
+        "title",
+        "value",
+        "currency",
+        "status",
+        "expected_close_date",
+        "version",
+        "stage_id",
+        "position",
+        "owner_id",
+        "owner_name",
+        "owner_initials",
+        "company_id",
+        "company_name",
+        "company_tier",
+        "next_step_id",
+        "next_step_subject",
+        "next_step_due",
+        "assignee_id",
+        "assignee_name",
+        "assignee_initials",
+        "last_movement_at",
+        "rots_at",
+        "stage_entered_at",
+        "rot_days",
+        "no_next_step_since",
+        "overdue_since",
+        "stale_since",
+        "state",
+    )
+
+    def __init__(self, row: dict):
+        self.pk = row["id"]
+        self.title = row["title"]
+        self.value = row["value"]
+        self.currency = row["currency"]
+        self.status = row["status"]
+        self.expected_close_date = row["expected_close_date"]
+        self.version = row["version"]
+        self.stage_id = row["stage_id"]
+        self.position = row["position"]
+        self.owner_id = row["owner_id"]
+        self.owner_name = self.owner_initials = ""
+        if self.owner_id is not None:
+            owner = (row["owner__first_name"], row["owner__last_name"], row["owner__username"])
+            self.owner_name, self.owner_initials = person_name(*owner), person_initials(*owner)
+        self.company_id = row["company_id"]
+        self.company_name = row["company__name"]
+        self.company_tier = row["company__tier"]
+        self.next_step_id = row["next_step_id"]
+        self.next_step_subject = row["next_step_subject"]
+        self.next_step_due = row["next_step_due"]
+        self.assignee_id = row["next_step_assignee_id"]
+        self.assignee_name = self.assignee_initials = ""
+        if self.assignee_id is not None:
+            assignee = (
+                row["next_step_assignee__first_name"],
+                row["next_step_assignee__last_name"],
+                row["next_step_assignee__username"],
+            )
+            self.assignee_name = person_name(*assignee)
+            self.assignee_initials = person_initials(*assignee)
+        self.last_movement_at = row["last_movement_at"]
+        self.rots_at = row["rots_at"]
+        self.stage_entered_at = row["stage_entered_at"]
+        self.rot_days = row["stage__rot_days"]
+        self.no_next_step_since = row["no_next_step_since"]
+        self.overdue_since = row["overdue_since"]
+        self.stale_since = row["stale_since"]
+
+    @classmethod
+    def from_deal(cls, deal: Deal) -> Card:
+        """The card of a deal loaded with `card_flag_annotations` and its stage, company, owner
+        and next step's assignee (the move reads it so with its lock)."""
+        owner, company, assignee = deal.owner, deal.company, None
+        if deal.next_step_assignee_id not in (None, deal.owner_id):
+            # Only when the card shows it: a next step a routine just gave the deal (its
+            # owner's) is not among what the move's lock read, and would cost a query.
+            assignee = deal.next_step_assignee
+        row = {name: getattr(deal, name) for name in CARD_DEAL_FIELDS}
+        row |= {
+            "id": deal.pk,
+            "owner__first_name": owner.first_name if owner else "",
+            "owner__last_name": owner.last_name if owner else "",
+            "owner__username": owner.username if owner else "",
+            "company__name": company.name if company else None,
+            "company__tier": company.tier if company else None,
+            "next_step_assignee__first_name": assignee.first_name if assignee else "",
+            "next_step_assignee__last_name": assignee.last_name if assignee else "",
+            "next_step_assignee__username": assignee.username if assignee else "",
+            "stage__rot_days": deal.stage.rot_days,
+        }
+        return cls(row)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DealStatus.OPEN
+
+    def is_stale_at(self, now: datetime) -> bool:
+        return Deal.is_stale_at(self, now)  # type: ignore[arg-type]
+
+    def next_step_is_overdue(self, today: date) -> bool:
+        return Deal.next_step_is_overdue(self, today)  # type: ignore[arg-type]
+
+
+# The card's values that are the deal's own fields and annotations (Card.from_deal).
+CARD_DEAL_FIELDS = tuple(
+    name for name in (*CARD_VALUES, *FLAG_SINCE.values()) if "__" not in name and name != "id"
+)
+
+
+def decide_card_states(cards: list[Card], *, now: datetime | None = None) -> list[Card]:
+    """Set `card.state` (a CardState) on each card; the template only renders it."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    for deal in cards:
-        if deal.next_step_id is None:
+    for card in cards:
+        if card.next_step_id is None:
             step = ""
-        elif deal.next_step_is_overdue(today):
+        elif card.next_step_is_overdue(today):
             step = "overdue"
-        elif deal.next_step_due == today:
+        elif card.next_step_due == today:
             step = "today"
         else:
             step = "later"
-        deal.state = CardState(
-            stale=deal.is_stale_at(now),
-            idle_days=(now - deal.last_movement_at).days,
-            rot_days=deal.stage.rot_days,
-            days_in_stage=(now - deal.stage_entered_at).days,
+        card.state = CardState(
+            stale=card.is_stale_at(now),
+            idle_days=(now - card.last_movement_at).days,
+            rot_days=card.rot_days,
+            days_in_stage=(now - card.stage_entered_at).days,
             step=step,
-            close_past=deal.expected_close_date is not None and deal.expected_close_date < today,
+            close_past=card.expected_close_date is not None and card.expected_close_date < today,
         )
     return cards
+
+
+def cards_from_rows(rows) -> list[Card]:
+    return decide_card_states([Card(row) for row in rows])
 
 
 def column_cards(
@@ -305,35 +482,78 @@ def column_cards(
     filters: BoardFilters,
     after: tuple[int, int] | None = None,
     limit: int | None = None,
-) -> tuple[list[Deal], bool]:
+) -> tuple[list[Card], bool]:
     """One page of a column's cards after the (position, id) cursor, and whether more follow."""
     limit = limit or settings.BOARD_PAGE_SIZE
     qs = _board_deals(pipeline=stage.pipeline, user=user, filters=filters).filter(stage_id=stage.pk)
     if after is not None:
         position, pk = after
         qs = qs.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
-    cards = decide_card_states(list(_card_query(qs)[: limit + 1]))
+    cards = cards_from_rows(_card_query(qs)[: limit + 1])
     return cards[:limit], len(cards) > limit
 
 
-def _first_ids_per_stage(querysets: list[QuerySet[Deal]]) -> list[int]:
-    """Ids of the first cards of several columns in one round trip: a UNION ALL of per-column
-    index scans, each with its own ORDER BY and LIMIT. Django's ORM refuses sliced parts in a
-    compound query on some backends, so each compiled part is wrapped as a derived table."""
+def _first_cards_per_stage(base: QuerySet[Deal], stages: list[Stage], limit: int) -> list[dict]:
+    """The first `limit` cards of every column, as rows, in one round trip.
+
+    PostgreSQL: a LATERAL join over the stage ids runs the ids' query (visibility, filters)
+    per stage, an index scan with its own ORDER BY and LIMIT, and a second LATERAL join reads
+    each card by its id with a query compiled once per process. Elsewhere (SQLite): a UNION
+    ALL of the per-column queries, each compiled part wrapped as a derived table (Django's ORM
+    refuses sliced parts in a compound query on some backends)."""
+    stage_ids = [s.pk for s in stages]
+    if connection.vendor == "postgresql":
+        ids = base.filter(stage_id=RawSQL("board_stage.id", ())).order_by("position", "pk")
+        ids_sql, ids_params = ids.values("id")[:limit].query.sql_with_params()
+        card_sql, card_params, names = _card_by_id_sql()
+        sql = (
+            "SELECT card.* FROM unnest(%s::bigint[]) WITH ORDINALITY AS board_stage(id, n) "
+            f"CROSS JOIN LATERAL ({ids_sql}) AS first_ids "
+            f"CROSS JOIN LATERAL ({card_sql}) AS card ORDER BY board_stage.n"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [stage_ids, *ids_params, *card_params])
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     parts, params = [], []
-    for i, qs in enumerate(querysets):
-        sql, part_params = qs.query.sql_with_params()
-        parts.append(f"SELECT * FROM ({sql}) AS part_{i}")
+    for i, stage_id in enumerate(stage_ids):
+        compiler = _compiled(base.filter(stage_id=stage_id), limit)
+        part_sql, part_params = compiler.as_sql()
+        parts.append(f"SELECT * FROM ({part_sql}) AS part_{i}")
         params.extend(part_params)
+    query = compiler.query
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    converters = compiler.get_converters([column[0] for column in compiler.select])
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    if converters:  # what the ORM does to the database's values (SQLite's dates and times)
+        rows = compiler.apply_converters(rows, converters)
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+@functools.cache
+def _card_by_id_sql() -> tuple[str, tuple, list[str]]:
+    """PostgreSQL: the card of the deal `first_ids.id` - the same text for every board and
+    user (visibility and filters are in the ids' query), so compiled once per process. Its
+    values need no converters on PostgreSQL (psycopg returns dates, times and decimals)."""
+    compiler = _card_query(Deal.objects.filter(pk=RawSQL("first_ids.id", ()))).query.get_compiler(
+        using=connection.alias
+    )
+    sql, params = compiler.as_sql()
+    assert not compiler.get_converters([column[0] for column in compiler.select])
+    query = compiler.query
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    return sql, tuple(params), names
+
+
+def _compiled(qs: QuerySet[Deal], limit: int):
+    return _card_query(qs)[:limit].query.get_compiler(using=connection.alias)
 
 
 def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> list[Column]:
-    """The board: each stage with its first page of cards and its totals, in four queries
-    whatever the number of deals: stages; totals grouped by stage and currency; the ids of
-    the first cards of every column (one UNION ALL); those cards with company and owner."""
+    """The board: each stage with its first page of cards and its totals, in three queries
+    whatever the number of deals: stages; totals grouped by stage and currency; the first
+    cards of every column with their company, owner and flags (one statement)."""
     stages = list(
         pipeline.stages.active()
         .annotate(  # the board's drops ask for exit criteria only where needed
@@ -348,25 +568,22 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
     totals = stage_totals(pipeline=pipeline, stages=stages, user=user, filters=filters)
     page = settings.BOARD_PAGE_SIZE
     base = _board_deals(pipeline=pipeline, user=user, filters=filters)
-    ids = _first_ids_per_stage(
-        [
-            base.filter(stage_id=s.pk).order_by("position", "pk").values_list("pk")[: page + 1]
-            for s in stages
-        ]
-    )
-    by_stage: dict[int, list[Deal]] = {s.pk: [] for s in stages}
-    cards = decide_card_states(list(_card_query(Deal.objects.filter(pk__in=ids)))) if ids else []
-    for deal in cards:
-        by_stage[deal.stage_id].append(deal)
-    return [
-        Column(
-            stage=stage,
-            totals=totals[stage.pk],
-            cards=by_stage[stage.pk][:page],
-            has_more=len(by_stage[stage.pk]) > page,
+    by_stage: dict[int, list[Card]] = {s.pk: [] for s in stages}
+    for card in cards_from_rows(_first_cards_per_stage(base, stages, page + 1)):
+        by_stage[card.stage_id].append(card)
+    columns = []
+    for stage in stages:
+        cards = sorted(by_stage[stage.pk], key=_card_order)
+        columns.append(
+            Column(
+                stage=stage, totals=totals[stage.pk], cards=cards[:page], has_more=len(cards) > page
+            )
         )
-        for stage in stages
-    ]
+    return columns
+
+
+def _card_order(card: Card) -> tuple[int, int]:
+    return (card.position, card.pk)
 
 
 def closed_deals_for_pipeline(*, pipeline: Pipeline, user: User, limit: int = 50):

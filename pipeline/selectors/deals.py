@@ -19,7 +19,7 @@ from pipeline.models import (
     LostReason,
     StageChange,
 )
-from pipeline.selectors.board import can_manage_pipeline
+from pipeline.selectors.board import BoardFilters, can_manage_pipeline
 
 
 def can_edit_deal(*, user: User, deal: Deal) -> bool:
@@ -59,6 +59,36 @@ def deal_get_for_user(
     if write and not can_edit_deal(user=user, deal=deal):
         raise PermissionDenied
     return deal
+
+
+def deals_for_user(
+    *,
+    user: User,
+    filters: BoardFilters | None = None,
+    pipeline_id: int | None = None,
+    stage_id: int | None = None,
+    statuses: tuple[str, ...] = (),
+    company_id: int | None = None,
+    contact_id: int | None = None,
+    updated_since: datetime | None = None,
+) -> QuerySet[Deal]:
+    """The deals the user may see, narrowed by the board's filters (owner, search, needs
+    attention, tiers; validated) and by pipeline, stage, statuses, company, contact and last
+    change. Unordered and without joins (the API orders and pages it)."""
+    qs = Deal.objects.visible_to(user)
+    if filters is not None:
+        qs = filters.apply(qs, user=user)
+    narrowing = {
+        "pipeline_id": pipeline_id,
+        "stage_id": stage_id,
+        "company_id": company_id,
+        "contact_id": contact_id,
+        "updated_at__gte": updated_since,
+    }
+    qs = qs.filter(**{key: value for key, value in narrowing.items() if value is not None})
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    return qs
 
 
 def stage_changes_for_deal(*, deal: Deal) -> QuerySet[StageChange]:

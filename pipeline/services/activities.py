@@ -61,8 +61,9 @@ def _check_assignee(*, deal: Deal, assignee: User | None) -> None:
         raise DealRuleError(_("The person responsible must be in the deal's team."))
 
 
-def _notify_assignee(*, acting_user: User, activity: Activity) -> None:
-    if activity.assignee_id and activity.assignee_id != acting_user.pk:
+def _notify_assignee(*, acting_user: User | None, activity: Activity) -> None:
+    # Without an acting user (a website lead's first step) the owner hears of the lead itself.
+    if acting_user is not None and activity.assignee_id and activity.assignee_id != acting_user.pk:
         Notification.objects.create(
             user_id=activity.assignee_id,
             kind=NotificationKind.ACTIVITY_ASSIGNED,
@@ -82,7 +83,7 @@ def _lock(deal: Deal) -> Deal:
 @atomic_with_retry
 def activity_create(
     *,
-    acting_user: User,
+    acting_user: User | None,
     deal: Deal,
     subject: str,
     due_date: date,
@@ -93,7 +94,8 @@ def activity_create(
 ) -> Activity:
     """Plan an activity on a deal (it becomes the next step when it is the earliest open one).
     The person responsible defaults to the deal's owner, else the acting user. Assumes the
-    caller may edit the deal. Not idempotent: each call plans one more activity."""
+    caller may edit the deal (`acting_user` None: the product itself, for a website lead).
+    Not idempotent: each call plans one more activity."""
     current = _lock(deal)
     assignee = assignee or current.owner or acting_user
     _check_assignee(deal=current, assignee=assignee)

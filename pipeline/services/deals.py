@@ -278,11 +278,12 @@ def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
 # --- services -----------------------------------------------------------------------------
 
 
-def _check_owner(*, acting_user: User, pipeline: Pipeline, owner: User | None) -> None:
-    access = access_for(acting_user)
-    if owner is None or owner.pk == acting_user.pk:
+def _check_owner(*, acting_user: User | None, pipeline: Pipeline, owner: User | None) -> None:
+    """Only a manager of the team gives a deal to someone else; with no acting user (a
+    website lead form an admin configured) only the owner's membership is checked."""
+    if owner is None or (acting_user is not None and owner.pk == acting_user.pk):
         return
-    if not access.manages_team(pipeline.team_id):
+    if acting_user is not None and not access_for(acting_user).manages_team(pipeline.team_id):
         raise PermissionDenied(_("Only a manager can give a deal to someone else."))
     if (
         not owner.memberships.filter(team_id=pipeline.team_id).exists()
@@ -301,7 +302,7 @@ def _check_company(*, pipeline: Pipeline, company: Company | None, contact: Cont
 @atomic_with_retry
 def deal_create(
     *,
-    acting_user: User,
+    acting_user: User | None,
     stage: Stage,
     title: str,
     value: Decimal = Decimal(0),
@@ -312,14 +313,18 @@ def deal_create(
     expected_close_date: date | None = None,
     product_area: ProductArea | None = None,
     next_step: NextStep | None = None,
+    source: str = "",
 ) -> Deal:
     """Create an open deal at the top of `stage`'s column and record it entering the stage.
     With `next_step`, its first activity is planned in the same transaction, through
     `activity_create`, so the deal is never seen without a next step and a refused step
-    (someone outside the team) creates nothing.
+    (someone outside the team) creates nothing. `source` says where it came from.
 
     Assumes the caller may see the stage's pipeline. Owner defaults to the acting user; giving
-    the deal to someone else needs manager rights in the team.
+    the deal to someone else needs manager rights in the team. `acting_user` None is the
+    product itself acting on an admin's configuration (a website lead form): no one's rights
+    are checked, the owner (None: unassigned) must be in the team, and the history names
+    nobody.
     """
     pipeline = stage.pipeline
     owner = owner or acting_user
@@ -339,6 +344,7 @@ def deal_create(
         position=_position_top(stage.pk),
         expected_close_date=expected_close_date,
         product_area=product_area,
+        source=source,
         stage_entered_at=now,
         created_at=now,
         last_movement_at=now,

@@ -12,5 +12,8 @@ urlpatterns = [
     path("", include("pipeline.urls.cleanup")),
     # Admin settings: pipelines, stages, lost reasons, product areas.
     path("settings/", include("pipeline.urls.settings")),
+    path("settings/", include("pipeline.urls.lead_forms")),
+    path("", include("pipeline.urls.lead_forms_public")),
     path("", include("pipeline.urls.analytics")),
+    path("", include("pipeline.urls.lead_balance")),
 ]

@@ -17,7 +17,12 @@ from pipeline.forms.board import BoardFilterForm, CursorForm
 from pipeline.forms.deals import (
     QuickDealForm,
 )
-from pipeline.rendering import activities_path, attach_cards_html, cards_html
+from pipeline.rendering import (
+    activities_path,
+    attach_cards_html,
+    attach_headers_html,
+    cards_html,
+)
 from pipeline.selectors.board import BoardFilters, Column
 from pipeline.selectors.exports import DEAL_HEADER, STATUSES, deal_export_rows
 from pipeline.views.columns import all_valid, board_filters, columns_response
@@ -48,6 +53,7 @@ def board(request, pk: int):
     filters = form.filters()
     columns = selectors.board_columns(pipeline=pipeline, user=request.user, filters=filters)
     attach_cards_html(request, columns)
+    attach_headers_html(request, pipeline, columns)
     context = {
         "pipeline": pipeline,
         "pipelines": selectors.pipelines_for_user(user=request.user),

@@ -9,8 +9,8 @@ from django_htmx.http import reswap, retarget
 
 from pipeline import selectors
 from pipeline.forms.board import BoardFilterForm
-from pipeline.rendering import cards_html
-from pipeline.selectors.board import BoardFilters, Column, decide_card_states
+from pipeline.rendering import attach_headers_html, cards_html
+from pipeline.selectors.board import BoardFilters, Card, Column, decide_card_states
 
 
 def all_valid(*forms) -> bool:
@@ -44,6 +44,7 @@ def columns_response(
             )
             column.cards_html = cards_html(request, column.cards)
         columns.append(column)
+    attach_headers_html(request, pipeline, columns, oob=True)
     context = {
         "pipeline": pipeline,
         "columns": columns,
@@ -69,10 +70,11 @@ def card_moved_response(request, *, pipeline, deal, stages, filters, kept=None):
     for stage in stages:
         stage.pipeline = pipeline
         columns.append(Column(stage=stage, totals=totals[stage.pk]))
+    attach_headers_html(request, pipeline, columns, oob=True)
     context = {
         "pipeline": pipeline,
         "columns": columns,
-        "card_html": cards_html(request, decide_card_states([deal])),
+        "card_html": cards_html(request, decide_card_states([Card.from_deal(deal)])),
     }
     response = render(request, "pipeline/card_moved.html", context)
     return reswap(retarget(response, f"#deal-{deal.pk}"), "outerHTML")

@@ -326,7 +326,7 @@ def test_board_marks_the_columns_that_have_criteria_without_more_queries(
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
         html = client.get(url).content.decode()
-    assert len(queries) == 8
+    assert len(queries) == 7
     assert f'data-stage-id="{stages_a[0].pk}" data-exit-criteria="1"' in html
     assert f'data-stage-id="{stages_a[1].pk}" data-exit-criteria="1"' in html
     assert f'data-stage-id="{stages_a[2].pk}">' in html

@@ -156,7 +156,7 @@ def test_list_costs_the_same_queries_for_3_and_30_notifications(client, alice, b
 
     # user (the session comes from the shared cache), memberships (access), notifications
     # with deal, flag and actor
-    assert few == many == 3
+    assert few == many == 2
 
 
 def test_anonymous_is_sent_to_login(client, alice, deal):
@@ -206,7 +206,7 @@ def test_the_bell_fragment_counts_in_one_query_and_keeps_polling(client, alice, 
         html = client.get(reverse("notification-bell"), HTTP_HX_REQUEST="true").content.decode()
     # user (the session comes from the shared cache), memberships (the visibility rule), the
     # COUNT
-    assert len(ctx.captured_queries) == 3
+    assert len(ctx.captured_queries) == 2
     assert 'class="bell-count" aria-hidden="true">1<' in html
     assert 'hx-trigger="every 60s"' in html
 

@@ -118,7 +118,7 @@ def test_query_count_is_the_same_for_few_and_many_rows(client, bob, alice, stage
         DealFactory(stage=stages_a[3], owner=alice)
     with CaptureQueriesContext(connection) as many:
         client.get(URL)
-    assert len(few) == len(many) == 6
+    assert len(few) == len(many) == 5
 
 
 # --- tick a fact --------------------------------------------------------------------------

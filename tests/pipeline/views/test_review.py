@@ -208,7 +208,7 @@ def test_query_count_is_the_same_for_3_and_300_deals(client, bob, alice, stages_
             response = client.get(reverse("review"))
         assert response.status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1] == 9, counts
+    assert counts[0] == counts[1] == 8, counts
 
 
 # --- actions: happy paths -----------------------------------------------------------------

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0007_import_batches'),
-        ('pipeline', '0016_follow_up_routines'),
+        ('crm', '0008_import_batches'),
+        ('pipeline', '0017_lead_forms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_login_throttling'),
-        ('crm', '0006_organisation_language_and_setup'),
+        ('crm', '0007_company_contact_lookup_indexes'),
         ('pipeline', '0016_follow_up_routines'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
