@@ -317,3 +317,21 @@ def test_importing_the_installs_own_export_changes_nothing(client, admin, team_a
     result = _import(admin, "deals", data, "deals.csv", pipeline, team_a)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 4)
     assert snapshot() == state
+
+
+def test_the_lists_link_their_downloads_with_the_filters_in_view(client, alice, team_a):
+    CompanyFactory(team=team_a, name="Acme A/S", tier="A")
+    client.force_login(alice)
+    html = client.get(reverse("company-list") + "?q=acme&tier=A").content.decode()
+    assert f'href="{reverse("company-export", args=["csv"])}?q=acme&amp;tier=A"' in html
+    assert f'href="{reverse("import-start")}?kind=companies"' in html
+
+
+def test_a_filtered_board_brings_its_download_links_along(client, alice, stages_a):
+    pipeline = stages_a[0].pipeline
+    client.force_login(alice)
+    url = reverse("board", args=[pipeline.pk]) + "?owner=me&q=acme"
+    html = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="board").content.decode()
+    assert 'id="deal-port-menu" hx-swap-oob="true"' in html
+    export = reverse("deal-export", args=[pipeline.pk, "csv"])
+    assert f"{export}?status=open&amp;owner=me&amp;q=acme" in html
