@@ -106,9 +106,7 @@ def _messages(path: Path) -> Iterator[tuple]:
         method, keywords, options = extract_python, KEYWORDS, {}
         data = path.read_bytes()
     comment_tags = ("Translators:",)
-    yield from babel_extract_messages(
-        method, io.BytesIO(data), keywords, comment_tags, options
-    )
+    yield from babel_extract_messages(method, io.BytesIO(data), keywords, comment_tags, options)
 
 
 def extract(domain: str = "django") -> Catalog:
@@ -140,7 +138,7 @@ def _write(path: Path, catalog: Catalog) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def update(languages=LANGUAGES, domains=DOMAINS) -> dict[str, int]:
+def update(languages=LANGUAGES, domains=DOMAINS, base: Path | None = None) -> dict[str, int]:
     """Regenerate each language's catalogues from the code, keeping every translation whose
     msgid the code still has (msgmerge, --no-obsolete). Returns each file's count of
     messages still to translate (empty or fuzzy)."""
@@ -148,7 +146,7 @@ def update(languages=LANGUAGES, domains=DOMAINS) -> dict[str, int]:
     for domain in domains:
         template = extract(domain)
         for language in languages:
-            path = po_path(language, domain)
+            path = po_path(language, domain, base)
             if path.exists():
                 catalog = _read(path, language)
             else:
@@ -156,7 +154,7 @@ def update(languages=LANGUAGES, domains=DOMAINS) -> dict[str, int]:
             catalog.update(template, update_header_comment=False)
             catalog.obsolete.clear()
             _write(path, catalog)
-            remaining[str(path.relative_to(root()))] = sum(
+            remaining[str(path.relative_to((base or locale_dir()).parent))] = sum(
                 1 for m in catalog if m.id and (m.fuzzy or not _translated(m))
             )
     return remaining
@@ -188,8 +186,15 @@ PLACEHOLDER = re.compile(
 
 
 def placeholders(text: str) -> list[str]:
-    """The placeholders and tags a translation must keep, sorted (order may change)."""
-    return sorted(match.group(0) for match in PLACEHOLDER.finditer(text))
+    """The placeholders and tags a translation must keep, sorted (order may change). A tag
+    counts by its name: its attributes' texts (a title) may be translated."""
+    found = []
+    for match in PLACEHOLDER.finditer(text):
+        token = match.group(0)
+        if token.startswith("<"):
+            token = re.match(r"</?[a-zA-Z0-9]+", token).group(0) + ">"
+        found.append(token)
+    return sorted(found)
 
 
 def _translated(message) -> bool:
@@ -222,7 +227,7 @@ def problems(domain: str, base: Path | None = None, template: Catalog | None = N
             continue
         catalog = _read(path, language)
         expected = Catalog(locale=language)
-        if catalog.num_plurals != expected.num_plurals:
+        if catalog.plural_forms != expected.plural_forms:
             found.append(
                 Problem(name, catalog.plural_forms, f"plural forms, not {expected.plural_forms}")
             )
@@ -233,6 +238,9 @@ def problems(domain: str, base: Path | None = None, template: Catalog | None = N
             key = message.id if isinstance(message.id, str) else message.id[0]
             if entry is None:
                 found.append(Problem(name, key, "missing from the catalogue"))
+                continue
+            if entry.id != message.id:
+                found.append(Problem(name, key, f"msgid_plural differs from {message.id!r}"))
                 continue
             found.extend(Problem(name, key, what) for what in _entry_problems(entry, expected))
     return found

@@ -45,4 +45,3 @@ def js_catalogue_block(language: str | None = None) -> SafeString:
 def js_catalogue_forget() -> None:
     """Rebuild the blocks from the catalogues on disk (tests that compile their own)."""
     _block.cache_clear()
-
