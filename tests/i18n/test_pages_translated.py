@@ -11,6 +11,8 @@ test_setup_pages_translated.py.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import deque
 from html.parser import HTMLParser
 from io import StringIO
@@ -265,10 +267,24 @@ def test_no_english_on_any_page(language, demo, pages, db):
         for msgid, text in finder.english_in(visible_texts(response.content.decode())):
             english.setdefault(msgid, set()).add(f"{username} {path}: {text[:80]!r}")
     english.update(_english_on_the_500_page(language, finder))
+    for path in _exports():
+        response = clients["admin"].get(path)
+        assert response.status_code == 200, path
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        header = next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        for msgid, text in finder.english_in(header):
+            english.setdefault(msgid, set()).add(f"admin {path} header: {text!r}")
     report = "\n".join(
         f"{msgid!r}\n    " + "\n    ".join(sorted(where)[:3]) for msgid, where in english.items()
     )
     assert not english, f"{len(english)} English msgids on {language} pages:\n{report}"
+
+
+def _exports() -> list[str]:
+    """The reports' CSV downloads: their header rows are interface too. (The company, contact
+    and deal lists' downloads keep English column names on purpose: they are a file format
+    the import reads back, crm/selectors/exports.py.)"""
+    return [reverse("forecast-export"), reverse("forecast-export") + "?group=stage"]
 
 
 def _english_on_the_500_page(language: str, finder: EnglishFinder) -> dict[str, set[str]]:
