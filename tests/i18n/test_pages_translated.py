@@ -31,7 +31,7 @@ from crm.devtools.demo import DemoSeeder
 from crm.devtools.messages import LANGUAGES, extract
 from crm.web import refusals
 from crm.web.js_catalogue import js_catalogue
-from pipeline.models import Deal, DealStatus
+from pipeline.models import Deal, DealStatus, LeadForm
 from tests.i18n.english import EnglishFinder, visible_texts
 
 PERSONAS = ("sven", "maria", "admin")
@@ -124,7 +124,7 @@ def _client(username: str | None, language: str) -> Client:
 
 
 def _extras(username: str) -> list[tuple[str, bool]]:
-    """What board.js opens in the dialog (no link names these) and the error pages."""
+    """What board.js opens in the dialog: no link names these."""
     user = User.objects.get(username=username)
     deal = (
         Deal.objects.filter(status=DealStatus.OPEN, owner=user).order_by("pk").first()
@@ -197,8 +197,6 @@ def pages(demo):
             found.append((username, path, htmx))
             queue.extend(_links(response.content.decode()))
         seen_views |= mine
-    from pipeline.models import LeadForm
-
     anonymous = [
         (None, reverse(name), False) for name in ("login", "password-reset", "password-reset-sent")
     ]
@@ -252,8 +250,6 @@ def test_the_crawl_reaches_every_part_of_the_product(pages, db):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_english_on_any_page(language, demo, pages, db):
-    from pipeline.models import LeadForm
-
     # The public lead form speaks its own configured language, whatever the visitor's.
     LeadForm.objects.update(language=language)
     finder = EnglishFinder.from_catalogues(language, settings.BASE_DIR / "locale", demo["data"])
