@@ -17,7 +17,9 @@ RUN pip install .
 COPY . .
 
 # whitenoise serves the hashed, compressed files collected here; only the secret is faked.
+# The translations are compiled here (.mo files are never committed), in pure Python.
 RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput \
+    && DJANGO_SECRET_KEY=build python manage.py messages_compile \
     && find var -path var/staticfiles -prune -o -exec chown crm:crm {} +
 
 USER crm

@@ -4,6 +4,8 @@
 # make bench – the benchmark against PostgreSQL
 # make loadtest – a mixed-action load on one board through gunicorn and PostgreSQL
 # make lint  – ruff check and ruff format --check
+# make messages – regenerate locale/{da,nb,sv,de}/LC_MESSAGES/{django,djangojs}.po from the
+#              code (translations kept, obsolete ones dropped) and compile them
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
@@ -17,7 +19,7 @@ DEMO ?= 1
 BENCH_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_bench
 LOADTEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/crm_loadtest
 
-.PHONY: venv run test bench loadtest lint
+.PHONY: venv run test bench loadtest lint messages compilemessages
 
 venv: $(VENV)/.installed
 
@@ -29,12 +31,23 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[dev]'
 	touch $@
 
+# The .mo files are built, never committed (.gitignore): every target that runs the app
+# compiles the catalogues first, in pure Python (crm/devtools/messages.py, no GNU gettext);
+# a .mo is rewritten only when its catalogue changed.
+compilemessages: export DJANGO_SECRET_KEY ?= insecure-key-for-compiling-only
+compilemessages: venv
+	$(PY) manage.py messages_compile
+
+messages: export DJANGO_SECRET_KEY ?= insecure-key-for-compiling-only
+messages: venv
+	$(PY) manage.py messages_update
+
 # The embedded setup: without DATABASE_URL / CELERY_BROKER_URL, settings use SQLite and
 # Celery's filesystem broker under var/.
 run: export DJANGO_DEBUG = 1
 # Links in mail and the set-up link in the log point at this server.
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
-run: venv
+run: venv compilemessages
 	$(PY) manage.py migrate --noinput
 ifeq ($(DEMO),0)
 	@echo
@@ -71,7 +84,7 @@ endif
 	wait $$group
 
 test: export DJANGO_SECRET_KEY ?= insecure-key-for-tests-only
-test: venv
+test: venv compilemessages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # DEBUG stays off so the numbers are production-like. The benchmark talks plain HTTP to
@@ -83,7 +96,7 @@ bench: export DJANGO_ALLOWED_HOSTS ?= 127.0.0.1,localhost,testserver
 bench: export DJANGO_SECURE_SSL_REDIRECT ?= false
 bench: export DJANGO_SECURE_COOKIES ?= false
 bench: export DJANGO_PLAIN_STATIC ?= 1
-bench: venv
+bench: venv compilemessages
 	createdb -h 127.0.0.1 -U postgres crm_bench 2>/dev/null || true
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench $(BENCH_ARGS)
@@ -100,7 +113,7 @@ loadtest: export DJANGO_ALLOWED_HOSTS ?= 127.0.0.1,localhost,testserver
 loadtest: export DJANGO_SECURE_SSL_REDIRECT ?= false
 loadtest: export DJANGO_SECURE_COOKIES ?= false
 loadtest: export DJANGO_PLAIN_STATIC ?= 1
-loadtest: venv
+loadtest: venv compilemessages
 	createdb -h 127.0.0.1 -U postgres crm_loadtest 2>/dev/null || true
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

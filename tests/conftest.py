@@ -41,6 +41,11 @@ def _test_settings():
     settings.CSRF_COOKIE_SECURE = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.READ_REPLICA = None  # on only where a test asks (see django_db_modify_db_settings)
+    # The translations as the catalogues say now: `make test` compiles them too, but a plain
+    # `pytest` after a catalogue changed would otherwise run with the old .mo files.
+    from crm.devtools.messages import compile_all
+
+    compile_all()
     folder = _use_test_cache()
     yield
     clear_test_cache()

@@ -52,6 +52,8 @@ BOARD_FLOOR_RATIO_MAX = 3.0
 
 
 BOARD_P95_RATIO_MAX = 1.5
+# The board in Danish within this many times the same board in English (issue 18).
+DANISH_RATIO_MAX = 1.05
 
 
 BOARD_BYTES_PER_CARD_MAX = 1024
@@ -195,6 +197,8 @@ class Bench:
                 errors.append(f"board: {status}\n{first_lines(body)}")
                 break
 
+        english, danish = self._measure_languages(http, board_path, requests, errors)
+
         queries, query_sql = bench_server.count_queries(
             fixture.user, board_path, err=self.stderr.write
         )
@@ -307,6 +311,11 @@ class Bench:
             "floor_ms": floor,
             "floor_ratio": round(board["p50"] / floor, 2) if board and floor else None,
             "p95_ratio": round(board["p95"] / board["p50"], 2) if board else None,
+            "board_english_ms": english,
+            "board_danish_ms": danish,
+            "danish_ratio": round(danish["p50"] / english["p50"], 3)
+            if english and danish
+            else None,
             "time_shares": shares,
             "move_ms": moves,
             "move_html_kb": round(move_bytes / 1024, 1),
@@ -320,6 +329,25 @@ class Bench:
         }
         result["targets"] = self._verdicts(result)
         return result
+
+    def _measure_languages(self, http, board_path: str, requests: int, errors: list[str]):
+        """The board in Danish beside English, request by request in turns (the order swapped
+        every pair) so both see the same load: translating must not slow the board."""
+        times: dict[str, list[float]] = {"en-gb": [], "da": []}
+        for index in range(WARMUP_REQUESTS + requests):
+            order = ("en-gb", "da") if index % 2 == 0 else ("da", "en-gb")
+            for language in order:
+                started = time.perf_counter()
+                status, body = http.request(
+                    "GET", board_path, headers={"Accept-Language": language}
+                )
+                elapsed = (time.perf_counter() - started) * 1000
+                if status != 200 or f'lang="{language}"'.encode() not in body:
+                    errors.append(f"board in {language}: {status}\n{first_lines(body)}")
+                    return None, None
+                if index >= WARMUP_REQUESTS:
+                    times[language].append(elapsed)
+        return timing_summary(times["en-gb"]), timing_summary(times["da"])
 
     # --- the manager's pages --------------------------------------------------------------
 
@@ -527,6 +555,11 @@ class Bench:
                 "target": f"<= {MAX_QUERIES - MOVE_QUERIES_RESERVED} (+{MOVE_QUERIES_RESERVED})",
                 "pass": result["move_queries"] <= MAX_QUERIES - MOVE_QUERIES_RESERVED,
             },
+            "danish_vs_english": {
+                "target": f"<= {DANISH_RATIO_MAX:g}x",
+                "pass": result["danish_ratio"] is not None
+                and result["danish_ratio"] <= DANISH_RATIO_MAX,
+            },
             "no_errors": {"target": "all 200", "pass": not result["errors"]},
         }
 
@@ -564,6 +597,9 @@ class Bench:
                 f"{r['board_html_kb']:.1f} KB, {r['bytes_per_card']} bytes per card",
                 f"    floor  the page's bare SQL {r['floor_ms']:.2f} ms: board / floor "
                 f"{r['floor_ratio']}x",
+                f"    i18n   the board in Danish p50 {ms(r['board_danish_ms'], 'p50')}, in "
+                f"English {ms(r['board_english_ms'], 'p50')} (in turns): Danish / English "
+                f"{r['danish_ratio']}x",
                 f"    time   SQL {shares['sql']:.0%}, Python {shares['python']:.0%}, templates "
                 f"{shares['templates']:.0%} (in-process {shares['in_process_ms']:.1f} ms)",
                 f"    drag   p50 {ms(r['move_ms'], 'p50')}, p95 {ms(r['move_ms'], 'p95')}, "

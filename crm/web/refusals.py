@@ -83,8 +83,11 @@ def handler500(request):
     try:
         html = loader.render_to_string("500.html", {"request_id": request_id})
     except Exception:
+        # The template's own texts, so the fallback speaks the user's language too.
         html = (
-            "<!doctype html><title>Server error</title><h1>Something went wrong on our side</h1>"
-            f"<p>Reference: {escape(request_id)}</p>"
+            f"<!doctype html><title>{escape(_('Something went wrong'))}</title>"
+            f"<h1>{escape(_('Something went wrong on our side'))}</h1>"
+            f"<p>{escape(_('If it keeps happening, quote this reference to your administrator:'))}"
+            f" {escape(request_id)}</p>"
         )
     return HttpResponse(html, status=500)

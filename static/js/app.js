@@ -35,22 +35,31 @@
     }
   });
 
+  function errorToast(text) {
+    var toasts = document.getElementById("toasts");
+    if (!toasts || !text) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-error";
+    toast.setAttribute("role", "alert");
+    toast.textContent = text;
+    toasts.insertBefore(toast, toasts.firstChild);
+    dismissLater(toast);
+  }
+
   // A server error is not swapped into the page (htmx-config): show it as a toast instead,
   // the server's own (a 503 "try again in a moment" comes as one) or a general one.
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
-    var toasts = document.getElementById("toasts");
-    if (!xhr || xhr.status < 500 || !toasts) return;
-    var toast = document.createElement("div");
-    toast.className = "toast toast-error";
-    toast.setAttribute("role", "alert");
+    if (!xhr || xhr.status < 500) return;
     var own = xhr.getResponseHeader("HX-Retarget") === "#toasts";
     var parsed = own ? new DOMParser().parseFromString(xhr.responseText, "text/html") : null;
     var text = parsed && parsed.body.textContent.trim();
-    toast.textContent = text || toasts.dataset.serverError || "";
-    if (!toast.textContent) return;
-    toasts.insertBefore(toast, toasts.firstChild);
-    dismissLater(toast);
+    errorToast(text || gettext("Something went wrong on our side. Please try again in a moment."));
+  });
+
+  // No answer at all (offline, the server unreachable): say so rather than nothing.
+  document.addEventListener("htmx:sendError", function () {
+    errorToast(gettext("The server could not be reached. Check your connection and try again."));
   });
 
   // A keyboard move answers with the list redrawn and the moved row's button marked: focus it

@@ -134,7 +134,7 @@
   // --- the cards' buttons and shared texts ---------------------------------------------
   // Cards carry no request options or texts they all share (docs/performance.md, bytes per
   // card): the buttons' requests are sent from here, with the card's link, id, version and
-  // next step, and the shared titles and labels come from #board's data-title-* attributes.
+  // next step, and the shared titles and labels are put on here, from the JS catalogue.
 
   function boardData() {
     var board = document.getElementById("board");
@@ -171,9 +171,18 @@
     }
   }
 
+  var titles = {
+    // Translators: a card's tier badge's title; tier is its letter, A, B or C.
+    tier: gettext("Tier %(tier)s"),
+    close: gettext("Expected close date"),
+    age: gettext("Days in this stage"),
+    change: gettext("Change the next step"),
+    done: gettext("Mark the next step as done")
+  };
+
   function shareTexts(root) {
-    var t = boardData();
-    if (!t.titleTier || !root.querySelectorAll) return;
+    var t = titles;
+    if (!root.querySelectorAll) return;
     var put = function (selector, name, text) {
       root.querySelectorAll(selector).forEach(function (el) {
         if (!el.hasAttribute(name)) el.setAttribute(name, text(el));
@@ -181,12 +190,12 @@
     };
     var same = function (text) { return function () { return text; }; };
     put(".card", "tabindex", same("0"));  // a card takes the keyboard's focus
-    put(".card .tier", "title", function (el) { return t.titleTier + " " + el.textContent; });
-    put(".card-date", "title", same(t.titleClose));
-    put(".card-age", "title", same(t.titleAge));
-    put(".card-step:not(.is-missing) .card-step-edit", "title", same(t.titleChange));
-    put(".card-step-done", "title", same(t.titleDone));
-    put(".card-step-done", "aria-label", same(t.titleDone));
+    put(".card .tier", "title", function (el) { return interpolate(t.tier, { tier: el.textContent }, true); });
+    put(".card-date", "title", same(t.close));
+    put(".card-age", "title", same(t.age));
+    put(".card-step:not(.is-missing) .card-step-edit", "title", same(t.change));
+    put(".card-step-done", "title", same(t.done));
+    put(".card-step-done", "aria-label", same(t.done));
   }
 
   document.addEventListener("click", onCardButton);

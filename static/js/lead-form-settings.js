@@ -8,7 +8,7 @@
     if (!source) return;
     var done = function () {
       var label = button.textContent;
-      button.textContent = button.dataset.copied || label;
+      button.textContent = gettext("Copied");
       button.classList.add("is-copied");
       window.setTimeout(function () {
         button.textContent = label;

@@ -7,7 +7,7 @@
     var field = document.querySelector(button.dataset.copy);
     if (!field) return;
     var done = function () {
-      button.textContent = button.dataset.copied || button.textContent;
+      button.textContent = gettext("Copied");
     };
     field.select();
     if (navigator.clipboard && window.isSecureContext) {

@@ -612,8 +612,8 @@ def test_board_cards_carry_the_tier_badge(client, alice, tiered, pipeline_a):
     html = client.get(reverse("board", args=[pipeline_a.pk])).text
     for tier in "ABC":
         assert f'<span class="tier tier-{tier}">{tier}</span>' in html
-    # The badge's title ("Tier A") is put on by board.js from the board's shared label.
-    assert 'data-title-tier="Tier"' in html
+    # The badge's title ("Tier A") is put on by board.js, from the JavaScript catalogue.
+    assert 'src="/static/js/board.js"' in html and 'id="js-catalogue"' in html
 
 
 def test_board_filters_by_tiers_and_totals_follow(client, alice, tiered, pipeline_a, stages_a):
