@@ -7,7 +7,8 @@ import logging
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from crm.rules import RuleError
@@ -124,3 +125,29 @@ class RefusalMiddleware:
             )
             return database_unavailable(request)
         return None
+
+
+class LanguageMiddleware:
+    """Activate the request's language (crm/languages.py: the user's choice, the switcher's
+    cookie, `Accept-Language`, the organisation's default), in place of Django's
+    LocaleMiddleware, which cannot know the user (it runs before authentication) or the
+    organisation. The same URL in every language, so the answer says what it depends on."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from crm.languages import language_from_request
+
+        language = language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        try:
+            response = self.get_response(request)
+        finally:
+            # The next request of this thread starts from the default, not from this one's
+            # language (the CSRF and common middlewares answer before this one runs).
+            translation.deactivate()
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", language)
+        return response
