@@ -609,9 +609,10 @@ def _invitation_queue(*, invitation_id: int) -> None:
 
 
 def invitation_send(*, invitation_id: int) -> bool:
-    """Mail the invitation's current link, in the organisation's language, from the
-    organisation. Nothing when it was accepted or revoked meanwhile (returns False). Writes
-    nothing; a second run mails the same, still valid, link again."""
+    """Mail the invitation's current link, in the invited person's language (the
+    organisation's until they choose), from the organisation. Nothing when it was accepted
+    or revoked meanwhile (returns False). Writes nothing; a second run mails the same, still
+    valid, link again."""
     from crm.mail import sender
     from crm.organisation import organisation_get
 

@@ -12,7 +12,7 @@ second run in the same language finds its rows. Team and people's names stay as 
 
 from __future__ import annotations
 
-from django.db.models import Case, Value, When
+from django.db.models import Case, F, Value, When
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as N_
@@ -70,10 +70,11 @@ def _rename(mapping: dict[str, str]) -> int:
         return 0
     changed = 0
     for model, field in FIELDS:
-        limit = model._meta.get_field(field).max_length
+        model_field = model._meta.get_field(field)
+        limit = model_field.max_length
         whens = [When(**{field: old}, then=Value(new[:limit])) for old, new in mapping.items()]
         changed += model.objects.filter(**{f"{field}__in": list(mapping)}).update(
-            **{field: Case(*whens, default=field)}
+            **{field: Case(*whens, default=F(field), output_field=model_field)}
         )
     return changed
 

@@ -166,11 +166,19 @@ def format_date(value: date | datetime | None, form: str = "medium") -> str:
 @lru_cache(maxsize=8192)
 def _date_cached(day: date, form: str, locale: Locale) -> str:
     if form == "short":
-        # CLDR's numeric date with a four-digit year (its "yMd" skeleton): 31.12.2026 in
-        # da, nb and de, 2026-12-31 in sv, 31/12/2026 in en-gb. CLDR's own "short" length
-        # has a two-digit year in German (31.12.26), which no German spreadsheet shows.
-        return babel_dates.format_skeleton("yMd", day, locale=locale)
+        return babel_dates.format_date(day, _short_pattern(locale), locale=locale)
     return babel_dates.format_date(day, form, locale=locale)
+
+
+@lru_cache(maxsize=32)
+def _short_pattern(locale: Locale) -> str:
+    """CLDR's short date with the year in full: 01.01.2027 (da, nb, de), 2027-01-01 (sv),
+    01/01/2027 (en-gb). CLDR's German short date has a two-digit year (01.01.27), which no
+    German spreadsheet shows; its digits and their order stay CLDR's."""
+    pattern = str(locale.date_formats["short"].pattern)
+    if "yyy" not in pattern:
+        pattern = pattern.replace("yy", "y")
+    return pattern
 
 
 @lru_cache(maxsize=8192)
