@@ -128,10 +128,12 @@ class RefusalMiddleware:
 
 
 class LanguageMiddleware:
-    """Activate the request's language (crm/languages.py: the user's choice, the switcher's
-    cookie, `Accept-Language`, the organisation's default), in place of Django's
-    LocaleMiddleware, which cannot know the user (it runs before authentication) or the
-    organisation. The same URL in every language, so the answer says what it depends on."""
+    """Activate the request's language (crm/languages.py), in place of Django's
+    LocaleMiddleware and where it stood: the switcher's cookie, `Accept-Language`, then the
+    organisation's default (Django's cannot know the organisation). The signed-in user's own
+    choice is applied after the authentication by `UserLanguageMiddleware`. The same URL in
+    every language, so the answer says what it depends on. Like Django's, it leaves the
+    language active after the response: a streamed CSV export is written after this returns."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -139,15 +141,27 @@ class LanguageMiddleware:
     def __call__(self, request):
         from crm.languages import language_from_request
 
-        language = language_from_request(request)
+        language = language_from_request(request)  # no user yet: cookie, header, organisation
         translation.activate(language)
         request.LANGUAGE_CODE = language
-        try:
-            response = self.get_response(request)
-        finally:
-            # The next request of this thread starts from the default, not from this one's
-            # language (the CSRF and common middlewares answer before this one runs).
-            translation.deactivate()
+        response = self.get_response(request)
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
-        response.headers.setdefault("Content-Language", language)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
+
+
+class UserLanguageMiddleware:
+    """The signed-in user's own language, once the authentication has loaded their row (no
+    query of its own); `LanguageMiddleware` chose for everyone else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from crm.languages import is_supported
+
+        user = request.user
+        if user.is_authenticated and is_supported(user.language):
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)

@@ -101,13 +101,14 @@ MIDDLEWARE = [
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # In place of Django's LocaleMiddleware: the switcher's cookie, Accept-Language, then the
+    # organisation's default (crm/languages.py); the user's choice comes after authentication.
+    "crm.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # In place of Django's LocaleMiddleware: the user's language, the switcher's cookie,
-    # Accept-Language, then the organisation's default (crm/languages.py). After the
-    # authentication, which loads the user row it reads.
-    "crm.middleware.LanguageMiddleware",
+    # The user's own language, once the authentication has loaded their row.
+    "crm.middleware.UserLanguageMiddleware",
     "crm.middleware.OrganisationTimeZoneMiddleware",
     # Until the first-run set-up is done every page leads to it; afterwards it costs nothing.
     "crm.middleware.SetupRequiredMiddleware",
