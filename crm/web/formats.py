@@ -86,11 +86,16 @@ def format_percent(ratio, decimals: int = 0) -> str:
     """0.253 as "25 %" (da, de, sv, nb: a no-break space) or "25%" (en-gb)."""
     if ratio is None or ratio == "":
         return ""
-    locale = current_locale()
+    return _percent(Decimal(str(ratio)), decimals, current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _percent(ratio: Decimal, decimals: int, locale: Locale) -> str:
+    """Kept per process: a page shows the same few percentages (stage probabilities) often."""
     pattern = locale.percent_formats[None].pattern  # "#,##0 %" (da), "#,##0%" (en-gb)
     if decimals > 0:
         pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
-    return babel_numbers.format_percent(Decimal(str(ratio)), format=pattern, locale=locale)
+    return babel_numbers.format_percent(ratio, format=pattern, locale=locale)
 
 
 class NumberParseError(ValueError):

@@ -129,12 +129,17 @@ def format_money(amount: Decimal | None, currency: str, *, whole: bool = True) -
 
 
 def format_compact(amount: Decimal | None, currency: str) -> str:
-    """Column totals and chart axes, CLDR's short form: '1,2 mio. kr.' (da), '€1.2m' (en-gb),
-    '450.000 €' stays whole below a thousand's abbreviation where the language has none."""
+    """Column totals and chart axes, CLDR's short form: '1,2 mio. kr.' (da), '€1.2m' (en-gb);
+    below a thousand the whole amount ('980 kr.')."""
     if amount is None:
         return ""
-    locale = current_locale()
-    value = Decimal(amount)
+    return _compact(Decimal(amount), currency, current_locale())
+
+
+@lru_cache(maxsize=8192)
+def _compact(value: Decimal, currency: str, locale: Locale) -> str:
+    """Babel's compact forms parse their patterns on every call (about 40 µs); a board draws
+    two per column on every page, the same totals until a deal changes: kept per process."""
     if abs(value) < 1000:
         return _whole(value, currency, locale)
     if not currency:
