@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
@@ -235,3 +236,15 @@ class ApiTokenCreateForm(forms.Form):
     def expires_at(self, now):
         days = self.EXPIRY_DAYS[self.cleaned_data["expires"]]
         return None if days is None else now + timedelta(days=days)
+
+
+class LanguageForm(forms.Form):
+    """The user menu's switcher and the profile's choice: one of settings.LANGUAGES, or blank
+    (the profile's "as my browser says"); `next` is where to go back to (checked by the view)."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("As my browser says")), *settings.LANGUAGES],
+        required=False,
+    )
+    next = forms.CharField(required=False, max_length=2000)

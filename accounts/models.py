@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,12 @@ def person_initials(first_name: str, last_name: str, username: str) -> str:
 
 class User(AbstractUser):
     """A person who signs in. Roles come from memberships, never from this row."""
+
+    # The interface's and their mail's language; blank until they choose (then the browser's
+    # Accept-Language decides, then the organisation's default: crm/languages.py).
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]

@@ -18,6 +18,7 @@ from django.utils.http import urlsafe_base64_decode
 from accounts.access import access_for
 from accounts.models import ApiToken, Invitation, LoginFailure, Membership, Role, Team, User
 from accounts.tokens import invitation_token_generator
+from crm.collation import by_name
 from crm.models import Company
 from pipeline.models import Activity, Deal, Pipeline
 
@@ -70,7 +71,7 @@ def users_visible_to(*, user: User):
     qs = User.objects.filter(is_active=True)
     if not access.is_admin:
         qs = qs.filter(memberships__team_id__in=access.team_ids).distinct()
-    return qs.order_by("first_name", "last_name", "username")
+    return qs.order_by(*by_name("first_name", "last_name", "username"))
 
 
 def editable_rep_ids(*, user: User, rep_ids: list[int]) -> set[int]:
@@ -92,7 +93,7 @@ def users_of_team(*, team_id: int):
     return (
         User.objects.filter(is_active=True, memberships__team_id=team_id)
         .distinct()
-        .order_by("first_name", "last_name", "username")
+        .order_by(*by_name("first_name", "last_name", "username"))
     )
 
 
@@ -164,7 +165,7 @@ def setup_token_is_throttled(*, address: str | None) -> bool:
 def _memberships_with_teams():
     return Prefetch(
         "memberships",
-        queryset=Membership.objects.select_related("team").order_by("team__name"),
+        queryset=Membership.objects.select_related("team").order_by(*by_name("team__name")),
     )
 
 
@@ -175,7 +176,7 @@ def users_for_settings(*, user: User):
     return (
         User.objects.exclude(invitation__accepted_at__isnull=True, invitation__isnull=False)
         .prefetch_related(_memberships_with_teams())
-        .order_by("-is_active", "first_name", "last_name", "username")
+        .order_by("-is_active", *by_name("first_name", "last_name", "username"))
     )
 
 
@@ -192,7 +193,7 @@ def invitations_for_settings(*, user: User):
 
 
 def _memberships_ordered():
-    return Membership.objects.select_related("team").order_by("team__name")
+    return Membership.objects.select_related("team").order_by(*by_name("team__name"))
 
 
 def invitations_pending_in_team(*, team: Team | None):
@@ -247,7 +248,7 @@ def teams_for_settings(*, user: User):
         member_count=Count("memberships", filter=Q(memberships__user__is_active=True)),
         pipeline_count=Subquery(pipelines.annotate(n=Count("pk")).values("n")),
         company_count=Subquery(companies.annotate(n=Count("pk")).values("n")),
-    ).order_by("name")
+    ).order_by(*by_name("name"))
 
 
 def team_get_for_settings(*, user: User, pk: int) -> Team:
@@ -261,7 +262,9 @@ def team_members(*, team: Team):
     return (
         Membership.objects.filter(team=team)
         .select_related("user")
-        .order_by("-user__is_active", "user__first_name", "user__last_name", "user__username")
+        .order_by(
+            "-user__is_active", *by_name("user__first_name", "user__last_name", "user__username")
+        )
     )
 
 
@@ -276,7 +279,7 @@ def membership_get_for_settings(*, user: User, pk: int) -> Membership:
 
 
 def teams_without_user(*, member: User):
-    return Team.objects.exclude(memberships__user=member).order_by("name")
+    return Team.objects.exclude(memberships__user=member).order_by(*by_name("name"))
 
 
 def live_work_team_ids(*, member: User) -> set[int]:
@@ -308,7 +311,7 @@ def reassign_candidates(*, member: User) -> list[User]:
         User.objects.filter(is_active=True)
         .exclude(pk=member.pk)
         .prefetch_related("memberships")
-        .order_by("first_name", "last_name", "username")
+        .order_by(*by_name("first_name", "last_name", "username"))
     )
     chosen = []
     for person in people:

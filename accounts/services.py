@@ -98,12 +98,14 @@ def password_reset_send(*, email: str) -> int:
     """Mail a one-time set-password link (SITE_URL) to each active user with this address;
     returns how many were sent. Writes nothing. Not idempotent in the strict sense: a second
     run mails a second link, and each link works until a password is chosen."""
+    from crm.languages import language_for_user
     from crm.mail import sender
     from crm.organisation import organisation_get
 
     sent = 0
     for user in password_reset_users(email=email):
-        with translation.override(settings.LANGUAGE_CODE):
+        # In the account holder's language, whoever typed the address.
+        with translation.override(language_for_user(user)):
             context = {
                 "user": user,
                 "link": set_password_link(user=user),
@@ -139,15 +141,18 @@ def set_password_link(*, user: User) -> str:
 def _send_set_password_mail(*, user: User, link: str, invited_by: User) -> None:
     if not user.email:
         return
+    from crm.languages import language_for_user
     from crm.mail import sender
     from crm.organisation import organisation_get
 
-    subject = _("Your account at %(name)s") % {"name": organisation_get().name}
-    body = _(
-        "Hello %(name)s,\n\n%(admin)s has given you an account on the CRM.\n"
-        "Your user name is: %(username)s\n\nChoose your password here (the link works once):\n"
-        "%(link)s\n"
-    ) % {"name": user, "admin": invited_by, "username": user.username, "link": link}
+    # In the new user's language (the organisation's until they choose), not the admin's.
+    with translation.override(language_for_user(user)):
+        subject = _("Your account at %(name)s") % {"name": organisation_get().name}
+        body = _(
+            "Hello %(name)s,\n\n%(admin)s has given you an account on the CRM.\n"
+            "Your user name is: %(username)s\n\nChoose your password here (the link works "
+            "once):\n%(link)s\n"
+        ) % {"name": user, "admin": invited_by, "username": user.username, "link": link}
     try:
         send_mail(subject, body, sender(), [user.email])
     except Exception:  # noqa: BLE001 - the admin has the link on screen anyway
@@ -604,9 +609,10 @@ def _invitation_queue(*, invitation_id: int) -> None:
 
 
 def invitation_send(*, invitation_id: int) -> bool:
-    """Mail the invitation's current link, in the organisation's language, from the
-    organisation. Nothing when it was accepted or revoked meanwhile (returns False). Writes
-    nothing; a second run mails the same, still valid, link again."""
+    """Mail the invitation's current link, in the invited person's language (the
+    organisation's until they choose), from the organisation. Nothing when it was accepted
+    or revoked meanwhile (returns False). Writes nothing; a second run mails the same, still
+    valid, link again."""
     from crm.mail import sender
     from crm.organisation import organisation_get
 
@@ -621,7 +627,10 @@ def invitation_send(*, invitation_id: int) -> bool:
     user = invitation.user
     membership = user.memberships.select_related("team").first()
     organisation = organisation_get()
-    with translation.override(organisation.language or settings.LANGUAGE_CODE):
+    from crm.languages import language_for_user
+
+    # The invited person's language: the organisation's, unless the row already has one.
+    with translation.override(language_for_user(user)):
         context = {
             "organisation_name": organisation.name,
             "invited_by": invitation.invited_by,
@@ -727,4 +736,24 @@ def api_token_touch(*, token: ApiToken, now=None) -> bool:
         return False
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
+    return True
+
+
+# --- language -----------------------------------------------------------------------------
+
+
+def user_language_set(*, acting_user: User, user: User, language: str) -> bool:
+    """Set a user's own language ("" = not chosen: the browser's, then the organisation's).
+    Only for oneself. One UPDATE, none when nothing changes (returns whether it changed).
+    Idempotent."""
+    from crm.languages import is_supported
+
+    if acting_user.pk != user.pk:
+        raise PermissionDenied
+    if language and not is_supported(language):
+        raise UserRuleError(_("Choose one of the languages offered."), field="language")
+    if user.language == language:
+        return False
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
     return True

@@ -9,4 +9,8 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Registers the deployment checks, and the Celery tasks, which the services queue by
         # name (crm.broker).
-        from crm import checks, tasks  # noqa: F401
+        from crm import checks, collation, tasks  # noqa: F401
+
+        # Sorting by name in the page's language: which ICU collations PostgreSQL has, and
+        # the same names on SQLite (crm/collation.py).
+        collation.install()

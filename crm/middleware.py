@@ -7,7 +7,8 @@ import logging
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from crm.rules import RuleError
@@ -124,3 +125,43 @@ class RefusalMiddleware:
             )
             return database_unavailable(request)
         return None
+
+
+class LanguageMiddleware:
+    """Activate the request's language (crm/languages.py), in place of Django's
+    LocaleMiddleware and where it stood: the switcher's cookie, `Accept-Language`, then the
+    organisation's default (Django's cannot know the organisation). The signed-in user's own
+    choice is applied after the authentication by `UserLanguageMiddleware`. The same URL in
+    every language, so the answer says what it depends on. Like Django's, it leaves the
+    language active after the response: a streamed CSV export is written after this returns."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from crm.languages import language_from_request
+
+        language = language_from_request(request)  # no user yet: cookie, header, organisation
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
+
+
+class UserLanguageMiddleware:
+    """The signed-in user's own language, once the authentication has loaded their row (no
+    query of its own); `LanguageMiddleware` chose for everyone else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from crm.languages import is_supported
+
+        user = request.user
+        if user.is_authenticated and is_supported(user.language):
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)

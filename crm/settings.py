@@ -101,10 +101,14 @@ MIDDLEWARE = [
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # In place of Django's LocaleMiddleware: the switcher's cookie, Accept-Language, then the
+    # organisation's default (crm/languages.py); the user's choice comes after authentication.
+    "crm.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The user's own language, once the authentication has loaded their row.
+    "crm.middleware.UserLanguageMiddleware",
     "crm.middleware.OrganisationTimeZoneMiddleware",
     # Until the first-run set-up is done every page leads to it; afterwards it costs nothing.
     "crm.middleware.SetupRequiredMiddleware",
@@ -131,7 +135,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.organisation",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "crm.templatetags.formats",
+            ],
         },
     },
     {
@@ -290,6 +297,10 @@ LANGUAGES = [
     ("de", _("German")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's cookie (for pages before signing in): a year, like the choice it remembers.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = env_str("ORGANISATION_TIME_ZONE", "Europe/Copenhagen")
 USE_I18N = True
 USE_TZ = True
@@ -420,6 +431,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_FAILURE_VIEW = "accounts.views.auth.csrf_failure"
 CONTENT_SECURITY_POLICY = (

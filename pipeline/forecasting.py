@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 from django.db.models import DateField, Expression, ExpressionWrapper, F, Value
 from django.db.models.functions import Cast, Trunc, TruncDate
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.organisation import week_start
+from crm.web.formats import format_date
 
 KINDS = ("week", "month", "quarter")
 DEFAULT_COUNTS = {"week": 13, "month": 6, "quarter": 4}
@@ -48,7 +48,7 @@ def period_label(start: date, kind: str) -> str:
         middle = (start + timedelta(days=3)).isocalendar()
         return _("W%(week)s %(year)s") % {"week": middle.week, "year": middle.year}
     if kind == "month":
-        return date_format(start, "M Y")
+        return format_date(start, "yMMM")
     return _("Q%(quarter)s %(year)s") % {"quarter": (start.month - 1) // 3 + 1, "year": start.year}
 
 

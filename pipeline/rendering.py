@@ -4,16 +4,13 @@ Django templates cost per card)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from crm.organisation import reporting_currency
+from crm.web.formats import day_month_formatter
 from crm.web.money import format_compact, money_formatter
 
 
@@ -41,20 +38,13 @@ def _card_texts() -> dict[str, str]:
 
 def cards_html(request, cards) -> SafeString:
     template = get_template("pipeline/cards.jinja", using="jinja2")
-    months = {number: str(name).title() for number, name in MONTHS_3.items()}
-
-    def short(value: date | datetime) -> str:
-        """'3 Nov': a date, or a moment as its date in the organisation's time zone."""
-        if isinstance(value, datetime):
-            value = timezone.localdate(value)
-        return f"{value.day} {months[value.month]}"
-
     html = template.render(
         {
             "cards": cards,
-            "money": money_formatter(),  # the locale's separators looked up once
-            "months": months,
-            "short": short,
+            # The language's amount and date shapes looked up once per render (CLDR):
+            # "12.500 kr.", "3. nov." in Danish; a date as its organisation-zone day.
+            "money": money_formatter(),
+            "short": day_month_formatter(),
             "t": _card_texts(),
             "deals_path": _deals_path(),
             "activities_path": activities_path(),

@@ -14,6 +14,8 @@ def _page(route: str, view, template: str, name: str, **options):
 
 urlpatterns = [
     path("profile/", profile.profile, name="profile"),
+    # The user menu's language switcher and the profile's choice; before signing in too.
+    path("language/", profile.language_set, name="language-set"),
     path("profile/api-tokens/", profile.api_token_create, name="api-token-create"),
     path("profile/api-tokens/<int:pk>/revoke/", profile.api_token_revoke, name="api-token-revoke"),
     _page("login/", auth_views.LoginView, "login.html", "login", redirect_authenticated_user=True),

@@ -24,9 +24,12 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from accounts.models import Membership, Role, Team, User
+from crm.devtools import demo_history
 from crm.devtools.demo_history import seed_history
+from crm.devtools.demo_language import DEFAULT_LOST_REASONS, demo_translate, demo_untranslate
 from crm.mail import absolute_url
 from crm.models import Company, Contact
 from pipeline.forecasting import KINDS, monday, period_add, period_start
@@ -66,13 +69,13 @@ BATCH_SIZE = 5000
 EMAIL_DOMAIN = "nordlys.example"
 
 NORTH = "North"
-DEMO_LEAD_FORM = "Contact us"
+DEMO_LEAD_FORM = N_("Contact us")
 # Open-deal capacities for the lead balance (one rep over it, one with room).
 DEMO_CAPACITIES = [("sven", 20), ("lena", 60)]
 SOUTH = "South"
-NEW_BUSINESS = "New business"
-KEY_ACCOUNTS = "Key accounts"
-SALES_SOUTH = "Sales South"
+NEW_BUSINESS = N_("New business")
+KEY_ACCOUNTS = N_("Key accounts")
+SALES_SOUTH = N_("Sales South")
 
 # username, first name, last name, [(team, role)], is superuser
 USERS = [
@@ -89,33 +92,33 @@ PIPELINES = [
         NORTH,
         NEW_BUSINESS,
         [
-            ("Lead in", 10, 7),
-            ("Qualified", 20, 14),
-            ("Discovery done", 35, 14),
-            ("Proposal sent", 50, 21),
-            ("Decision maker met", 65, 21),
-            ("Negotiation", 80, 30),
+            (N_("Lead in"), 10, 7),
+            (N_("Qualified"), 20, 14),
+            (N_("Discovery done"), 35, 14),
+            (N_("Proposal sent"), 50, 21),
+            (N_("Decision maker met"), 65, 21),
+            (N_("Negotiation"), 80, 30),
         ],
     ),
     (
         NORTH,
         KEY_ACCOUNTS,
         [
-            ("Opportunity identified", 20, 30),
-            ("Solution workshop", 40, 21),
-            ("Proposal sent", 60, 21),
-            ("Contract negotiation", 80, 30),
+            (N_("Opportunity identified"), 20, 30),
+            (N_("Solution workshop"), 40, 21),
+            (N_("Proposal sent"), 60, 21),
+            (N_("Contract negotiation"), 80, 30),
         ],
     ),
     (
         SOUTH,
         SALES_SOUTH,
         [
-            ("Lead in", 10, 7),
-            ("Qualified", 25, 14),
-            ("Demo held", 45, 14),
-            ("Offer sent", 60, 21),
-            ("Negotiation", 80, 30),
+            (N_("Lead in"), 10, 7),
+            (N_("Qualified"), 25, 14),
+            (N_("Demo held"), 45, 14),
+            (N_("Offer sent"), 60, 21),
+            (N_("Negotiation"), 80, 30),
         ],
     ),
 ]
@@ -123,47 +126,47 @@ PIPELINES = [
 # Exit criteria per (pipeline, stage): customer events, (text, required). A forward move out
 # of the stage asks for them; required ones block it until ticked.
 EXIT_CRITERIA = {
-    (NEW_BUSINESS, "Lead in"): [("Customer replied and agreed to a first call", True)],
+    (NEW_BUSINESS, "Lead in"): [(N_("Customer replied and agreed to a first call"), True)],
     (NEW_BUSINESS, "Qualified"): [
-        ("Customer confirmed the need", True),
-        ("Budget range discussed", False),
+        (N_("Customer confirmed the need"), True),
+        (N_("Budget range discussed"), False),
     ],
     (NEW_BUSINESS, "Discovery done"): [
-        ("Customer shared their requirements in writing", True),
-        ("Timeline for a decision named by the customer", False),
+        (N_("Customer shared their requirements in writing"), True),
+        (N_("Timeline for a decision named by the customer"), False),
     ],
     (NEW_BUSINESS, "Proposal sent"): [
-        ("Decision maker identified", True),
-        ("Customer gave feedback on the proposal", False),
+        (N_("Decision maker identified"), True),
+        (N_("Customer gave feedback on the proposal"), False),
     ],
-    (NEW_BUSINESS, "Decision maker met"): [("Decision maker agreed to negotiate terms", True)],
-    (KEY_ACCOUNTS, "Opportunity identified"): [("Sponsor agreed to a workshop", True)],
+    (NEW_BUSINESS, "Decision maker met"): [(N_("Decision maker agreed to negotiate terms"), True)],
+    (KEY_ACCOUNTS, "Opportunity identified"): [(N_("Sponsor agreed to a workshop"), True)],
     (KEY_ACCOUNTS, "Solution workshop"): [
-        ("Customer signed off the solution outline", True),
-        ("Procurement process explained by the customer", False),
+        (N_("Customer signed off the solution outline"), True),
+        (N_("Procurement process explained by the customer"), False),
     ],
     (SALES_SOUTH, "Qualified"): [
-        ("Customer confirmed the need", True),
-        ("Budget range discussed", False),
+        (N_("Customer confirmed the need"), True),
+        (N_("Budget range discussed"), False),
     ],
-    (SALES_SOUTH, "Demo held"): [("Decision maker attended the demo", False)],
+    (SALES_SOUTH, "Demo held"): [(N_("Decision maker attended the demo"), False)],
 }
 
 # Follow-up routines per (pipeline, stage): (what, kind, working days after entering). A deal
 # moved into the stage gets these activities for its owner.
 ROUTINES = {
-    (NEW_BUSINESS, "Lead in"): [("Call to qualify the lead", "call", 1)],
-    (NEW_BUSINESS, "Qualified"): [("Send a summary of the need", "email", 1)],
-    (NEW_BUSINESS, "Discovery done"): [("Prepare the proposal", "task", 3)],
+    (NEW_BUSINESS, "Lead in"): [(N_("Call to qualify the lead"), "call", 1)],
+    (NEW_BUSINESS, "Qualified"): [(N_("Send a summary of the need"), "email", 1)],
+    (NEW_BUSINESS, "Discovery done"): [(N_("Prepare the proposal"), "task", 3)],
     (NEW_BUSINESS, "Proposal sent"): [
-        ("Send a follow-up on the proposal", "email", 3),
-        ("Call to walk through the proposal", "call", 7),
+        (N_("Send a follow-up on the proposal"), "email", 3),
+        (N_("Call to walk through the proposal"), "call", 7),
     ],
-    (NEW_BUSINESS, "Negotiation"): [("Agree on the open points", "meeting", 5)],
-    (KEY_ACCOUNTS, "Solution workshop"): [("Hold the solution workshop", "meeting", 5)],
-    (KEY_ACCOUNTS, "Proposal sent"): [("Send a follow-up on the proposal", "email", 3)],
-    (SALES_SOUTH, "Demo held"): [("Send the demo recording and a summary", "email", 1)],
-    (SALES_SOUTH, "Offer sent"): [("Send a follow-up on the offer", "email", 3)],
+    (NEW_BUSINESS, "Negotiation"): [(N_("Agree on the open points"), "meeting", 5)],
+    (KEY_ACCOUNTS, "Solution workshop"): [(N_("Hold the solution workshop"), "meeting", 5)],
+    (KEY_ACCOUNTS, "Proposal sent"): [(N_("Send a follow-up on the proposal"), "email", 3)],
+    (SALES_SOUTH, "Demo held"): [(N_("Send the demo recording and a summary"), "email", 1)],
+    (SALES_SOUTH, "Offer sent"): [(N_("Send a follow-up on the offer"), "email", 3)],
 }
 
 # The stage after which a deal must have all three qualification facts (clean-up list).
@@ -278,9 +281,9 @@ KEY_ACCOUNT_TITLES = [
     "Fleet telematics for {n} vehicles",
 ]
 LOST_NOTES = [
-    "Went with the incumbent after a price match.",
-    "Budget moved to next year.",
-    "Champion left the company.",
+    N_("Went with the incumbent after a price match."),
+    N_("Budget moved to next year."),
+    N_("Champion left the company."),
     "",
     "",
 ]
@@ -288,43 +291,45 @@ LOST_NOTES = [
 # Activities by phase of the pipeline (early, middle, late stages): (kind, subject).
 ACTIVITIES = [
     [
-        (ActivityKind.CALL, "Discovery call"),
-        (ActivityKind.CALL, "Qualify budget and timeline"),
-        (ActivityKind.EMAIL, "Send intro deck and case study"),
-        (ActivityKind.MEETING, "Intro meeting at their office"),
-        (ActivityKind.TASK, "Research their current set-up"),
-        (ActivityKind.CALL, "Follow-up call"),
+        (ActivityKind.CALL, N_("Discovery call")),
+        (ActivityKind.CALL, N_("Qualify budget and timeline")),
+        (ActivityKind.EMAIL, N_("Send intro deck and case study")),
+        (ActivityKind.MEETING, N_("Intro meeting at their office")),
+        (ActivityKind.TASK, N_("Research their current set-up")),
+        (ActivityKind.CALL, N_("Follow-up call")),
     ],
     [
-        (ActivityKind.MEETING, "Product demo"),
-        (ActivityKind.MEETING, "Site visit at the warehouse"),
-        (ActivityKind.TASK, "Prepare ROI calculation"),
-        (ActivityKind.EMAIL, "Send the proposal"),
-        (ActivityKind.CALL, "Walk through the proposal"),
-        (ActivityKind.TASK, "Book a reference visit"),
+        (ActivityKind.MEETING, N_("Product demo")),
+        (ActivityKind.MEETING, N_("Site visit at the warehouse")),
+        (ActivityKind.TASK, N_("Prepare ROI calculation")),
+        (ActivityKind.EMAIL, N_("Send the proposal")),
+        (ActivityKind.CALL, N_("Walk through the proposal")),
+        (ActivityKind.TASK, N_("Book a reference visit")),
     ],
     [
-        (ActivityKind.MEETING, "Meet the decision maker"),
-        (ActivityKind.EMAIL, "Send revised pricing"),
-        (ActivityKind.CALL, "Negotiation call"),
-        (ActivityKind.EMAIL, "Send the contract draft"),
-        (ActivityKind.TASK, "Get legal review of their changes"),
-        (ActivityKind.MEETING, "Contract signing meeting"),
+        (ActivityKind.MEETING, N_("Meet the decision maker")),
+        (ActivityKind.EMAIL, N_("Send revised pricing")),
+        (ActivityKind.CALL, N_("Negotiation call")),
+        (ActivityKind.EMAIL, N_("Send the contract draft")),
+        (ActivityKind.TASK, N_("Get legal review of their changes")),
+        (ActivityKind.MEETING, N_("Contract signing meeting")),
     ],
 ]
 DONE_NOTES = [
-    "Good conversation; they want numbers for two sites.",
-    "Left a voicemail, then reached them by e-mail.",
-    "Budget owner joined; next step agreed.",
+    N_("Good conversation; they want numbers for two sites."),
+    N_("Left a voicemail, then reached them by e-mail."),
+    N_("Budget owner joined; next step agreed."),
     "",
     "",
     "",
 ]
+# The next step planned for a paused deal.
+CHECK_BACK = N_("Check back on the decision")
 PAUSE_REASONS = [
-    "Waiting for budget approval",
-    "Customer reorganising their warehouse team",
-    "On hold until the new site opens",
-    "Decision moved to the next board meeting",
+    N_("Waiting for budget approval"),
+    N_("Customer reorganising their warehouse team"),
+    N_("On hold until the new site opens"),
+    N_("Decision moved to the next board meeting"),
 ]
 # Share of open base deals left without a next step, and of those made stale on purpose.
 NO_NEXT_STEP_SHARE = 0.15
@@ -353,6 +358,19 @@ MONTHLY_TARGETS_EUR = {"sven": 50_000, "lena": 180_000, "karl": 90_000, "maria":
 class PipelineSpec:
     pipeline: Pipeline
     stages: list[Stage]
+
+
+def demo_texts() -> list[str]:
+    """Every English text the seeder writes, once each."""
+    texts = [name for _team, name, _stages in PIPELINES]
+    texts += [stage for *_, stages in PIPELINES for stage, _p, _r in stages]
+    texts += [text for rows in EXIT_CRITERIA.values() for text, _required in rows]
+    texts += [subject for rows in ROUTINES.values() for subject, _kind, _days in rows]
+    texts += [subject for phase in ACTIVITIES for _kind, subject in phase]
+    texts += [*LOST_NOTES, *DONE_NOTES, *PAUSE_REASONS, CHECK_BACK]
+    texts += [reason for names in demo_history.REASONS_BY_PHASE.values() for reason in names]
+    texts += [*demo_history.AREAS, *DEFAULT_LOST_REASONS, DEMO_LEAD_FORM]
+    return list(dict.fromkeys(text for text in texts if text))
 
 
 def _ascii(text: str) -> str:
@@ -441,9 +459,11 @@ class DemoSeeder:
         password: str = "demo",
         seed: int = 42,
         if_empty: bool = False,
+        language: str = "en-gb",
     ) -> None:
         """The base organisation (left as it is where it exists), then `extra_deals` more open
-        deals in North's "New business", the flags, the kept totals and the tiers."""
+        deals in North's "New business", the flags, the kept totals and the tiers; its texts
+        in `language` (crm/devtools/demo_language.py), which becomes the organisation's."""
         if if_empty and User.objects.exists():
             self.stdout.write("Users exist already; nothing seeded (--if-empty).")
             return
@@ -455,6 +475,8 @@ class DemoSeeder:
             )
 
         with transaction.atomic():
+            # A second run in the same language finds its rows by their English names.
+            demo_untranslate(language, demo_texts())
             self._seed_base(password=password, seed=seed)
         if extra_deals:
             self._add_extra_deals(count=extra_deals, seed=seed)
@@ -464,7 +486,21 @@ class DemoSeeder:
         stage_totals_rebuild()
         self._seed_tiers()
         self._seed_lead_form()
+        self._set_language(language)
         self._print_summary(password=password)
+
+    def _set_language(self, language: str) -> None:
+        """The demo's texts and the organisation's default language in `language`."""
+        from crm.models import Organisation
+        from crm.organisation import organisation_changed, organisation_get
+
+        with transaction.atomic():
+            changed = demo_translate(language, demo_texts())
+            organisation_get()
+            Organisation.objects.filter(pk=1).update(language=language)
+            organisation_changed()
+        if changed:
+            self.stdout.write(f"Demo texts in {language}: {changed} rows.")
 
     def _seed_lead_form(self) -> None:
         """One website lead form for North's first pipeline (round robin over its
@@ -1239,7 +1275,7 @@ class DemoSeeder:
                 Activity(
                     deal=deal,
                     kind=ActivityKind.CALL,
-                    subject="Check back on the decision",
+                    subject=CHECK_BACK,
                     due_date=deal.paused_until,
                     assignee=responsible,
                     created_by=responsible,

@@ -15,11 +15,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from crm.models import Company
 from pipeline.models import Deal, DealStatus, LostReason, ProductArea, StageChange
 
-AREAS = ["Fleet telematics", "Warehouse systems", "Cold chain"]
+AREAS = [N_("Fleet telematics"), N_("Warehouse systems"), N_("Cold chain")]
 DEALS_PER_PIPELINE = 90
 MONTHS = 9
 # The demo's weekly forecast snapshots cover the last 26 weeks, built from the base deals: the
@@ -37,9 +38,9 @@ STYLES = {
 STAGE_DAYS = [3, 8, 10, 34, 9, 12]
 # Lost reasons by how far the deal got (early, mid, late).
 REASONS_BY_PHASE = {
-    "early": ["No budget", "Disqualified", "Timing: not now"],
-    "mid": ["Chose a competitor", "Missing feature or fit", "No decision / went quiet"],
-    "late": ["Price too high", "Chose a competitor", "Lost the champion"],
+    "early": [N_("No budget"), N_("Disqualified"), N_("Timing: not now")],
+    "mid": [N_("Chose a competitor"), N_("Missing feature or fit"), N_("No decision / went quiet")],
+    "late": [N_("Price too high"), N_("Chose a competitor"), N_("Lost the champion")],
 }
 # Area: (value factor, how much faster deals of the area are lost)
 AREA_PROFILE = {AREAS[0]: (1.0, 1.0), AREAS[1]: (1.8, 1.4), AREAS[2]: (0.7, 0.6)}

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms.fields import LocalDecimalField
 from crm.models import WeekStart
 from crm.services.organisation import currencies, time_zone_names
 
@@ -82,7 +83,7 @@ class OrganisationForm(forms.Form):
 
 class ExchangeRateForm(forms.Form):
     currency = forms.ChoiceField(label=_("Currency"))
-    rate = forms.DecimalField(
+    rate = LocalDecimalField(
         label=_("Rate"),
         max_digits=18,
         decimal_places=8,

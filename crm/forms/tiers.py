@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms.fields import LocalDecimalField
 from crm.models import Tier
 
 
@@ -32,14 +33,14 @@ def tier_filter_field() -> forms.MultipleChoiceField:
 class TierThresholdsForm(forms.Form):
     """The A and B thresholds (reporting currency): A >= B >= 0, whole cents."""
 
-    a_threshold = forms.DecimalField(
+    a_threshold = LocalDecimalField(
         label=_("A at or above"),
         min_value=0,
         max_value=10**15,
         max_digits=17,
         decimal_places=2,
     )
-    b_threshold = forms.DecimalField(
+    b_threshold = LocalDecimalField(
         label=_("B at or above"),
         min_value=0,
         max_value=10**15,

@@ -24,6 +24,7 @@ from django.http import Http404
 
 from accounts.access import access_for
 from accounts.models import User
+from crm.collation import by_name
 from crm.matching import company_name_key, web_host_key
 from crm.models import Company, Contact
 from pipeline.models import Deal, DealStatus
@@ -84,13 +85,13 @@ def companies_for_user(
     if tiers:
         qs = qs.filter(tier__in=tiers)
     if not with_counts:
-        return qs.order_by("name", "pk")
+        return qs.order_by(*by_name("name"), "pk")
     qs = qs.select_related("owner")
     contacts = Contact.objects.filter(company_id=OuterRef("pk"))
     open_deals = Deal.objects.visible_to(user).open().filter(company_id=OuterRef("pk"))
     return qs.annotate(
         contact_count=_count_of(contacts), open_deal_count=_count_of(open_deals)
-    ).order_by("name", "pk")
+    ).order_by(*by_name("name"), "pk")
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def company_duplicates_for_user(
 
 def contacts_for_company(*, company: Company) -> QuerySet[Contact]:
     """The company's contacts; whoever sees the company sees all of them."""
-    return company.contacts.order_by("name", "pk")
+    return company.contacts.order_by(*by_name("name"), "pk")
 
 
 def deals_for_company(*, company: Company, user: User) -> QuerySet[Deal]:

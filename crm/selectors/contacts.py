@@ -10,6 +10,7 @@ from django.db.models import (
 from django.http import Http404
 
 from accounts.models import User
+from crm.collation import by_name
 from crm.models import Contact
 from crm.selectors.companies import can_edit_company
 from pipeline.models import Deal
@@ -36,7 +37,7 @@ def contacts_for_user(*, user: User, q: str = "") -> QuerySet[Contact]:
     qs = Contact.objects.visible_to(user).select_related("company")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(company__name__icontains=q))
-    return qs.order_by("name", "pk")
+    return qs.order_by(*by_name("name"), "pk")
 
 
 def deals_for_contact(*, contact: Contact, user: User) -> QuerySet[Deal]:

@@ -226,8 +226,13 @@ def setup_team_create(
         )
     team = team_create(acting_user=acting_user, name=team_name)
     membership_set(acting_user=acting_user, user=acting_user, team=team, role=Role.ADMIN)
+    # In the organisation's language, chosen at the first step: the pipeline is the team's.
     pipeline = pipeline_create_from_template(
-        acting_user=acting_user, team=team, template_key=template_key, name=pipeline_name or None
+        acting_user=acting_user,
+        team=team,
+        template_key=template_key,
+        name=pipeline_name or None,
+        language=organisation.language,
     )
     organisation.setup_step = STEP_INVITE
     organisation.save(update_fields=["setup_step", "updated_at"])

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import users_of_team
+from crm.forms.fields import LocalDecimalField
 from crm.forms.pickers import company_picker_field, contact_picker_field
 from crm.models import Company, Contact
 from crm.selectors import picker_companies, picker_contacts
@@ -35,6 +36,8 @@ _DEAL_DETAIL_FIELDS = (
     "expected_close_date",
     "product_area",
 )
+# The value as the page's language writes it ("12.500,50" in Danish), shown back the same way.
+_FIELD_CLASSES = {"value": LocalDecimalField}
 _DATE_WIDGETS = {"expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
@@ -98,6 +101,7 @@ class DealForm(forms.ModelForm):
             "timeline_confirmed",
         ]
         widgets = _DATE_WIDGETS
+        field_classes = _FIELD_CLASSES
 
     def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,6 +117,7 @@ class DealCreateForm(forms.ModelForm):
         model = Deal
         fields = ["title", "stage", *_DEAL_DETAIL_FIELDS]
         widgets = _DATE_WIDGETS
+        field_classes = _FIELD_CLASSES
 
     def __init__(self, *args, pipeline: Pipeline, can_reassign: bool, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,6 +134,7 @@ class QuickDealForm(forms.ModelForm):
         model = Deal
         fields = ["title", "company", "value", "currency", "expected_close_date"]
         widgets = _DATE_WIDGETS
+        field_classes = _FIELD_CLASSES
 
     def __init__(self, *args, pipeline: Pipeline, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import users_visible_to
+from crm.forms.fields import LocalDecimalField
 from pipeline.forecasting import DEFAULT_COUNTS, KINDS, MAX_COUNTS, period_start
 from pipeline.forms.visible import VisiblePipelinesMixin, bounded_date
 from pipeline.models import PeriodKind, Stage
@@ -181,13 +182,12 @@ class SalesTargetForm(forms.Form):
     rep = forms.IntegerField(min_value=1, max_value=2**62)
     period = forms.ChoiceField(choices=PeriodKind.choices)
     start = forms.DateField()
-    amount = forms.DecimalField(
+    amount = LocalDecimalField(
         label=_("Target"),
         required=False,
         min_value=0,
         max_digits=16,
         decimal_places=2,
-        localize=True,
     )
     query = forms.CharField(required=False, max_length=MAX_QUERY_LENGTH)
 

@@ -15,6 +15,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from crm.forms.fields import LocalDecimalField
 from pipeline.models import (
     ALWAYS_REQUIRED,
     HONEYPOT_FIELD,
@@ -399,7 +400,7 @@ def _public_field(shown: ShownField) -> forms.Field:
     if field.key == "website":
         return forms.URLField(max_length=field.max_length, assume_scheme="https", **common)
     if field.key == "budget":
-        return forms.DecimalField(
+        return LocalDecimalField(
             min_value=0, max_value=999_999_999_999, max_digits=14, decimal_places=2, **common
         )
     validators = [phone_validator] if field.key == "phone" else []

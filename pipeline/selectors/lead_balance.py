@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.access import access_for
 from accounts.models import Membership, Role, Team, User
+from crm.collation import by_name
 from crm.organisation import organisation_zone
 from pipeline.models import Deal, DealStatus, Pipeline, RepCapacity
 
@@ -45,7 +46,7 @@ def lead_balance_teams(*, user: User) -> QuerySet[Team]:
     """The teams whose balance the user sees: all for an admin, the managed ones otherwise."""
     lead_balance_access(user=user)
     access = access_for(user)
-    teams = Team.objects.order_by("name", "pk")
+    teams = Team.objects.order_by(*by_name("name"), "pk")
     return teams if access.is_admin else teams.filter(pk__in=access.managed_team_ids)
 
 

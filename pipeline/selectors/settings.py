@@ -14,6 +14,7 @@ from django.http import Http404
 
 from accounts.models import Team, User
 from accounts.selectors import settings_access
+from crm.collation import by_name
 from pipeline.models import (
     AdminListEntry,
     Deal,
@@ -159,7 +160,7 @@ def routine_get_for_settings(*, user: User, pk: int) -> FollowUpRoutine:
 
 
 def teams_for_settings() -> QuerySet[Team]:
-    return Team.objects.order_by("name")
+    return Team.objects.order_by(*by_name("name"))
 
 
 def removal_targets(*, stage: Stage) -> QuerySet[Stage]:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from crm.languages import language_for_user
 from crm.mail import absolute_url, sender
+from crm.web.formats import format_date
 from pipeline.models import DigestSent, Notification
 
 
@@ -63,7 +63,8 @@ def digest_send(*, user: User, day: date | None = None) -> bool:
         digest = digest_for_user(user=user, day=day)
         if digest.is_empty:
             return False
-        with translation.override(settings.LANGUAGE_CODE):
+        # The recipient's language and formats, whatever process sends it.
+        with translation.override(language_for_user(user)):
             context = {
                 "user": user,
                 "digest": digest,
@@ -73,7 +74,7 @@ def digest_send(*, user: User, day: date | None = None) -> bool:
                 "board_url": absolute_url(reverse("home")),
             }
             message = EmailMultiAlternatives(
-                subject=_("Your pipeline for %(day)s") % {"day": date_format(day, "j F Y")},
+                subject=_("Your pipeline for %(day)s") % {"day": format_date(day, "long")},
                 body=render_to_string("pipeline/email/digest.txt", context),
                 from_email=sender(),
                 to=[user.email],

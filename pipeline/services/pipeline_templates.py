@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.access import access_for
@@ -19,12 +20,18 @@ NAME_MAX_LENGTH = Pipeline._meta.get_field("name").max_length
 
 @atomic_with_retry
 def pipeline_create_from_template(
-    *, acting_user: User, team: Team, template_key: str, name: str | None = None
+    *,
+    acting_user: User,
+    team: Team,
+    template_key: str,
+    name: str | None = None,
+    language: str | None = None,
 ) -> Pipeline:
     """Create a pipeline for `team` from the template `template_key`, placed last: its stages
     (probability, rot days), their exit criteria and their follow-up routines, in one
-    transaction, so a refusal or a failure leaves nothing behind. Texts are written in the
-    language active now. `name` defaults to the template's name.
+    transaction, so a refusal or a failure leaves nothing behind. Texts are written in
+    `language`, by default the one active now (the admin's page's: they see the template in
+    it before they pick it). `name` defaults to the template's name.
 
     Admins only (PermissionDenied otherwise, checked here as well as at the caller's door);
     an unknown key or an overlong name is a SettingsError (400). Not idempotent: each call
@@ -34,13 +41,19 @@ def pipeline_create_from_template(
     template = template_by_key(template_key)
     if template is None:
         raise SettingsError(_("Pick one of the pipeline templates offered."), field="template")
-    name = (name or "").strip() or str(template.name)
+    with translation.override(language or translation.get_language()):
+        name = (name or "").strip() or str(template.name)
     if len(name) > NAME_MAX_LENGTH:
         raise SettingsError(
             _("Keep the name to %(max)d characters.") % {"max": NAME_MAX_LENGTH}, field="name"
         )
     if team is None or team.pk is None:
         raise SettingsError(_("Pick a team for the pipeline."), field="team")
+    with translation.override(language or translation.get_language()):
+        return _materialise(template, team=team, name=name)
+
+
+def _materialise(template, *, team: Team, name: str | None) -> Pipeline:
     top = Pipeline.objects.aggregate(m=Max("position"))["m"]
     pipeline = Pipeline.objects.create(name=name, team=team, position=0 if top is None else top + 1)
     stages = Stage.objects.bulk_create(

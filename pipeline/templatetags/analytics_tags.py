@@ -1,24 +1,26 @@
-"""Formatting for the analytics pages: ratios as whole percentages, days with one decimal."""
+"""Formatting for the analytics pages: ratios as whole percentages, days with one decimal,
+in the active language (crm/web/formats.py)."""
 
 from __future__ import annotations
 
 from django import template
-from django.utils.formats import number_format
+
+from crm.web.formats import format_number, format_percent
 
 register = template.Library()
 
 
 @register.filter
 def pct(ratio) -> str:
-    """0.4217 -> '42 %'; None -> '–'."""
+    """0.4217 -> '42%' (en-gb), '42 %' (da, de, nb, sv); None -> '–'."""
     if ratio is None:
         return "–"
-    return f"{number_format(round(float(ratio) * 100), use_l10n=True)} %"
+    return format_percent(ratio)
 
 
 @register.filter
 def days(value) -> str:
-    """12.345 -> '12.3'; None -> '–'."""
+    """12.345 -> '12.3' (en-gb), '12,3' (da); None -> '–'."""
     if value is None:
         return "–"
-    return number_format(round(float(value), 1), decimal_pos=1, use_l10n=True)
+    return format_number(value, 1)

@@ -11,7 +11,7 @@ Every page costs a fixed number of queries whatever the number of deals
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -27,6 +27,7 @@ from crm.organisation import reporting_currency
 from crm.replica import reads_from_replica
 from crm.shared import version
 from crm.web.exports import FORMATS, Days, Percent, export_response
+from crm.web.formats import format_date
 from crm.web.refusals import form_refusal, refusal
 from pipeline import charts_analytics
 from pipeline.forms.analytics import BASIS_CHOICES, AnalyticsFilterForm, DrillDownForm
@@ -490,7 +491,7 @@ def _velocity_export(form, figures):
 
 def _velocity_extra(form, figures) -> dict:
     teams, reps, total, trend = figures
-    labels = [datetime(m.year, m.month, 1).strftime("%b %Y") for m in _months(form.filters())]
+    labels = [format_date(date(m.year, m.month, 1), "yMMM") for m in _months(form.filters())]
     return {
         "teams": teams,
         "reps": reps,

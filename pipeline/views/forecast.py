@@ -19,7 +19,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +28,7 @@ from accounts.selectors import editable_rep_ids, users_visible_to
 from crm.organisation import reporting_currency
 from crm.replica import reads_from_replica
 from crm.web.exports import csv_safe, export_response  # noqa: F401 (csv_safe lived here)
+from crm.web.formats import format_date, format_number
 from crm.web.money import format_money
 from crm.web.refusals import form_refusal
 from pipeline import charts, services
@@ -321,14 +321,14 @@ def _rates_note(rates) -> list[str]:
         rate = rates[currency]
         if currency == reporting_currency():
             continue
-        number = number_format(rate.rate.normalize(), use_l10n=True)
+        number = format_number(rate.rate.normalize())
         if rate.valid_from:
             notes.append(
                 _("%(currency)s %(rate)s since %(date)s")
                 % {
                     "currency": currency,
                     "rate": number,
-                    "date": date_format(rate.valid_from, "j M Y"),
+                    "date": format_date(rate.valid_from),
                 }
             )
         else:

@@ -23,8 +23,6 @@ from django.template.backends.utils import csrf_input
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
-from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from crm.organisation import reporting_currency
+from crm.web.formats import day_month_formatter, format_date
 from crm.web.money import money_formatter
 from crm.web.refusals import refusal
 from pipeline import selectors, services
@@ -125,7 +124,6 @@ def rows_html(request, rows, *, context: dict, panel_html: str = "") -> SafeStri
     are the page's hot path (up to 250 of them; docs/performance.md has what Django templates cost
     per card). Everything shared by the rows (texts, separators, the CSRF field, URL
     prefixes) is prepared once per render."""
-    months = {number: str(name).title() for number, name in MONTHS_3.items()}
     html = get_template("pipeline/review_rows.jinja", using="jinja2").render(
         {
             "rows": rows,
@@ -141,8 +139,8 @@ def rows_html(request, rows, *, context: dict, panel_html: str = "") -> SafeStri
             "t": _row_texts(),
             "money": money_formatter(),
             "reporting_currency": reporting_currency(),
-            "short": lambda day: f"{day.day} {months[day.month]}",
-            "long": lambda day: f"{day.day} {months[day.month]} {day.year}",
+            "short": day_month_formatter(),
+            "long": format_date,
         },
         request=request,
     )
@@ -171,7 +169,7 @@ def review(request):
         "teams": teams,
         "sections": sections,
         "progress": page,
-        "week_label": date_format(clock.week, "j M Y"),
+        "week_label": format_date(clock.week),
     }
     return render(request, "pipeline/review.html", context)
 
@@ -324,7 +322,7 @@ def review_close_date(request, pk: int):
         saved = row_actions.update(
             request.user, deal, data, expected_close_date=data["expected_close_date"]
         )
-        day = date_format(saved.expected_close_date, "j M Y")
+        day = format_date(saved.expected_close_date)
         return _("Close date moved to %(date)s.") % {"date": day}
 
     return _action(request, pk, panel="close-date", make_form=make_form, perform=perform)

@@ -4,9 +4,9 @@ The views keep their own doors, forms and responses."""
 
 from __future__ import annotations
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from crm.web.formats import format_date
 from pipeline import services
 
 
@@ -23,7 +23,7 @@ def pause(user, deal, data) -> str:
         until=data["until"],
         reason=data["reason"],
     )
-    return _("Paused until %(date)s.") % {"date": date_format(data["until"], "j M Y")}
+    return _("Paused until %(date)s.") % {"date": format_date(data["until"])}
 
 
 def move_back(user, deal, data) -> str:

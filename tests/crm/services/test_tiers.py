@@ -588,7 +588,7 @@ def test_company_page_shows_expected_value_after_a_recompute(
     DealFactory(stage=stages_a[1], company=alice_company, value=Decimal("40000"))
     tiers_recompute()
     html = client.get(alice_company.get_absolute_url()).text
-    assert "10,000 EUR" in html  # 40,000 x 25 %
+    assert "€10,000" in html  # 40,000 x 25 %
     assert "automatic" in html
 
 

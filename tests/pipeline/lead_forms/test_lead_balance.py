@@ -185,7 +185,7 @@ def test_a_manager_sets_a_capacity_in_place(client, bob, alice, team_a, stages_a
     assert response.status_code == 200
     html = response.content.decode()
     assert html.strip().startswith(f'<tr id="rep-{alice.pk}"')
-    assert "Too few" in html and "25 %" in html and "Saved" in html
+    assert "Too few" in html and "25%" in html and "Saved" in html
     assert capacities() == [(team_a.pk, alice.pk, 4)]
     assert RepCapacity.objects.get().set_by == bob
 

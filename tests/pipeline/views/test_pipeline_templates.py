@@ -40,7 +40,7 @@ def test_the_picker_shows_every_template_with_stages_criteria_and_routines(signe
     assert response.status_code == 200
     for template in catalogue.TEMPLATES:
         assert f'id="template-{template.key}"' in html and str(template.name) in html
-    assert "Proposal under review" in html and "50 %" in html
+    assert "Proposal under review" in html and "50%" in html  # CLDR en-GB: no space
     assert "Customer went through the proposal with us" in html  # an exit criterion
     assert "Send a follow-up on the proposal" in html  # a routine
     assert "after 3 working days" in html

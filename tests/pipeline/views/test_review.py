@@ -144,7 +144,7 @@ def test_changes_since_the_snapshot(client, bob, alice, stages_a, reason):
         assert f'id="review-changes-{d.pk}"' in html
     assert f"review-changes-{untouched.pk}" not in html
     assert "Moved Lead in → Proposal" in html
-    assert "Value 1,000 EUR → 5,000 EUR" in html
+    assert "Value €1,000 → €5,000" in html
     assert "Close date slipped" in html
     assert "Lost this week" in html and "New this week" in html
 

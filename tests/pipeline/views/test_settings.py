@@ -62,7 +62,7 @@ def test_pipeline_page_lists_stages_with_counts(signed_in, stages_a):
     page = signed_in.get(reverse("settings-pipeline", args=[stages_a[0].pipeline.pk]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert f'id="stage-{stages_a[1].pk}"' in html and "1 criterion" in html and "25 %" in html
+    assert f'id="stage-{stages_a[1].pk}"' in html and "1 criterion" in html and "25%" in html
 
 
 def test_pipeline_update_and_bad_threshold(signed_in, stages_a, stages_b, team_a):

@@ -3,6 +3,7 @@ history.
 
 The options are read here; the work is in crm/devtools/demo.py."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.devtools.demo import DemoSeeder
@@ -23,6 +24,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when any user exists."
         )
+        parser.add_argument(
+            "--language",
+            default=settings.LANGUAGE_CODE,
+            choices=[code for code, _name in settings.LANGUAGES],
+            help="The demo data's language (stage names, next steps, activities, lost "
+            "reasons), also made the organisation's default.",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["deals"] < 0:
@@ -34,4 +42,5 @@ class Command(BaseCommand):
             password=options["password"],
             seed=options["seed"],
             if_empty=options["if_empty"],
+            language=options["language"],
         )
