@@ -237,15 +237,17 @@ def _attention_out_of_step() -> list[StageTotal]:
     return changed
 
 
-def stage_attention_rebuild() -> int:
+def stage_attention_rebuild(*, flags_changed: bool = False) -> int:
     """Bring the kept attention counts per stage and currency in line with the open deals
     after a scan changed flags in bulk. Convergent: a scan killed between flipping deals and
     this recount is caught by the next scan's. Returns how many rows changed.
 
     One grouped count without locks finds whether anything is out of step (nearly always not);
     only then is it counted again holding every column lock, as the services hold one while
-    they adjust a count, so no move's adjustment falls between the count and its write."""
-    if not _attention_out_of_step():
+    they adjust a count, so no move's adjustment falls between the count and its write.
+    With `flags_changed` (the scan raised or resolved some) the counts are out of step
+    almost surely: the first count is skipped."""
+    if not flags_changed and not _attention_out_of_step():
         return 0
     return _stage_attention_rewrite()
 
@@ -271,7 +273,7 @@ def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
     # The scan raises and resolves flags in bulk, outside the column locks the services use
     # to keep the per-stage attention counts: recount them, also when this run changed
     # nothing (the run before may have been killed between its flags and its recount).
-    stage_attention_rebuild()
+    stage_attention_rebuild(flags_changed=bool(result.raised or result.resolved))
     return result
 
 
