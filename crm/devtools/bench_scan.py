@@ -18,10 +18,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.db.models import CharField, DateTimeField, Value
+from django.utils import timezone
 
 from crm.devtools import bench_server
 from crm.devtools.bench_fixtures import build_scan_fixture, reset_flags, scan_base, scan_mix
 from pipeline.models import Deal, DealStatus, Flag, Notification
+from pipeline.services.flags import flag_conditions
 
 # docs/performance.md targets.
 SCAN_TARGET_S = 10.0
@@ -64,6 +68,11 @@ class ScanBench:
                 f"Scanning {open_total} open deals ({size} in the scan pipeline; "
                 f"{forgotten} earlier flags forgotten) ..."
             )
+            floor_s = _flag_write_floor(pipeline)
+            self.stdout.write(
+                f"  floor: writing its flags alone (three plain INSERT … SELECT, rolled back) "
+                f"{floor_s:.2f} s"
+            )
             runs = {}
             for run in ("first", "steady"):
                 try:
@@ -85,6 +94,10 @@ class ScanBench:
                     "open_deals_in_database": open_total,
                     "mix": mix,
                     "open_flags": Flag.objects.filter(resolved_at__isnull=True).count(),
+                    "flag_write_floor_s": round(floor_s, 3),
+                    "first_vs_floor": round(runs["first"]["seconds"] / floor_s, 2)
+                    if "seconds" in runs.get("first", {}) and floor_s
+                    else None,
                     "first": runs["first"],
                     "steady": runs.get("steady", {"error": "not run"}),
                 }
@@ -130,6 +143,37 @@ class ScanBench:
             "resolved": payload["resolved"],
             "notifications": Notification.objects.count() - notifications_before,
         }
+
+
+def _flag_write_floor(pipeline) -> float:
+    """The first scan's floor, measured in the same run: the flags it must raise written by
+    three bare INSERT … SELECT over the scan pipeline's deals (one per kind, the same
+    definitions, no conflict handling, no notifications, no counts), then rolled back and
+    vacuumed away. On a shared machine the
+    absolute times travel badly; the ratio of the scan to this does not."""
+    now = timezone.now()
+    with transaction.atomic():
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for kind, condition in flag_conditions(now=now).items():
+                rows = (
+                    Deal.objects.filter(condition, pipeline=pipeline)
+                    .order_by()
+                    .annotate(
+                        flag_kind=Value(kind, output_field=CharField()),
+                        flag_at=Value(now, output_field=DateTimeField()),
+                    )
+                    .values_list("pk", "flag_kind", "flag_at")
+                )
+                sql, params = rows.query.sql_with_params()
+                cursor.execute(
+                    f"INSERT INTO {Flag._meta.db_table} (deal_id, kind, raised_at) {sql}", params
+                )
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {Flag._meta.db_table}")
+    return elapsed
 
 
 def _verdicts(results: list[dict]) -> None:
@@ -197,6 +241,11 @@ def scan_lines(scans: list[dict]) -> list[str]:
         f"memory flat (peak RSS within {SCAN_RSS_GROWTH_MAX:g}x of the smallest size).",
     ]
     for r in scans:
+        if r.get("first_vs_floor"):
+            lines.append(
+                f"  {r['scan_deals']:>7}: first scan / its floor (the flags' bare INSERTs, "
+                f"{r['flag_write_floor_s']:.2f} s in the same run) {r['first_vs_floor']}x"
+            )
         mix = r["mix"]
         lines.append(
             f"  {r['scan_deals']:>7}: mix {mix['with_next_step']} with a next step, "
