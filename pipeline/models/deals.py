@@ -140,11 +140,20 @@ class DealQuerySet(models.QuerySet):
 def has_open_flag(deal_ref: str = "pk") -> models.Exists:
     """Whether the deal (`OuterRef(deal_ref)`) has an open flag: one probe of the partial
     unique index of open flags per deal."""
-    from pipeline.models.flags import Flag
-
+    flag = Deal._meta.get_field("flags").related_model  # pipeline.models.flags imports us
     return models.Exists(
-        Flag.objects.filter(deal_id=models.OuterRef(deal_ref), resolved_at__isnull=True)
+        flag.objects.filter(deal_id=models.OuterRef(deal_ref), resolved_at__isnull=True)
     )
+
+
+# The names under which a deal is read with since when each kind of flag has been open (None:
+# not open), by kind (`FlagKind`'s values): the board's cards and the move
+# (`card_flag_annotations`).
+FLAG_SINCE = {
+    "no_next_step": "no_next_step_since",
+    "overdue_next_step": "overdue_since",
+    "stale": "stale_since",
+}
 
 
 class Deal(models.Model):
@@ -329,8 +338,6 @@ class Deal(models.Model):
         from the open flags' times `card_flag_annotations` loads), else asked once; set by the
         services that just changed the deal's flags."""
         if "_needs_attention" not in self.__dict__:
-            from pipeline.models.flags import FLAG_SINCE
-
             if all(name in self.__dict__ for name in FLAG_SINCE.values()):
                 value = any(self.__dict__[name] is not None for name in FLAG_SINCE.values())
             else:

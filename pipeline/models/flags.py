@@ -16,15 +16,6 @@ class FlagKind(models.TextChoices):
     STALE = "stale", _("No movement")
 
 
-# The names under which a deal is read with since when each kind of flag has been open (None:
-# not open): the board's cards and the move (`card_flag_annotations`).
-FLAG_SINCE = {
-    FlagKind.NO_NEXT_STEP: "no_next_step_since",
-    FlagKind.OVERDUE_NEXT_STEP: "overdue_since",
-    FlagKind.STALE: "stale_since",
-}
-
-
 class Flag(models.Model):
     """A deal slipping from the method: raised and resolved by the scan and the services so
     that the open flags always equal the definitions (docs/product.md)."""

@@ -26,8 +26,7 @@ from pipeline.models import (
     Stage,
     StageTotal,
 )
-from pipeline.models.deals import has_open_flag
-from pipeline.models.flags import FLAG_SINCE
+from pipeline.models.deals import FLAG_SINCE, has_open_flag
 from pipeline.money import sum_in_reporting
 
 # The columns every list of deals (board cards, review rows) reads: the deal's own, its
