@@ -75,8 +75,8 @@ def _insert_from_select(
     """INSERT INTO table (columns) SELECT … from a compiled queryset; rows that would break a
     unique constraint (a concurrent scan got there first) are skipped.
 
-    With `expect_no_conflict` (nothing of the kind existed a moment ago: a first scan) a plain
-    INSERT is tried first, in a savepoint: ON CONFLICT's speculative insertion costs about
+    With `expect_no_conflict` (the rows leave out what exists already) a plain INSERT is tried
+    first, in a savepoint: ON CONFLICT's speculative insertion costs about
     40% more per row (1.8 s against 2.9 s for 300k flags). Should a concurrent writer have
     got there in between, the unique constraint refuses it and the guarded INSERT runs."""
     sql, params = queryset.query.sql_with_params()
@@ -132,7 +132,9 @@ def flags_sync(
                 Flag._meta.db_table,
                 ["deal_id", "kind", "raised_at"],
                 _flag_rows(new, kind, now),
-                expect_no_conflict=first_of_kind,
+                # The rows leave out deals flagged already: only a concurrent writer can
+                # conflict, so the cheaper plain INSERT is tried first.
+                expect_no_conflict=True,
             )
             raised += inserted
             if deals is None and inserted > BULK_ROWS:
