@@ -231,6 +231,7 @@ def scan_lines(scans: list[dict]) -> list[str]:
                 f"{x['peak_rss_mb']:.0f} MB",
                 str(x["raised"]),
                 str(x["resolved"]),
+                str(x.get("notifications", "")),
             ]
             row = [cell.rjust(width) for cell, width in zip(cells, widths, strict=False)]
             lines.append(" | ".join([*row, "PASS" if not misses else "MISS: " + ", ".join(misses)]))
