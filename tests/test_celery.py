@@ -150,7 +150,7 @@ def assert_flags_match_definitions(now: datetime) -> None:
         "extra": sorted(actual - expected)[:20],
     }
     flagged = {deal_id for deal_id, _ in expected}
-    attention = set(Deal.objects.filter(needs_attention=True).values_list("pk", flat=True))
+    attention = set(Deal.objects.needing_attention().values_list("pk", flat=True))
     assert attention == flagged
 
 

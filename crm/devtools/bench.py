@@ -5,28 +5,17 @@ snapshot timed against PostgreSQL through gunicorn, beside their targets
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
 from crm.devtools import bench_board, bench_pages, bench_server
-from crm.devtools.bench_fixtures import (
-    BenchFixture,
-    build_demo_board,
-    build_scan_fixture,
-    reset_flags,
-    scan_base,
-    scan_mix,
-)
+from crm.devtools.bench_fixtures import BenchFixture, build_demo_board
 from crm.devtools.bench_http import (
     CSRF_TOKEN,
     WARMUP_REQUESTS,
@@ -34,7 +23,8 @@ from crm.devtools.bench_http import (
     first_lines,
     timing_summary,
 )
-from pipeline.models import Deal, DealCriterionCheck, DealStatus, ExitCriterion, Flag
+from crm.devtools.bench_scan import ScanBench, scan_lines
+from pipeline.models import Deal, DealCriterionCheck, DealStatus, ExitCriterion
 
 # docs/performance.md targets.
 BOARD_P50_TARGET_MS = {10_000: 50.0, 100_000: 80.0}
@@ -70,15 +60,6 @@ SNAPSHOT_TARGET_S = 20.0
 
 
 SNAPSHOT_TARGET_AT = 1_000_000
-
-
-SCAN_TARGET_S = 10.0
-
-
-SCAN_TARGET_AT = 1_000_000
-
-
-SCAN_RSS_GROWTH_MAX = 1.5
 
 
 def _board_target(size: int) -> float:
@@ -145,7 +126,11 @@ class Bench:
             if server is not None:
                 bench_server.stop_gunicorn(server)
             bench_server.logout_session(session_key)
-        scans = self._measure_scans(scan_sizes, scan_base()) if scan_sizes else []
+        scans = (
+            ScanBench(stdout=self.stdout, stderr=self.stderr).measure(scan_sizes)
+            if scan_sizes
+            else []
+        )
         snapshot = None
         if not skip_snapshot:
             snapshot = bench_pages.take_snapshot_now(log=self.stdout.write)
@@ -415,111 +400,6 @@ class Bench:
             )
         return results
 
-    # --- the flag scan ------------------------------------------------------------------------
-
-    def _measure_scans(self, sizes: list[int], base: BenchFixture) -> list[dict]:
-        """For each size: the scan pipeline at that many open deals, every bench flag
-        forgotten, then two scans in a worker-like subprocess: the first raises everything,
-        the second is the steady state a periodic run sees."""
-        results = []
-        for size in sizes:
-            pipeline = build_scan_fixture(size, base=base, log=self.stdout.write)
-            forgotten = reset_flags(base.team)
-            mix = scan_mix(pipeline)
-            open_total = Deal.objects.filter(status=DealStatus.OPEN).count()
-            self.stdout.write(
-                f"Scanning {open_total} open deals ({size} in the scan pipeline; "
-                f"{forgotten} earlier flags forgotten) ..."
-            )
-            runs = {}
-            for run in ("first", "steady"):
-                try:
-                    runs[run] = self._scan_once()
-                except CommandError as error:
-                    # Report what was measured so far instead of losing the whole table.
-                    self.stderr.write(f"  ERROR in the {run} scan at {size}: {error}")
-                    runs[run] = {"error": str(error)}
-                    break
-                r = runs[run]
-                self.stdout.write(
-                    f"  {run}: {r['seconds']:.2f} s in the scan, {r['process_s']:.2f} s for the "
-                    f"process, peak RSS {r['peak_rss_mb']:.0f} MB, raised {r['raised']}, "
-                    f"resolved {r['resolved']}"
-                )
-            results.append(
-                {
-                    "scan_deals": size,
-                    "open_deals_in_database": open_total,
-                    "mix": mix,
-                    "open_flags": Flag.objects.filter(resolved_at__isnull=True).count(),
-                    "first": runs["first"],
-                    "steady": runs.get("steady", {"error": "not run"}),
-                }
-            )
-            if any("error" in run for run in runs.values()):
-                break
-        self._scan_verdicts(results)
-        return results
-
-    def _scan_once(self) -> dict:
-        """`manage.py flags_scan_once` as a child process: its wall time, the scan's own time
-        and the child's peak resident memory (from wait4, so only this child counts)."""
-        env = bench_server.child_env()
-        command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "flags_scan_once"]
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        # The outputs are a line of JSON and (normally) nothing: they fit the pipes' buffers.
-        _pid, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out, err = process.stdout.read(), process.stderr.read()
-        process.stdout.close()
-        process.stderr.close()
-        if process.returncode != 0:
-            raise CommandError(
-                f"flags_scan_once exited with {process.returncode}:\n"
-                f"{err.decode(errors='replace')[-3000:]}"
-            )
-        payload = json.loads(out.decode().strip().splitlines()[-1])
-        return {
-            "seconds": payload["seconds"],
-            "process_s": round(elapsed, 3),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "raised": payload["raised"],
-            "resolved": payload["resolved"],
-        }
-
-    def _scan_verdicts(self, results: list[dict]) -> None:
-        """Scan time < 10 s at 1M open deals (first and steady state judged separately);
-        memory flat: peak RSS at the largest size within 1.5x of the smallest."""
-        smallest = results[0]
-        for r in results:
-            targets = {}
-            if r["scan_deals"] >= SCAN_TARGET_AT:
-                for run in ("first", "steady"):
-                    targets[f"{run}_scan_s"] = {
-                        "target": f"< {SCAN_TARGET_S:g}",
-                        "pass": "error" not in r[run] and r[run]["seconds"] < SCAN_TARGET_S,
-                    }
-            if r is not smallest:
-                for run in ("first", "steady"):
-                    if "error" in r[run] or "error" in smallest[run]:
-                        targets[f"{run}_rss_flat"] = {"target": "measured", "pass": False}
-                        continue
-                    ratio = r[run]["peak_rss_mb"] / smallest[run]["peak_rss_mb"]
-                    r[run]["rss_vs_smallest"] = round(ratio, 2)
-                    targets[f"{run}_rss_flat"] = {
-                        "target": f"<= {SCAN_RSS_GROWTH_MAX:g}x of {smallest['scan_deals']}",
-                        "pass": ratio <= SCAN_RSS_GROWTH_MAX,
-                    }
-            r["targets"] = targets
-
     def _verdicts(self, result: dict) -> dict:
         size = result["open_deals"]
         board_target = _board_target(size)
@@ -639,7 +519,7 @@ class Bench:
                     f"{p['queries']} queries, {p['html_kb']:.0f} KB; "
                     f"{p['target']} {'PASS' if p['pass'] else 'MISS'}"
                 )
-        lines += self._scan_lines(scans)
+        lines += scan_lines(scans)
         if snapshot:
             lines += [
                 "",
@@ -663,55 +543,3 @@ class Bench:
         }
         json_path.write_text(json.dumps(payload, indent=2) + "\n")
         self.stdout.write(f"\nJSON written to {json_path}")
-
-    def _scan_lines(self, scans: list[dict]) -> list[str]:
-        if not scans:
-            return []
-        columns = ["scan deals", "open in db", "run   ", "scan   ", "process", "peak RSS"]
-        columns += ["raised", "resolved", "vs targets"]
-        widths = [len(c) for c in columns]
-        lines = ["", "Flag scan (`manage.py flags_scan_once` as a worker-like subprocess):"]
-        lines.append(" | ".join(columns))
-        lines.append("-" * len(lines[-1]))
-        for r in scans:
-            for run in ("first", "steady"):
-                x = r[run]
-                if "error" in x:
-                    lines.append(f"{r['scan_deals']:>10} | {run}: ERROR {x['error'][:200]}")
-                    continue
-                misses = [
-                    name
-                    for name, v in r["targets"].items()
-                    if not v["pass"] and name.startswith("first") == (run == "first")
-                ]
-                cells = [
-                    str(r["scan_deals"]),
-                    str(r["open_deals_in_database"]),
-                    run,
-                    f"{x['seconds']:.2f} s",
-                    f"{x['process_s']:.2f} s",
-                    f"{x['peak_rss_mb']:.0f} MB",
-                    str(x["raised"]),
-                    str(x["resolved"]),
-                ]
-                row = [cell.rjust(width) for cell, width in zip(cells, widths, strict=False)]
-                lines.append(
-                    " | ".join([*row, "PASS" if not misses else "MISS: " + ", ".join(misses)])
-                )
-        lines += [
-            "",
-            f"Targets (docs/performance.md): scan < {SCAN_TARGET_S:g} s "
-            f"at {SCAN_TARGET_AT} open deals; "
-            f"memory flat (peak RSS within {SCAN_RSS_GROWTH_MAX:g}x of the smallest size).",
-        ]
-        for r in scans:
-            mix = r["mix"]
-            lines.append(
-                f"  {r['scan_deals']:>7}: mix {mix['with_next_step']} with a next step, "
-                f"{mix['overdue']} overdue, {mix['stale']} stale of {mix['open']}; "
-                + "  ".join(
-                    f"{name} {v['target']} {'PASS' if v['pass'] else 'MISS'}"
-                    for name, v in r["targets"].items()
-                )
-            )
-        return lines

@@ -101,7 +101,7 @@ INSERT INTO pipeline_deal (
     title, value, currency, status, position, version, stage_entered_at, created_at,
     updated_at, closed_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
     pipeline_id, stage_id, owner_id, company_id, product_area_id, lost_reason_id,
-    last_movement_at, rots_at, needs_attention, next_step_subject, pause_reason
+    last_movement_at, rots_at, next_step_subject, pause_reason
 )
 SELECT
     'Bench analytics #' || g,
@@ -116,7 +116,7 @@ SELECT
     (%(companies)s::bigint[])[1 + (g * 31) %% %(n_companies)s],
     (%(areas)s::bigint[])[1 + (g * 13) %% %(n_areas)s],
     CASE WHEN g %% 10 >= 7 THEN (%(reasons)s::bigint[])[1 + (g * 17) %% %(n_reasons)s] END,
-    created, created + interval '14 days', false, '', ''
+    created, created + interval '14 days', '', ''
 FROM generate_series(1, %(count)s) AS g,
     LATERAL (SELECT now() - make_interval(days => 40 + (g * 37) %% 320, mins => g %% 1440))
         AS t (created)

@@ -94,7 +94,7 @@ _DEALS_SQL = """
 INSERT INTO pipeline_deal (
     title, value, currency, status, position, version, stage_entered_at, created_at,
     updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
-    pipeline_id, stage_id, owner_id, company_id, last_movement_at, rots_at, needs_attention,
+    pipeline_id, stage_id, owner_id, company_id, last_movement_at, rots_at,
     next_step_subject, pause_reason
 )
 SELECT
@@ -108,7 +108,7 @@ SELECT
     (%(stages)s::bigint[])[1 + g %% %(n_stages)s],
     (%(owners)s::bigint[])[1 + g %% %(n_owners)s],
     (%(companies)s::bigint[])[1 + (g * 31) %% %(n_companies)s],
-    created, created + interval '14 days', false, '', ''
+    created, created + interval '14 days', '', ''
 FROM generate_series(1, %(count)s) AS g,
     LATERAL (SELECT now() - make_interval(days => (g * 37) %% 300, mins => g %% 1440))
         AS t (created)

@@ -28,7 +28,9 @@ from crm.devtools.bench_http import HttpSession, timing_summary
 BOARD_FLOOR_SQL = """
 SELECT d.id, d.title, d.value, d.currency, d.expected_close_date, d.version, d.position,
        d.next_step_subject, d.next_step_due, d.last_movement_at, d.rots_at,
-       d.stage_entered_at, d.needs_attention, c.name, c.tier, o.first_name, o.last_name
+       d.stage_entered_at,
+       EXISTS (SELECT 1 FROM pipeline_flag f WHERE f.deal_id = d.id AND f.resolved_at IS NULL),
+       c.name, c.tier, o.first_name, o.last_name
 FROM pipeline_stage s
 CROSS JOIN LATERAL (
     SELECT * FROM pipeline_deal d

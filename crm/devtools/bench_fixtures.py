@@ -13,7 +13,16 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, User
 from crm.models import Company
-from pipeline.models import Deal, DealStatus, Flag, Pipeline, Stage, StageTotal
+from pipeline.models import (
+    Deal,
+    DealStatus,
+    Flag,
+    Notification,
+    NotificationKind,
+    Pipeline,
+    Stage,
+    StageTotal,
+)
 from pipeline.services import POSITION_GAP, stage_totals_rebuild
 
 TEAM_NAME = "Bench"
@@ -126,7 +135,7 @@ WITH new AS (
         title, value, currency, status, position, version, stage_entered_at, created_at,
         updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
         pipeline_id, stage_id, owner_id, company_id, expected_close_date,
-        last_movement_at, rots_at, needs_attention, next_step_subject, pause_reason
+        last_movement_at, rots_at, next_step_subject, pause_reason
     )
     SELECT
         (%(titles)s::text[])[1 + (%(seq)s + g) %% %(n_titles)s] || ' #' || (%(seq)s + g),
@@ -146,7 +155,7 @@ WITH new AS (
         current_date + (((%(seq)s + g) * 13) %% 240 - 45),
         entered,
         entered + make_interval(days => %(rot_days)s),
-        false, '', ''
+        '', ''
     FROM generate_series(1, %(count)s) AS g,
         LATERAL (
             SELECT now() - make_interval(mins => ((%(seq)s + g) * 37) %% (60 * 24 * 60))
@@ -342,8 +351,7 @@ _SCAN_INSERT_SQL = """
 INSERT INTO pipeline_deal (
     title, value, currency, status, position, version, stage_entered_at, created_at,
     updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
-    pipeline_id, stage_id, owner_id, last_movement_at, rots_at, needs_attention,
-    next_step_subject, pause_reason
+    pipeline_id, stage_id, owner_id, last_movement_at, rots_at, next_step_subject, pause_reason
 )
 SELECT
     'Scan deal #' || k,
@@ -359,7 +367,7 @@ SELECT
     (%(owners)s::bigint[])[1 + k %% %(n_owners)s],
     moved,
     moved + make_interval(days => %(rot_days)s),
-    false, '', ''
+    '', ''
 FROM generate_series(%(seq)s::bigint + 1, %(seq)s::bigint + %(count)s) AS k,
     LATERAL (
         SELECT CASE WHEN k %% 10 = 7
@@ -460,7 +468,9 @@ def reset_flags(team: Team) -> int:
     with transaction.atomic():
         count = Flag.objects.filter(deal__pipeline__team=team).count()
         _delete_rows(Flag, f"deal_id IN ({bench_deals} WHERE p.team_id = %s)", [team.pk])
-        Deal.objects.filter(pipeline__team=team, needs_attention=True).update(needs_attention=False)
+        Notification.objects.filter(
+            kind=NotificationKind.FLAGS_RAISED, user__memberships__team=team
+        ).delete()
         StageTotal.objects.filter(stage__pipeline__team=team).update(attention=0)
     _vacuum_analyze()
     return count
@@ -501,7 +511,7 @@ WITH new AS (
         title, value, currency, status, position, version, stage_entered_at, created_at,
         updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
         pipeline_id, stage_id, owner_id, company_id, contact_id, expected_close_date,
-        last_movement_at, rots_at, needs_attention, next_step_subject, pause_reason
+        last_movement_at, rots_at, next_step_subject, pause_reason
     )
     SELECT
         (%(titles)s::text[])[1 + (%(seq)s + g) %% %(n_titles)s] || %(marker)s || (%(seq)s + g),
@@ -522,7 +532,7 @@ WITH new AS (
         current_date + (((%(seq)s + g) * 13) %% 240 - 45),
         entered,
         entered + make_interval(days => %(rot_days)s),
-        false, '', ''
+        '', ''
     FROM generate_series(1, %(count)s) AS g,
         LATERAL (
             -- Entered the stage within 1.3 rot periods: about a quarter of them stale.

@@ -61,7 +61,7 @@ INSERT INTO pipeline_deal (
     title, value, currency, status, position, version, stage_entered_at, created_at,
     updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
     pipeline_id, stage_id, owner_id, company_id, expected_close_date,
-    last_movement_at, rots_at, needs_attention, next_step_subject, pause_reason
+    last_movement_at, rots_at, next_step_subject, pause_reason
 )
 SELECT
     (%(titles)s::text[])[1 + g %% %(n_titles)s] || ' #' || g,
@@ -81,7 +81,7 @@ SELECT
     CASE WHEN g %% 50 = 0 THEN NULL ELSE current_date + ((g * 13) %% 400 - 45) END,
     entered,
     entered + make_interval(days => 14),
-    false, '', ''
+    '', ''
 FROM generate_series(1, %(count)s) AS g,
     LATERAL (SELECT now() - make_interval(mins => (g * 37) %% (60 * 24 * 60))) AS t (entered)
 """
@@ -92,7 +92,7 @@ INSERT INTO pipeline_deal (
     title, value, currency, status, position, version, stage_entered_at, created_at,
     updated_at, decision_maker_known, timeline_confirmed, need_confirmed, lost_note,
     pipeline_id, stage_id, owner_id, company_id, expected_close_date, closed_at,
-    lost_from_stage_id, last_movement_at, needs_attention, next_step_subject, pause_reason
+    lost_from_stage_id, last_movement_at, next_step_subject, pause_reason
 )
 SELECT
     'Closed deal #' || g,
@@ -108,7 +108,7 @@ SELECT
     closed::date,
     closed,
     CASE WHEN g %% 4 = 0 THEN (%(stages)s::bigint[])[1 + g %% %(n_stages)s] END,
-    closed, false, '', ''
+    closed, '', ''
 FROM generate_series(1, %(count)s) AS g,
     LATERAL (SELECT now() - make_interval(hours => (g * 53) %% (24 * 365))) AS t (closed)
 """

@@ -77,11 +77,12 @@ from crm.services.import_rows import (
     Stages,
 )
 from crm.transactions import atomic_with_retry
-from pipeline.models import Deal, Pipeline, StageChange
+from pipeline.models import Deal, Flag, Pipeline, StageChange
 from pipeline.services.analytics import analytics_forget_matching
 from pipeline.services.deals import stage_totals_rebuild
 from pipeline.services.imports import FirstStep
 from pipeline.services.locks import _lock_stages
+from pipeline.services.notifications import flag_summaries_prune
 
 logger = logging.getLogger(__name__)
 
@@ -756,8 +757,14 @@ def import_batch_undo(*, acting_user: User, batch: ImportBatch) -> ImportBatch:
     list(deals.select_for_update().order_by("pk").values_list("pk", flat=True))
     analytics_forget_matching("import_batch_id = %s", [locked.pk])
     deals.update(next_step=None)
+    flagged_at = list(
+        Flag.objects.filter(deal__import_batch=locked)
+        .values_list("raised_at", flat=True)
+        .distinct()
+    )
     for model in (Deal, Contact, Company):
         _delete_created(model, locked)
+    flag_summaries_prune(times=flagged_at)
     if stage_ids:
         stage_totals_rebuild(stage_ids=stage_ids)
     locked.status = ImportStatus.UNDONE

@@ -127,6 +127,34 @@ class DealQuerySet(models.QuerySet):
     def open(self) -> DealQuerySet:
         return self.filter(status=DealStatus.OPEN)
 
+    def with_attention(self) -> DealQuerySet:
+        """Each deal with `needs_attention` read in the same query: whether it has an open
+        flag (docs/decisions.md: derived, not stored, so the flag scan writes no deal row)."""
+        return self.annotate(needs_attention=has_open_flag())
+
+    def needing_attention(self) -> DealQuerySet:
+        """The deals with an open flag (the board's "needs attention" filter, the digest)."""
+        return self.filter(has_open_flag())
+
+
+def has_open_flag(deal_ref: str = "pk") -> models.Exists:
+    """Whether the deal (`OuterRef(deal_ref)`) has an open flag: one probe of the partial
+    unique index of open flags per deal."""
+    flag = Deal._meta.get_field("flags").related_model  # pipeline.models.flags imports us
+    return models.Exists(
+        flag.objects.filter(deal_id=models.OuterRef(deal_ref), resolved_at__isnull=True)
+    )
+
+
+# The names under which a deal is read with since when each kind of flag has been open (None:
+# not open), by kind (`FlagKind`'s values): the board's cards and the move
+# (`card_flag_annotations`).
+FLAG_SINCE = {
+    "no_next_step": "no_next_step_since",
+    "overdue_next_step": "overdue_since",
+    "stale": "stale_since",
+}
+
 
 class Deal(models.Model):
     title = models.CharField(_("title"), max_length=200)
@@ -199,7 +227,6 @@ class Deal(models.Model):
     # comparison for the scan.
     last_movement_at = models.DateTimeField(default=timezone.now)
     rots_at = models.DateTimeField(null=True, blank=True)
-    needs_attention = models.BooleanField(default=False)
     decision_maker_known = models.BooleanField(_("decision maker known"), default=False)
     timeline_confirmed = models.BooleanField(_("timeline confirmed"), default=False)
     need_confirmed = models.BooleanField(_("need confirmed"), default=False)
@@ -304,6 +331,31 @@ class Deal(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == DealStatus.OPEN
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether the deal has an open flag. Read with the deal by `with_attention()` (or
+        from the open flags' times `card_flag_annotations` loads), else asked once; set by the
+        services that just changed the deal's flags."""
+        if "_needs_attention" not in self.__dict__:
+            if all(name in self.__dict__ for name in FLAG_SINCE.values()):
+                value = any(self.__dict__[name] is not None for name in FLAG_SINCE.values())
+            else:
+                value = self.pk is not None and self.flags.filter(resolved_at__isnull=True).exists()
+            self.__dict__["_needs_attention"] = value
+        return self.__dict__["_needs_attention"]
+
+    @needs_attention.setter
+    def needs_attention(self, value: bool) -> None:
+        self.__dict__["_needs_attention"] = bool(value)
+
+    def forget_attention(self) -> None:
+        """Drop the read `needs_attention` (after the deal's flags changed)."""
+        self.__dict__.pop("_needs_attention", None)
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        self.forget_attention()
+        super().refresh_from_db(*args, **kwargs)
 
     @property
     def days_in_stage(self) -> int:

@@ -20,7 +20,12 @@ class Flag(models.Model):
     """A deal slipping from the method: raised and resolved by the scan and the services so
     that the open flags always equal the definitions (docs/product.md)."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="flags")
+    # No database constraint (docs/decisions.md): checking it cost the first scan seconds per
+    # million flags. Deleting a deal through the ORM still deletes its flags (CASCADE is
+    # Django's), and every read reaches flags from their deal, so a stray one is never shown.
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="flags", db_constraint=False
+    )
     kind = models.CharField(max_length=20, choices=FlagKind.choices)
     raised_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)

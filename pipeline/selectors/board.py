@@ -22,11 +22,11 @@ from pipeline.models import (
     DealStatus,
     ExitCriterion,
     Flag,
-    FlagKind,
     Pipeline,
     Stage,
     StageTotal,
 )
+from pipeline.models.deals import FLAG_SINCE, has_open_flag
 from pipeline.money import sum_in_reporting
 
 # The columns every list of deals (board cards, review rows) reads: the deal's own, its
@@ -137,7 +137,7 @@ class BoardFilters:
         if self.q:
             qs = qs.filter(Q(title__icontains=self.q) | Q(company__name__icontains=self.q))
         if self.attention:
-            qs = qs.filter(needs_attention=True)
+            qs = qs.needing_attention()
         if self.tiers:
             qs = qs.filter(company__tier__in=self.tiers)
         return qs
@@ -220,7 +220,7 @@ def stage_totals(
             .annotate(
                 n=Count("pk"),
                 total=Sum("value"),
-                flagged=Count("pk", filter=Q(needs_attention=True)),
+                flagged=Count("pk", filter=has_open_flag()),
             )
             .order_by()
         )
@@ -249,14 +249,6 @@ def _flag_since(kind: str) -> Subquery:
             "raised_at"
         )[:1]
     )
-
-
-# The card's annotation saying since when each kind of flag has been open (None: not open).
-FLAG_SINCE = {
-    FlagKind.NO_NEXT_STEP: "no_next_step_since",
-    FlagKind.OVERDUE_NEXT_STEP: "overdue_since",
-    FlagKind.STALE: "stale_since",
-}
 
 
 def card_flag_annotations() -> dict[str, Subquery]:

@@ -50,6 +50,7 @@ def deal_get_for_user(
     deal = (
         Deal.objects.visible_to(user)
         .select_related("pipeline", *related)
+        .with_attention()
         .filter(pk=pk)
         .order_by()
         .first()
@@ -75,7 +76,7 @@ def deals_for_user(
     """The deals the user may see, narrowed by the board's filters (owner, search, needs
     attention, tiers; validated) and by pipeline, stage, statuses, company, contact and last
     change. Unordered and without joins (the API orders and pages it)."""
-    qs = Deal.objects.visible_to(user)
+    qs = Deal.objects.visible_to(user).with_attention()
     if filters is not None:
         qs = filters.apply(qs, user=user)
     narrowing = {

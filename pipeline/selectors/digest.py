@@ -31,7 +31,8 @@ def digest_for_user(*, user: User, day: date) -> Digest:
     open flags) and the next steps they are responsible for that are due on `day`."""
     flagged = list(
         Deal.objects.visible_to(user)
-        .filter(owner=user, status=DealStatus.OPEN, needs_attention=True)
+        .filter(owner=user, status=DealStatus.OPEN)
+        .needing_attention()
         .select_related("company", "stage")
         .prefetch_related(Prefetch("flags", queryset=Flag.objects.filter(resolved_at__isnull=True)))
         .order_by("pipeline_id", "stage__position", "position")

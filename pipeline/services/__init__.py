@@ -50,6 +50,7 @@ from pipeline.services.lead_forms import (
 from pipeline.services.locks import DealConflict
 from pipeline.services.notifications import (
     digest_send,
+    flag_summaries_prune,
     notification_mark_read,
     notifications_mark_all_read,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "lead_spam_count",
     "lead_submit",
     "flags_sync",
+    "flag_summaries_prune",
     "notification_mark_read",
     "notifications_mark_all_read",
     "stage_totals_rebuild",

@@ -40,6 +40,7 @@ from pipeline.models import (
     StageChange,
     StageTotal,
 )
+from pipeline.models.deals import has_open_flag
 from pipeline.selectors.board import card_flag_annotations, open_flag_since
 from pipeline.selectors.criteria import criteria_unmet_exists
 from pipeline.services.activities import NextStep, activity_create
@@ -188,9 +189,7 @@ def _open_totals_by_stage(stage_ids: list[int]):
     return (
         Deal.objects.filter(stage_id__in=stage_ids, status=DealStatus.OPEN)
         .values("stage_id", "currency")
-        .annotate(
-            n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=Q(needs_attention=True))
-        )
+        .annotate(n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=has_open_flag()))
         .order_by()
     )
 
@@ -223,7 +222,8 @@ def _attention_out_of_step() -> list[StageTotal]:
     the recounted number (not yet saved)."""
     counts = {
         (r["stage_id"], r["currency"]): r["n"]
-        for r in Deal.objects.filter(status=DealStatus.OPEN, needs_attention=True)
+        for r in Deal.objects.filter(status=DealStatus.OPEN)
+        .needing_attention()
         .values("stage_id", "currency")
         .annotate(n=Count("pk"))
         .order_by()
@@ -237,15 +237,17 @@ def _attention_out_of_step() -> list[StageTotal]:
     return changed
 
 
-def stage_attention_rebuild() -> int:
+def stage_attention_rebuild(*, flags_changed: bool = False) -> int:
     """Bring the kept attention counts per stage and currency in line with the open deals
     after a scan changed flags in bulk. Convergent: a scan killed between flipping deals and
     this recount is caught by the next scan's. Returns how many rows changed.
 
     One grouped count without locks finds whether anything is out of step (nearly always not);
     only then is it counted again holding every column lock, as the services hold one while
-    they adjust a count, so no move's adjustment falls between the count and its write."""
-    if not _attention_out_of_step():
+    they adjust a count, so no move's adjustment falls between the count and its write.
+    With `flags_changed` (the scan raised or resolved some) the counts are out of step
+    almost surely: the first count is skipped."""
+    if not flags_changed and not _attention_out_of_step():
         return 0
     return _stage_attention_rewrite()
 
@@ -268,10 +270,10 @@ def flags_scan(*, now: datetime | None = None) -> FlagSyncResult:
     for deal in due.select_related("pipeline").iterator(chunk_size=500):
         deal_resume(acting_user=None, deal=deal, now=now)
     result = flags_sync(now=now)
-    # The scan flips deals in bulk, outside the column locks the services use to keep the
-    # per-stage counts: recount them, also when this run flipped nothing (the run before may
-    # have been killed between its flips and its recount).
-    stage_attention_rebuild()
+    # The scan raises and resolves flags in bulk, outside the column locks the services use
+    # to keep the per-stage attention counts: recount them, also when this run changed
+    # nothing (the run before may have been killed between its flags and its recount).
+    stage_attention_rebuild(flags_changed=bool(result.raised or result.resolved))
     return result
 
 
@@ -354,6 +356,7 @@ def deal_create(
         deal=deal, from_stage=None, to_stage=stage, user=acting_user, at=now
     )
     routines_apply_on_entry(deal=deal, stage=locked, stage_change=entry, now=now)
+    deal.needs_attention = False  # a new deal has no flags yet (the scan raises them)
     _totals_enter(deal)
     if next_step is not None:
         deal = activity_create(
@@ -459,12 +462,10 @@ def deal_move(
     # any), so a next step they give the deal counts in the flags below.
     routines_apply_on_entry(deal=current, stage=stage, stage_change=entry, now=now)
     # Entering a stage is movement: the flags that no longer hold (stale, and "no next step"
-    # once a routine planned one) are resolved and needs_attention follows, written with the
-    # move, as `flags_sync` would.
+    # once a routine planned one) are resolved, as `flags_sync` would; needs_attention (an
+    # open flag left) follows.
     fixed, flagged = _flags_after_move(current, now)
-    if flagged != attention_before:
-        current.needs_attention = flagged
-        fields.append("needs_attention")
+    current.needs_attention = flagged
     current.save(update_fields=fields)
     if fixed:
         Flag.objects.filter(deal_id=current.pk, kind__in=fixed, resolved_at__isnull=True).update(

@@ -174,8 +174,8 @@ class DealBulkWriter:
 
     def create(self, rows: list[NewDeal]) -> list[int]:
         """Insert the deals (at the bottom of their columns, in order) with their stage-history
-        rows and the activities planned for them (`_steps`), each deal's next-step fields and
-        attention mark as they will be; returns their ids, in order."""
+        rows and the activities planned for them (`_steps`) and each deal's next-step fields as
+        they will be; returns their ids, in order."""
         now = self.now
         deals, plans = [], []
         for row in rows:
@@ -212,9 +212,6 @@ class DealBulkWriter:
                     "next_step_assignee_id": (row.owner_id or self.acting_user.pk)
                     if first
                     else None,
-                    # What the flags will say (no next step, or one overdue), so that raising
-                    # them changes no deal row a second time.
-                    "needs_attention": is_open and (first is None or first[1] < self.today),
                 }
             )
         # Where the database gives ids ahead (PostgreSQL), each deal points at its next

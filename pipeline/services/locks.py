@@ -72,7 +72,11 @@ def _lock_deal(deal: Deal, version: int | None, *, for_delete: bool = False) -> 
     """Lock the deal's row after its column (see `_lock_stages`) and reload it. A delete needs
     the full FOR UPDATE lock; every other write takes FOR NO KEY UPDATE, which lets other
     transactions' foreign-key checks on the deal (activities, flags) through."""
-    current = Deal.objects.select_for_update(no_key=not for_delete).get(pk=deal.pk)
+    current = (
+        Deal.objects.select_for_update(no_key=not for_delete, of=("self",))
+        .with_attention()
+        .get(pk=deal.pk)
+    )
     current.pipeline = deal.pipeline  # already loaded by the caller's access check
     if version is not None and current.version != version:
         raise DealConflict(current)
@@ -140,7 +144,10 @@ def _flags_refresh(deal: Deal, *, now=None, raise_new: bool = False) -> None:
     before = deal.needs_attention
     flags_sync(deals=Deal.objects.filter(pk=deal.pk), now=now, raise_new=raise_new)
     deal.needs_attention = (
-        Deal.objects.filter(pk=deal.pk).values_list("needs_attention", flat=True).get()
+        Deal.objects.filter(pk=deal.pk)
+        .with_attention()
+        .values_list("needs_attention", flat=True)
+        .get()
     )
     if deal.status == DealStatus.OPEN and before != deal.needs_attention:
         _totals_add(deal.stage_id, deal.currency, 0, Decimal(0), deal.needs_attention - before)

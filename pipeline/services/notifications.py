@@ -6,6 +6,7 @@ from datetime import date
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -15,7 +16,7 @@ from accounts.models import User
 from crm.languages import language_for_user
 from crm.mail import absolute_url, sender
 from crm.web.formats import format_date
-from pipeline.models import DigestSent, Notification
+from pipeline.models import DigestSent, Flag, Notification, NotificationKind
 
 
 def notification_mark_read(*, user: User, notification_id: int) -> bool:
@@ -31,6 +32,22 @@ def notifications_mark_all_read(*, user: User) -> int:
     """Mark all of the user's notifications read. Idempotent."""
     return Notification.objects.filter(user=user, read_at__isnull=True).update(
         read_at=timezone.now()
+    )
+
+
+def flag_summaries_prune(*, times: list) -> int:
+    """Delete the flag scans' summaries, of those written at `times`, that no longer have a
+    deal of their recipient flagged then (after the deals were removed, e.g. an import undone).
+    Returns how many were deleted."""
+    if not times:
+        return 0
+    still_about = Flag.objects.filter(
+        raised_at=OuterRef("created_at"), deal__owner_id=OuterRef("user_id")
+    )
+    return (
+        Notification.objects.filter(kind=NotificationKind.FLAGS_RAISED, created_at__in=times)
+        .filter(~Exists(still_about))
+        .delete()[0]
     )
 
 

@@ -8,6 +8,11 @@ urlpatterns = [
     path("notifications/", notifications.notification_list, name="notification-list"),
     path("notifications/bell/", notifications.notification_bell, name="notification-bell"),
     path(
+        "notifications/<int:pk>/",
+        notifications.notification_summary,
+        name="notification-summary",
+    ),
+    path(
         "notifications/<int:pk>/open/",
         notifications.notification_open,
         name="notification-open",

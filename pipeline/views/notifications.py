@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from pipeline import services
 from pipeline.selectors.notifications import (
+    SUMMARY_DEALS_SHOWN,
     notification_get_for_user,
     notifications_for_user,
+    summary_deals,
+    summary_get_for_user,
     unread_count,
 )
 
@@ -48,7 +52,23 @@ def notification_bell(request):
 def notification_open(request, pk: int):
     notification = notification_get_for_user(user=request.user, pk=pk)
     services.notification_mark_read(user=request.user, notification_id=notification.pk)
+    if notification.deal_id is None:  # a flag scan's summary: its page lists the deals
+        return redirect(reverse("notification-summary", args=[notification.pk]))
     return redirect(notification.deal.get_absolute_url())
+
+
+@login_required
+@require_GET
+def notification_summary(request, pk: int):
+    """A flag scan's summary: the recipient's deals it flagged (the first hundred), each with
+    its flags as they are now, and a link to the board filtered to deals needing attention."""
+    notification = summary_get_for_user(user=request.user, pk=pk)
+    deals = summary_deals(user=request.user, notification=notification)
+    return render(
+        request,
+        "pipeline/notification_summary.html",
+        {"notification": notification, "deals": deals, "shown_max": SUMMARY_DEALS_SHOWN},
+    )
 
 
 @login_required

@@ -336,12 +336,12 @@ def test_the_scan_has_run_so_flags_and_warnings_show_at_once():
     )
     assert not open_flags.exclude(deal__status=DealStatus.OPEN).exists()
     flagged = set(open_flags.values_list("deal", flat=True))
-    assert set(Deal.objects.filter(needs_attention=True).values_list("pk", flat=True)) == flagged
+    assert set(Deal.objects.needing_attention().values_list("pk", flat=True)) == flagged
     # The board's kept column counts include the attention counts.
-    stage = Deal.objects.filter(needs_attention=True, status=DealStatus.OPEN).first().stage
+    stage = Deal.objects.needing_attention().filter(status=DealStatus.OPEN).first().stage
     assert (
         sum(t.attention for t in stage.totals.all())
-        == stage.deals.filter(status=DealStatus.OPEN, needs_attention=True).count()
+        == stage.deals.filter(status=DealStatus.OPEN).needing_attention().count()
     )
 
 
@@ -354,11 +354,16 @@ def test_demo_users_find_notifications_waiting():
     ).exists()
     assert Notification.objects.filter(user=sven, read_at__isnull=True).exists()
     assert Notification.objects.filter(read_at__isnull=False).exists()
-    owned_flags = Flag.objects.filter(resolved_at__isnull=True, deal__owner__isnull=False)
-    assert Notification.objects.filter(kind=NotificationKind.FLAG_RAISED).count() == (
-        owned_flags.count()
+    # The first flag scan tells each owner of flagged deals once, in one summary.
+    owners = set(
+        Flag.objects.filter(resolved_at__isnull=True, deal__owner__isnull=False).values_list(
+            "deal__owner_id", flat=True
+        )
     )
-    for notification in Notification.objects.select_related("deal"):
+    summaries = Notification.objects.filter(kind=NotificationKind.FLAGS_RAISED)
+    assert sorted(summaries.values_list("user_id", flat=True)) == sorted(owners)
+    assert not Notification.objects.filter(kind=NotificationKind.FLAG_RAISED).exists()
+    for notification in Notification.objects.exclude(kind=NotificationKind.FLAGS_RAISED):
         assert notification.user_id != notification.actor_id
         assert Deal.objects.visible_to(notification.user).filter(pk=notification.deal_id).exists()
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pipeline import services
-from pipeline.models import Flag, FlagKind, Notification, NotificationKind
+from pipeline.models import Deal, Flag, FlagKind, Notification, NotificationKind
 from tests.factories import DealFactory, TeamFactory
 
 LIST = reverse("notification-list")
@@ -297,16 +297,67 @@ def test_mark_all_read_needs_a_post(client, alice, deal):
 # --- who gets notified -----------------------------------------------------------------------
 
 
-def test_scan_notifies_the_owner_once_per_flag(alice, deal, stages_a):
-    unowned = DealFactory(stage=stages_a[0], owner=None)
+def summaries(user=None):
+    qs = Notification.objects.filter(kind=NotificationKind.FLAGS_RAISED)
+    return list(qs.filter(user=user) if user else qs)
 
+
+def test_scan_sends_each_owner_one_summary_with_counts_per_kind(alice, alex, stages_a):
+    now = timezone.now()
+    for i in range(3):
+        DealFactory(stage=stages_a[0], owner=alice, title=f"Bare {i}")
+    overdue = DealFactory(stage=stages_a[1], owner=alice, title="Late")
+    services.activity_create(
+        acting_user=alice, deal=overdue, subject="Call", due_date=timezone.localdate()
+    )
+    Deal.objects.filter(pk=overdue.pk).update(
+        next_step_due=timezone.localdate() - timedelta(days=2), rots_at=now - timedelta(days=1)
+    )
+    DealFactory(stage=stages_a[0], owner=alex)
+    DealFactory(stage=stages_a[0], owner=None)
+
+    result = services.flags_scan(now=now)
+
+    assert result.raised == 3 + 2 + 1 + 1  # the unowned deal is flagged too
+    [mine] = summaries(alice)
+    assert mine.deal_id is None and mine.created_at == now and mine.read_at is None
+    assert mine.details == {"deals": 4, "no_next_step": 3, "overdue_next_step": 1, "stale": 1}
+    assert mine.summary_parts == ["3 without a next step", "1 overdue", "1 with no movement"]
+    [theirs] = summaries(alex)
+    assert theirs.details["deals"] == 1
+    # Nobody is told about the unowned deal, and no notification per flag is written.
+    assert len(summaries()) == 2
+    assert not Notification.objects.filter(kind=NotificationKind.FLAG_RAISED).exists()
+
+
+def test_a_second_scan_with_nothing_new_sends_nothing(alice, deal):
     services.flags_scan()
     services.flags_scan()
 
-    flag = Flag.objects.get(deal=deal, kind=FlagKind.NO_NEXT_STEP, resolved_at__isnull=True)
-    notifications = Notification.objects.filter(kind=NotificationKind.FLAG_RAISED)
-    assert list(notifications.values_list("user", "deal", "flag")) == [(alice.pk, deal.pk, flag.pk)]
-    assert not Notification.objects.filter(deal=unowned).exists()
+    assert len(summaries(alice)) == 1
+
+
+def test_the_same_scan_run_twice_keeps_one_summary(alice, deal):
+    """A redelivered task (same time) or a concurrent scan: the unique constraint holds."""
+    now = timezone.now()
+    services.flags_scan(now=now)
+    Flag.objects.all().delete()  # as if the second worker raised them itself
+
+    services.flags_scan(now=now)
+
+    assert len(summaries(alice)) == 1
+
+
+def test_a_sync_in_chunks_with_one_time_ends_with_one_summary_of_them_all(alice, stages_a):
+    """An import syncs its deals' flags in chunks, all at the import's time."""
+    now = timezone.now()
+    first, second = (DealFactory(stage=stages_a[0], owner=alice) for _ in range(2))
+
+    for deal in (first, second):
+        services.flags_sync(deals=Deal.objects.filter(pk=deal.pk), now=now)
+
+    [summary] = summaries(alice)
+    assert summary.details["deals"] == 2 and summary.details["no_next_step"] == 2
 
 
 def test_a_flag_raised_again_after_being_resolved_notifies_again(alice, deal):
@@ -319,7 +370,87 @@ def test_a_flag_raised_again_after_being_resolved_notifies_again(alice, deal):
     services.flags_scan()
 
     assert Flag.objects.filter(deal=deal, kind=FlagKind.NO_NEXT_STEP).count() == 2
-    assert Notification.objects.filter(user=alice, kind=NotificationKind.FLAG_RAISED).count() == 2
+    assert len(summaries(alice)) == 2
+
+
+def test_summary_reads_in_the_list_and_opens_its_page(client, alice, deal, stages_a):
+    other = DealFactory(stage=stages_a[1], owner=alice, title="Racking upgrade")
+    services.flags_scan()
+    [summary] = summaries(alice)
+    client.force_login(alice)
+
+    html = client.get(LIST).content.decode()
+    assert "<strong>2 of your deals</strong> need attention: 2 without a next step" in html
+    response = client.post(reverse("notification-open", args=[summary.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("notification-summary", args=[summary.pk])
+    assert read_state(summary)[0] is not None
+
+    page = client.get(response["Location"])
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "2 of your deals need attention" in html
+    assert f'id="summary-deal-{deal.pk}"' in html and f'id="summary-deal-{other.pk}"' in html
+    assert html.count("No next step") == 2
+    assert "?attention=1&amp;owner=me" in html
+
+
+def test_summary_page_shows_a_fixed_deal_as_fixed(client, alice, deal):
+    services.flags_scan()
+    services.activity_create(
+        acting_user=alice, deal=deal, subject="Call", due_date=timezone.localdate()
+    )
+    [summary] = summaries(alice)
+    client.force_login(alice)
+
+    html = client.get(reverse("notification-summary", args=[summary.pk])).content.decode()
+
+    assert f'id="summary-deal-{deal.pk}"' in html and "Fixed since" in html
+
+
+def test_summary_page_is_the_recipients_only(client, alice, bob, alex, deal):
+    services.flags_scan()
+    [summary] = summaries(alice)
+    page = reverse("notification-summary", args=[summary.pk])
+
+    for outsider in (bob, alex):  # her manager and a teammate: both see the deal, not this
+        client.force_login(outsider)
+        assert client.get(page).status_code == 404
+        assert client.post(reverse("notification-open", args=[summary.pk])).status_code == 404
+    assert read_state(summary) == [None]
+    client.logout()
+    assert client.get(page).status_code == 302
+
+
+def test_summary_page_leaves_out_deals_no_longer_visible(client, alice, deal):
+    services.flags_scan()
+    [summary] = summaries(alice)
+    deal.pipeline.team = TeamFactory(name="Elsewhere")
+    deal.pipeline.save()
+    client.force_login(alice)
+
+    html = client.get(reverse("notification-summary", args=[summary.pk])).content.decode()
+
+    assert f'id="summary-deal-{deal.pk}"' not in html and "Nothing left here" in html
+
+
+def test_summary_page_is_404_for_a_notification_of_another_kind(client, alice, deal):
+    notification = notify(alice, deal)
+    client.force_login(alice)
+
+    assert client.get(reverse("notification-summary", args=[notification.pk])).status_code == 404
+
+
+def test_deleting_a_deal_deletes_its_flags_and_keeps_pages_working(client, alice, deal):
+    services.flags_scan()
+    [summary] = summaries(alice)
+    deal.delete()
+    client.force_login(alice)
+
+    assert not Flag.objects.exists()
+    assert client.get(LIST).status_code == 200
+    assert client.get(reverse("notification-summary", args=[summary.pk])).status_code == 200
 
 
 def test_activity_given_to_someone_else_notifies_them(alice, bob, deal):

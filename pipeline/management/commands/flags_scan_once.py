@@ -3,7 +3,7 @@ and print the result as JSON. `manage.py bench` runs it as a subprocess to time 
 measure the worker's peak memory; it is also handy for catching up by hand after an outage.
 
     python manage.py flags_scan_once
-    {"raised": 12, "resolved": 3, "seconds": 0.41, "max_rss_kb": 61234}
+    {"raised": 12, "resolved": 3, "notified": 2, "seconds": 0.41, "max_rss_kb": 61234}
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Command(BaseCommand):
         payload = {
             "raised": result.raised,
             "resolved": result.resolved,
+            "notified": result.notified,
             "seconds": round(elapsed, 3),
             # Linux reports kilobytes: the peak of this process, start-up included.
             "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

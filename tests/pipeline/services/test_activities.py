@@ -99,7 +99,6 @@ def test_completing_twice_changes_nothing_more(deal, alice):
 
 def test_adding_a_next_step_resolves_the_no_next_step_flag_at_once(deal, alice):
     flag = Flag.objects.create(deal=deal, kind=FlagKind.NO_NEXT_STEP)
-    Deal.objects.filter(pk=deal.pk).update(needs_attention=True)
     deal.refresh_from_db()
     plan(deal, alice, "Call", 1)
     flag.refresh_from_db()
@@ -110,7 +109,6 @@ def test_adding_a_next_step_resolves_the_no_next_step_flag_at_once(deal, alice):
 def test_moving_an_overdue_step_forward_resolves_the_overdue_flag(deal, alice):
     activity = plan(deal, alice, "Call", -2)
     flag = Flag.objects.create(deal=deal, kind=FlagKind.OVERDUE_NEXT_STEP)
-    Deal.objects.filter(pk=deal.pk).update(needs_attention=True)
     services.activity_update(acting_user=alice, activity=activity, data={"due_date": today()})
     flag.refresh_from_db()
     assert flag.resolved_at is not None

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils import timezone
 from crm.services.tiers import tiers_recompute
 from pipeline import services
 from pipeline.models import Activity, Deal, Flag, LostReason, StageChange, StageTotal
+from pipeline.models.deals import has_open_flag
 from pipeline.services.analytics import analytics_refresh
 from pipeline.services.forecasts import forecast_snapshot_take
 from tests.conftest import requires_postgres
@@ -241,9 +242,7 @@ def _assert_board_invariants():
         (r["stage_id"], r["currency"]): (r["n"], r["total"], r["flagged"])
         for r in Deal.objects.filter(status="open")
         .values("stage_id", "currency")
-        .annotate(
-            n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=Q(needs_attention=True))
-        )
+        .annotate(n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=has_open_flag()))
         .order_by()
     }
     kept = {

@@ -18,6 +18,7 @@ from pipeline.models import (
     StageChange,
     StageTotal,
 )
+from pipeline.models.deals import has_open_flag
 from tests.factories import CompanyFactory, ContactFactory, DealFactory
 
 
@@ -333,14 +334,12 @@ def test_salesperson_cannot_delete(alice, three):
 
 
 def live_totals(stage_ids):
-    from django.db.models import Count, Q, Sum
+    from django.db.models import Count, Sum
 
     rows = (
         Deal.objects.filter(stage_id__in=stage_ids, status="open")
         .values("stage_id", "currency")
-        .annotate(
-            n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=Q(needs_attention=True))
-        )
+        .annotate(n=Count("pk"), total=Sum("value"), flagged=Count("pk", filter=has_open_flag()))
     )
     return {(r["stage_id"], r["currency"]): (r["n"], r["total"], r["flagged"]) for r in rows}
 

@@ -51,11 +51,13 @@ def test_a_flag_scan_killed_at_its_last_step_then_run_again_flags_each_deal_once
     once = _flags_state()
     services.flags_scan(now=now)
     assert _flags_state() == once
-    # every deal is flagged once per kind, notified once, and the columns count them all
+    # every deal is flagged once per kind, its owner told once in one summary, and the
+    # columns count them all
     assert not (
         Flag.objects.values("deal_id", "kind").annotate(n=Count("pk")).filter(n__gt=1).exists()
     )
-    assert once[1] == len(once[0])
+    assert once[1] == 1
+    assert Notification.objects.get().details["deals"] == 6
     assert sum(attention for _, _, attention in once[2]) == 6
 
 

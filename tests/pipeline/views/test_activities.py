@@ -123,7 +123,6 @@ def test_planning_from_the_deal_page_with_htmx_reloads_the_deal(client, alice, d
 
 def test_planning_resolves_the_no_next_step_flag_at_once(client, alice, deal):
     Flag.objects.create(deal=deal, kind=FlagKind.NO_NEXT_STEP)
-    Deal.objects.filter(pk=deal.pk).update(needs_attention=True)
     client.force_login(alice)
     client.post(reverse("activity-create", args=[deal.pk]), new_step())
     assert not Flag.objects.filter(deal=deal, resolved_at__isnull=True).exists()

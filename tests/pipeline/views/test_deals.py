@@ -232,7 +232,7 @@ def test_a_stale_cards_drop_resolves_its_flag_in_one_more_query(
     from pipeline.services import stage_totals_rebuild
 
     long_ago = timezone.now() - timedelta(days=60)
-    Deal.objects.filter(pk=deal.pk).update(rots_at=long_ago, needs_attention=True)
+    Deal.objects.filter(pk=deal.pk).update(rots_at=long_ago)
     stale = Flag.objects.create(deal=deal, kind=FlagKind.STALE, raised_at=long_ago)
     missing = Flag.objects.create(deal=deal, kind=FlagKind.NO_NEXT_STEP, raised_at=long_ago)
     stage_totals_rebuild()
