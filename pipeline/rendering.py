@@ -4,6 +4,7 @@ Django templates cost per card)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from django.template.loader import get_template
@@ -39,10 +40,25 @@ def _card_texts() -> dict[str, str]:
     }
 
 
+def _once_per_value(format_value: Callable[..., str]) -> Callable[..., str]:
+    """`format_value` remembering its answers for one render: a board's cards repeat the same
+    amounts and dates many times over."""
+    seen: dict[tuple, str] = {}
+
+    def formatted(*args) -> str:
+        text = seen.get(args)
+        if text is None:
+            text = seen[args] = format_value(*args)
+        return text
+
+    return formatted
+
+
 def cards_html(request, cards) -> SafeString:
     template = get_template("pipeline/cards.jinja", using="jinja2")
     months = {number: str(name).title() for number, name in MONTHS_3.items()}
 
+    @_once_per_value
     def short(value: date | datetime) -> str:
         """'3 Nov': a date, or a moment as its date in the organisation's time zone."""
         if isinstance(value, datetime):
@@ -52,7 +68,8 @@ def cards_html(request, cards) -> SafeString:
     html = template.render(
         {
             "cards": cards,
-            "money": money_formatter(),  # the locale's separators looked up once
+            # The locale's separators looked up once, each distinct amount formatted once.
+            "money": _once_per_value(money_formatter()),
             "months": months,
             "short": short,
             "t": _card_texts(),

@@ -187,6 +187,19 @@
     put(".card-step:not(.is-missing) .card-step-edit", "title", same(t.titleChange));
     put(".card-step-done", "title", same(t.titleDone));
     put(".card-step-done", "aria-label", same(t.titleDone));
+    // The Won and Lost chips every card shows on hover (and always on a phone).
+    root.querySelectorAll(".card-meta").forEach(function (meta) {
+      if (meta.querySelector(".card-actions")) return;
+      var actions = document.createElement("div");
+      actions.className = "card-actions";
+      [["chip chip-won", t.titleWon], ["chip chip-lost", t.titleLost]].forEach(function (c) {
+        var button = document.createElement("button");
+        button.className = c[0];
+        button.textContent = c[1];
+        actions.appendChild(button);
+      });
+      meta.appendChild(actions);
+    });
   }
 
   document.addEventListener("click", onCardButton);
