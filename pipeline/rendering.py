@@ -41,8 +41,8 @@ def _card_texts() -> dict[str, str]:
 
 
 def _once_per_value(format_value: Callable[..., str]) -> Callable[..., str]:
-    """`format_value` remembering its answers for one render: a board's cards repeat the same
-    amounts and dates many times over."""
+    """`format_value` remembering its answers for one request: a board's cards repeat the
+    same amounts and dates many times over."""
     seen: dict[tuple, str] = {}
 
     def formatted(*args) -> str:
@@ -54,8 +54,9 @@ def _once_per_value(format_value: Callable[..., str]) -> Callable[..., str]:
     return formatted
 
 
-def cards_html(request, cards) -> SafeString:
-    template = get_template("pipeline/cards.jinja", using="jinja2")
+def _cards_shared() -> dict:
+    """What every card of a request shares: texts, paths, month names, and the formatters
+    (each distinct amount and date formatted once for all the request's columns)."""
     months = {number: str(name).title() for number, name in MONTHS_3.items()}
 
     @_once_per_value
@@ -65,26 +66,30 @@ def cards_html(request, cards) -> SafeString:
             value = timezone.localdate(value)
         return f"{value.day} {months[value.month]}"
 
-    html = template.render(
-        {
-            "cards": cards,
-            # The locale's separators looked up once, each distinct amount formatted once.
-            "money": _once_per_value(money_formatter()),
-            "months": months,
-            "short": short,
-            "t": _card_texts(),
-            "deals_path": _deals_path(),
-            "activities_path": activities_path(),
-        },
-        request=request,
-    )
+    return {
+        # The locale's separators looked up once.
+        "money": _once_per_value(money_formatter()),
+        "months": months,
+        "short": short,
+        "t": _card_texts(),
+        "deals_path": _deals_path(),
+        "activities_path": activities_path(),
+    }
+
+
+def cards_html(request, cards, *, shared: dict | None = None) -> SafeString:
+    """The cards' HTML; `shared` (from `_cards_shared`) when the request renders several
+    lists of cards (the board's columns)."""
+    template = get_template("pipeline/cards.jinja", using="jinja2")
+    html = template.render({**(shared or _cards_shared()), "cards": cards}, request=request)
     # Jinja2 runs with autoescape on: every value in `html` is already escaped.
     return mark_safe(html)
 
 
 def attach_cards_html(request, columns) -> None:
+    shared = _cards_shared()
     for column in columns:
-        column.cards_html = cards_html(request, column.cards)
+        column.cards_html = cards_html(request, column.cards, shared=shared)
 
 
 def attach_headers_html(request, pipeline, columns, *, oob: bool = False) -> None:
