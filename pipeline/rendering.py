@@ -4,6 +4,8 @@ Django templates cost per card)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -36,28 +38,46 @@ def _card_texts() -> dict[str, str]:
     }
 
 
-def cards_html(request, cards) -> SafeString:
+def _once_per_value(format_value: Callable[..., str]) -> Callable[..., str]:
+    """`format_value` remembering its answers for one request: a board's cards repeat the
+    same amounts and dates many times over."""
+    seen: dict[tuple, str] = {}
+
+    def formatted(*args) -> str:
+        text = seen.get(args)
+        if text is None:
+            text = seen[args] = format_value(*args)
+        return text
+
+    return formatted
+
+
+def _cards_shared() -> dict:
+    """What every card of a request shares: texts, paths, and the formatters (the language's
+    amount and date shapes looked up once, CLDR: "12.500 kr.", "3. nov." in Danish; each
+    distinct amount and date formatted once for all the request's columns)."""
+    return {
+        "money": _once_per_value(money_formatter()),
+        "short": _once_per_value(day_month_formatter()),
+        "t": _card_texts(),
+        "deals_path": _deals_path(),
+        "activities_path": activities_path(),
+    }
+
+
+def cards_html(request, cards, *, shared: dict | None = None) -> SafeString:
+    """The cards' HTML; `shared` (from `_cards_shared`) when the request renders several
+    lists of cards (the board's columns)."""
     template = get_template("pipeline/cards.jinja", using="jinja2")
-    html = template.render(
-        {
-            "cards": cards,
-            # The language's amount and date shapes looked up once per render (CLDR):
-            # "12.500 kr.", "3. nov." in Danish; a date as its organisation-zone day.
-            "money": money_formatter(),
-            "short": day_month_formatter(),
-            "t": _card_texts(),
-            "deals_path": _deals_path(),
-            "activities_path": activities_path(),
-        },
-        request=request,
-    )
+    html = template.render({**(shared or _cards_shared()), "cards": cards}, request=request)
     # Jinja2 runs with autoescape on: every value in `html` is already escaped.
     return mark_safe(html)
 
 
 def attach_cards_html(request, columns) -> None:
+    shared = _cards_shared()
     for column in columns:
-        column.cards_html = cards_html(request, column.cards)
+        column.cards_html = cards_html(request, column.cards, shared=shared)
 
 
 def attach_headers_html(request, pipeline, columns, *, oob: bool = False) -> None:

@@ -5,6 +5,8 @@ snapshot timed against PostgreSQL through gunicorn, beside their targets
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,14 +54,31 @@ BOARD_BYTES_PER_CARD_MAX = 1024
 THROUGHPUT_CLIENTS = 8
 
 
-# Of the move's MAX_QUERIES, kept for the follow-up routines entering a stage will run.
-MOVE_QUERIES_RESERVED = 2
-
-
 SNAPSHOT_TARGET_S = 20.0
 
 
 SNAPSHOT_TARGET_AT = 1_000_000
+
+
+# Each size's board and drag are timed this many times (with their floors right after);
+# the report gives the median round (docs/performance.md: the machines are shared and noisy).
+ROUNDS = 3
+
+
+def _load() -> str:
+    """The machine's load averages (1, 5 and 15 minutes) while a round ran."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _median_round(rounds: list[dict]) -> dict | None:
+    """The median of each figure over the rounds (the load as the middle round's)."""
+    if not rounds:
+        return None
+    middle = dict(rounds[len(rounds) // 2])
+    for key, value in rounds[0].items():
+        if isinstance(value, int | float):
+            middle[key] = round(statistics.median(r[key] for r in rounds), 3)
+    return middle
 
 
 def _board_target(size: int) -> float:
@@ -165,7 +184,9 @@ class Bench:
         self.stdout.write(f"Measuring seed_demo's board plus {size} open deals ...")
         errors: list[str] = []
 
-        # Board over HTTP.
+        # Board over HTTP, in rounds: each round times the page, then its floor (the page's
+        # own statements replayed bare) right after, so a busy machine weighs on both alike;
+        # the report gives the median of the rounds.
         html_bytes = cards = 0
         for _ in range(WARMUP_REQUESTS):
             status, body = http.request("GET", board_path)
@@ -173,21 +194,36 @@ class Bench:
             if status != 200:
                 errors.append(f"board warm-up: {status}\n{first_lines(body)}")
                 break
-        board_times = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            status, body = http.request("GET", board_path)
-            board_times.append((time.perf_counter() - started) * 1000)
-            if status != 200:
-                errors.append(f"board: {status}\n{first_lines(body)}")
+        statements = bench_board.page_statements(fixture.user, board_path)
+        queries, query_sql = len(statements), [sql for sql, _params in statements]
+        cards_statement = [bench_board.cards_statement(statements)]
+        board_rounds = []
+        for _ in range(ROUNDS):
+            times = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                status, body = http.request("GET", board_path)
+                times.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    errors.append(f"board: {status}\n{first_lines(body)}")
+                    break
+            if not times:
                 break
+            summary = timing_summary(times)
+            floor = bench_board.floor_ms(cards_statement)
+            every = bench_board.floor_ms(statements)
+            board_rounds.append(
+                {
+                    **summary,
+                    "floor_ms": floor,
+                    "all_statements_ms": every,
+                    "floor_ratio": round(summary["p50"] / floor, 2),
+                    "p95_ratio": round(summary["p95"] / summary["p50"], 2),
+                    "load": _load(),
+                }
+            )
 
         english, danish = self._measure_languages(http, board_path, requests, errors)
-
-        queries, query_sql = bench_server.count_queries(
-            fixture.user, board_path, err=self.stderr.write
-        )
-        floor = bench_board.board_floor_ms(fixture)
         shares = bench_board.time_shares(fixture.user, board_path)
 
         # Moves over HTTP: one of sven's deals alternates between the first two stages, dropped
@@ -241,7 +277,7 @@ class Bench:
             status, data = http.request("POST", move_path, body=body, headers=headers)
             return status, data, (time.perf_counter() - started) * 1000
 
-        move_times = []
+        move_rounds = []
         move_bytes = 0
         for _ in range(4):  # even: the deal ends where it started
             status, data, _elapsed = move()
@@ -249,12 +285,28 @@ class Bench:
                 errors.append(f"move warm-up: {status}\n{first_lines(data)}")
                 break
         if not any(e.startswith("move warm-up") for e in errors):
-            for _ in range(requests):
-                status, data, elapsed = move()
-                move_times.append(elapsed)
-                move_bytes = len(data)
-                if status != 200:
-                    errors.append(f"move: {status}\n{first_lines(data)}")
+            for _ in range(ROUNDS):
+                times = []
+                for _ in range(requests):
+                    status, data, elapsed = move()
+                    times.append(elapsed)
+                    move_bytes = len(data)
+                    if status != 200:
+                        errors.append(f"move: {status}\n{first_lines(data)}")
+                        break
+                if not times:
+                    break
+                summary = timing_summary(times)
+                update = bench_board.bare_update_ms(deal_id)
+                move_rounds.append(
+                    {
+                        **summary,
+                        "bare_update_ms": update,
+                        "update_ratio": round(summary["p50"] / update, 1),
+                        "load": _load(),
+                    }
+                )
+                if len(times) < requests:
                     break
         if Deal.objects.filter(pk=deal_id).values_list("stage_id", flat=True).get() != first.pk:
             status, data, _elapsed = move()  # put it back, so the columns keep their sizes
@@ -267,7 +319,6 @@ class Bench:
         if move_status != 200:
             errors.append(f"in-process move: {move_status}")
         status, data, _elapsed = move()
-        bare_update = bench_board.bare_update_ms(deal_id)
 
         self.stdout.write(f"  {THROUGHPUT_CLIENTS} clients on the board ...")
         concurrent = bench_board.throughput(
@@ -280,22 +331,25 @@ class Bench:
 
         for error in errors:
             self.stderr.write(f"  ERROR at {size}: {error}")
-        board = timing_summary(board_times) if board_times else None
-        moves = timing_summary(move_times) if move_times else None
+        board = _median_round(board_rounds)
+        moves = _median_round(move_rounds)
         result = {
             "open_deals": size,
             "open_deals_in_pipeline": Deal.objects.filter(
                 pipeline=fixture.pipeline, status=DealStatus.OPEN
             ).count(),
+            "rounds": len(board_rounds),
             "board_ms": board,
+            "board_rounds": board_rounds,
             "board_html_kb": round(html_bytes / 1024, 1),
             "cards": cards,
             "bytes_per_card": round(html_bytes / cards) if cards else None,
             "queries": queries,
             "query_sql": query_sql,
-            "floor_ms": floor,
-            "floor_ratio": round(board["p50"] / floor, 2) if board and floor else None,
-            "p95_ratio": round(board["p95"] / board["p50"], 2) if board else None,
+            "floor_ms": board["floor_ms"] if board else None,
+            "all_statements_ms": board["all_statements_ms"] if board else None,
+            "floor_ratio": board["floor_ratio"] if board else None,
+            "p95_ratio": board["p95_ratio"] if board else None,
             "board_english_ms": english,
             "board_danish_ms": danish,
             "danish_ratio": round(danish["p50"] / english["p50"], 3)
@@ -303,11 +357,12 @@ class Bench:
             else None,
             "time_shares": shares,
             "move_ms": moves,
+            "move_rounds": move_rounds,
             "move_html_kb": round(move_bytes / 1024, 1),
             "move_queries": move_queries,
             "move_query_sql": move_sql,
-            "bare_update_ms": bare_update,
-            "move_update_ratio": round(moves["p50"] / bare_update, 1) if moves else None,
+            "bare_update_ms": moves["bare_update_ms"] if moves else None,
+            "move_update_ratio": moves["update_ratio"] if moves else None,
             "throughput": concurrent,
             "requests": requests,
             "errors": errors,
@@ -431,9 +486,10 @@ class Bench:
                 "pass": move is not None and move < MOVE_P50_TARGET_MS,
             },
             "move_queries": {
-                # Two are kept for the follow-up routines a move will run (docs/performance.md).
-                "target": f"<= {MAX_QUERIES - MOVE_QUERIES_RESERVED} (+{MOVE_QUERIES_RESERVED})",
-                "pass": result["move_queries"] <= MAX_QUERIES - MOVE_QUERIES_RESERVED,
+                # The bench's drop enters a stage with a follow-up routine: the two queries kept
+                # for routines (docs/performance.md) are spent, so the whole ceiling applies.
+                "target": f"<= {MAX_QUERIES} (routines included)",
+                "pass": result["move_queries"] <= MAX_QUERIES,
             },
             "danish_vs_english": {
                 "target": f"<= {DANISH_RATIO_MAX:g}x",
@@ -460,8 +516,9 @@ class Bench:
 
         lines = [
             "",
-            f"Board and drag ({requests} timed requests each, gunicorn 2 sync workers; "
-            "seed_demo's board as sven, plus the open deals named):",
+            f"Board and drag ({ROUNDS} rounds of {requests} timed requests each, the median "
+            "round shown; gunicorn 2 sync workers; seed_demo's board as sven, plus the open "
+            "deals named):",
         ]
         for r in results:
             misses = [name for name, v in r["targets"].items() if not v["pass"]]
@@ -475,8 +532,9 @@ class Bench:
                 f"    board  p50 {ms(r['board_ms'], 'p50')}, p95 {ms(r['board_ms'], 'p95')} "
                 f"(p95/p50 {r['p95_ratio']}x), {r['queries']} queries, {r['cards']} cards, "
                 f"{r['board_html_kb']:.1f} KB, {r['bytes_per_card']} bytes per card",
-                f"    floor  the page's bare SQL {r['floor_ms']:.2f} ms: board / floor "
-                f"{r['floor_ratio']}x",
+                f"    floor  the page's cards statement replayed bare {r['floor_ms']:.2f} ms: "
+                f"board / floor {r['floor_ratio']}x (all {r['queries']} of its statements "
+                f"{r['all_statements_ms']:.2f} ms)",
                 f"    i18n   the board in Danish p50 {ms(r['board_danish_ms'], 'p50')}, in "
                 f"English {ms(r['board_english_ms'], 'p50')} (in turns): Danish / English "
                 f"{r['danish_ratio']}x",
@@ -485,6 +543,18 @@ class Bench:
                 f"    drag   p50 {ms(r['move_ms'], 'p50')}, p95 {ms(r['move_ms'], 'p95')}, "
                 f"{r['move_queries']} queries, {r['move_html_kb']:.1f} KB; bare UPDATE "
                 f"{r['bare_update_ms']:.2f} ms: drag / UPDATE {r['move_update_ratio']}x",
+                "    rounds board p50 / floor: "
+                + ", ".join(
+                    f"{x['p50']:.1f} / {x['floor_ms']:.2f} ms = {x['floor_ratio']}x "
+                    f"(load {x['load']})"
+                    for x in r["board_rounds"]
+                ),
+                "    rounds drag p50 / UPDATE: "
+                + ", ".join(
+                    f"{x['p50']:.1f} / {x['bare_update_ms']:.2f} ms = {x['update_ratio']}x "
+                    f"(load {x['load']})"
+                    for x in r["move_rounds"]
+                ),
                 f"    load   {put['clients']} clients on the board: {put['per_second']} req/s, "
                 f"p50 {ms(put['ms'], 'p50')}, p95 {ms(put['ms'], 'p95')}, "
                 f"{put['failures']} not 200",
@@ -495,7 +565,7 @@ class Bench:
             f"100k, within {BOARD_FLOOR_RATIO_MAX:g}x its SQL floor, p95 < "
             f"{BOARD_P95_RATIO_MAX:g}x p50, at most {MAX_QUERIES} queries, under "
             f"{BOARD_BYTES_PER_CARD_MAX} bytes per card; drag p50 < {MOVE_P50_TARGET_MS:g} ms "
-            f"and at most {MAX_QUERIES} queries with {MOVE_QUERIES_RESERVED} kept for routines.",
+            f"and at most {MAX_QUERIES} queries, the stage's follow-up routine included.",
         ]
         for r in results:
             t = r["targets"]

@@ -1,6 +1,6 @@
 """What `manage.py bench` measures of the board and the drag besides their times over HTTP
 (crm/devtools/bench.py): the floors they are judged against, measured in the same run (the
-page's bare SQL as one statement, a bare single-row UPDATE), where a page's time goes (SQL,
+page's own cards statement replayed bare, a bare single-row UPDATE), where a page's time goes (SQL,
 Python, templates), the drag's queries, and the board's throughput under concurrent clients.
 """
 
@@ -20,28 +20,7 @@ from django.template.backends.jinja2 import Template as JinjaTemplate
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from crm.devtools.bench_fixtures import BenchFixture
 from crm.devtools.bench_http import HttpSession, timing_summary
-
-# The page's bare SQL: the cards the board shows (the first page of every column, in order,
-# with their company and owner) in one statement, the floor no board page can beat.
-BOARD_FLOOR_SQL = """
-SELECT d.id, d.title, d.value, d.currency, d.expected_close_date, d.version, d.position,
-       d.next_step_subject, d.next_step_due, d.last_movement_at, d.rots_at,
-       d.stage_entered_at,
-       EXISTS (SELECT 1 FROM pipeline_flag f WHERE f.deal_id = d.id AND f.resolved_at IS NULL),
-       c.name, c.tier, o.first_name, o.last_name
-FROM pipeline_stage s
-CROSS JOIN LATERAL (
-    SELECT * FROM pipeline_deal d
-    WHERE d.stage_id = s.id AND d.status = 'open'
-    ORDER BY d.position, d.id LIMIT %(page)s
-) AS d
-LEFT JOIN crm_company c ON c.id = d.company_id
-LEFT JOIN accounts_user o ON o.id = d.owner_id
-WHERE s.pipeline_id = %(pipeline)s AND NOT s.is_archived
-ORDER BY s.position, s.id, d.position, d.id
-"""
 
 
 def _p50_of(run: Callable[[], object], repeat: int) -> float:
@@ -54,14 +33,42 @@ def _p50_of(run: Callable[[], object], repeat: int) -> float:
     return round(statistics.median(times), 3)
 
 
-def board_floor_ms(fixture: BenchFixture, *, repeat: int = 50) -> float:
-    """p50 of the page's bare SQL (BOARD_FLOOR_SQL) from this process: round trip included."""
-    params = {"page": settings.BOARD_PAGE_SIZE, "pipeline": fixture.pipeline.pk}
+def page_statements(user, path: str) -> list[tuple[str, tuple]]:
+    """The SQL statements an in-process GET of `path` runs, as (sql, params), in order: the
+    page's own queries, to be replayed bare (`floor_ms`)."""
+    statements: list[tuple[str, tuple]] = []
+
+    def keep(execute, sql, params, many, context):
+        statements.append((sql, tuple(params or ())))
+        return execute(sql, params, many, context)
+
+    with _bench_client(user) as client:
+        client.get(path)  # warm: templates, the exchange rates a process reads once a minute
+        with connection.execute_wrapper(keep):
+            response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}")
+    return statements
+
+
+# The statement that reads the board's cards (pipeline.selectors.board: a LATERAL join over
+# the stage ids on PostgreSQL): the page's floor.
+CARDS_STATEMENT_MARK = "board_stage"
+
+
+def cards_statement(statements: list[tuple[str, tuple]]) -> tuple[str, tuple]:
+    return next(s for s in statements if CARDS_STATEMENT_MARK in s[0])
+
+
+def floor_ms(statements: list[tuple[str, tuple]], *, repeat: int = 50) -> float:
+    """p50 of running `statements` bare, one after the other, from this process (round trips
+    included): exactly the SQL the page sends, with nothing of Django around it."""
 
     def run():
         with connection.cursor() as cursor:
-            cursor.execute(BOARD_FLOOR_SQL, params)
-            return cursor.fetchall()
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                cursor.fetchall()
 
     return _p50_of(run, repeat)
 

@@ -49,6 +49,7 @@ from pipeline.selectors.board import (  # noqa: F401
     column_cards,
     default_pipeline_for_user,
     paused_deals_for_pipeline,
+    pipeline_and_switcher_for_user,
     pipeline_get_for_user,
     pipelines_for_user,
     pipelines_with_stages_for_user,

@@ -10,7 +10,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -72,6 +82,21 @@ def pipeline_get_for_user(*, user: User, pk: int) -> Pipeline:
 
 def pipelines_for_user(*, user: User) -> QuerySet[Pipeline]:
     return Pipeline.objects.visible_to(user).active().select_related("team")
+
+
+def pipeline_and_switcher_for_user(*, user: User, pk: int) -> tuple[Pipeline, list[Pipeline]]:
+    """The board's pipeline (404 as `pipeline_get_for_user`) and the switcher's pipelines
+    (`pipelines_for_user`, in order), read in one query: the visible pipelines that are active
+    or this one."""
+    rows = list(
+        Pipeline.objects.visible_to(user)
+        .filter(Q(is_archived=False) | Q(pk=pk))
+        .select_related("team")
+    )
+    pipeline = next((p for p in rows if p.pk == pk), None)
+    if pipeline is None:
+        raise Http404
+    return pipeline, [p for p in rows if not p.is_archived]
 
 
 def _stages_in_order() -> Prefetch:
@@ -243,17 +268,23 @@ def stage_totals(
     return totals
 
 
-def _flag_since(kind: str) -> Subquery:
-    return Subquery(
-        Flag.objects.filter(deal_id=OuterRef("pk"), kind=kind, resolved_at__isnull=True).values(
-            "raised_at"
-        )[:1]
-    )
+# Since when a deal's open flag of one kind has been up (the newest such flag, by Flag's
+# ordering), as SQL on the outer query's deal row: the board's cards and the drag's lock read
+# it per deal, and three nested querysets cost more Python to build on every drag than the
+# subqueries take in the database (docs/performance.md).
+_FLAG_SINCE_SQL = f"""(SELECT flag_since.raised_at FROM {Flag._meta.db_table} flag_since
+WHERE flag_since.deal_id = {Deal._meta.db_table}.id AND flag_since.kind = %s
+AND flag_since.resolved_at IS NULL ORDER BY flag_since.raised_at DESC, flag_since.id LIMIT 1)"""
 
 
-def card_flag_annotations() -> dict[str, Subquery]:
+def _flag_since(kind: str) -> RawSQL:
+    return RawSQL(_FLAG_SINCE_SQL, (kind,), output_field=DateTimeField())
+
+
+def card_flag_annotations() -> dict[str, RawSQL]:
     """Since when each open flag of a deal has been up, for its card (and for the move, which
-    reads them with its lock to resolve what the move fixed)."""
+    reads them with its lock to resolve what the move fixed). For a query whose deal table is
+    not aliased (the board's and the move's)."""
     return {name: _flag_since(kind) for kind, name in FLAG_SINCE.items()}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, Exists, OuterRef, Q, Value
+from django.db.models.expressions import RawSQL
 
 from pipeline.models import Deal, DealCriterionCheck, ExitCriterion, Stage
 
@@ -47,19 +48,54 @@ def criteria_for_move(*, deal: Deal, from_stage: Stage, to_stage: Stage) -> list
     )
 
 
-def criteria_unmet_exists(*, deal_id: int, from_stage: Stage, to_stage: Stage):
+def criteria_unmet_exists(
+    *, deal_id: int, from_stage: Stage, to_stage: Stage, ticked: tuple[int, ...] = ()
+):
     """An expression, for the move's lock query: does a stage this move leaves have a required
-    criterion the deal has not recorded? (False for a move that is not forward.) The rule
-    and its message are `pipeline.services.criteria.criteria_apply_to_move`'s; this only
-    lets the usual drop skip a query when nothing is missing."""
+    criterion the deal has neither recorded nor `ticked` now? (False for a move that is not
+    forward.) The rule and its message are `pipeline.services.criteria.criteria_apply_to_move`'s;
+    this only lets the usual drop skip its queries when nothing is missing.
+
+    Written as SQL with parameters rather than built from querysets: the drag runs it on
+    every drop, and building the nested querysets cost more Python than the statement takes
+    in the database (docs/performance.md). The stages left are `_left_stages_q`'s."""
     if not is_forward(from_stage, to_stage):
         return Value(False, output_field=BooleanField())
-    recorded = DealCriterionCheck.objects.filter(deal_id=deal_id, criterion_id=OuterRef("pk"))
-    return Exists(
-        ExitCriterion.objects.filter(
-            _left_stages_q(from_stage, to_stage, prefix="stage__"), is_required=True
-        ).filter(~Exists(recorded))
+    sql, params = _left_criteria_sql(from_stage, to_stage)
+    sql += " AND unmet_c.is_required"
+    if ticked:
+        sql += f" AND unmet_c.id NOT IN ({', '.join(['%s'] * len(ticked))})"
+        params += list(ticked)
+    sql += (
+        f" AND NOT EXISTS (SELECT 1 FROM {DealCriterionCheck._meta.db_table} unmet_k"
+        " WHERE unmet_k.deal_id = %s AND unmet_k.criterion_id = unmet_c.id)"
     )
+    params.append(deal_id)
+    return RawSQL(f"EXISTS (SELECT 1 {sql})", params, output_field=BooleanField())
+
+
+def criteria_ticked_invalid(*, from_stage: Stage, to_stage: Stage, ticked: tuple[int, ...]):
+    """An expression, for the move's lock query: is a `ticked` id not a criterion of the
+    stages this move leaves? (`criteria_apply_to_move` refuses such a move.)"""
+    if not ticked:
+        return Value(False, output_field=BooleanField())
+    if not is_forward(from_stage, to_stage):
+        return Value(True, output_field=BooleanField())
+    sql, params = _left_criteria_sql(from_stage, to_stage)
+    sql += f" AND unmet_c.id IN ({', '.join(['%s'] * len(ticked))})"
+    params += list(ticked)
+    return RawSQL(f"(SELECT COUNT(*) {sql}) < %s", [*params, len(ticked)], BooleanField())
+
+
+def _left_criteria_sql(from_stage: Stage, to_stage: Stage) -> tuple[str, list]:
+    """FROM and WHERE of the criteria of the stages a forward move leaves (`unmet_c`)."""
+    fp, fk, tp, tk = from_stage.position, from_stage.pk, to_stage.position, to_stage.pk
+    sql = f"""FROM {ExitCriterion._meta.db_table} unmet_c
+INNER JOIN {Stage._meta.db_table} unmet_s ON unmet_s.id = unmet_c.stage_id
+WHERE unmet_s.pipeline_id = %s
+AND (unmet_s.position > %s OR (unmet_s.position = %s AND unmet_s.id >= %s))
+AND (unmet_s.position < %s OR (unmet_s.position = %s AND unmet_s.id < %s))"""
+    return sql, [from_stage.pipeline_id, fp, fp, fk, tp, tp, tk]
 
 
 def criterion_checks_for_deal(*, deal: Deal):

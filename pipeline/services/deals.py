@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,10 +43,10 @@ from pipeline.models import (
 )
 from pipeline.models.deals import has_open_flag
 from pipeline.selectors.board import card_flag_annotations, open_flag_since
-from pipeline.selectors.criteria import criteria_unmet_exists
+from pipeline.selectors.criteria import criteria_ticked_invalid, criteria_unmet_exists
 from pipeline.services.activities import NextStep, activity_create
 from pipeline.services.analytics import analytics_forget
-from pipeline.services.criteria import criteria_apply_to_move
+from pipeline.services.criteria import criteria_apply_to_move, criteria_record_ticked
 from pipeline.services.errors import DealRuleError
 from pipeline.services.flags import FlagSyncResult, flags_sync
 from pipeline.services.locks import (
@@ -59,7 +60,7 @@ from pipeline.services.locks import (
     _totals_leave,
     totals_add_many,
 )
-from pipeline.services.routines import routines_apply_on_entry
+from pipeline.services.routines import NEXT_STEP_FIELDS, routines_apply_on_entry
 
 POSITION_GAP = 1024
 
@@ -460,7 +461,12 @@ def deal_move(
     )
     # The stage's follow-up routines plan their activities first (nothing for a stage without
     # any), so a next step they give the deal counts in the flags below.
-    routines_apply_on_entry(deal=current, stage=stage, stage_change=entry, now=now)
+    step_before = current.next_step_id
+    routines_apply_on_entry(
+        deal=current, stage=stage, stage_change=entry, now=now, write_deal=False
+    )
+    if current.next_step_id != step_before:  # a routine planned an earlier next step
+        fields += NEXT_STEP_FIELDS
     # Entering a stage is movement: the flags that no longer hold (stale, and "no next step"
     # once a routine planned one) are resolved, as `flags_sync` would; needs_attention (an
     # open flag left) follows.
@@ -503,23 +509,21 @@ def _lock_deal_for_move(
     positions around the drop in the target column, and, for a forward move out of
     `from_stage` (the stage the caller saw the deal in), whether a required exit criterion of
     a stage it leaves is still unmet. Raises DealConflict for a stale `version`."""
-    column = _column(to_stage.pk, deal.pk).order_by()
-    reads = {"column_top": Subquery(column.order_by("position").values("position")[:1])}
+    target, pk = to_stage.pk, deal.pk
+    reads = {"column_top": RawSQL(_COLUMN_TOP_SQL, (target, pk))}
     if after_id:
-        anchor = Subquery(column.filter(pk=after_id).values("position")[:1])
-        reads["after_at"] = anchor
-        reads["after_next"] = Subquery(
-            column.filter(position__gt=anchor).order_by("position").values("position")[:1]
-        )
+        reads["after_at"] = RawSQL(_NEIGHBOUR_AT_SQL, (target, pk, after_id))
+        reads["after_next"] = RawSQL(_AFTER_NEXT_SQL, (target, pk, target, pk, after_id))
     if before_id:
-        anchor = Subquery(column.filter(pk=before_id).values("position")[:1])
-        reads["before_at"] = anchor
-        reads["before_previous"] = Subquery(
-            column.filter(position__lt=anchor).order_by("-position").values("position")[:1]
-        )
-    if from_stage is not None and from_stage.pk != to_stage.pk and not ticked:
+        reads["before_at"] = RawSQL(_NEIGHBOUR_AT_SQL, (target, pk, before_id))
+        reads["before_previous"] = RawSQL(_BEFORE_PREVIOUS_SQL, (target, pk, target, pk, before_id))
+    if from_stage is not None and from_stage.pk != to_stage.pk:
+        marks = tuple(sorted(set(ticked or ())))
         reads["criteria_unmet"] = criteria_unmet_exists(
-            deal_id=deal.pk, from_stage=from_stage, to_stage=to_stage
+            deal_id=deal.pk, from_stage=from_stage, to_stage=to_stage, ticked=marks
+        )
+        reads["criteria_invalid"] = criteria_ticked_invalid(
+            from_stage=from_stage, to_stage=to_stage, ticked=marks
         )
     current = (
         Deal.objects.select_for_update(no_key=True, of=("self",))
@@ -535,14 +539,41 @@ def _lock_deal_for_move(
     return current
 
 
+# The positions around a drop in the target column (its open deals but the moved one), read
+# with the deal's lock: SQL with parameters, as building these as nested querysets on every
+# drag cost more Python than the statement takes in the database (docs/performance.md).
+def _column_sql(alias: str) -> str:
+    return (
+        f"FROM {Deal._meta.db_table} {alias} WHERE {alias}.stage_id = %s "
+        f"AND {alias}.status = '{DealStatus.OPEN}' AND {alias}.id <> %s"
+    )
+
+
+_COLUMN_TOP_SQL = f"(SELECT col.position {_column_sql('col')} ORDER BY col.position LIMIT 1)"
+_NEIGHBOUR_AT_SQL = f"(SELECT col.position {_column_sql('col')} AND col.id = %s)"
+_AFTER_NEXT_SQL = (
+    f"(SELECT col.position {_column_sql('col')} AND col.position > "
+    f"(SELECT n.position {_column_sql('n')} AND n.id = %s) ORDER BY col.position LIMIT 1)"
+)
+_BEFORE_PREVIOUS_SQL = (
+    f"(SELECT col.position {_column_sql('col')} AND col.position < "
+    f"(SELECT n.position {_column_sql('n')} AND n.id = %s) ORDER BY col.position DESC LIMIT 1)"
+)
+
+
 def _criteria_for_move(acting_user, current: Deal, from_stage, stage, ticked) -> None:
-    """Exit criteria: answered by the lock's own read when nothing was ticked and the deal is
-    still where the caller saw it (the usual drop); else checked and recorded in full."""
+    """Exit criteria: answered by the lock's own reads when the deal is still where the caller
+    saw it, the ticked ids (if any) are criteria of the stages it leaves and nothing required
+    is missing (the usual drop, and the dialog's): the ticked ones are then recorded in one
+    statement. Anything else is checked in full, refused or recorded, by
+    `criteria_apply_to_move`, whose rules these reads mirror."""
     if (
-        not ticked
-        and current.checked_criteria_for == current.stage_id
+        current.checked_criteria_for == current.stage_id
         and not current.criteria_unmet
+        and not current.criteria_invalid
     ):
+        marks = tuple(sorted(set(ticked or ())))
+        criteria_record_ticked(acting_user=acting_user, deal=current, ticked=marks)
         return
     criteria_apply_to_move(
         acting_user=acting_user,

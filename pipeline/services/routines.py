@@ -19,7 +19,7 @@ Rules (docs/product.md, "Follow-up routines"):
 
 Cost: nothing for a stage without active routines (`Stage.has_routines`, on the locked row the
 move holds already); else one SELECT of its routines, one bulk INSERT and, if the next step
-changes, one UPDATE of the deal.
+changes, one UPDATE of the deal (none for a move, whose own UPDATE writes it).
 """
 
 from __future__ import annotations
@@ -49,14 +49,25 @@ def working_days_after(start: date, days: int) -> date:
     return day
 
 
+# The deal's copy of its next step, which a routine's activity may take over.
+NEXT_STEP_FIELDS = ("next_step", "next_step_subject", "next_step_due", "next_step_assignee")
+
+
 def routines_apply_on_entry(
-    *, deal: Deal, stage: Stage, stage_change: StageChange, now: datetime
+    *,
+    deal: Deal,
+    stage: Stage,
+    stage_change: StageChange,
+    now: datetime,
+    write_deal: bool = True,
 ) -> list[Activity]:
     """Plan the activities of `stage`'s active routines for `deal`, which has just entered it
     (`stage_change` is the entry's row, written in this transaction). Keeps the deal's next
-    step fields (in memory and in the row) pointing at its earliest open activity. Callers
-    hold the stage's and the deal's locks (so `stage.has_routines` is current) and refresh
-    the deal's flags afterwards. Returns the planned activities."""
+    step fields (in memory and in the row) pointing at its earliest open activity; with
+    `write_deal` False only in memory, for a caller that writes the deal next anyway (the
+    move: its UPDATE then carries NEXT_STEP_FIELDS too). Callers hold the stage's and the
+    deal's locks (so `stage.has_routines` is current) and refresh the deal's flags
+    afterwards. Returns the planned activities."""
     if not stage.has_routines:
         return []
     routines = list(
@@ -88,7 +99,6 @@ def routines_apply_on_entry(
         deal.next_step_subject = earliest.subject
         deal.next_step_due = earliest.due_date
         deal.next_step_assignee_id = earliest.assignee_id
-        deal.save(
-            update_fields=["next_step", "next_step_subject", "next_step_due", "next_step_assignee"]
-        )
+        if write_deal:
+            deal.save(update_fields=NEXT_STEP_FIELDS)
     return planned

@@ -46,7 +46,7 @@ def home(request):
 @login_required
 @require_GET
 def board(request, pk: int):
-    pipeline = selectors.pipeline_get_for_user(user=request.user, pk=pk)
+    pipeline, pipelines = selectors.pipeline_and_switcher_for_user(user=request.user, pk=pk)
     form = BoardFilterForm(request.GET, pipeline=pipeline)
     if not form.is_valid():
         return form_refusal(request, form)
@@ -56,7 +56,7 @@ def board(request, pk: int):
     attach_headers_html(request, pipeline, columns)
     context = {
         "pipeline": pipeline,
-        "pipelines": selectors.pipelines_for_user(user=request.user),
+        "pipelines": pipelines,
         "columns": columns,
         "filter_form": form,
         "filters": filters,

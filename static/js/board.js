@@ -196,6 +196,23 @@
     put(".card-step:not(.is-missing) .card-step-edit", "title", same(t.change));
     put(".card-step-done", "title", same(t.done));
     put(".card-step-done", "aria-label", same(t.done));
+    // The Won and Lost chips every card shows on hover (and always on a phone); their
+    // texts are said once on #board.
+    var boardEl = document.getElementById("board");
+    var won = boardEl ? boardEl.dataset.titleWon : "";
+    var lost = boardEl ? boardEl.dataset.titleLost : "";
+    root.querySelectorAll(".card-meta").forEach(function (meta) {
+      if (meta.querySelector(".card-actions")) return;
+      var actions = document.createElement("div");
+      actions.className = "card-actions";
+      [["chip chip-won", won], ["chip chip-lost", lost]].forEach(function (c) {
+        var button = document.createElement("button");
+        button.className = c[0];
+        button.textContent = c[1];
+        actions.appendChild(button);
+      });
+      meta.appendChild(actions);
+    });
   }
 
   document.addEventListener("click", onCardButton);

@@ -81,6 +81,42 @@ def test_ticked_required_criterion_lets_the_move_through_and_records_who_and_whe
     assert check.checked_at is not None
 
 
+def test_ticking_only_some_required_criteria_refuses_the_move_and_records_none(
+    alice, deal, stages_a, criteria
+):
+    """Skipping Qualified: "need" ticked, "decider" neither recorded nor ticked. The lock's
+    own reads must see the gap, so nothing is recorded, not even the ticked one."""
+    before = state(deal)
+    with pytest.raises(services.ExitCriteriaUnmet) as refused:
+        services.deal_move(
+            acting_user=alice,
+            deal=deal,
+            stage_id=stages_a[2].pk,
+            version=1,
+            criteria=[criteria["need"].pk, criteria["budget"].pk],
+        )
+    assert "Decision maker identified" in str(refused.value)
+    assert "Customer confirmed the need" not in str(refused.value)
+    assert state(deal) == before
+
+
+def test_ticking_every_criterion_when_skipping_records_each_once(alice, deal, stages_a, criteria):
+    ticked = [criteria["need"].pk, criteria["budget"].pk, criteria["decider"].pk]
+    services.deal_move(
+        acting_user=alice,
+        deal=deal,
+        stage_id=stages_a[2].pk,
+        version=1,
+        criteria=[*ticked, criteria["need"].pk],  # a repeated id counts once
+    )
+    deal.refresh_from_db()
+    assert deal.stage == stages_a[2]
+    checks = DealCriterionCheck.objects.filter(deal=deal).order_by("criterion_id")
+    assert [c.criterion_id for c in checks] == sorted(ticked)
+    assert {c.stage_id for c in checks} == {stages_a[0].pk, stages_a[1].pk}
+    assert all(c.checked_by == alice and c.checked_at is not None for c in checks)
+
+
 def test_advisory_criterion_may_stay_unticked(alice, deal, stages_a, criteria):
     criteria["need"].is_required = False
     criteria["need"].save()
@@ -326,7 +362,7 @@ def test_board_marks_the_columns_that_have_criteria_without_more_queries(
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
         html = client.get(url).content.decode()
-    assert len(queries) == 7
+    assert len(queries) == 6
     assert f'data-stage-id="{stages_a[0].pk}" data-exit-criteria="1"' in html
     assert f'data-stage-id="{stages_a[1].pk}" data-exit-criteria="1"' in html
     assert f'data-stage-id="{stages_a[2].pk}">' in html

@@ -223,6 +223,37 @@ def test_a_drop_loads_the_deal_once_in_a_fixed_number_of_queries(
     assert sum(DEAL_DOOR in sql for sql in queries) == 1
 
 
+def test_a_drop_ticking_exit_criteria_into_a_stage_with_a_routine_stays_under_twelve(
+    client, alice, deal, other, stages_a
+):
+    """The drag `make bench` times: from the exit criteria dialog (a required criterion ticked
+    there) into a stage whose follow-up routine plans the next step. On top of the plain
+    drop's nine: the ticked criterion recorded (its INSERT), the routines' SELECT and the
+    activity's INSERT; the deal's next step is written with the move. Twelve at most, session
+    and user included."""
+    from pipeline import services
+    from pipeline.models import Activity
+
+    criterion = ExitCriterion.objects.create(stage=stages_a[0], text="Budget", is_required=True)
+    services.routine_create(
+        acting_user=None, stage=stages_a[1], subject="Send a summary", kind="email", due_in_days=2
+    )
+    client.force_login(alice)
+    client.get(reverse("board", args=[deal.pipeline_id]))  # exchange rates: once a minute
+    data = {"stage": stages_a[1].pk, "version": deal.version, "after": other.pk, "loaded": 2}
+    data |= {"confirm": "1", "criteria": [criterion.pk]}
+    response, queries = posted(client, reverse("deal-move", args=[deal.pk]), data, **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == f"#deal-{deal.pk}"
+    moved = Deal.objects.get(pk=deal.pk)
+    assert moved.stage == stages_a[1] and moved.version == deal.version + 1
+    assert DealCriterionCheck.objects.filter(deal=deal, criterion=criterion).exists()
+    step = Activity.objects.get(deal=deal, subject="Send a summary")
+    assert moved.next_step_id == step.pk
+    assert len(queries) == 12, "\n".join(queries)
+    assert sum(DEAL_DOOR in sql for sql in queries) == 1
+
+
 def test_a_stale_cards_drop_resolves_its_flag_in_one_more_query(
     client, alice, deal, other, stages_a
 ):
