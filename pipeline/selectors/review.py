@@ -506,8 +506,11 @@ def _counts(deals: QuerySet[Deal], *, conditions: dict[str, Q], clock: ReviewClo
         f"COUNT(*) FILTER (WHERE {any_of})",
         f"COUNT(*) FILTER (WHERE d.{quote('is_reviewed')})",
     ]
+    # OFFSET 0 keeps PostgreSQL from pulling the inner query up and copying each condition
+    # back into every FILTER that names it.
+    fence = " OFFSET 0" if database.vendor == "postgresql" else ""
     with database.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM ({sql}) AS d", params)
+        cursor.execute(f"SELECT {', '.join(columns)} FROM ({sql}{fence}) AS d", params)
         row = cursor.fetchone()
     return dict(zip([*conditions, "total", "reviewed"], row, strict=True))
 
