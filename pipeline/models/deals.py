@@ -10,7 +10,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -295,13 +295,8 @@ class Deal(models.Model):
                 condition=Q(status="open"),
                 name="deal_open_close_date",
             ),
-            # The review's "no next step, or an overdue one": none first, then most overdue,
-            # so the section's first rows are the start of this index.
-            models.Index(
-                F("next_step_due").asc(nulls_first=True),
-                condition=Q(status="open"),
-                name="deal_open_next_due_none_first",
-            ),
+            # (The review's "no next step" section has an index of its own on PostgreSQL:
+            # migration 0020, NULLS FIRST, which SQLite's CREATE INDEX does not take.)
             models.Index(
                 fields=["paused_until"], condition=Q(status="paused"), name="deal_paused_until"
             ),
