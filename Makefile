@@ -87,6 +87,7 @@ bench: venv
 	createdb -h 127.0.0.1 -U postgres crm_bench 2>/dev/null || true
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench $(BENCH_ARGS)
+	$(PY) manage.py bench_reports $(BENCH_REPORTS_ARGS)
 	$(PY) manage.py bench_analytics $(BENCH_ANALYTICS_ARGS)
 	$(PY) manage.py bench_api $(BENCH_API_ARGS)
 	$(PY) manage.py bench_leadforms $(BENCH_LEADFORMS_ARGS)

@@ -116,6 +116,7 @@ class ReportsBench:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         log_path = json_path.with_name("gunicorn-reports.log")
         results: list[dict] = []
+        sizes = sorted(sizes, reverse=True)  # the largest first: `bench` leaves it built
         fixture = build_demo_board(sizes[0], log=self.stdout.write)
         users = {u.username: u for u in User.objects.filter(username__in=[MANAGER, SALESPERSON])}
         sessions = {name: bench_server.login_session(user) for name, user in users.items()}

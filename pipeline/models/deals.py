@@ -288,6 +288,9 @@ class Deal(models.Model):
             models.Index(
                 fields=["next_step_due"], condition=Q(status="open"), name="deal_open_next_due"
             ),
+            # Lists in id order (the API's deal list, its cursors): a pipeline's deals as a
+            # range of this index, not a walk of the primary key past every other team's.
+            models.Index(fields=["pipeline", "id"], name="deal_pipeline_id_order"),
             # The review's "closing soon / in weeks 3 and 4" sections: their first rows in
             # close-date order, read from the index instead of sorting the team's deals.
             models.Index(
