@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -380,49 +380,40 @@ def _owner_for(lead_form: LeadForm, team_id: int) -> User | None:
     return members.filter(pk=wanted).first() if wanted is not None else None
 
 
-def _host_match(host: str) -> Q:
-    """The company form fills the domain from the website: compared with or without "www.",
-    on the domain's case-insensitive index."""
-    return Q(domain__iexact=host) | Q(domain__iexact=f"www.{host}")
-
-
-def _company_match(team_id: int, *, hosts: list[str], name: str) -> Company | None:
-    """The team's company for a lead, in one query: the oldest whose web domain is the first
-    of `hosts` (the mail's business domain), else the second (the website's), else the
-    oldest whose folded name (`company_name_key`: case, punctuation, legal form) is the
-    lead's. Names are narrowed in SQL to those containing every word of the lead's (legal
-    forms left out), the first NAME_CANDIDATES of them folded here; a name spelled with other
-    accents than the stored one is not found (the duplicate check shows such pairs later)."""
-    hosts = [host for host in hosts if host]
-    key = company_name_key(name) if name else ""
-    if not hosts and not key:
+def _company_by_host(team_id: int, host: str) -> Company | None:
+    """The team's oldest company whose web domain is `host` (with or without "www."). The
+    company form fills the domain from the website, so the domain is what is compared, on
+    its case-insensitive index."""
+    if not host:
         return None
-    ranks = [When(_host_match(host), then=Value(rank)) for rank, host in enumerate(hosts)]
-    wanted = Q()
-    for host in hosts:
-        wanted |= _host_match(host)
-    if key:
-        words = [
-            word
-            for word in re.split(r"\W+", name)
-            if len(word) >= 2 and word.casefold() not in LEGAL_FORMS
-        ]
-        by_name = Q()
-        for word in words[:6]:
-            by_name &= Q(name__icontains=word)
-        wanted |= by_name
-    by_name_rank = len(hosts)
-    candidates = (
+    return (
         Company.objects.filter(team_id=team_id)
-        .filter(wanted)
-        .annotate(match_rank=Case(*ranks, default=Value(by_name_rank)) if ranks else Value(0))
-        .order_by("match_rank", "pk")[:NAME_CANDIDATES]
+        .filter(Q(domain__iexact=host) | Q(domain__iexact=f"www.{host}"))
+        .order_by("pk")
+        .first()
     )
-    for company in candidates:
-        if hosts and company.match_rank < by_name_rank:
-            return company
-        if key and company_name_key(company.name) == key:
-            return company
+
+
+def _company_by_name(team_id: int, name: str) -> Company | None:
+    """The team's oldest company whose folded name (`company_name_key`: case, punctuation,
+    legal form) is the lead's. Narrowed in SQL to names containing every word of the lead's
+    (legal forms left out), so a few rows are folded here; a name spelled with other accents
+    than the stored one is not found (the duplicate check shows such pairs later)."""
+    key = company_name_key(name)
+    if not key:
+        return None
+    words = [
+        word
+        for word in re.split(r"\W+", name)
+        if len(word) >= 2 and word.casefold() not in LEGAL_FORMS
+    ]
+    candidates = Company.objects.filter(team_id=team_id)
+    for word in words[:6]:
+        candidates = candidates.filter(name__icontains=word)
+    rows = candidates.order_by("pk").values_list("pk", "name")[:NAME_CANDIDATES]
+    for pk, other in rows:
+        if company_name_key(other) == key:
+            return Company.objects.get(pk=pk)
     return None
 
 
@@ -442,7 +433,11 @@ def _company_and_contact(
     domain = email_domain(lead.email)
     business_domain = "" if is_free_mail(domain) else domain
     website_host = web_host_key(lead.website)
-    company = _company_match(team_id, hosts=[business_domain, website_host], name=lead.company)
+    company = (
+        _company_by_host(team_id, business_domain)
+        or _company_by_host(team_id, website_host)
+        or (_company_by_name(team_id, lead.company) if lead.company else None)
+    )
     is_firm = True
     if company is None:
         name = lead.company or business_domain or website_host
