@@ -101,6 +101,7 @@ bench: venv compilemessages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench --skip-scan $(BENCH_ARGS)
 	$(PY) manage.py bench_scan $(BENCH_SCAN_ARGS)
+	$(PY) manage.py bench_reports $(BENCH_REPORTS_ARGS)
 	$(PY) manage.py bench_analytics $(BENCH_ANALYTICS_ARGS)
 	$(PY) manage.py bench_api $(BENCH_API_ARGS)
 	$(PY) manage.py bench_leadforms $(BENCH_LEADFORMS_ARGS)

@@ -265,3 +265,32 @@ class RedisCache(DjangoRedisCache):
 
     def decr(self, key, delta=1, version=None):
         return self.incr(key, -delta, version)
+
+    def count_windows(self, windows: list[tuple[str, int, int]]) -> list[int] | None:
+        """Rate-limit counters in one round trip (crm/web/ratelimit.py): for each (key,
+        limit, timeout) in order, one more, stopping after the first over its limit. None
+        when Redis is away or the cache is sharded over several servers: the caller then
+        counts with `add` and `incr`, which answer like an empty cache."""
+        if len(self._servers) != 1:
+            return None
+        keys = [self.make_and_validate_key(key) for key, _limit, _timeout in windows]
+        args = [value for _key, limit, timeout in windows for value in (limit, timeout)]
+
+        def call():
+            client = self._cache.get_client(keys[0], write=True)
+            return [int(n) for n in client.eval(_COUNT_WINDOWS, len(keys), *keys, *args)]
+
+        return self._guarded(call, None)
+
+
+# INCR each key (a new one gets its timeout) and stop after the first over its limit.
+_COUNT_WINDOWS = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  counts[i] = count
+  if count > tonumber(ARGV[2 * i - 1]) then break end
+end
+return counts
+"""

@@ -6,8 +6,8 @@ API accepts no session cookie, so a browser signed in to the CRM cannot be made 
 from another site: with no cookie there is nothing to forge, and the API needs no CSRF token
 (docs/decisions.md).
 
-Throttles count in the shared Django cache (a fixed window per token, `add` + `incr`, both
-atomic in Redis and in the local-memory cache): API_RATE_LIMIT per token, and
+Throttles are the fixed windows every public door uses (`crm/web/ratelimit.py`, in the
+shared cache): API_RATE_LIMIT per token, and
 API_AUTH_FAILURE_LIMIT per client address for requests with a token that is wrong, so
 guessing tokens is slow as well as hopeless.
 """
@@ -15,11 +15,8 @@ guessing tokens is slow as well as hopeless.
 from __future__ import annotations
 
 import threading
-import time
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.errors import HttpError, Throttled
@@ -30,38 +27,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import ApiToken
 from accounts.security import client_address, security_event
-
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
-_PERIODS |= {"h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """ "120/min" -> (120, 60): so many requests per so many seconds."""
-    try:
-        count, period = rate.split("/", 1)
-        return int(count), _PERIODS[period.strip().lower()]
-    except (ValueError, KeyError):
-        raise ImproperlyConfigured(
-            f"A rate looks like 120/min (per s, min, hour or day), not {rate!r}."
-        ) from None
-
-
-def window_count(key: str, rate: str, *, now: float | None = None) -> tuple[int, int, float]:
-    """Count one more request under `key` in the current window of `rate`. Returns the count
-    so far (this one included), the limit and the seconds until the window ends."""
-    limit, seconds = parse_rate(rate)
-    now = time.time() if now is None else now
-    window = int(now // seconds)
-    cache_key = f"api-throttle:{key}:{seconds}:{window}"
-    if cache.add(cache_key, 1, timeout=seconds + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr: this request opens the window
-            cache.add(cache_key, 1, timeout=seconds + 1)
-            count = 1
-    return count, limit, (window + 1) * seconds - now
+from crm.web.ratelimit import rate_hit
 
 
 class TokenRateThrottle(BaseThrottle):
@@ -77,9 +43,9 @@ class TokenRateThrottle(BaseThrottle):
         if not isinstance(token, ApiToken):
             return True
         # The digest, not the id: ids of a rolled-back test database come back, digests don't.
-        count, limit, remaining = window_count(f"token:{token.digest[:24]}", _rate())
-        self._state.wait = remaining
-        return count <= limit
+        check = rate_hit(f"api-token:{token.digest[:24]}", _rate())
+        self._state.wait = check.retry_after
+        return check.allowed
 
     def wait(self) -> float | None:
         return getattr(self._state, "wait", None)
@@ -115,9 +81,7 @@ class TokenAuth(HttpBearer):
 
 def _count_failure(request: HttpRequest) -> None:
     address = client_address(request) or "unknown"
-    count, limit, remaining = window_count(
-        f"auth-failure:{address}", settings.API_AUTH_FAILURE_LIMIT
-    )
-    security_event("api_token_refused", request=request, failures=count)
-    if count > limit:
-        raise Throttled(wait=max(1, int(remaining) + 1))
+    check = rate_hit(f"api-auth-failure:{address}", settings.API_AUTH_FAILURE_LIMIT)
+    security_event("api_token_refused", request=request, failures=check.count)
+    if not check.allowed:
+        raise Throttled(wait=check.retry_after)

@@ -30,6 +30,17 @@ class ReviewPageForm(forms.Form):
     team = forms.IntegerField(required=False, min_value=1, max_value=2**62)
 
 
+class ReviewSectionPageForm(ReviewPageForm):
+    """`?team=<id>&page=<n>`: one page of a section's rows (page 1 is the review's own)."""
+
+    page = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        error_messages={"invalid": _("The page must be a whole number.")},
+    )
+
+
 class SectionForm(forms.Form):
     """Which section a row sits in, so its re-rendered copy keeps its DOM id."""
 

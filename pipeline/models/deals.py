@@ -315,6 +315,18 @@ class Deal(models.Model):
             models.Index(
                 fields=["next_step_due"], condition=Q(status="open"), name="deal_open_next_due"
             ),
+            # Lists in id order (the API's deal list, its cursors): a pipeline's deals as a
+            # range of this index, not a walk of the primary key past every other team's.
+            models.Index(fields=["pipeline", "id"], name="deal_pipeline_id_order"),
+            # The review's "closing soon / in weeks 3 and 4" sections: their first rows in
+            # close-date order, read from the index instead of sorting the team's deals.
+            models.Index(
+                fields=["expected_close_date"],
+                condition=Q(status="open"),
+                name="deal_open_close_date",
+            ),
+            # (The review's "no next step" section has an index of its own on PostgreSQL:
+            # migration 0020, NULLS FIRST, which SQLite's CREATE INDEX does not take.)
             models.Index(
                 fields=["paused_until"], condition=Q(status="paused"), name="deal_paused_until"
             ),

@@ -161,6 +161,7 @@ from pipeline.selectors.review import (  # noqa: F401
     review_for_team,
     review_progress,
     review_row,
+    review_section_page,
     review_team_for_user,
     review_teams_for_user,
     team_stages,

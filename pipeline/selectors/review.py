@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     DecimalField,
     Exists,
     ExpressionWrapper,
@@ -361,12 +360,10 @@ SECTION_SORT = {
 }
 
 
-def review_for_team(*, user: User, team: Team, clock: ReviewClock) -> Review:
-    """The review page of one team, in six queries whatever the number of deals: the stages
-    (with pipelines), the last snapshot, its exchange rates (when there is one), one
-    aggregate for every count and the progress, the ids of each section's first rows (one
-    UNION ALL), and those rows with company, owner, stage, pipeline, next step assignee, lost
-    reason, review mark and snapshot line."""
+def _review_start(*, user: User, team: Team, clock: ReviewClock):
+    """The review without its sections yet, and what the sections are read from: the team's
+    visible deals valued at the snapshot's rates, each section's condition, the rates.
+    Queries: the stages (with pipelines), the last snapshot, its exchange rates."""
     stages = team_stages(team=team)
     run = last_snapshot(clock=clock)
     review = Review(
@@ -378,10 +375,31 @@ def review_for_team(*, user: User, team: Team, clock: ReviewClock) -> Review:
     )
     review.sections = {key: Section(key, [], 0) for key in SECTIONS}
     if not stages:
-        return review
+        return review, None, {}, None
     rates = snapshot_rates(run)
     deals = _at_snapshot_rates(_team_deals(user=user, stages=stages), rates)
-    conditions = _section_conditions(clock, run)
+    return review, deals, _section_conditions(clock, run), rates
+
+
+def _rows_by_id(wanted: set[int], *, user: User, review: Review, rates) -> dict[int, Deal]:
+    """The rows of `wanted` deals with everything a row shows (one query)."""
+    qs = _row_query(Deal.objects.filter(pk__in=wanted), clock=review.clock)
+    if review.run is not None:
+        qs = _with_snapshot(_at_snapshot_rates(qs, rates), review.run)
+    rows = {deal.pk: deal for deal in qs.order_by()}
+    _decorate(list(rows.values()), user=user, review=review)
+    return rows
+
+
+def review_for_team(*, user: User, team: Team, clock: ReviewClock) -> Review:
+    """The review page of one team, in six queries whatever the number of deals: the stages
+    (with pipelines), the last snapshot, its exchange rates (when there is one), one
+    aggregate for every count and the progress, the ids of each section's first rows (one
+    UNION ALL), and those rows with company, owner, stage, pipeline, next step assignee, lost
+    reason, review mark and snapshot line."""
+    review, deals, conditions, rates = _review_start(user=user, team=team, clock=clock)
+    if deals is None:
+        return review
     counts = _counts(deals, conditions=conditions, clock=clock)
     review.total, review.reviewed = counts["total"], counts["reviewed"]
     ids = _first_ids_per_section(
@@ -394,43 +412,107 @@ def review_for_team(*, user: User, team: Team, clock: ReviewClock) -> Review:
     wanted = {pk for section_ids in ids.values() for pk in section_ids}
     if not wanted:
         return review
-    qs = _row_query(Deal.objects.filter(pk__in=wanted), clock=clock)
-    if run is not None:
-        qs = _with_snapshot(_at_snapshot_rates(qs, rates), run)
-    rows = {deal.pk: deal for deal in qs.order_by()}
-    _decorate(list(rows.values()), user=user, review=review)
+    rows = _rows_by_id(wanted, user=user, review=review, rates=rates)
     for key, section_ids in ids.items():
         section_rows = sorted((rows[pk] for pk in section_ids if pk in rows), key=SECTION_SORT[key])
         review.sections[key] = Section(key, section_rows, counts[key])
     return review
 
 
+@dataclass
+class SectionPage:
+    """One page of a section's rows beyond the review's first page (`number` from 1)."""
+
+    review: Review
+    section: Section
+    number: int
+    pages: int
+    clamped: bool = False  # the page asked for was past the last one
+
+    @property
+    def next_number(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+    @property
+    def previous_number(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def shown_until(self) -> int:
+        """How many rows the section has shown up to the end of this page."""
+        return min(self.number * ROW_LIMIT, self.section.count)
+
+    @property
+    def more_after(self) -> int:
+        return max(self.section.count - self.shown_until, 0)
+
+
+def review_section_page(
+    *, user: User, team: Team, clock: ReviewClock, key: str, number: int
+) -> SectionPage:
+    """Page `number` of one section, ROW_LIMIT rows a page in the section's order (page 1
+    is what the review shows first). A page past the last is the last page (`clamped`).
+    Queries: stages, snapshot, rates, the section's count, the page's ids, its rows."""
+    review, deals, conditions, rates = _review_start(user=user, team=team, clock=clock)
+    empty = SectionPage(review, Section(key, [], 0), 1, 1, clamped=number > 1)
+    if deals is None or key not in conditions:
+        return empty
+    section_deals = deals.filter(conditions[key])
+    count = section_deals.count()
+    pages = max(1, -(-count // ROW_LIMIT))
+    page = min(number, pages)
+    offset = (page - 1) * ROW_LIMIT
+    ids = list(
+        section_deals.order_by(*SECTION_ORDER[key]).values_list("pk", flat=True)[
+            offset : offset + ROW_LIMIT
+        ]
+    )
+    rows = _rows_by_id(set(ids), user=user, review=review, rates=rates) if ids else {}
+    section_rows = sorted((rows[pk] for pk in ids if pk in rows), key=SECTION_SORT[key])
+    section = Section(key, section_rows, count)
+    review.sections[key] = section
+    return SectionPage(review, section, page, pages, clamped=number > pages)
+
+
 def _counts(deals: QuerySet[Deal], *, conditions: dict[str, Q], clock: ReviewClock) -> dict:
     """Every section's count, and the progress: of the distinct deals in any section or
     already reviewed this week (so fixing a deal doesn't shrink the meeting's total), how many
-    are reviewed. One aggregate."""
-    # Each condition as a boolean column of the inner query (where OuterRef resolves), then
-    # counted with FILTER.
+    are reviewed. One statement: an inner query reads each condition once per deal as a
+    boolean column (where OuterRef resolves), an outer one counts them with FILTER. (Counting
+    with the ORM's aggregate() inlined every condition once per FILTER that named it, so the
+    "changes" EXISTS subqueries were planned and compiled three times and the aggregate's
+    compile alone cost more than its SQL.)"""
+    names = {key: f"in_{key.replace('-', '_')}" for key in conditions}
     flags = {
-        f"in_{key.replace('-', '_')}": ExpressionWrapper(condition, output_field=BooleanField())
+        names[key]: ExpressionWrapper(condition, output_field=BooleanField())
         for key, condition in conditions.items()
     }
-    in_any = Q(is_reviewed=True)
-    for name in flags:
-        in_any |= Q(**{name: True})
     # The week's marks as a LEFT JOIN (one row per deal and week at most), not a subquery
     # per deal.
     this_week = FilteredRelation("reviews", condition=Q(reviews__week=clock.week))
     marked = ExpressionWrapper(Q(this_week__isnull=False), output_field=BooleanField())
-    deals = deals.annotate(this_week=this_week, is_reviewed=marked)
-    return deals.annotate(**flags).aggregate(
-        **{
-            key: Count("pk", filter=Q(**{f"in_{key.replace('-', '_')}": True}))
-            for key in conditions
-        },
-        total=Count("pk", filter=in_any),
-        reviewed=Count("pk", filter=Q(is_reviewed=True)),
+    inner = (
+        deals.annotate(this_week=this_week, is_reviewed=marked, **flags)
+        .order_by()
+        .values_list(*names.values(), "is_reviewed")
     )
+    sql, params = inner.query.sql_with_params()
+    database = connections[inner.db]
+    quote = database.ops.quote_name
+    # A NULL condition (no close date) counts as false, as FILTER (WHERE NULL) does.
+    any_of = " OR ".join(f"d.{quote(name)}" for name in [*names.values(), "is_reviewed"])
+    columns = [f"COUNT(*) FILTER (WHERE d.{quote(name)})" for name in names.values()]
+    columns += [
+        f"COUNT(*) FILTER (WHERE {any_of})",
+        f"COUNT(*) FILTER (WHERE d.{quote('is_reviewed')})",
+    ]
+    # OFFSET 0 keeps PostgreSQL from pulling the inner query up and copying each condition
+    # back into every FILTER that names it.
+    fence = " OFFSET 0" if database.vendor == "postgresql" else ""
+    with database.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM ({sql}{fence}) AS d", params)
+        row = cursor.fetchone()
+    return dict(zip([*conditions, "total", "reviewed"], row, strict=True))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ locks (the first stage, then the deal; docs/architecture.md, "Locks").
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -306,26 +308,76 @@ def _first_stage(pipeline_id: int) -> Stage | None:
     )
 
 
+# The form's row, updated and locked in one statement: counted, and the round robin's turn
+# moved on to the first chosen person after the last one (by id, wrapping round) who is still
+# active and in the form's team (none eligible: the turn stays). Concurrent submissions wait
+# for the row's lock; PostgreSQL then evaluates the SET's subquery again on the row as the
+# first one left it, so leads go strictly in turn. RETURNING gives the form as it is under
+# the lock.
+_CHOSEN_IDS = """
+    SELECT MIN(u.id) FROM accounts_user u
+    WHERE u.is_active
+        AND EXISTS (
+            SELECT 1 FROM pipeline_leadform_round_robin_users r
+            WHERE r.leadform_id = pipeline_leadform.id AND r.user_id = u.id)
+        AND EXISTS (
+            SELECT 1 FROM accounts_membership m
+            JOIN pipeline_pipeline p ON p.team_id = m.team_id
+            WHERE m.user_id = u.id AND p.id = pipeline_leadform.pipeline_id)
+"""
+_TAKE_TURN = f"""
+UPDATE pipeline_leadform SET
+    submission_count = submission_count + 1,
+    last_submission_at = %s,
+    round_robin_last_id = CASE WHEN owner_rule = %s THEN COALESCE(
+        ({_CHOSEN_IDS} AND u.id > COALESCE(pipeline_leadform.round_robin_last_id, 0)),
+        ({_CHOSEN_IDS}),
+        round_robin_last_id) ELSE round_robin_last_id END
+WHERE id = %s
+RETURNING is_active, pipeline_id, owner_rule, round_robin_last_id, fixed_owner_id, name,
+    next_step_subject, next_step_kind, next_step_days
+"""
+_FORM_COLUMNS = (
+    "is_active",
+    "pipeline_id",
+    "owner_rule",
+    "round_robin_last_id",
+    "fixed_owner_id",
+    "name",
+    "next_step_subject",
+    "next_step_kind",
+    "next_step_days",
+)
+
+
+def _take_turn(lead_form: LeadForm, now) -> LeadForm:
+    """Lock and count the form and move the round robin on (see _TAKE_TURN), in one
+    statement: the form with its settings as they are under the lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_TURN, [now, OwnerRule.ROUND_ROBIN, lead_form.pk])
+        row = cursor.fetchone()
+    if row is None:  # deleted meanwhile
+        raise LeadFormClosed(_("This form is not taking enquiries at the moment."))
+    current = copy.copy(lead_form)
+    for column, value in zip(_FORM_COLUMNS, row, strict=True):
+        setattr(current, column, value)
+    current.is_active = bool(current.is_active)
+    return current
+
+
 def _owner_for(lead_form: LeadForm, team_id: int) -> User | None:
-    """Who gets the lead. Called under the form row's lock: round robin takes the first chosen
-    person after the last one (by id, wrapping round), so concurrent leads go strictly in
-    turn. Sets `lead_form.round_robin_last`; the caller saves it."""
-    # A deactivated person or one who left the team is passed over. (One membership per
-    # user and team: the join repeats nobody.)
+    """Who gets the lead, one query: the round robin's turn (which `_take_turn` moved on under
+    the form's lock: when nobody chosen is eligible it stayed on someone who no longer is, so
+    the lead is unassigned) or the fixed person, if still active and in the team."""
     members = User.objects.filter(is_active=True, memberships__team_id=team_id)
     if lead_form.owner_rule == OwnerRule.FIXED:
-        if lead_form.fixed_owner_id is None:
-            return None
-        return members.filter(pk=lead_form.fixed_owner_id).first()
-    if lead_form.owner_rule != OwnerRule.ROUND_ROBIN:
+        wanted = lead_form.fixed_owner_id
+    elif lead_form.owner_rule == OwnerRule.ROUND_ROBIN:
+        wanted = lead_form.round_robin_last_id
+        members = members.filter(pk__in=lead_form.round_robin_users.values("pk"))
+    else:
         return None
-    chosen = list(members.filter(pk__in=lead_form.round_robin_users.values("pk")).order_by("pk"))
-    if not chosen:
-        return None
-    last = lead_form.round_robin_last_id or 0
-    owner = next((user for user in chosen if user.pk > last), chosen[0])
-    lead_form.round_robin_last = owner
-    return owner
+    return members.filter(pk=wanted).first() if wanted is not None else None
 
 
 def _company_by_host(team_id: int, host: str) -> Company | None:
@@ -452,15 +504,11 @@ def lead_submit(*, lead_form: LeadForm, lead: Lead) -> Deal:
     form. No user acts: the admin's settings decide. Refuses with LeadFormClosed (nothing
     written) when the form was turned off or its pipeline lost its stages meanwhile. Not
     idempotent: every call is one more lead."""
-    current = (
-        LeadForm.objects.select_for_update(no_key=True)
-        .select_related("pipeline")
-        .get(pk=lead_form.pk)
-    )
+    current = _take_turn(lead_form, timezone.now())
     stage = _first_stage(current.pipeline_id)
-    if not current.is_active or current.pipeline.is_archived or stage is None:
+    if not current.is_active or stage is None or stage.pipeline.is_archived:
         raise LeadFormClosed(_("This form is not taking enquiries at the moment."))
-    team_id = current.pipeline.team_id
+    team_id = stage.pipeline.team_id
     owner = _owner_for(current, team_id)
     company, contact, is_firm = _company_and_contact(team_id=team_id, lead=lead, owner=owner)
     deal = deal_create(
@@ -479,9 +527,4 @@ def lead_submit(*, lead_form: LeadForm, lead: Lead) -> Deal:
     if lead.message:
         Note.objects.create(deal=deal, author=None, body=lead.message)
     _notify(deal=deal, team_id=team_id)
-    LeadForm.objects.filter(pk=current.pk).update(
-        submission_count=F("submission_count") + 1,
-        last_submission_at=timezone.now(),
-        round_robin_last=current.round_robin_last_id,
-    )
     return deal

@@ -7,6 +7,7 @@ from pipeline.views import review
 
 urlpatterns = [
     path("review/", setup_required("team")(review.review), name="review"),
+    path("review/sections/<slug:key>/", review.review_section, name="review-section"),
     path("review/deals/<int:pk>/", review.review_row, name="review-row"),
     path("review/deals/<int:pk>/next-step/", review.review_next_step, name="review-next-step"),
     path("review/deals/<int:pk>/owner/", review.review_owner, name="review-owner"),

@@ -33,7 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.security import client_address, security_event
-from crm.web.ratelimit import rate_hit
+from crm.web.ratelimit import rate_hits
 from crm.web.refusals import refusal
 from pipeline import selectors, services
 from pipeline.forms.lead_forms import (
@@ -46,6 +46,7 @@ from pipeline.models import HONEYPOT_FIELD, TOKEN_FIELD, LeadForm
 PAGE = "lead_forms/public.html"
 JSON_TYPE = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what pipeline.models.lead_form_key makes
 
 
 class BadBody(Exception):
@@ -218,16 +219,28 @@ def _submit(request, key: str):
         return _refused(request, None, status=413, message=message)
     address = client_address(request) or "unknown"
     too_many = _("Too many enquiries at once. Please try again later.")
-    check = rate_hit(f"lead-address:{address}", settings.LEAD_FORM_ADDRESS_RATE)
-    if not check.allowed:
+    # Both counters in one round trip, in the order a request meets them: a refused address
+    # is not counted against the form. The form's counter is keyed by its public key (the
+    # URL's, which never changes), so it is counted before the form is looked up; an unknown
+    # key still answers 404 below, whatever its counter says (keys no form can have share
+    # one counter, so they make no cache keys of a visitor's choosing).
+    form_key = key if FORM_KEY.fullmatch(key) else "-"
+    address_check, *form_check = rate_hits(
+        [
+            (f"lead-address:{address}", settings.LEAD_FORM_ADDRESS_RATE),
+            (f"lead-form:{form_key}", settings.LEAD_FORM_RATE),
+        ]
+    )
+    if not address_check.allowed:
         security_event("lead_form_throttled", request=request, scope="address")
-        return _refused(request, None, status=429, message=too_many, retry_after=check.retry_after)
+        return _refused(
+            request, None, status=429, message=too_many, retry_after=address_check.retry_after
+        )
     lead_form = selectors.lead_form_get_public(key=key)
-    check = rate_hit(f"lead-form:{lead_form.pk}", settings.LEAD_FORM_RATE)
-    if not check.allowed:
+    if not form_check[0].allowed:
         security_event("lead_form_throttled", request=request, scope="form")
         return _refused(
-            request, lead_form, status=429, message=too_many, retry_after=check.retry_after
+            request, lead_form, status=429, message=too_many, retry_after=form_check[0].retry_after
         )
     with translation.override(lead_form.language):
         if not _origin_allowed(request, lead_form):

@@ -17,7 +17,7 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
 from django.template.loader import get_template, render_to_string
@@ -42,6 +42,7 @@ from pipeline.forms.review import (
     ReviewOwnerForm,
     ReviewPageForm,
     ReviewPauseForm,
+    ReviewSectionPageForm,
     SectionForm,
     VersionForm,
 )
@@ -172,6 +173,45 @@ def review(request):
         "week_label": format_date(clock.week),
     }
     return render(request, "pipeline/review.html", context)
+
+
+@login_required
+@require_GET
+def review_section(request, key: str):
+    """More rows of one section, a page at a time (`?team=&page=`): for htmx the rows to
+    append and the next "Show more"; without JavaScript a page of its own with previous and
+    next links. A page past the last shows the last one and says so."""
+    if key not in selectors.SECTIONS:
+        raise Http404
+    form = ReviewSectionPageForm(request.GET)
+    if not form.is_valid():
+        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        return refusal(request, message or _("That page is not valid."), status=400)
+    teams = selectors.review_teams_for_user(user=request.user)
+    team = selectors.review_team_for_user(teams=teams, team_id=form.cleaned_data["team"])
+    page = selectors.review_section_page(
+        user=request.user,
+        team=team,
+        clock=ReviewClock.current(),
+        key=key,
+        number=form.cleaned_data["page"] or 1,
+    )
+    context = _row_context(request, None, page.review, section=key)
+    rows = rows_html(request, page.section.rows, context=context)
+    context |= {
+        "page": page,
+        "section": page.section,
+        "text": SECTION_TEXTS[key],
+        "rows_html": rows,
+    }
+    if page.clamped:
+        context["clamped_message"] = _(
+            "There is no page %(asked)s; this is the last page, %(last)s."
+        ) % {"asked": form.cleaned_data["page"], "last": page.pages}
+    template = "pipeline/review_section.html"
+    if request.htmx:
+        template += "#more-rows"
+    return render(request, template, context)
 
 
 def _section(request) -> str | None:

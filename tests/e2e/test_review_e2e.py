@@ -77,3 +77,35 @@ def test_manager_sets_a_next_step_and_pushes_a_close_date(page, bob, alice, stag
     )
     assert Deal.objects.get(pk=closing.pk).expected_close_date == new_date
     page.screenshot(path=output_dir / "review-after-reload.png", full_page=True)
+
+
+def test_show_more_appends_the_next_rows_and_they_act_in_place(page, bob, alice, stages_a):
+    from pipeline.selectors.review import ROW_LIMIT
+
+    deals = [
+        DealFactory(stage=stages_a[1], owner=alice, title=f"Planless {i:02d}")
+        for i in range(ROW_LIMIT + 3)
+    ]
+    log_in(page, "bob")
+    page.goto(reverse("review"))
+    rows = page.locator("#section-next-step-rows article")
+    expect(rows).to_have_count(ROW_LIMIT)
+    more = page.locator("#section-next-step-more")
+    expect(more).to_contain_text("and 3 more")
+    with page.expect_response(lambda r: "/review/sections/next-step/" in r.url) as shown:
+        more.get_by_role("link", name="Show more").click()
+    assert shown.value.status == 200
+    expect(rows).to_have_count(ROW_LIMIT + 3)
+    expect(page.locator("#section-next-step-more")).to_contain_text("All of them are shown.")
+
+    # An appended row acts in place like the first ones.
+    last = deals[-1]
+    row = page.locator(f"#review-next-step-{last.pk}")
+    row.get_by_role("link", name="Close date").click()
+    with page.expect_response(lambda r: "/close-date/" in r.url) as pushed:
+        row.locator(".review-panel").get_by_role("button", name="+1 week").click()
+    assert pushed.value.status == 200
+    expect(page.locator(f"#review-next-step-{last.pk} .review-note")).to_contain_text(
+        "Close date moved"
+    )
+    assert Deal.objects.get(pk=last.pk).version == 2

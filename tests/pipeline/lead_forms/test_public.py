@@ -238,6 +238,27 @@ def test_the_rate_per_form_answers_429_for_every_address(client, lead_form, sett
     assert stored() == before
 
 
+def test_a_refused_address_is_not_counted_against_the_form(client, lead_form, settings):
+    settings.LEAD_FORM_ADDRESS_RATE = "1/hour"
+    settings.LEAD_FORM_RATE = "2/min"
+    assert client.post(url(lead_form), answers(lead_form)).status_code == 200
+    for _ in range(3):  # one address over its limit, again and again
+        assert client.post(url(lead_form), answers(lead_form)).status_code == 429
+    before = stored()
+    other = client.post(
+        url(lead_form), answers(lead_form, email="b@y.example"), REMOTE_ADDR="10.9.9.9"
+    )
+    assert other.status_code == 200 and stored() != before  # the form's second of two
+
+
+def test_an_unknown_key_is_404_even_past_the_forms_rate(client, settings, db):
+    settings.LEAD_FORM_RATE = "1/min"
+    for i in range(3):
+        response = client.post("/forms/no-such-form/", {"name": "x"}, REMOTE_ADDR=f"10.0.1.{i}")
+        assert response.status_code == 404
+    assert client.post("/forms/" + "x" * 300 + "/", {}, REMOTE_ADDR="10.0.2.1").status_code == 404
+
+
 def test_an_oversized_body_is_refused_with_413_before_it_is_read(client, lead_form):
     before = stored()
     response = client.post(url(lead_form), answers(lead_form, message="x" * 20_000))

@@ -211,6 +211,93 @@ def test_query_count_is_the_same_for_3_and_300_deals(client, bob, alice, stages_
     assert counts[0] == counts[1] == 8, counts
 
 
+# --- more rows of a section, a page at a time ----------------------------------------------
+
+
+def _section_url(key="next-step"):
+    return reverse("review-section", args=[key])
+
+
+def _row_ids(html, key="next-step"):
+    import re
+
+    return re.findall(rf'id="review-{key}-(\d+)"', html)
+
+
+def test_show_more_pages_through_a_section_in_order(client, bob, alice, stages_a):
+    _bulk_deals(stages_a, alice, 2 * ROW_LIMIT + 5)
+    client.force_login(bob)
+    first = _row_ids(client.get(reverse("review")).content.decode())
+    html = client.get(_section_url(), {"page": 2}, **HTMX).content.decode()
+    second = _row_ids(html)
+    assert len(first) == len(second) == ROW_LIMIT and not set(first) & set(second)
+    # htmx: the rows are appended to the section, the "more" line moves on to page 3
+    assert 'hx-swap-oob="beforeend:#section-next-step-rows"' in html
+    assert "page=3" in html and "and 5 more" in html
+    last = client.get(_section_url(), {"page": 3}, **HTMX).content.decode()
+    assert len(_row_ids(last)) == 5 and "All of them are shown." in last
+    every = first + second + _row_ids(last)
+    assert len(set(every)) == 2 * ROW_LIMIT + 5
+
+
+def test_section_page_without_javascript_links_previous_and_next(client, bob, alice, stages_a):
+    _bulk_deals(stages_a, alice, 2 * ROW_LIMIT + 5)
+    client.force_login(bob)
+    html = client.get(_section_url(), {"page": 2}).content.decode()
+    assert "<html" in html and "Page 2 of 3" in html
+    assert 'rel="prev"' in html and 'rel="next"' in html and len(_row_ids(html)) == ROW_LIMIT
+
+
+def test_a_page_past_the_last_shows_the_last_and_says_so(client, bob, alice, stages_a):
+    _bulk_deals(stages_a, alice, ROW_LIMIT + 2)
+    client.force_login(bob)
+    response = client.get(_section_url(), {"page": 50})
+    html = response.content.decode()
+    assert response.status_code == 200 and "There is no page 50" in html
+    assert "Page 2 of 2" in html and len(_row_ids(html)) == 2
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "100001"])
+def test_bad_page_is_400_with_a_message(client, bob, alice, stages_a, page):
+    _bulk_deals(stages_a, alice, 3)
+    client.force_login(bob)
+    for headers in ({}, HTMX):
+        response = client.get(_section_url(), {"page": page}, **headers)
+        assert response.status_code == 400
+        assert 'id="review-next-step-' not in response.content.decode()
+
+
+def test_section_page_of_another_team_is_404(client, bob, carol, team_b, stages_b):
+    DealFactory(stage=stages_b[0], owner=carol, title="Southern deal")
+    client.force_login(bob)
+    response = client.get(_section_url(), {"team": team_b.pk, "page": 1})
+    assert response.status_code == 404 and "Southern deal" not in response.content.decode()
+    assert client.get(_section_url("no-such-section")).status_code == 404
+
+
+def test_salesperson_pages_only_through_what_they_see(client, carol, alice, stages_a):
+    _bulk_deals(stages_a, alice, ROW_LIMIT + 2)
+    client.force_login(carol)  # team B: team A's section is not theirs
+    assert client.get(_section_url(), {"page": 2}).status_code == 200
+    assert _row_ids(client.get(_section_url(), {"page": 2}).content.decode()) == []
+
+
+def test_section_page_query_count_is_the_same_for_30_and_300_deals(client, bob, alice, stages_a):
+    """Pinned, 7 queries: (1) the user with their memberships (the session comes from the
+    shared cache), (2) the teams, (3) the stages with their pipelines, (4) the last snapshot,
+    (5) the section's count, (6) the page's ids, (7) its rows (no snapshot yet, so no
+    exchange rates)."""
+    client.force_login(bob)
+    counts = []
+    for total in (30, 300):
+        _bulk_deals(stages_a, alice, total - Deal.objects.count())
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(_section_url(), {"page": 2}, **HTMX)
+        assert response.status_code == 200 and len(_row_ids(response.content.decode()))
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == 7, counts
+
+
 # --- actions: happy paths -----------------------------------------------------------------
 
 
