@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from webhooks.addresses import AddressRefused, url_check_on_save
@@ -50,7 +51,7 @@ class EndpointForm(forms.Form):
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()
         try:
-            forms.URLField().clean(url)
+            URLValidator(schemes=["http", "https"])(url)
         except forms.ValidationError as error:
             raise forms.ValidationError(
                 _("Enter a full URL, e.g. https://example.com/hook.")
