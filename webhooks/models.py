@@ -95,7 +95,6 @@ class OutboxEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["created_at"], name="outbox_created")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
@@ -121,10 +120,14 @@ class WebhookDelivery(models.Model):
     (failed). `next_attempt_at` is when it is due; an attempt in flight pushes it forward
     (its lease), so two workers never send it at once and a dead worker's is taken again."""
 
+    # No index of their own: `delivery_once_per_event` (event first) and `delivery_log`
+    # (endpoint first) serve both lookups, and each index is one more write per event.
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -142,7 +145,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_event")
+            models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_once_per_event")
         ]
         indexes = [
             # The sweep: pending deliveries by when they are due.

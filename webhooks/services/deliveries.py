@@ -101,8 +101,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
 
 @atomic_with_retry
 def _record(delivery_id: int, answer: sending.Answer, *, now: datetime) -> None:
-    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    delivery = WebhookDelivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
+    endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=delivery.endpoint_id)
     delivery.attempts += 1
     delivery.last_attempt_at = now
     delivery.response_code = answer.status

@@ -76,7 +76,7 @@ def endpoint_update(
     """Change where an endpoint points and what it hears; returns whether anything changed.
     Deliveries already recorded keep going to it. Admins only. Idempotent."""
     settings_access(user=acting_user)
-    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     values = {
         "url": url,
         "events": _events_clean(events),
@@ -121,7 +121,7 @@ def endpoint_set_active(*, acting_user: User, endpoint: WebhookEndpoint, active:
     automatic switch-off and its failure count, and gives the deliveries that waited a fresh
     retry window, due at once. Admins only. Idempotent."""
     settings_access(user=acting_user)
-    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     sending = locked.is_active and locked.disabled_at is None
     if sending == active:
         return False
