@@ -183,7 +183,8 @@ def run(*, rounds: int, moves: int, json_path: Path | None, log) -> dict:
             for mode in order:
                 _listening(fixture, mode != "without")
                 with _publishing(mode != "recording"), _timing_the_write(write_times):
-                    # Untimed: the process reads the endpoints again, and the count.
+                    # Untimed: the process reads the endpoints again; then the count.
+                    _move(client, fixture.deals[-1], fixture.stages)
                     statements[mode] = _statements(client, fixture.deals[-1], fixture.stages)
                     for deal_id in fixture.deals[:moves]:
                         samples[mode].append(_move(client, deal_id, fixture.stages))

@@ -28,6 +28,7 @@ PHONE = {"width": 390, "height": 844}
 
 def shot(page, name: str, **kwargs) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=SHOTS / f"webhooks-{name}.png", **kwargs)
 
 

@@ -59,12 +59,15 @@ def body_for(event: OutboxEvent) -> bytes:
 
 
 def _claim(delivery_id: int, now: datetime) -> bool:
+    # One UPDATE of the delivery's own row, its conditions on that row: PostgreSQL checks
+    # them again on the row as the winner left it, so the loser of a race updates nothing.
+    # (A filter across the relation would become `id IN (SELECT ...)`, checked only once.)
+    sending = WebhookEndpoint.objects.filter(is_active=True, disabled_at__isnull=True)
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id,
         status=DeliveryStatus.PENDING,
         next_attempt_at__lte=now,
-        endpoint__is_active=True,
-        endpoint__disabled_at__isnull=True,
+        endpoint_id__in=sending.values("pk"),
     ).update(next_attempt_at=now + timedelta(seconds=lease_seconds()))
     return claimed == 1
 
