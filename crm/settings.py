@@ -98,6 +98,9 @@ MIDDLEWARE = [
     # browser that has just written on the primary database for a few seconds (crm/replica.py).
     "crm.shared.SharedStateMiddleware",
     "crm.replica.ReplicaPinMiddleware",
+    # Publishes to the broker that can wait for the answer (webhook events) are made once
+    # the response has been sent (crm/broker.py).
+    "crm.broker.EnqueueAfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -50,8 +50,10 @@ def receiver():
         def do_POST(self):  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with state.lock:
-                status, answer, headers = state.answer(len(state.received) + 1)
-                state.received.append(Received(dict(self.headers), body, status))
+                received = Received(dict(self.headers), body, 0)
+                state.received.append(received)
+                status, answer, headers = state.answer(len(state.received))
+                received.status = status
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -289,3 +290,25 @@ def test_a_receiver_that_does_not_answer_times_out(endpoint, receiver, alice, st
     assert delivery.status == DeliveryStatus.PENDING and delivery.response_code is None
     assert "timed out" in delivery.error.lower()
     assert delivery.duration_ms < 3000
+
+
+@pytest.mark.django_db
+def test_in_a_request_the_publish_waits_until_the_answer_is_sent(rf):
+    """The drag does not wait for the broker: a publish asked for while the view runs (its
+    after-commit hooks included) is made when the WSGI server closes the sent response."""
+    from django.http import HttpResponse
+
+    from crm.broker import EnqueueAfterResponseMiddleware, enqueue_after_response
+
+    def view(request):
+        enqueue_after_response("webhooks.event_deliver", "some-event")
+        return HttpResponse("moved")
+
+    with mock.patch("crm.broker.enqueue") as publish:
+        response = EnqueueAfterResponseMiddleware(view)(rf.post("/deals/1/move/"))
+        publish.assert_not_called()
+        response.close()
+        publish.assert_called_once_with("webhooks.event_deliver", "some-event")
+        # Outside a request (a task, a command) it publishes at once.
+        enqueue_after_response("webhooks.event_deliver", "other")
+        assert publish.call_count == 2

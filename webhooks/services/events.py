@@ -27,7 +27,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.broker import enqueue
+from crm.broker import enqueue_after_response
 from crm.shared import Memo, changed
 from webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
@@ -110,7 +110,9 @@ def _write(
             for endpoint_id in [s.endpoint_id for s in listening]
         )
     event_id = str(event.pk)
-    transaction.on_commit(lambda: enqueue("webhooks.event_deliver", event_id))
+    # After commit, and in a request after its answer is sent: the drag does not wait for
+    # the broker (docs/performance.md); the sweep sends it if this publish never happens.
+    transaction.on_commit(lambda: enqueue_after_response("webhooks.event_deliver", event_id))
     return event
 
 
