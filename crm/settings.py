@@ -412,6 +412,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("WEBHOOKS_SWEEP_SECONDS", 30),
         "options": {"expires": env_int("WEBHOOKS_SWEEP_SECONDS", 30)},
     },
+    "webhooks-outbox-prune": {
+        "task": "webhooks.outbox_prune",
+        "schedule": 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
 }
 
 # Imports (crm.services.imports): the largest file accepted (bytes), the most data rows, and
@@ -536,5 +541,7 @@ WEBHOOKS_READ_TIMEOUT_SECONDS = env_float("WEBHOOKS_READ_TIMEOUT_SECONDS", 5.0)
 WEBHOOKS_RETRY_BASE_SECONDS = env_int("WEBHOOKS_RETRY_BASE_SECONDS", 30)
 WEBHOOKS_RETRY_HOURS = env_int("WEBHOOKS_RETRY_HOURS", 24)
 WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 50)
+# Delivered and given-up deliveries (and their events) are kept this many days for the log.
+WEBHOOKS_KEEP_DAYS = env_int("WEBHOOKS_KEEP_DAYS", 30)
 # The largest request body the API reads (its bodies are a few hundred bytes): 413 beyond.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)

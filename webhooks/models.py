@@ -122,8 +122,16 @@ class WebhookDelivery(models.Model):
 
     # No index of their own: `delivery_once_per_event` (event first) and `delivery_log`
     # (endpoint first) serve both lookups, and each index is one more write per event.
+    # No database constraint on the endpoint: a process may still hold a just-deleted
+    # endpoint in its memo for the rest of a request, and a move must never fail at commit
+    # for that; such a delivery is never sent (every read joins the endpoint) and goes with
+    # the sweep's clean-up. Deleting an endpoint deletes its deliveries (Django's cascade).
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
     )
     event = models.ForeignKey(
         OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False

@@ -52,3 +52,9 @@ def endpoint_flush(endpoint_id: int) -> dict:
 @shared_task(name="webhooks.endpoint_disabled_notify", acks_late=True)
 def endpoint_disabled_notify(endpoint_id: int) -> dict:
     return {"mailed": deliveries.endpoint_disabled_notify(endpoint_id=endpoint_id)}
+
+
+@shared_task(name="webhooks.outbox_prune")
+def outbox_prune() -> dict:
+    """Hourly: forget old done deliveries and events, and orphans. Convergent."""
+    return {"deleted": deliveries.outbox_prune()}

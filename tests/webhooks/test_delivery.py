@@ -31,6 +31,7 @@ from webhooks.services.deliveries import (
     delivery_attempt,
     event_deliver,
     lease_seconds,
+    outbox_prune,
 )
 from webhooks.services.endpoints import delivery_resend, endpoint_set_active
 
@@ -312,3 +313,31 @@ def test_in_a_request_the_publish_waits_until_the_answer_is_sent(rf):
         # Outside a request (a task, a command) it publishes at once.
         enqueue_after_response("webhooks.event_deliver", "other")
         assert publish.call_count == 2
+
+
+@pytest.mark.django_db
+def test_the_prune_forgets_old_done_deliveries_and_orphans_but_keeps_pending_ones(
+    endpoint, receiver, admin, alice, stages_a
+):
+    receiver.answer = lambda n: (200, b"ok", {}) if n == 1 else (500, b"no", {})
+    _moves(alice, stages_a, 2)
+    first, second = WebhookDelivery.objects.order_by("pk")
+    delivery_attempt(delivery_id=first.pk)
+    delivery_attempt(delivery_id=second.pk)
+    assert WebhookDelivery.objects.get(pk=second.pk).status == DeliveryStatus.PENDING
+    # A delivery recorded for an endpoint another process had just deleted.
+    WebhookDelivery.objects.create(
+        endpoint_id=999_999,
+        event_id=first.event_id,
+        next_attempt_at=timezone.now(),
+        give_up_at=timezone.now(),
+    )
+    assert 999_999 not in [
+        WebhookDelivery.objects.get(pk=pk).endpoint_id for pk in deliveries_due()
+    ]  # never sent
+
+    later = timezone.now() + timedelta(days=31)
+    assert outbox_prune(now=later) == 3  # the old delivered one, its event, the orphan
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [second.pk]
+    assert list(OutboxEvent.objects.values_list("id", flat=True)) == [second.event_id]
+    assert outbox_prune(now=later) == 0

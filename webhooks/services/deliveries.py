@@ -203,3 +203,22 @@ def deliveries_due(
     if endpoint_id is not None:
         due = due.filter(endpoint_id=endpoint_id)
     return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def outbox_prune(*, now: datetime | None = None) -> int:
+    """Forget what receivers no longer need: deliveries done (delivered or given up) more
+    than WEBHOOKS_KEEP_DAYS ago, events left without deliveries, and deliveries whose
+    endpoint is gone (recorded by a process that had not heard of the deletion yet). Pending
+    deliveries are kept whatever their age. Returns how many rows went. Convergent."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEBHOOKS_KEEP_DAYS)
+    deleted, _ = (
+        WebhookDelivery.objects.filter(created_at__lt=cutoff)
+        .exclude(status=DeliveryStatus.PENDING)
+        .delete()
+    )
+    orphans, _ = WebhookDelivery.objects.exclude(
+        endpoint_id__in=WebhookEndpoint.objects.values("pk")
+    ).delete()
+    events, _ = OutboxEvent.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).delete()
+    return deleted + orphans + events
