@@ -106,6 +106,7 @@ bench: venv compilemessages
 	$(PY) manage.py bench_api $(BENCH_API_ARGS)
 	$(PY) manage.py bench_leadforms $(BENCH_LEADFORMS_ARGS)
 	$(PY) manage.py bench_imports $(BENCH_IMPORTS_ARGS)
+	$(PY) manage.py bench_webhooks $(BENCH_WEBHOOKS_ARGS)
 
 # Like bench: DEBUG off, plain HTTP on 127.0.0.1, plain static storage; its own database with
 # the demo organisation. Fails when any request answered 5xx or a connection dropped.

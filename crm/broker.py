@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextvars import ContextVar
 
 from django.conf import settings
 
@@ -133,3 +134,46 @@ def enqueue(task, *args, **kwargs) -> bool:
     if lasted is not None:
         logger.info("broker reachable again after %.0f s", lasted)
     return True
+
+
+# --- after the answer -------------------------------------------------------------------------
+
+# The publishes a request asked to make once its answer is sent (None outside a request).
+_after_response: ContextVar[list | None] = ContextVar("enqueue_after_response", default=None)
+
+
+def enqueue_after_response(task, *args) -> None:
+    """`enqueue(task, *args)` once the current request's answer has been sent (the WSGI
+    server closes the response after writing it), or at once outside a request (a task, a
+    command). For work that a periodic run catches up anyway, so the person waiting never
+    pays the broker's round trip: webhook events, whose outbox rows the sweep sends if this
+    publish never happens (a process killed in between, a broker outage)."""
+    pending = _after_response.get()
+    if pending is None:
+        enqueue(task, *args)
+    else:
+        pending.append((task, args))
+
+
+class EnqueueAfterResponseMiddleware:
+    """Collects `enqueue_after_response` calls made while the view runs (after-commit hooks
+    included) and publishes them when the response is closed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        pending: list = []
+        token = _after_response.set(pending)
+        try:
+            response = self.get_response(request)
+        finally:
+            _after_response.reset(token)
+        if pending:
+            response._resource_closers.append(lambda: _publish_all(pending))
+        return response
+
+
+def _publish_all(pending: list) -> None:
+    for task, args in pending:
+        enqueue(task, *args)

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "accounts",
     "crm",
     "pipeline",
+    "webhooks",
     "crm.devtools",
 ]
 
@@ -97,6 +98,9 @@ MIDDLEWARE = [
     # browser that has just written on the primary database for a few seconds (crm/replica.py).
     "crm.shared.SharedStateMiddleware",
     "crm.replica.ReplicaPinMiddleware",
+    # Publishes to the broker that can wait for the answer (webhook events) are made once
+    # the response has been sent (crm/broker.py).
+    "crm.broker.EnqueueAfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -412,6 +416,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 2,
         "options": {"expires": 60 * 2},
     },
+    # Sends webhook deliveries that are due: retries, and events whose message never reached a
+    # worker (the broker was down when the change committed).
+    "webhooks-sweep": {
+        "task": "webhooks.deliveries_sweep",
+        "schedule": env_int("WEBHOOKS_SWEEP_SECONDS", 30),
+        "options": {"expires": env_int("WEBHOOKS_SWEEP_SECONDS", 30)},
+    },
+    "webhooks-outbox-prune": {
+        "task": "webhooks.outbox_prune",
+        "schedule": 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
 }
 
 # Imports (crm.services.imports): the largest file accepted (bytes), the most data rows, and
@@ -523,5 +539,21 @@ LOGGING = {
 # with Retry-After.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/min")
 API_AUTH_FAILURE_LIMIT = env_str("API_AUTH_FAILURE_LIMIT", "20/min")
+# Webhooks (webhooks/, README "Webhooks"). Endpoints must use https unless WEBHOOKS_ALLOW_HTTP;
+# deliveries to private, loopback, link-local, multicast or reserved addresses are refused
+# (checked when sent, against the address connected to) unless WEBHOOKS_ALLOW_PRIVATE. Each
+# attempt waits WEBHOOKS_CONNECT_TIMEOUT_SECONDS to connect and WEBHOOKS_READ_TIMEOUT_SECONDS
+# per read; a failed one is retried after WEBHOOKS_RETRY_BASE_SECONDS, doubling each time, for
+# WEBHOOKS_RETRY_HOURS. An endpoint is switched off after WEBHOOKS_DISABLE_AFTER_FAILURES
+# failed attempts in a row, or when it has failed without a success for WEBHOOKS_RETRY_HOURS.
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOKS_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 3.0)
+WEBHOOKS_READ_TIMEOUT_SECONDS = env_float("WEBHOOKS_READ_TIMEOUT_SECONDS", 5.0)
+WEBHOOKS_RETRY_BASE_SECONDS = env_int("WEBHOOKS_RETRY_BASE_SECONDS", 30)
+WEBHOOKS_RETRY_HOURS = env_int("WEBHOOKS_RETRY_HOURS", 24)
+WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 50)
+# Delivered and given-up deliveries (and their events) are kept this many days for the log.
+WEBHOOKS_KEEP_DAYS = env_int("WEBHOOKS_KEEP_DAYS", 30)
 # The largest request body the API reads (its bodies are a few hundred bytes): 413 beyond.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)

@@ -13,7 +13,9 @@ Versions (`VERSIONS`):
 - `money`: the reporting currency and the exchange rates (`pipeline.money`), part of the key
   of every cached figure in money;
 - `labels`: names and order of what reports show (pipelines, stages, lost reasons, product
-  areas, users, teams), part of the key of the cached analytics figures.
+  areas, users, teams), part of the key of the cached analytics figures;
+- `webhooks`: the active webhook endpoints and their events (`webhooks.services.events`),
+  which every write that records an event reads.
 
 A process keeps a value it reads on every request (the organisation row, today's rates) in a
 `Memo`: in memory, but only while the version it was read under is the current one (and at
@@ -45,7 +47,7 @@ from crm.replica import primary
 
 logger = logging.getLogger(__name__)
 
-VERSIONS = ("organisation", "money", "labels")
+VERSIONS = ("organisation", "money", "labels", "webhooks")
 # Belt and braces: a memo is read again after this long even if no version moved (a token
 # bump lost in a cache outage is then healed within this time).
 MEMO_MAX_SECONDS = 60.0

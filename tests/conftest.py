@@ -150,6 +150,20 @@ def _fresh_organisation(request, _fresh_cache):
 
 
 @pytest.fixture(autouse=True)
+def _webhook_subscribers_read(request, _fresh_organisation):
+    """Each test reads the webhook endpoints its own database holds, read before the test
+    starts, as a running server keeps them in memory: pinned query counts do not include
+    that read (no endpoint: no query at all when a deal changes)."""
+    from webhooks.services.events import subscribers_forget, subscribers_get
+
+    subscribers_forget()
+    if "db" in request.fixturenames or "transactional_db" in request.fixturenames:
+        subscribers_get()
+    yield
+    subscribers_forget()
+
+
+@pytest.fixture(autouse=True)
 def _setup_done():
     """Tests run against an installed CRM: the first-run set-up counts as done (without a
     query, so pinned query counts are as in production), whatever users the test makes.

@@ -7,6 +7,8 @@ from crm.models import Company, Tier
 from crm.services.checks import check_owner, check_team, check_tier
 from crm.services.tiers import KEEP_TIER, company_tier_set
 from crm.transactions import atomic_with_retry
+from webhooks.models import EventType
+from webhooks.services.events import company_event
 
 
 @atomic_with_retry
@@ -52,6 +54,7 @@ def company_create(
     )
     if tier not in (KEEP_TIER, None):
         company_tier_set(acting_user=acting_user, company=company, tier=tier)
+    company_event(EventType.COMPANY_CREATED, company)
     return company
 
 
@@ -109,10 +112,13 @@ def company_update(
     values |= {field: value.strip() for field, value in details.items() if value is not None}
     changed = [field for field, value in values.items() if _stored(locked, field) != value]
     if not changed:
+        if tier_changed:
+            company_event(EventType.COMPANY_UPDATED, locked)
         return tier_changed
     for field, value in values.items():
         setattr(locked, field, value)
         setattr(company, field, value)
     locked.save(update_fields=[*changed, "updated_at"])
     company.updated_at = locked.updated_at
+    company_event(EventType.COMPANY_UPDATED, locked)
     return True

@@ -6,6 +6,8 @@ from accounts.models import User
 from crm.models import Company, Contact
 from crm.services.checks import check_company_editable
 from crm.transactions import atomic_with_retry
+from webhooks.models import EventType
+from webhooks.services.events import contact_event
 
 
 @atomic_with_retry
@@ -21,13 +23,15 @@ def contact_create(
     """Add a contact to `company`. Checks that the acting user may change that company (the
     form offers only such companies; this guards every other caller). Not idempotent."""
     check_company_editable(acting_user=acting_user, company=company)
-    return Contact.objects.create(
+    contact = Contact.objects.create(
         company=company,
         name=name.strip(),
         email=email.strip(),
         phone=phone.strip(),
         title=title.strip(),
     )
+    contact_event(EventType.CONTACT_CREATED, contact)
+    return contact
 
 
 @atomic_with_retry
@@ -63,4 +67,5 @@ def contact_update(
     contact.company = company
     locked.save(update_fields=[*changed, "updated_at"])
     contact.updated_at = locked.updated_at
+    contact_event(EventType.CONTACT_UPDATED, contact)
     return True

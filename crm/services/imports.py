@@ -83,6 +83,8 @@ from pipeline.services.deals import stage_totals_rebuild
 from pipeline.services.imports import FirstStep
 from pipeline.services.locks import _lock_stages
 from pipeline.services.notifications import flag_summaries_prune
+from webhooks.models import EventType
+from webhooks.services.events import event_record
 
 logger = logging.getLogger(__name__)
 
@@ -618,6 +620,28 @@ def _finish(batch: ImportBatch, result: ImportResult) -> None:
     ImportFileChunk.objects.filter(batch_id=batch.pk).delete()
     if result.created or result.updated:
         transaction.on_commit(lambda: enqueue("crm.tiers_recompute"))
+        # One event for the whole batch, not one per row (docs/decisions.md): receivers read
+        # the records it changed through the API.
+        event_record(
+            EventType.IMPORT_COMPLETED,
+            team_id=batch.team_id,
+            data=lambda: {"import": _import_event_data(batch, result)},
+        )
+
+
+def _import_event_data(batch: ImportBatch, result: ImportResult) -> dict:
+    return {
+        "id": batch.pk,
+        "kind": batch.kind,
+        "team_id": batch.team_id,
+        "pipeline_id": batch.pipeline_id,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "skipped": result.skipped,
+        "related_created": dict(result.related),
+        "started_at": batch.queued_at.isoformat() if batch.queued_at else None,
+    }
 
 
 def _fail(batch_id: int, error: Exception) -> None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("crm.urls.pickers")),
     path("settings/", include("crm.urls.organisation")),
     path("", include("pipeline.urls")),
+    path("settings/", include("webhooks.urls")),
     path("", include("crm.api.urls")),
 ]
 

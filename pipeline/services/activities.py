@@ -23,6 +23,8 @@ from pipeline.models import (
 )
 from pipeline.services.errors import DealRuleError
 from pipeline.services.locks import _flags_refresh, _lock_deal, _lock_stages, _moved
+from webhooks.models import EventType
+from webhooks.services.events import activity_data, deal_data, deal_team, event_record
 
 ACTIVITY_FIELDS = ("kind", "subject", "due_date", "due_time", "assignee", "note")
 
@@ -156,4 +158,9 @@ def activity_complete(*, acting_user: User, activity: Activity, note: str = "") 
     activity.save(update_fields=fields)
     current.save(update_fields=[*_next_step_refresh(current), *_moved(current, now), "updated_at"])
     _flags_refresh(current, now=now)
+    event_record(
+        EventType.ACTIVITY_COMPLETED,
+        team_id=deal_team(current),
+        data=lambda: {"activity": activity_data(activity), "deal": deal_data(current)},
+    )
     return activity

@@ -61,6 +61,8 @@ from pipeline.services.locks import (
     totals_add_many,
 )
 from pipeline.services.routines import NEXT_STEP_FIELDS, routines_apply_on_entry
+from webhooks.models import EventType
+from webhooks.services.events import deal_event, stage_data
 
 POSITION_GAP = 1024
 
@@ -369,6 +371,7 @@ def deal_create(
             due_time=next_step.due_time,
             assignee=next_step.assignee,
         ).deal
+    deal_event(EventType.DEAL_CREATED, deal, stage=lambda: stage_data(stage))
     return deal
 
 
@@ -485,6 +488,12 @@ def deal_move(
         value=current.value,
         attention_out=int(attention_before),
         attention_in=int(current.needs_attention),
+    )
+    deal_event(
+        EventType.DEAL_MOVED,
+        current,
+        from_stage=lambda: stage_data(from_stage),
+        to_stage=lambda: stage_data(stage),
     )
     return result(changed=True, placed=placed)
 
@@ -744,6 +753,7 @@ def deal_update(*, acting_user: User, deal: Deal, version: int, data: dict) -> D
             deal=current,
             actor=acting_user,
         )
+    deal_event(EventType.DEAL_UPDATED, current, changed_fields=sorted(changed))
     return current
 
 
@@ -762,6 +772,8 @@ def _close(*, acting_user: User, deal: Deal, version: int | None, status: str, *
     current.version += 1
     current.save(update_fields=["status", "closed_at", *extra, "version", "updated_at"])
     _flags_refresh(current, now=now)  # closed deals need no next step: resolve their flags
+    event_type = EventType.DEAL_WON if status == DealStatus.WON else EventType.DEAL_LOST
+    deal_event(event_type, current)
     return current
 
 
@@ -812,6 +824,7 @@ def deal_reopen(*, acting_user: User, deal: Deal, version: int | None) -> Deal:
     current.version += 1
     current.save()
     _totals_enter(current)
+    deal_event(EventType.DEAL_REOPENED, current)
     return current
 
 
@@ -847,6 +860,7 @@ def deal_pause(
         ]
     )
     _flags_refresh(current, now=now)
+    deal_event(EventType.DEAL_PAUSED, current, pause_reason=reason)
     return current
 
 
@@ -877,6 +891,7 @@ def deal_resume(
     current.save()
     _totals_enter(current)
     _flags_refresh(current, now=now, raise_new=True)
+    deal_event(EventType.DEAL_REOPENED, current)
     return current
 
 
