@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0008_import_batches'),
-        ('pipeline', '0020_deal_review_section_indexes'),
+        ('pipeline', '0021_deal_review_section_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -28,7 +28,7 @@ def drop_next_due_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipeline", "0019_deal_import_source_db_defaults"),
+        ("pipeline", "0020_flags_derived_attention_summary_notifications"),
     ]
 
     operations = [
