@@ -3,7 +3,7 @@ compile them, and check them. Pure Python (Babel), so neither CI nor the Docker 
 GNU gettext.
 
 - `extract(domain)`: the template catalogue of the code, in memory. The `django` domain reads
-  Python (`accounts/`, `crm/`, `pipeline/`), Django templates (`.html`, `.txt`, through
+  Python (`accounts/`, `crm/`, `pipeline/`, `webhooks/`), Django templates (`.html`, `.txt`, through
   Django's own `templatize`, as `makemessages` does) and Jinja templates (`.jinja`, through
   Jinja's Babel extractor, which also finds `ngettext(...)` and `_()` inside `{{ }}` that
   `makemessages` misses); `djangojs` reads `static/js/*.js`.
@@ -54,7 +54,7 @@ JS_KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "npgettext": ((1, "c"), 2, 3),
 }
-PYTHON_PACKAGES = ("accounts", "crm", "pipeline")
+PYTHON_PACKAGES = ("accounts", "crm", "pipeline", "webhooks")
 TEMPLATE_SUFFIXES = (".html", ".txt")
 JINJA_SUFFIX = ".jinja"
 
