@@ -73,5 +73,5 @@ def log_in(page, username: str, password: str = "correct-horse-battery") -> None
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)

@@ -29,7 +29,7 @@ def test_a_forgotten_password_is_replaced_through_the_mailed_link(
     page.click("text=Forgot your password?")
     expect(page.locator("h1")).to_have_text("Forgot your password?")
     page.fill("input[name=email]", "not-an-address")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     expect(page.locator(".field.has-error")).to_be_visible()
     page.screenshot(path=str(output_dir / "reset-error-laptop.png"))
 
@@ -38,7 +38,7 @@ def test_a_forgotten_password_is_replaced_through_the_mailed_link(
     with mock.patch.object(
         password_reset_send, "apply_async", side_effect=lambda args, **_: password_reset_send(*args)
     ):
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         expect(page.locator("h1")).to_have_text("Check your e-mail")
     page.screenshot(path=str(output_dir / "reset-sent-laptop.png"))
     page.set_viewport_size({"width": 390, "height": 844})
@@ -49,11 +49,11 @@ def test_a_forgotten_password_is_replaced_through_the_mailed_link(
     page.goto(link)
     page.fill("input[name=new_password1]", "a-brand-new-password-42")
     page.fill("input[name=new_password2]", "a-brand-new-password-42")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     expect(page.locator("h1")).to_have_text("Password saved")
 
     page.click("a.btn:has-text('Sign in')")
     page.fill("input[name=username]", "sven")
     page.fill("input[name=password]", "a-brand-new-password-42")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
