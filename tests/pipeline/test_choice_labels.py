@@ -19,9 +19,12 @@ from tests.factories import DealFactory
 def test_the_activity_kind_email_does_not_borrow_djangos_email_address(language):
     with translation.override(language):
         label = str(ActivityKind.EMAIL.label)
+        ours = translation.pgettext("activity kind", "Email")
 
-    # No catalogue of ours yet: the English source, not Django's "E-Mail-Adresse" and the like.
-    assert label == "Email"
+    # Our catalogue's word for the kind ("E-Mail", "E-post"), never Django's address field
+    # ("E-Mail-Adresse", "E-postadress").
+    assert label == ours != "Email"
+    assert "adress" not in label.lower()
 
 
 def write_catalogue(folder, language: str, messages: dict[str, str]) -> None:
@@ -79,4 +82,6 @@ def test_the_activity_form_in_german_offers_email_not_an_address(client, alice, 
 
     assert response.status_code == 200
     assert "E-Mail-Adresse" not in response.text
-    assert "<span>Email</span>" in response.text
+    with translation.override("de"):
+        kind = translation.pgettext("activity kind", "Email")
+    assert f"<span>{kind}</span>" in response.text

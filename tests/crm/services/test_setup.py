@@ -6,6 +6,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from django.utils import translation
 
 from accounts.models import Invitation, Membership, Role, Team, User
 from crm.models import Organisation
@@ -211,6 +212,15 @@ def test_a_refused_answer_claims_nothing(changes, error):
 # --- the later steps ----------------------------------------------------------------------
 
 
+def in_setup_language(names: list[str]) -> list[str]:
+    """The template's names as the organisation's language (Danish, as claimed) says them:
+    set-up creates the pipeline in that language."""
+    with translation.override("da"):
+        translated = [translation.gettext(name) for name in names]
+    assert translated != names  # the catalogue has them
+    return translated
+
+
 @pytest.fixture
 def claimed():
     return claim()
@@ -224,7 +234,9 @@ def test_the_team_step_makes_the_team_its_pipeline_and_the_admin_its_admin(claim
     assert Membership.objects.get(user=claimed).role == Role.ADMIN
     assert list(
         Stage.objects.filter(pipeline=pipeline).order_by("position").values_list("name", flat=True)
-    ) == ["Interested", "Need confirmed", "Proposal under review", "Terms agreed", "Ready to sign"]
+    ) == in_setup_language(
+        ["Interested", "Need confirmed", "Proposal under review", "Terms agreed", "Ready to sign"]
+    )
     # The template's exit criteria and follow-up routines come with it.
     assert ExitCriterion.objects.filter(stage__pipeline=pipeline).exists()
     assert FollowUpRoutine.objects.filter(stage__pipeline=pipeline).exists()
@@ -235,7 +247,7 @@ def test_a_blank_pipeline_name_is_the_templates(claimed):
     pipeline = services.setup_team_create(
         acting_user=claimed, team_name="Sales", template_key="saas", pipeline_name=" "
     )
-    assert pipeline.name == "SaaS subscriptions"
+    assert pipeline.name == in_setup_language(["SaaS subscriptions"])[0]
 
 
 def test_the_team_step_runs_once(claimed):

@@ -13,6 +13,8 @@ from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
 
 from accounts.models import Invitation, LoginFailure, Membership, Role, Team, User
 from accounts.tasks import invitation_send
@@ -392,7 +394,11 @@ def test_someone_else_signed_in_gets_403_on_the_admins_steps(claimed):
 def test_the_team_step_creates_the_team_and_its_pipeline(claimed):
     response = claimed.get(reverse("setup-team"))
     assert response.status_code == 200
-    assert "B2B services" in response.text and "SaaS subscriptions" in response.text
+    # The page speaks the organisation's language (Danish, as claimed), templates included.
+    with translation.override("da"):
+        names = [translation.gettext("B2B services"), translation.gettext("SaaS subscriptions")]
+    assert names != ["B2B services", "SaaS subscriptions"]
+    assert all(escape(name) in response.text for name in names)
     response = claimed.post(reverse("setup-team"), TEAM)
     assert response["Location"] == reverse("setup-invite")
     pipeline = Pipeline.objects.get()
