@@ -16,7 +16,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 COMPANIES = "companies"
@@ -114,6 +118,57 @@ KNOWN_IGNORED = {
 }
 
 
+# Our own downloads' columns, in order: (the field the import fills from it, or the
+# KNOWN_IGNORED name it is left out as; its name). crm.selectors.exports and
+# pipeline.selectors.exports write the names in the downloading user's language, and the
+# import recognises them in every language the CRM speaks (`_own_headers`), so a Danish
+# export imported by a German user maps every column.
+EXPORT_COLUMNS = {
+    COMPANIES: (
+        ("name", _("Name")),
+        ("domain", _("Web domain")),
+        ("website", _("Website")),
+        ("phone", _("Phone")),
+        ("address", _("Address")),
+        ("country", _("Country")),
+        ("registration_number", _("Registration number")),
+        ("owner", _("Owner")),
+        ("owner_email", _("Owner email")),
+        ("tier", _("Tier")),
+    ),
+    CONTACTS: (
+        ("name", _("Name")),
+        ("email", _("E-mail")),
+        ("phone", _("Phone")),
+        ("title", _("Job title")),
+        ("company_name", _("Company")),
+        ("company_domain", _("Company web domain")),
+    ),
+    DEALS: (
+        ("title", _("Title")),
+        ("company_name", _("Company")),
+        ("company_domain", _("Company web domain")),
+        ("contact_name", _("Contact")),
+        ("contact_email", _("Contact e-mail")),
+        ("pipeline", _("Pipeline")),
+        ("stage", _("Stage")),
+        ("status", _("Status")),
+        ("owner", _("Owner")),
+        ("owner_email", _("Owner email")),
+        ("value", _("Value")),
+        ("currency", _("Currency")),
+        ("expected_close_date", _("Expected close date")),
+        ("created_at", _("Created")),
+        ("closed_at", _("Closed")),
+        ("lost_reason", _("Lost reason")),
+        ("next_step", _("Next step")),
+        ("next_step_due", _("Next step due")),
+        ("source_system", _("Source system")),
+        ("source_id", _("Source ID")),
+    ),
+}
+
+
 def normalise_header(name: str) -> str:
     """Case, accents, punctuation and spacing folded: "Deal - Expected close date" ->
     "deal expected close date", "E-mail" -> "e mail", "Beløb" -> "beløb" (letters kept)."""
@@ -130,8 +185,8 @@ def _aliases(table: dict[str, str]) -> dict[str, str]:
     return found
 
 
-# Our own exports (crm.web.record_exports), HubSpot's and Pipedrive's export layouts, and
-# common names in English, Danish, Norwegian, Swedish and German.
+# Our own exports (in English; EXPORT_COLUMNS adds every language), HubSpot's and
+# Pipedrive's export layouts, and common names in English, Danish, Norwegian, Swedish and German.
 _COMPANY_ALIASES = {
     "name": (
         "Name|Company name|Company|Organization - Name|Organization name|Organisation|Firma|"
@@ -258,16 +313,36 @@ def detect_source(headers: list[str]) -> str:
     return FILE
 
 
+@cache
+def _own_headers(kind: str) -> tuple[dict[str, str], dict[str, Promise]]:
+    """Our own export's column names in every language of settings.LANGUAGES, normalised:
+    ({name: field key}, {name: why it is ignored, translated when read}). Built once per
+    process (the catalogues do not change while it runs)."""
+    fields, ignored = {}, {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            for key, label in EXPORT_COLUMNS[kind]:
+                name = normalise_header(str(label))
+                if key in FIELD_BY_KEY[kind]:
+                    fields[name] = key
+                else:
+                    ignored[name] = KNOWN_IGNORED[key]
+    return fields, ignored
+
+
 def recognise(headers: list[str], kind: str) -> list[str]:
     """A field key (or "" to ignore) for each column, as proposed before the user looks: a
     recognised name maps to its field, once per field (the first such column wins) unless
-    the field joins several columns (an address in parts)."""
+    the field joins several columns (an address in parts). Our own export's names, in any
+    language, come before the other names known."""
+    own = _own_headers(kind)[0]
     aliases = ALIASES[kind]
     fields = FIELD_BY_KEY[kind]
     taken: set[str] = set()
     proposal = []
     for header in headers:
-        key = aliases.get(normalise_header(header), "")
+        name = normalise_header(header)
+        key = own.get(name) or aliases.get(name, "")
         if key and key in taken and not fields[key].joins:
             key = ""
         if key:
@@ -277,5 +352,13 @@ def recognise(headers: list[str], kind: str) -> list[str]:
 
 
 def ignored_reason(header: str) -> str:
-    """Why a recognised column is left out on purpose ("" when it is not one of those)."""
-    return str(KNOWN_IGNORED.get(normalise_header(header), ""))
+    """Why a recognised column is left out on purpose ("" when it is not one of those), in
+    the active language, whichever language the column is named in."""
+    name = normalise_header(header)
+    if name in KNOWN_IGNORED:
+        return str(KNOWN_IGNORED[name])
+    for kind in KINDS:
+        reason = _own_headers(kind)[1].get(name)
+        if reason is not None:
+            return str(reason)
+    return ""

@@ -1,33 +1,25 @@
 """The company and contact lists as downloads: the rows of the list the user sees, with its
 filters, in columns the import reads back (crm.importing.headers).
 
-The column names are a file format, like HubSpot's or Pipedrive's: they stay English in
-every language, so that the import, and any other tool, reads them back."""
+The column names are in the downloading user's language; the import recognises them in
+every language the CRM speaks (crm.importing.headers.EXPORT_COLUMNS), so an export re-imported
+by anyone changes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from accounts.models import User
+from crm.importing.headers import COMPANIES, CONTACTS, EXPORT_COLUMNS
 from crm.models import Company, Contact
 from crm.selectors.companies import companies_for_user
 from crm.selectors.contacts import contacts_for_user
 
 CHUNK = 2000
 
-COMPANY_HEADER = [
-    "Name",
-    "Web domain",
-    "Website",
-    "Phone",
-    "Address",
-    "Country",
-    "Registration number",
-    "Owner",
-    "Owner email",
-    "Tier",
-]
-CONTACT_HEADER = ["Name", "E-mail", "Phone", "Job title", "Company", "Company web domain"]
+# The column names, lazily translated: written in the downloading user's language.
+COMPANY_HEADER = [label for _key, label in EXPORT_COLUMNS[COMPANIES]]
+CONTACT_HEADER = [label for _key, label in EXPORT_COLUMNS[CONTACTS]]
 
 
 def _person(user: User | None) -> tuple[str, str]:

@@ -169,12 +169,14 @@ class _Echo:
 
 
 def export_stream(
-    file_format: str, *, name: str, header: list[str], rows: Iterable[list]
+    file_format: str, *, name: str, header: list, rows: Iterable[list]
 ) -> HttpResponse:
     """The lists' downloads (companies, contacts, deals), which may run to tens of thousands
     of rows: the same typed cells and formula safety as `export_response`, written as the rows
     are read, so memory stays flat. CSV streams; XLSX is written in openpyxl's write-only
-    mode to a temporary file and sent from it."""
+    mode to a temporary file and sent from it. The header's names (lazily translated) are
+    read now, in the language of the request."""
+    header = [str(title) for title in header]
     if file_format == "xlsx":
         return _xlsx_stream(name=name, header=header, rows=rows)
     writer = csv.writer(_Echo())

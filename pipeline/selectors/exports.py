@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from django.utils import timezone
 
 from accounts.models import User
+from crm.importing.headers import DEALS, EXPORT_COLUMNS
 from crm.organisation import organisation_get
 from pipeline.models import Deal, DealStatus, Pipeline
 from pipeline.selectors.board import BoardFilters
@@ -22,28 +23,9 @@ CLOSED = "closed"
 ALL = "all"
 STATUSES = (OPEN, CLOSED, ALL)
 
-DEAL_HEADER = [
-    "Title",
-    "Company",
-    "Company web domain",
-    "Contact",
-    "Contact e-mail",
-    "Pipeline",
-    "Stage",
-    "Status",
-    "Owner",
-    "Owner email",
-    "Value",
-    "Currency",
-    "Expected close date",
-    "Created",
-    "Closed",
-    "Lost reason",
-    "Next step",
-    "Next step due",
-    "Source system",
-    "Source ID",
-]
+# The column names, lazily translated: written in the downloading user's language and
+# recognised by the import in every language (crm.importing.headers.EXPORT_COLUMNS).
+DEAL_HEADER = [label for _key, label in EXPORT_COLUMNS[DEALS]]
 
 
 def install_source() -> str:

@@ -11,11 +11,21 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from accounts.models import Role
-from crm.importing.headers import COMPANIES, CONTACTS, DEALS, ignored_reason, recognise
+from crm.importing.headers import (
+    COMPANIES,
+    CONTACTS,
+    DEALS,
+    EXPORT_COLUMNS,
+    FIELD_BY_KEY,
+    ignored_reason,
+    recognise,
+)
 from crm.models import Company, Contact, Organisation
 from crm.organisation import organisation_changed
 from crm.selectors.exports import COMPANY_HEADER, CONTACT_HEADER
@@ -47,15 +57,42 @@ def read_xlsx(response) -> list[tuple]:
     return [tuple(row) for row in sheet.iter_rows(values_only=True)]
 
 
+LANGUAGES = [code for code, _name in settings.LANGUAGES]
+
+
+def in_language(code: str, header: list) -> list[str]:
+    with translation.override(code):
+        return [str(title) for title in header]
+
+
+@pytest.mark.parametrize("kind", [COMPANIES, CONTACTS, DEALS])
+@pytest.mark.parametrize("exported_in", LANGUAGES)
+def test_an_export_in_any_language_is_read_back_column_by_column_in_any_other(kind, exported_in):
+    header = in_language(exported_in, [label for _key, label in EXPORT_COLUMNS[kind]])
+    expected = [key if key in FIELD_BY_KEY[kind] else "" for key, _label in EXPORT_COLUMNS[kind]]
+    for reader in LANGUAGES:
+        with translation.override(reader):
+            assert recognise(header, kind) == expected, (exported_in, reader)
+            for column, key in zip(header, expected, strict=True):
+                assert key or ignored_reason(column), (exported_in, reader, column)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 @pytest.mark.parametrize(
-    ("header", "kind"),
-    [(COMPANY_HEADER, COMPANIES), (CONTACT_HEADER, CONTACTS), (DEAL_HEADER, DEALS)],
+    ("kind", "header"),
+    [("companies", COMPANY_HEADER), ("contacts", CONTACT_HEADER), ("deals", DEAL_HEADER)],
 )
-def test_every_exported_column_is_read_back_by_the_import(header, kind):
-    for column, field in zip(header, recognise(header, kind), strict=True):
-        assert field or ignored_reason(column), (
-            f"{column} is neither imported nor ignored on purpose"
-        )
+def test_a_danish_users_downloads_have_danish_headers(
+    client, alice, stages_a, kind, header, file_format
+):
+    alice.language = "da"
+    alice.save()
+    client.force_login(alice)
+    response = client.get(_url(kind, file_format, stages_a[0].pipeline))
+    rows = read_csv(response) if file_format == "csv" else read_xlsx(response)
+    danish = in_language("da", header)
+    assert list(rows[0]) == danish
+    assert danish != in_language("en-gb", header)  # the catalogue translates them
 
 
 def test_companies_export_with_the_lists_filters_and_formula_safe(
@@ -69,7 +106,23 @@ def test_companies_export_with_the_lists_filters_and_formula_safe(
     CompanyFactory(team=team_b, name="Acme South", domain="acme-south.dk", tier="A")
     client.force_login(alice)
     rows = read_csv(client.get(reverse("company-export", args=["csv"]) + "?tier=A"))
-    assert rows[0] == COMPANY_HEADER
+    # English as before: the msgids are the English names.
+    assert (
+        rows[0]
+        == in_language("en-gb", COMPANY_HEADER)
+        == [
+            "Name",
+            "Web domain",
+            "Website",
+            "Phone",
+            "Address",
+            "Country",
+            "Registration number",
+            "Owner",
+            "Owner email",
+            "Tier",
+        ]
+    )
     assert rows[1:] == [
         ["'=HYPERLINK(1)", "", "", "", "", "", "", "", "", "A"],
         ["Acme A/S", "acme.dk", "", "", "", "DK", "", "Alice Andersen", "alice@example.com", "A"],
@@ -90,7 +143,7 @@ def test_contacts_export_as_xlsx(client, alice, team_a):
     response = client.get(reverse("contact-export", args=["xlsx"]))
     assert response["Content-Disposition"] == 'attachment; filename="contacts.xlsx"'
     rows = read_xlsx(response)
-    assert rows[0] == tuple(CONTACT_HEADER)
+    assert list(rows[0]) == in_language("en-gb", CONTACT_HEADER)
     assert rows[1] == (
         "Søren Ærbø",
         "soren@aeroe-energi.dk",
@@ -119,7 +172,7 @@ def test_deals_export_follows_the_boards_filters_and_visibility(
     client.force_login(alice)
     url = reverse("deal-export", args=[stages_a[0].pipeline_id, "csv"])
     rows = read_csv(client.get(url))
-    assert rows[0] == DEAL_HEADER
+    assert rows[0] == in_language("en-gb", DEAL_HEADER)
     assert {r[0] for r in rows[1:]} == {"Mine", "Alex's"}
     assert {r[0] for r in read_csv(client.get(url + "?owner=me"))[1:]} == {"Mine"}
     assert {r[0] for r in read_csv(client.get(url + "?status=all"))[1:]} == {
@@ -256,13 +309,16 @@ def _records() -> dict:
     }
 
 
-def _export(client, kind: str, file_format: str, pipeline) -> bytes:
-    url = {
+def _url(kind: str, file_format: str, pipeline) -> str:
+    return {
         "companies": reverse("company-export", args=[file_format]),
         "contacts": reverse("contact-export", args=[file_format]),
         "deals": reverse("deal-export", args=[pipeline.pk, file_format]) + "?status=all",
     }[kind]
-    return b"".join(client.get(url).streaming_content)
+
+
+def _export(client, kind: str, file_format: str, pipeline) -> bytes:
+    return b"".join(client.get(_url(kind, file_format, pipeline)).streaming_content)
 
 
 def _import(admin, kind, data, name, pipeline, team):
@@ -277,13 +333,19 @@ def _import(admin, kind, data, name, pipeline, team):
     return result
 
 
+@pytest.mark.parametrize(
+    ("exported_in", "imported_in"), [("en-gb", "en-gb"), ("da", "en-gb"), ("da", "de")]
+)
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_export_then_import_into_an_empty_install_gives_the_same_records(
-    client, admin, team_a, stages_a, file_format
+    client, admin, team_a, stages_a, file_format, exported_in, imported_in
 ):
+    """Exported in one language (the headers in it), imported by a user in another."""
     _firm(team_a, stages_a, admin)
     pipeline = stages_a[0].pipeline
     before = _records()
+    admin.language = exported_in
+    admin.save()
     client.force_login(admin)
     files = {
         kind: _export(client, kind, file_format, pipeline)
@@ -295,7 +357,8 @@ def test_export_then_import_into_an_empty_install_gives_the_same_records(
     Organisation.objects.update(install_id=uuid.uuid4())
     organisation_changed()
     for kind in ("companies", "contacts", "deals"):
-        result = _import(admin, kind, files[kind], f"{kind}.{file_format}", pipeline, team_a)
+        with translation.override(imported_in):
+            result = _import(admin, kind, files[kind], f"{kind}.{file_format}", pipeline, team_a)
         assert [p.as_dict() for p in result.problems if p.severity == "error"] == []
     assert _records() == before
     # The deals keep where they came from: the first install and its ids.
@@ -303,18 +366,25 @@ def test_export_then_import_into_an_empty_install_gives_the_same_records(
     # The same files once more change nothing.
     state = snapshot()
     for kind in ("companies", "contacts", "deals"):
-        result = _import(admin, kind, files[kind], f"{kind}.{file_format}", pipeline, team_a)
+        with translation.override(imported_in):
+            result = _import(admin, kind, files[kind], f"{kind}.{file_format}", pipeline, team_a)
         assert (result.created, result.updated) == (0, 0)
     assert snapshot() == state
 
 
-def test_importing_the_installs_own_export_changes_nothing(client, admin, team_a, stages_a):
+@pytest.mark.parametrize("exported_in", ["en-gb", "da"])
+def test_importing_the_installs_own_export_changes_nothing(
+    client, admin, team_a, stages_a, exported_in
+):
     _firm(team_a, stages_a, admin)
     pipeline = stages_a[0].pipeline
+    admin.language = exported_in
+    admin.save()
     client.force_login(admin)
     data = _export(client, "deals", "csv", pipeline)
     state = snapshot()
-    result = _import(admin, "deals", data, "deals.csv", pipeline, team_a)
+    with translation.override("de"):
+        result = _import(admin, "deals", data, "deals.csv", pipeline, team_a)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 4)
     assert snapshot() == state
 
