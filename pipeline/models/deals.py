@@ -318,15 +318,18 @@ class Deal(models.Model):
             # Lists in id order (the API's deal list, its cursors): a pipeline's deals as a
             # range of this index, not a walk of the primary key past every other team's.
             models.Index(fields=["pipeline", "id"], name="deal_pipeline_id_order"),
-            # The review's "closing soon / in weeks 3 and 4" sections: their first rows in
-            # close-date order, read from the index instead of sorting the team's deals.
+            # The review's "closing soon / in weeks 3 and 4" sections: a team's first rows
+            # in close-date order, read from the index instead of sorting the team's deals.
+            # The pipeline leads, so other teams' deals (a million in another pipeline) are
+            # never walked past.
             models.Index(
-                fields=["expected_close_date"],
+                fields=["pipeline", "expected_close_date"],
                 condition=Q(status="open"),
-                name="deal_open_close_date",
+                name="deal_open_pipeline_close_date",
             ),
-            # (The review's "no next step" section has an index of its own on PostgreSQL:
-            # migration 0020, NULLS FIRST, which SQLite's CREATE INDEX does not take.)
+            # (The review's "no next step" section has an index of its own on PostgreSQL,
+            # pipeline then due date NULLS FIRST, which SQLite's CREATE INDEX does not take:
+            # migration 0023.)
             models.Index(
                 fields=["paused_until"], condition=Q(status="paused"), name="deal_paused_until"
             ),
