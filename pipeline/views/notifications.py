@@ -32,7 +32,12 @@ def notification_list(request):
     return render(
         request,
         "pipeline/notification_list.html",
-        {"notifications": notifications, "page_size": PAGE_SIZE},
+        {
+            "notifications": notifications,
+            "page_size": PAGE_SIZE,
+            # Counted as the bell counts (all of them, not only the latest shown).
+            "unread_notifications": unread_count(user=request.user),
+        },
     )
 
 

@@ -100,6 +100,22 @@ def test_read_notifications_are_not_highlighted(client, alice, deal):
     assert "You are all caught up." in html
 
 
+def test_list_says_how_many_are_unread_and_offers_to_mark_them_all_read(client, alice, deal):
+    notify(alice, deal)
+    notify(alice, deal, ago=5)
+    read = notify(alice, deal, ago=10)
+    Notification.objects.filter(pk=read.pk).update(read_at=timezone.now())
+    client.force_login(alice)
+    html = client.get(LIST).content.decode()
+    assert "2 unread" in html
+    assert "You are all caught up." not in html
+    assert reverse("notifications-mark-all-read") in html
+    client.post(reverse("notifications-mark-all-read"))
+    html = client.get(LIST).content.decode()
+    assert "You are all caught up." in html
+    assert reverse("notifications-mark-all-read") not in html
+
+
 def test_empty_list_says_what_will_appear_here(client, alice):
     client.force_login(alice)
 
@@ -154,9 +170,9 @@ def test_list_costs_the_same_queries_for_3_and_30_notifications(client, alice, b
         notify(alice, other, NotificationKind.ACTIVITY_ASSIGNED, actor=bob, ago=i)
     many = queries_for_list()
 
-    # user (the session comes from the shared cache), memberships (access), notifications
-    # with deal, flag and actor
-    assert few == many == 2
+    # user with memberships (the session comes from the shared cache), notifications with
+    # deal, flag and actor, the unread count
+    assert few == many == 3
 
 
 def test_anonymous_is_sent_to_login(client, alice, deal):
