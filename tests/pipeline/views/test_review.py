@@ -601,3 +601,22 @@ def test_owner_outside_the_team_is_400_and_nothing_changes(client, bob, deal, te
     client.force_login(bob)
     assert post(client, "review-owner", deal, {"owner": outsider.pk}).status_code == 400
     assert state(deal) == before
+
+
+def test_changes_probe_each_deals_snapshot_line_instead_of_reading_the_whole_run(
+    client, bob, alice, stages_a
+):
+    """The snapshot run holds a line for every open deal of the organisation; the changes
+    section tests a team's changed deals against their own lines. Written as EXISTS under OR,
+    PostgreSQL may plan a "hashed SubPlan" that reads every line of the run into a hash
+    (twice: 2 x 12 ms at make bench's 110k lines, seconds in a big install); a scalar subquery
+    on the (run, deal) index is probed per deal and cannot be planned that way."""
+    _bulk_deals(stages_a, alice, 30)
+    services.forecast_snapshot_take(now=timezone.now() - timedelta(minutes=1))
+    client.force_login(bob)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("review")).status_code == 200
+    statements = [q["sql"] for q in captured.captured_queries if "forecastsnapshotline" in q["sql"]]
+    assert statements
+    for sql in statements:
+        assert 'EXISTS(SELECT 1 AS "a" FROM "pipeline_forecastsnapshotline"' not in sql
