@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from webhooks.addresses import AddressRefused, addresses_resolve, url_parts
 from webhooks.models import EXCERPT_BYTES
@@ -112,5 +113,5 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
     if 200 <= status < 300:
         return answer(status, excerpt)
     if 300 <= status < 400:
-        return answer(status, excerpt, error="Redirects are not followed.")
+        return answer(status, excerpt, error=_("Redirects are not followed."))
     return answer(status, excerpt, error=f"HTTP {status}")

@@ -341,3 +341,44 @@ def test_the_prune_forgets_old_done_deliveries_and_orphans_but_keeps_pending_one
     assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [second.pk]
     assert list(OutboxEvent.objects.values_list("id", flat=True)) == [second.event_id]
     assert outbox_prune(now=later) == 0
+
+
+@pytest.mark.django_db
+def test_the_switched_off_notice_goes_to_each_admin_in_their_own_language(endpoint, admin, team_a):
+    from django.utils import translation
+
+    from tests.factories import MembershipFactory, UserFactory
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services.deliveries import endpoint_disabled_notify
+
+    admin.email, admin.language = "ada@nordlys.example", "de"
+    admin.save()
+    other = UserFactory(username="bo", email="bo@nordlys.example", language="da")
+    MembershipFactory(user=other, team=team_a, role="admin")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_at=timezone.now())
+    assert endpoint_disabled_notify(endpoint_id=endpoint.pk) == 2
+    subjects = {message.to[0]: message.subject for message in mail.outbox}
+    for address, language in (("ada@nordlys.example", "de"), ("bo@nordlys.example", "da")):
+        with translation.override(language):
+            expected = translation.gettext("A webhook endpoint was switched off")
+        assert expected != "A webhook endpoint was switched off"
+        assert subjects[address] == expected
+
+
+@pytest.mark.django_db
+def test_the_log_says_why_in_the_organisations_language(endpoint, receiver, alice, stages_a):
+    from django.utils import translation
+
+    from crm.models import Organisation
+    from crm.organisation import organisation_changed
+
+    Organisation.objects.filter(pk=1).update(language="sv")
+    organisation_changed()
+    receiver.answer = lambda n: (302, b"", {"Location": "https://elsewhere.example/"})
+    _moves(alice, stages_a, 1)
+    run_until_settled(start=timezone.now(), hours=0.05)
+    delivery = WebhookDelivery.objects.get()
+    with translation.override("sv"):
+        expected = translation.gettext("Redirects are not followed.")
+    assert expected != "Redirects are not followed."
+    assert delivery.response_code == 302 and delivery.error == expected

@@ -254,3 +254,10 @@ def test_a_switched_off_endpoint_shows_the_notice(client, admin, endpoint):
     client.force_login(admin)
     page = client.get(reverse("settings-webhook", args=[endpoint.pk])).content.decode()
     assert 'id="webhook-disabled"' in page and "Turn back on" in page
+    # Why, said in the reader's language from the counts (not the stored English reason).
+    assert 'title="50 failed attempts in a row"' in page
+    assert '50 failed attempts"' not in page
+    admin.language = "de"
+    admin.save()
+    page = client.get(reverse("settings-webhooks")).content.decode()
+    assert "50 fehlgeschlagene Versuche in Folge" in page

@@ -24,11 +24,12 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from crm.broker import enqueue
+from crm.languages import language_for_user, organisation_language
 from crm.mail import absolute_url, sender
 from crm.transactions import atomic_with_retry
 from webhooks import sending
@@ -97,7 +98,10 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
         "CRM-Event-Type": delivery.event.type,
         "CRM-Delivery-Attempt": str(delivery.attempts + 1),
     }
-    answer = sending.post(url=delivery.endpoint.url, body=body, headers=headers)
+    # What the log says about a failure is written in the organisation's language: the log
+    # is the admins' shared page, and a worker has no request to take a language from.
+    with translation.override(organisation_language()):
+        answer = sending.post(url=delivery.endpoint.url, body=body, headers=headers)
     _record(delivery_id, answer, now=now)
     return Attempt(delivery_id=delivery_id, delivered=answer.ok, answer=answer)
 
@@ -165,18 +169,22 @@ def endpoint_disabled_notify(*, endpoint_id: int) -> int:
         .exclude(email="")
         .distinct()
     )
-    recipients = sorted({admin.email for admin in admins})
-    if not recipients:
-        return 0
     link = absolute_url(reverse("settings-webhook", args=[endpoint.pk]))
-    subject = _("A webhook endpoint was switched off")
-    message = _(
-        "Deliveries to %(url)s kept failing, so the CRM stopped sending to it. "
-        "Events are kept: once the receiver works again, switch the endpoint back on "
-        "and the waiting deliveries are sent.\n\n%(link)s"
-    ) % {"url": endpoint.url, "link": link}
-    send_mail(subject, message, sender(), recipients, fail_silently=True)
-    return len(recipients)
+    mailed = set()
+    for admin in admins.order_by("pk"):
+        if admin.email in mailed:
+            continue
+        mailed.add(admin.email)
+        # Each in the admin's own language (docs/product.md, "Who sees which language").
+        with translation.override(language_for_user(admin)):
+            subject = _("A webhook endpoint was switched off")
+            message = _(
+                "Deliveries to %(url)s kept failing, so the CRM stopped sending to it. "
+                "Events are kept: once the receiver works again, switch the endpoint back on "
+                "and the waiting deliveries are sent.\n\n%(link)s"
+            ) % {"url": endpoint.url, "link": link}
+        send_mail(subject, message, sender(), [admin.email], fail_silently=True)
+    return len(mailed)
 
 
 def event_deliver(*, event_id: str) -> list[Attempt]:
