@@ -3,6 +3,8 @@ unknown ids 404, creating and changing a form, and foreign ids refused."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -139,7 +141,10 @@ def test_an_admin_creates_a_form_with_round_robin_over_the_teams_salespeople(
     assert lead_form.owner_rule == OwnerRule.ROUND_ROBIN
     assert {u.pk for u in lead_form.round_robin_users.all()} == {alice.pk, alex.pk}
     assert lead_form.next_step_subject == "Call back within 1 working day"
-    assert len(lead_form.key) >= 16 and str(lead_form.pk) not in lead_form.key
+    # A random key, not the row's id (a random key may contain the id's digits by chance:
+    # "not in" made this test fail now and then).
+    assert len(lead_form.key) >= 16 and not lead_form.key.isdigit()
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", lead_form.key)
 
 
 def test_the_form_page_shows_the_address_and_the_snippets(client, admin, lead_form, settings):
