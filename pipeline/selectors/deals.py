@@ -43,18 +43,21 @@ DEAL_PAGE_RELATED = ("pipeline", "stage", "company", "contact", "owner", "lost_r
 
 
 def deal_get_for_user(
-    *, user: User, pk: int, write: bool = False, related: tuple[str, ...] = DEAL_PAGE_RELATED
+    *,
+    user: User,
+    pk: int,
+    write: bool = False,
+    related: tuple[str, ...] = DEAL_PAGE_RELATED,
+    attention: bool = True,
 ) -> Deal:
     """The deal, 404 when missing or not visible, 403 when `write` and the user may not edit.
-    `related` names what to join (the pipeline is always needed for the access check)."""
-    deal = (
-        Deal.objects.visible_to(user)
-        .select_related("pipeline", *related)
-        .with_attention()
-        .filter(pk=pk)
-        .order_by()
-        .first()
-    )
+    `related` names what to join (the pipeline is always needed for the access check);
+    `attention=False` leaves out `needs_attention` for a caller that reads it anew (the drag
+    reads the deal's flags with its lock)."""
+    qs = Deal.objects.visible_to(user).select_related("pipeline", *related)
+    if attention:
+        qs = qs.with_attention()
+    deal = qs.filter(pk=pk).order_by().first()
     if deal is None:
         raise Http404
     if write and not can_edit_deal(user=user, deal=deal):

@@ -78,7 +78,9 @@ def deal_move(request, pk: int):
     as a second step). One service call; the answer is chosen per client below. The deal is
     loaded once, with what the deal page shows when that is the client."""
     related = () if request.htmx else selectors.DEAL_PAGE_RELATED
-    deal = selectors.deal_get_for_user(user=request.user, pk=pk, write=True, related=related)
+    deal = selectors.deal_get_for_user(
+        user=request.user, pk=pk, write=True, related=related, attention=not request.htmx
+    )
     form = DealMoveForm(request.POST)
     filters = board_filters(request, deal.pipeline, request.POST)
     if not form.is_valid() or filters is None:
