@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.access import access_for
 from accounts.models import User
 from crm.models import Company, Contact
+from crm.prepared import prepared
 from crm.transactions import atomic_with_retry
 from pipeline.models import (
     Deal,
@@ -534,13 +535,14 @@ def _lock_deal_for_move(
         reads["criteria_invalid"] = criteria_ticked_invalid(
             from_stage=from_stage, to_stage=to_stage, ticked=marks
         )
-    current = (
-        Deal.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("company", "owner", "next_step_assignee")
-        .annotate(**card_flag_annotations(), **reads)
-        .order_by()
-        .get(pk=deal.pk)
-    )
+    with prepared():  # planning it took 1.8 ms, running it 0.2 (crm/prepared.py)
+        current = (
+            Deal.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("company", "owner", "next_step_assignee")
+            .annotate(**card_flag_annotations(), **reads)
+            .order_by()
+            .get(pk=deal.pk)
+        )
     current.pipeline = deal.pipeline  # already loaded by the caller's access check
     current.checked_criteria_for = from_stage.pk if "criteria_unmet" in reads else None
     if version is not None and current.version != version:
