@@ -174,8 +174,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Covering-index columns are a PostgreSQL optimisation; SQLite simply ignores them.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side binding lets psycopg prepare the hot queries after a few runs, so
-    # PostgreSQL stops re-planning the board's joins on every request (1-3 ms each).
+    # Server-side binding: parameters travel apart from the SQL, so a statement can be
+    # prepared. Django leaves psycopg's preparing off (no `prepare_threshold`) and it stays
+    # off for everything but the statements `crm.prepared.prepared()` wraps: prepared, the
+    # analytics' parameter-dependent plans got worse (docs/decisions.md).
     # JIT compilation pays off for long analytical queries, not for pages that must answer in
     # tens of milliseconds: it added ~80 ms to the review page's counts at 10k deals.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
