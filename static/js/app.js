@@ -20,8 +20,30 @@
     if (body) body.innerHTML = "";
   }
 
+  // On a phone the main menu scrolls sideways: the page's own section is scrolled into view,
+  // and the edge fades while more sections wait to the right (or left).
+  function topnavEdges(nav) {
+    var end = nav.scrollWidth - nav.clientWidth;
+    nav.classList.toggle("more-right", nav.scrollLeft < end - 1);
+    nav.classList.toggle("more-left", nav.scrollLeft > 1);
+  }
+
+  function topnavSetUp() {
+    var nav = document.querySelector(".topnav");
+    if (!nav) return;
+    var active = nav.querySelector("a.active");
+    if (active && nav.scrollWidth > nav.clientWidth) {
+      var left = active.offsetLeft - nav.offsetLeft;  // both from the top bar
+      nav.scrollLeft = left - (nav.clientWidth - active.offsetWidth) / 2;
+    }
+    topnavEdges(nav);
+    nav.addEventListener("scroll", function () { topnavEdges(nav); }, { passive: true });
+    window.addEventListener("resize", function () { topnavEdges(nav); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(dismissLater);
+    topnavSetUp();
   });
 
   document.addEventListener("htmx:afterSettle", function (evt) {

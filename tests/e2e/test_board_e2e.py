@@ -3,6 +3,8 @@ database."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -215,3 +217,27 @@ def test_stale_edit_in_the_browser_shows_both_versions(page, alice, stages_a, bo
     assert Deal.objects.get(pk=deal.pk).title == "Renamed by Bob"
     page.click("text=Save changes")  # saving again, deliberately, keeps Alice's version
     expect(page.locator("h1")).to_have_text("Renamed by Alice")
+
+
+def test_the_main_menu_on_a_phone_shows_where_you_are_and_that_there_is_more(
+    browser, live_server, stages_a, board, output_dir
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    page = context.new_page()
+    log_in(page, "alice")
+    page.goto(reverse("board", args=[stages_a[0].pipeline_id]))
+    nav = page.locator(".topnav")
+    expect(nav).to_have_class(re.compile(r"\bmore-right\b"))
+    expect(nav).not_to_have_class(re.compile(r"\bmore-left\b"))
+    # A section at the far end: its link is scrolled into the menu's view, the start fades.
+    page.goto(reverse("contact-list"))
+    expect(nav).to_have_class(re.compile(r"\bmore-left\b"))
+    link = page.locator(".topnav a.active").bounding_box()
+    box = nav.bounding_box()
+    assert box["x"] <= link["x"] and link["x"] + link["width"] <= box["x"] + box["width"]
+    page.screenshot(path=output_dir / "contacts-phone-menu.png")
+    # Scrolled back to the start by hand, the fade moves to the other side.
+    nav.evaluate("el => { el.scrollLeft = 0; el.dispatchEvent(new Event('scroll')); }")
+    expect(nav).not_to_have_class(re.compile(r"\bmore-left\b"))
+    expect(nav).to_have_class(re.compile(r"\bmore-right\b"))
+    context.close()
