@@ -72,12 +72,6 @@ class EndpointForm(forms.Form):
         }
 
 
-class ActiveForm(forms.Form):
-    active = forms.TypedChoiceField(
-        choices=[("1", "on"), ("0", "off")], coerce=lambda value: value == "1"
-    )
-
-
 class LogFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Show"),

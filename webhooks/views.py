@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.web.forms import ActiveForm
 from crm.web.refusals import form_errors_text, refusal
 from webhooks import selectors
 from webhooks.addresses import AddressRefused
-from webhooks.forms import ActiveForm, EndpointForm, LogFilterForm
+from webhooks.forms import EndpointForm, LogFilterForm
 from webhooks.services import endpoints as services
 from webhooks.signing import SIGNATURE_HEADER
 

@@ -323,10 +323,6 @@ def _int(value) -> int | None:
         return None
 
 
-class ActiveForm(forms.Form):
-    active = forms.TypedChoiceField(choices=[("1", "on"), ("0", "off")], coerce=lambda v: v == "1")
-
-
 # --- the public form ------------------------------------------------------------------------
 
 # Control characters (other than tab and line feed in the message) are dropped: they have no

@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.mail import absolute_url
+from crm.web.forms import ActiveForm
 from crm.web.refusals import form_errors_text, refusal
 from pipeline import selectors, services
-from pipeline.forms.lead_forms import ActiveForm, LeadFormCreateForm, LeadFormSettingsForm
+from pipeline.forms.lead_forms import LeadFormCreateForm, LeadFormSettingsForm
 from pipeline.models import HONEYPOT_FIELD, TOKEN_FIELD, LeadForm
 
 
