@@ -23,6 +23,7 @@ from crm.devtools.bench_http import (
     WARMUP_REQUESTS,
     HttpSession,
     first_lines,
+    timed_gets,
     timing_summary,
 )
 from crm.devtools.bench_scan import ScanBench, scan_lines
@@ -422,21 +423,13 @@ class Bench:
             key = bench_server.login_session(fixture.manager)
             http_session = HttpSession(port, key)
             self.stdout.write(f"Measuring the {name} page over {size} open deals ...")
-            errors, times, html_bytes = [], [], 0
             try:
-                for i in range(WARMUP_REQUESTS + requests):
-                    started = time.perf_counter()
-                    status, body = http_session.request("GET", path)
-                    elapsed = (time.perf_counter() - started) * 1000
-                    if status != 200:
-                        errors.append(f"{name}: {status}\n{first_lines(body)}")
-                        break
-                    if i >= WARMUP_REQUESTS:
-                        times.append(elapsed)
-                        html_bytes = len(body)
+                run = timed_gets(http_session, path, requests=requests)
             finally:
                 http_session.close()
                 bench_server.logout_session(key)
+            times, errors = run.times, [f"{name}: {run.error}"] if run.error else []
+            html_bytes = 0 if run.error else len(run.body)
             queries, _sql = bench_server.count_queries(fixture.manager, path, err=self.stderr.write)
             for error in errors:
                 self.stderr.write(f"  ERROR: {error}")

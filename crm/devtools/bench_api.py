@@ -43,7 +43,6 @@ OTHER_USERNAMES = ["bench_api_2", "bench_api_3"]
 PIPELINE_NAME = "Bench API pipeline"
 COMPANIES = 200
 P50_TARGET_MS = 40.0
-WARMUP_REQUESTS = 5
 PAGE_SIZES = (100, 10)
 
 
@@ -203,7 +202,7 @@ class ApiBench:
 
     def _time(self, name: str, path: str, http, secret: str, requests: int) -> dict:
         first = []
-        for _ in range(WARMUP_REQUESTS):
+        for _ in range(bench_http.WARMUP_REQUESTS):
             started = time.perf_counter()
             status, body = http.request("GET", path)
             first.append((time.perf_counter() - started) * 1000)
@@ -248,12 +247,12 @@ class ApiBench:
         sql, params = queryset.query.sql_with_params()
         times = []
         with connection.cursor() as cursor:
-            for _ in range(WARMUP_REQUESTS + requests):
+            for _ in range(bench_http.WARMUP_REQUESTS + requests):
                 started = time.perf_counter()
                 cursor.execute(sql, params)
                 cursor.fetchall()
                 times.append((time.perf_counter() - started) * 1000)
-        return bench_http.timing_summary(times[WARMUP_REQUESTS:])["p50"]
+        return bench_http.timing_summary(times[bench_http.WARMUP_REQUESTS :])["p50"]
 
     def _print(self, report: dict) -> None:
         self.stdout.write(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import http.client
 import math
 import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 WARMUP_REQUESTS = 5
 
@@ -65,3 +68,36 @@ class HttpSession:
 
 def first_lines(body: bytes, n: int = 15) -> str:
     return "\n".join(body.decode("utf-8", "replace").strip().splitlines()[:n])
+
+
+@dataclass
+class TimedGets:
+    times: list[float]  # ms, the warm-ups left out
+    body: bytes  # the last answer's
+    error: str  # "" when every answer was 200, else the first other one
+
+
+def timed_gets(
+    http: HttpSession,
+    path: str,
+    *,
+    requests: int,
+    warmup: int = WARMUP_REQUESTS,
+    before: Callable[[], object] | None = None,
+) -> TimedGets:
+    """GET `path` `warmup` + `requests` times, each timed until its body is read (`before`
+    runs ahead of each request, untimed: e.g. emptying the cache); stops at the first answer
+    that is not 200."""
+    times: list[float] = []
+    body = b""
+    for index in range(warmup + requests):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        status, body = http.request("GET", path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if status != 200:
+            return TimedGets(times, body, f"{status}\n{first_lines(body)}")
+        if index >= warmup:
+            times.append(elapsed)
+    return TimedGets(times, body, "")

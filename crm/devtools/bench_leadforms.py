@@ -34,7 +34,13 @@ from django.utils import timezone
 from accounts.models import Membership, Role, Team, User
 from crm.devtools import bench_server
 from crm.devtools.bench_fixtures import STAGES, delete_deals
-from crm.devtools.bench_http import HttpSession, first_lines, timing_summary
+from crm.devtools.bench_http import (
+    WARMUP_REQUESTS,
+    HttpSession,
+    first_lines,
+    timed_gets,
+    timing_summary,
+)
 from crm.models import Company, Contact
 from pipeline.models import Deal, LeadForm, OwnerRule, Pipeline, Stage, lead_form_key
 from pipeline.services import POSITION_GAP, fill_token, stage_totals_rebuild
@@ -44,7 +50,6 @@ REPS = ["bench_lead_1", "bench_lead_2", "bench_lead_3"]
 PIPELINE_NAME = "Bench leads pipeline"
 FORM_NAME = "Bench leads"
 P50_TARGET_MS = 30.0
-WARMUP_REQUESTS = 5
 # Rates high enough that the benchmark measures the work, not the refusals.
 OPEN_RATES = {"LEAD_FORM_ADDRESS_RATE": "1000000/min", "LEAD_FORM_RATE": "1000000/min"}
 
@@ -223,14 +228,10 @@ class LeadFormBench:
                     times.append(elapsed)
             # The reference in the same run: the form's own page (one query and a render)
             # through the same stack, what any request costs on this machine right now.
-            for i in range(WARMUP_REQUESTS + requests):
-                started = time.perf_counter()
-                status, data = http.request("GET", path)
-                if status != 200:
-                    errors.append(f"page {i}: {status}\n{first_lines(data)}")
-                    break
-                if i >= WARMUP_REQUESTS:
-                    page_times.append((time.perf_counter() - started) * 1000)
+            page = timed_gets(http, path, requests=requests)
+            page_times = page.times
+            if page.error:
+                errors.append(f"page: {page.error}")
             http.close()
         finally:
             if server is not None:

@@ -38,7 +38,7 @@ from django.urls import reverse
 from accounts.models import User
 from crm.devtools import bench_board, bench_server
 from crm.devtools.bench_fixtures import build_demo_board
-from crm.devtools.bench_http import WARMUP_REQUESTS, HttpSession, first_lines, timing_summary
+from crm.devtools.bench_http import HttpSession, timed_gets, timing_summary
 
 FORECAST_TARGET_MS, FORECAST_TARGET_AT = 150.0, 100_000
 REVIEW_TARGET_MS, REVIEW_TARGET_AT = 100.0, 10_000
@@ -160,21 +160,13 @@ class ReportsBench:
         path = reverse(scenario.url_name)
         self.stdout.write(f"Measuring {scenario.page} at +{size} deals ...")
         http = HttpSession(port, session_key)
-        times, errors, html_bytes = [], [], 0
         try:
-            for i in range(WARMUP_REQUESTS + requests):
-                cache.clear()  # cold: every request reads what the cache would have kept
-                started = time.perf_counter()
-                status, body = http.request("GET", path)
-                elapsed = (time.perf_counter() - started) * 1000
-                if status != 200:
-                    errors.append(f"{status}\n{first_lines(body)}")
-                    break
-                if i >= WARMUP_REQUESTS:
-                    times.append(elapsed)
-                    html_bytes = len(body)
+            # Cold: every request reads what the cache would have kept.
+            run = timed_gets(http, path, requests=requests, before=cache.clear)
         finally:
             http.close()
+        times, errors = run.times, [run.error] if run.error else []
+        html_bytes = 0 if run.error else len(run.body)
         statements = page_statements(user, path)
         floor = sql_floor_ms(statements)
         shares = bench_board.time_shares(user, path)
