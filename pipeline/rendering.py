@@ -4,11 +4,18 @@ Django templates cost per card)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import astuple
+from urllib.parse import quote
 
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crm.organisation import reporting_currency
@@ -65,13 +72,115 @@ def _cards_shared() -> dict:
     }
 
 
+class RenderedMemo:
+    """Rendered HTML by everything it shows (a content key): a key that is not found is
+    rendered and kept, the least recently used key goes when `size` is reached. Nothing is
+    ever cleared: a change to what a card shows is a new key, so every process and node may
+    keep its own (docs/decisions.md)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._html: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[Hashable]) -> list[str | None]:
+        with self._lock:
+            found = []
+            for key in keys:
+                html = self._html.get(key)
+                if html is not None:
+                    self._html.move_to_end(key)
+                found.append(html)
+            return found
+
+    def put_many(self, items: list[tuple[Hashable, str]]) -> None:
+        with self._lock:
+            for key, html in items:
+                self._html[key] = html
+            while len(self._html) > self.size:
+                self._html.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._html.clear()
+
+
+# A card's HTML is about 1 KB and its key about as much: 5,000 cards are about 10 MB per
+# process, the first pages of every column of many teams and filters.
+CARD_MEMO = RenderedMemo(5000)
+
+# What a card's HTML depends on besides its language and time zone: every value of `Card`
+# that cards.jinja reads (tests/pipeline/test_rendering.py checks the template against it).
+CARD_KEY_FIELDS = (
+    "pk",
+    "version",
+    "title",
+    "value",
+    "currency",
+    "expected_close_date",
+    "owner_id",
+    "owner_name",
+    "owner_initials",
+    "company_id",
+    "company_name",
+    "company_tier",
+    "next_step_id",
+    "next_step_subject",
+    "next_step_due",
+    "assignee_id",
+    "assignee_name",
+    "assignee_initials",
+    "no_next_step_since",
+    "overdue_since",
+    "stale_since",
+    "state",
+)
+_CARD_KEY = operator.attrgetter(*CARD_KEY_FIELDS)
+
+
 def cards_html(request, cards, *, shared: dict | None = None) -> SafeString:
     """The cards' HTML; `shared` (from `_cards_shared`) when the request renders several
-    lists of cards (the board's columns)."""
-    template = get_template("pipeline/cards.jinja", using="jinja2")
-    html = template.render({**(shared or _cards_shared()), "cards": cards}, request=request)
-    # Jinja2 runs with autoescape on: every value in `html` is already escaped.
-    return mark_safe(html)
+    lists of cards (the board's columns). A card already rendered with the same content,
+    language and time zone comes from `CARD_MEMO`; the others are rendered in one go."""
+    shared = shared or _cards_shared()
+    where = (get_language(), timezone.get_current_timezone_name(), shared["deals_path"])
+    keys = [(where, _CARD_KEY(card)) for card in cards]
+    found = CARD_MEMO.get_many(keys)
+    missing = [i for i, html in enumerate(found) if html is None]
+    if missing:
+        template = get_template("pipeline/cards.jinja", using="jinja2")
+        context = {**shared, "cards": [cards[i] for i in missing]}
+        # One <article> per card, and "</article>" cannot occur inside one: Jinja2 runs with
+        # autoescape on, every value is escaped.
+        rendered = template.render(context, request=request).split("</article>")[:-1]
+        for i, html in zip(missing, rendered, strict=True):
+            found[i] = f"{html}</article>"
+        CARD_MEMO.put_many([(keys[i], found[i]) for i in missing])
+    return mark_safe("".join(found))
+
+
+def filter_suffix(filters) -> SafeString:
+    """The board's filters to carry on a link that already has a query string
+    ("&amp;owner=me&amp;tier=A"), each value URL-quoted as Django's `urlencode` filter does."""
+    pairs = filters.as_query()
+    # quote() leaves only letters, digits, "_.-~/" and %-escapes: nothing HTML gives meaning.
+    return mark_safe("".join(f"&amp;{key}={quote(value, safe='/')}" for key, value in pairs))
+
+
+def board_part_html(request, part: str, context: dict) -> SafeString:
+    """The board page's own markup by Jinja (templates/jinja2/pipeline/board.jinja): `part`
+    "page" (toolbar and board), "board" (#board, for a filter change) or "cards" (a column's
+    cards with its "load more" and empty note; `context["column"]`). `context` has the
+    pipeline and the filters, and what the part shows."""
+    template = get_template("pipeline/board.jinja", using="jinja2")
+    context = {
+        **context,
+        "part": part,
+        "htmx": bool(getattr(request, "htmx", False)),
+        "filter_suffix": filter_suffix(context["filters"]),
+    }
+    # Jinja2 runs with autoescape on: every value in the markup is already escaped.
+    return mark_safe(template.render(context, request=request))
 
 
 def attach_cards_html(request, columns) -> None:
@@ -80,13 +189,39 @@ def attach_cards_html(request, columns) -> None:
         column.cards_html = cards_html(request, column.cards, shared=shared)
 
 
+# A column header per stage, language, time zone and figures: a board's worth per team.
+HEADER_MEMO = RenderedMemo(2000)
+
+
 def attach_headers_html(request, pipeline, columns, *, oob: bool = False) -> None:
     """Each column's header (name, count, totals, the "+"), by Jinja like the cards: the
-    board draws one per stage on every page; a drop's answer sends them out of band (`oob`)."""
-    template = get_template("pipeline/column_headers.jinja", using="jinja2")
-    shared = {"pipeline_id": pipeline.pk, "money": format_compact, "oob": oob}
-    shared["currency"] = reporting_currency()
-    for column in columns:
-        html = template.render({**shared, "column": column}, request=request)
+    board draws one per stage on every page; a drop's answer sends them out of band (`oob`).
+    A header already rendered with the same stage, figures and language is not rendered
+    again (`HEADER_MEMO`)."""
+    currency = reporting_currency()
+    where = (get_language(), timezone.get_current_timezone_name(), pipeline.pk, oob, currency)
+    keys = [
+        (
+            where,
+            column.stage.pk,
+            column.stage.name,
+            column.stage.probability,
+            astuple(column.totals),
+        )
+        for column in columns
+    ]
+    found = HEADER_MEMO.get_many(keys)
+    if None in found:
+        template = get_template("pipeline/column_headers.jinja", using="jinja2")
+        shared = {"pipeline_id": pipeline.pk, "money": format_compact, "oob": oob}
+        shared["currency"] = currency
+        rendered = []
+        for i, column in enumerate(columns):
+            if found[i] is None:
+                html = template.render({**shared, "column": column}, request=request)
+                found[i] = f"\n{html}\n"
+                rendered.append((keys[i], found[i]))
+        HEADER_MEMO.put_many(rendered)
+    for column, html in zip(columns, found, strict=True):
         # Jinja2 runs with autoescape on: every value in `html` is already escaped.
-        column.header_html = mark_safe(f"\n{html}\n")
+        column.header_html = mark_safe(html)

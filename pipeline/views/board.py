@@ -4,6 +4,7 @@ column's quick add and the closed and paused deals beside it."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -21,6 +22,7 @@ from pipeline.rendering import (
     activities_path,
     attach_cards_html,
     attach_headers_html,
+    board_part_html,
     cards_html,
 )
 from pipeline.selectors.board import BoardFilters, Column
@@ -58,17 +60,15 @@ def board(request, pk: int):
         "pipeline": pipeline,
         "pipelines": pipelines,
         "columns": columns,
-        "filter_form": form,
+        "owner_choices": form.owner_choices,
         "filters": filters,
         "activities_path": activities_path(),
-        "filter_query": filters.as_query(),
-        "open_count": sum(c.totals.count for c in columns),
         "attention_count": sum(c.totals.attention for c in columns),
     }
-    partial = request.htmx and request.htmx.target == "board"
-    return render(
-        request, "pipeline/board.html#board" if partial else "pipeline/board.html", context
-    )
+    if request.htmx and request.htmx.target == "board":
+        return HttpResponse(board_part_html(request, "board", context))
+    context["board_page"] = board_part_html(request, "page", context)
+    return render(request, "pipeline/board.html", context)
 
 
 @login_required
@@ -87,8 +87,8 @@ def column_more(request, pk: int, stage_pk: int):
     )
     column = Column(stage=stage, totals=None, cards=cards, has_more=has_more)
     column.cards_html = cards_html(request, cards)
-    context = {"pipeline": pipeline, "column": column, "filter_query": filters.as_query()}
-    return render(request, "pipeline/board.html#cards", context)
+    context = {"pipeline": pipeline, "column": column, "filters": filters}
+    return HttpResponse(board_part_html(request, "cards", context))
 
 
 @login_required

@@ -9,7 +9,7 @@ from django_htmx.http import reswap, retarget
 
 from pipeline import selectors
 from pipeline.forms.board import BoardFilterForm
-from pipeline.rendering import attach_headers_html, cards_html
+from pipeline.rendering import attach_headers_html, board_part_html, cards_html
 from pipeline.selectors.board import BoardFilters, Card, Column, decide_card_states
 
 
@@ -43,6 +43,8 @@ def columns_response(
                 stage=stage, user=request.user, filters=filters, limit=limit
             )
             column.cards_html = cards_html(request, column.cards)
+            part = {"pipeline": pipeline, "column": column, "filters": filters}
+            column.cards_part_html = board_part_html(request, "cards", part)
         columns.append(column)
     attach_headers_html(request, pipeline, columns, oob=True)
     context = {
@@ -50,8 +52,6 @@ def columns_response(
         "columns": columns,
         "cards_for": cards_for,
         "main": main,
-        "filters": filters,
-        "filter_query": filters.as_query(),
         "toast": toast,
     }
     return render(request, "pipeline/columns_response.html", context)

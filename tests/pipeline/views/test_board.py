@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html as htmllib
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -9,7 +10,13 @@ from django.urls import reverse
 
 from accounts.models import Role
 from pipeline.models import Deal
-from tests.factories import CompanyFactory, DealFactory, MembershipFactory, TeamFactory
+from tests.factories import (
+    CompanyFactory,
+    DealFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -34,7 +41,6 @@ def test_home_redirects_to_the_users_board(client, alice, pipeline_a, stages_a):
 
 
 def test_home_without_a_pipeline_explains_what_to_do(client, db):
-    from tests.factories import UserFactory
 
     client.force_login(UserFactory(username="loner"))
     response = client.get("/")
@@ -261,6 +267,47 @@ def test_hostile_text_renders_as_text_on_board_and_deal_page(client, alice, team
             assert "{{" in text
     for url in pages[:2]:
         assert text in htmllib.unescape(client.get(url).content.decode())
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_in_the_board_toolbar_and_links_stays_text(
+    client, alice, team_a, pipeline_a, stages_a, text, settings
+):
+    """The toolbar and the column parts are Jinja (templates/jinja2/pipeline/board.jinja):
+    pipeline, team, stage and teammate names and the search text are escaped there too, and
+    the search text is URL-quoted in every link that carries the filters."""
+    settings.BOARD_PAGE_SIZE = 1
+    pipeline_a.name, team_a.name = text, text
+    pipeline_a.save(update_fields=["name"])
+    team_a.save(update_fields=["name"])
+    stages_a[0].name = text
+    stages_a[0].save(update_fields=["name"])
+    MembershipFactory(user=UserFactory(username="mate", first_name=text), team=team_a)
+    company = CompanyFactory(team=team_a, name=f"match {text}")
+    for _ in range(2):
+        DealFactory(stage=stages_a[0], owner=alice, title="x", company=company)
+    client.force_login(alice)
+    url = reverse("board", args=[pipeline_a.pk])
+    more = reverse("column-more", args=[pipeline_a.pk, stages_a[0].pk])
+    answers = [
+        client.get(url, {"q": f"match {text}"}),
+        client.get(url, {"q": f"match {text}"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="board"),
+        client.get(
+            more, {"q": f"match {text}", "after_position": 0, "after_id": 1}, HTTP_HX_REQUEST="true"
+        ),
+    ]
+    for response in answers:
+        assert response.status_code == 200
+        page = response.content.decode()
+        if "<" in text:
+            assert text not in page
+    page, fragment = answers[0].content.decode(), answers[1].content.decode()
+    assert "{{ 7*7 }}" not in text or "49" not in page  # never evaluated
+    for html in (page, fragment):
+        # The search text rides on the export links and the column's "load more", quoted.
+        assert html.count(f"&amp;q={quote('match ' + text, safe='/')}") >= 3
+    assert f"{text} · {text}" in htmllib.unescape(page)  # the pipeline switcher's option
+    assert text in htmllib.unescape(page.split('id="board-owner"')[1].split("</select>")[0])
 
 
 def test_team_membership_of_salesperson_in_two_teams_shows_both_boards(
