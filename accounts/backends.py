@@ -17,6 +17,22 @@ from django.db.models import F
 from accounts import selectors, services
 from accounts.access import MEMBERSHIP_FIELDS, access_from_memberships
 from accounts.security import client_address, security_event
+from crm.compiled import CompiledQuery
+
+_ACCESS_PATHS = [f"memberships__{field}" for field in MEMBERSHIP_FIELDS]
+
+
+def _user_with_access(user_id):
+    return (
+        get_user_model()
+        ._default_manager.filter(pk=user_id)
+        .annotate(**{f"access_{i}": F(path) for i, path in enumerate(_ACCESS_PATHS)})
+        .order_by()
+    )
+
+
+# Every request of a signed-in user runs it: compiled once per process (crm/compiled.py).
+USER_WITH_ACCESS = CompiledQuery(get_user_model(), _user_with_access, "user_id")
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -24,20 +40,19 @@ class ThrottledModelBackend(ModelBackend):
         """The session's user and, in the same query, what `access_for` reads of their
         memberships (one row per membership and pipeline of its team), kept on the user for
         the request."""
-        prefix = {field: f"memberships__{field}" for field in MEMBERSHIP_FIELDS}
-        rows = list(
-            get_user_model()
-            ._default_manager.filter(pk=user_id)
-            .annotate(**{f"access_{i}": F(path) for i, path in enumerate(prefix.values())})
-            .order_by()
-        )
+        try:
+            user_id = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        rows = list(USER_WITH_ACCESS.raw(user_id=user_id))
         if not rows:
             return None
         user = rows[0]
         if not self.user_can_authenticate(user):
             return None
         user._crm_access = access_from_memberships(
-            user, [tuple(getattr(row, f"access_{i}") for i in range(len(prefix))) for row in rows]
+            user,
+            [tuple(getattr(row, f"access_{i}") for i in range(len(_ACCESS_PATHS))) for row in rows],
         )
         return user
 

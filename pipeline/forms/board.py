@@ -6,7 +6,7 @@ from django import forms
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import users_of_team
+from accounts.selectors import people_of_team
 from crm.forms import tier_filter_field
 from pipeline.models import (
     Pipeline,
@@ -34,7 +34,7 @@ class BoardFilterForm(forms.Form):
 
     @cached_property
     def people(self):
-        return list(users_of_team(team_id=self.pipeline.team_id))
+        return people_of_team(team_id=self.pipeline.team_id)
 
     @property
     def owner_choices(self) -> list[tuple[str, str]]:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.access import access_for
 from accounts.models import User, person_initials, person_name
+from crm.compiled import CompiledQuery
 from pipeline.models import (
     Deal,
     DealStatus,
@@ -573,17 +574,26 @@ def _compiled(qs: QuerySet[Deal], limit: int):
     return _card_query(qs)[:limit].query.get_compiler(using=connection.alias)
 
 
-def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> list[Column]:
-    """The board: each stage with its first page of cards and its totals, in three queries
-    whatever the number of deals: stages; totals grouped by stage and currency; the first
-    cards of every column with their company, owner and flags (one statement)."""
-    stages = list(
-        pipeline.stages.active()
+def _board_stages(pipeline_id: int) -> QuerySet[Stage]:
+    return (
+        Stage.objects.filter(pipeline_id=pipeline_id)
+        .active()
         .annotate(  # the board's drops ask for exit criteria only where needed
             has_exit_criteria=Exists(ExitCriterion.objects.filter(stage_id=OuterRef("pk")))
         )
         .order_by("position", "pk")
     )
+
+
+# The board's columns, on every board page: compiled once per process (crm/compiled.py).
+BOARD_STAGES = CompiledQuery(Stage, _board_stages, "pipeline_id")
+
+
+def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> list[Column]:
+    """The board: each stage with its first page of cards and its totals, in three queries
+    whatever the number of deals: stages; totals grouped by stage and currency; the first
+    cards of every column with their company, owner and flags (one statement)."""
+    stages = list(BOARD_STAGES.raw(pipeline_id=pipeline.pk))
     if not stages:
         return []
     for stage in stages:
