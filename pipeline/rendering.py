@@ -1,6 +1,8 @@
-"""Cards are the hot path of the board: they are rendered by Jinja2, all cards of a list in a
-single render, with everything shared by the cards computed once (see docs/performance.md for what
-Django templates cost per card)."""
+"""The board's markup, its hot path: the page's toolbar and columns, the column headers and the
+cards, all by Jinja2 (see docs/performance.md for what Django templates cost per node). Cards
+are rendered all of a list in one render, with everything the cards share computed once; a card
+or header already rendered with the same content is taken from a per-process memo keyed by
+that content (docs/decisions.md)."""
 
 from __future__ import annotations
 
