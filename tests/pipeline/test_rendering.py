@@ -46,6 +46,14 @@ def test_the_header_key_holds_every_value_the_header_template_reads():
     assert read_from_totals and read_from_totals <= {f.name for f in fields(StageTotals)}
 
 
+@pytest.mark.parametrize("name", ["cards.jinja", "column_headers.jinja"])
+def test_kept_markup_reads_nothing_of_the_request(name):
+    """A kept card or header is served to every user and request: its template must not read
+    the request, the user or the CSRF token, which are not in the key."""
+    code = re.sub(r"\{#.*?#\}", "", read(name), flags=re.S)
+    assert not re.search(r"\b(request|user|csrf_token|csrf_input|perms|messages)\b", code)
+
+
 def test_the_memo_forgets_the_least_recently_used_first():
     memo = rendering.RenderedMemo(2)
     memo.put_many([("a", "<a>"), ("b", "<b>")])
