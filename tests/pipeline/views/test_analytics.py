@@ -26,6 +26,12 @@ PAGES = [
 ]
 
 
+def names(content: str, *first_names: str) -> list[str]:
+    """The people among `first_names` the page names, as whole words: the companies' generated
+    names may contain one ("Drake-Alexander")."""
+    return [n for n in first_names if re.search(rf"(?<![\w-]){n}(?![\w-])", content)]
+
+
 def _deal(stage, owner, *, status="open", title=None, reason=None, later=None):
     now = timezone.now()
     deal = DealFactory(
@@ -77,7 +83,7 @@ def test_outsider_sees_none_of_team_a(client, carol, deals, stages_b, name):
     client.force_login(carol)
     response = client.get(reverse(name))
     assert response.status_code == 200
-    assert b"Alice" not in response.content and b"Alex" not in response.content
+    assert not names(response.content.decode(), "Alice", "Alex")
     refused = client.get(reverse(name), {"pipeline": deals[0].pipeline_id})
     assert refused.status_code == 400
 
@@ -92,7 +98,7 @@ def test_manager_sees_every_rep(client, bob, deals):
 def test_salesperson_sees_only_own_row(client, alice, alex, deals, name):
     client.force_login(alice)
     content = client.get(reverse(name), {"export": "csv"}).content.decode()
-    assert "Alex" not in content
+    assert not names(content, "Alex")
     assert client.get(reverse(name), {"rep": alex.pk}).status_code == 400
 
 
@@ -109,7 +115,7 @@ def test_own_deals_team_hides_colleagues(client, alice, team_a, deals):
     client.force_login(alice)
     for name in PAGES:
         content = client.get(reverse(name), {"export": "csv"}).content.decode()
-        assert "Alex" not in content
+        assert not names(content, "Alex")
 
 
 BAD = [
@@ -171,7 +177,7 @@ def test_drill_down_lists_the_cell_deals(client, bob, alice, deals, stages_a):
     )
     content = response.content.decode().split('id="drill-table"')[1]
     assert response.status_code == 200
-    assert "Alice open" in content and "Alice won" in content and "Alex" not in content
+    assert "Alice open" in content and "Alice won" in content and not names(content, "Alex")
     lost = client.get(reverse("analytics-deals"), {"stage": stages_a[0].pk, "outcome": "lost"})
     table = lost.content.decode().split('id="drill-table"')[1]
     assert "Alex lost" in table and "Alice open" not in table
@@ -180,7 +186,7 @@ def test_drill_down_lists_the_cell_deals(client, bob, alice, deals, stages_a):
 def test_salesperson_cannot_drill_into_colleague(client, alice, alex, deals, stages_a):
     client.force_login(alice)
     response = client.get(reverse("analytics-deals"), {"stage": stages_a[0].pk})
-    assert "Alex" not in response.content.decode()
+    assert not names(response.content.decode(), "Alex")
     refused = client.get(reverse("analytics-deals"), {"stage": stages_a[0].pk, "cell_rep": alex.pk})
     assert refused.status_code == 400
 
