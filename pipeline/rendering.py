@@ -71,7 +71,6 @@ def _cards_shared() -> dict:
         "short": _once_per_value(day_month_formatter()),
         "t": _card_texts(),
         "deals_path": _deals_path(),
-        "activities_path": activities_path(),
     }
 
 

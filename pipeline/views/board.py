@@ -60,13 +60,14 @@ def board(request, pk: int):
         "pipeline": pipeline,
         "pipelines": pipelines,
         "columns": columns,
-        "owner_choices": form.owner_choices,
         "filters": filters,
         "activities_path": activities_path(),
         "attention_count": sum(c.totals.attention for c in columns),
     }
     if request.htmx and request.htmx.target == "board":
         return HttpResponse(board_part_html(request, "board", context))
+    # Only the page draws the toolbar's owner select: reading the team's people costs a query.
+    context["owner_choices"] = form.owner_choices
     context["board_page"] = board_part_html(request, "page", context)
     return render(request, "pipeline/board.html", context)
 

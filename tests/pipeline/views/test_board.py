@@ -220,6 +220,23 @@ def _board_queries(client, pipeline):
     return len(queries)
 
 
+def test_a_filter_swap_runs_one_query_less_than_the_page(client, alice, stages_a):
+    """The htmx answer to a filter change is #board alone: it does not draw the toolbar, so
+    it does not read the team's people for the owner select."""
+    pipeline = stages_a[0].pipeline
+    DealFactory(stage=stages_a[0], owner=alice, title="Racking")
+    client.force_login(alice)
+    url = board_url(pipeline)
+    client.get(url)
+    with CaptureQueriesContext(connection) as page:
+        assert client.get(url, {"q": "rack"}).status_code == 200
+    with CaptureQueriesContext(connection) as swap:
+        response = client.get(url, {"q": "rack"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="board")
+    assert response.status_code == 200 and "Racking" in response.text
+    assert 'id="board-owner"' not in response.text
+    assert len(swap) == len(page) - 1
+
+
 def test_board_query_count_is_the_same_for_3_and_300_deals(client, alice, alex, stages_a):
     """Queries (the session comes from the shared cache): the user with their memberships
     (access), the pipeline with the switcher's pipelines (one query), team members (owner
