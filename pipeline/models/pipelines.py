@@ -21,13 +21,21 @@ class Currency(models.TextChoices):
     GBP = "GBP", "GBP"
 
 
+def visible_team_ids(user) -> list[int] | None:
+    """The teams whose pipelines the user sees (`PipelineQuerySet.visible_to`): None for all (an
+    admin)."""
+    access = access_for(user)
+    return None if access.is_admin else sorted(access.team_ids)
+
+
 class PipelineQuerySet(models.QuerySet):
     def visible_to(self, user) -> PipelineQuerySet:
         """Pipelines of the user's teams (all for an admin)."""
-        access = access_for(user)
-        if access.is_admin:
-            return self
-        return self.filter(team_id__in=access.team_ids)
+        team_ids = visible_team_ids(user)
+        return self if team_ids is None else self.of_teams(team_ids)
+
+    def of_teams(self, team_ids) -> PipelineQuerySet:
+        return self.filter(team_id__in=team_ids)
 
     def active(self) -> PipelineQuerySet:
         return self.filter(is_archived=False)

@@ -37,7 +37,8 @@ from pipeline.models import (
     Stage,
     StageTotal,
 )
-from pipeline.models.deals import FLAG_SINCE, has_open_flag
+from pipeline.models.deals import FLAG_SINCE, DealVisibility, deal_visibility, has_open_flag
+from pipeline.models.pipelines import visible_team_ids
 from pipeline.money import sum_in_reporting
 
 # The columns every list of deals (board cards, review rows) reads: the deal's own, its
@@ -85,15 +86,30 @@ def pipelines_for_user(*, user: User) -> QuerySet[Pipeline]:
     return Pipeline.objects.visible_to(user).active().select_related("team")
 
 
+def _switcher(pipelines: QuerySet[Pipeline], pk: int) -> QuerySet[Pipeline]:
+    return pipelines.filter(Q(is_archived=False) | Q(pk=pk)).select_related("team")
+
+
+# The switcher, on every board page: compiled once per process (crm/compiled.py), for an
+# admin and for the members of some teams (`Pipeline.objects.visible_to`).
+SWITCHER_ALL = CompiledQuery(Pipeline, lambda pk: _switcher(Pipeline.objects.all(), pk), "pk")
+SWITCHER_OF_TEAMS = CompiledQuery(
+    Pipeline,
+    lambda pk, team_ids: _switcher(Pipeline.objects.of_teams(team_ids), pk),
+    "pk",
+    "team_ids",
+)
+
+
 def pipeline_and_switcher_for_user(*, user: User, pk: int) -> tuple[Pipeline, list[Pipeline]]:
     """The board's pipeline (404 as `pipeline_get_for_user`) and the switcher's pipelines
     (`pipelines_for_user`, in order), read in one query: the visible pipelines that are active
     or this one."""
-    rows = list(
-        Pipeline.objects.visible_to(user)
-        .filter(Q(is_archived=False) | Q(pk=pk))
-        .select_related("team")
-    )
+    team_ids = visible_team_ids(user)
+    if team_ids is None:
+        rows = SWITCHER_ALL.fetch(pk=pk)
+    else:
+        rows = SWITCHER_OF_TEAMS.fetch(pk=pk, team_ids=team_ids)
     pipeline = next((p for p in rows if p.pk == pk), None)
     if pipeline is None:
         raise Http404
@@ -153,9 +169,12 @@ class BoardFilters:
     attention: bool = False
     tiers: tuple[str, ...] = ()
 
-    def apply(self, qs: QuerySet[Deal], *, user: User) -> QuerySet[Deal]:
+    def apply(
+        self, qs: QuerySet[Deal], *, user: User | None = None, user_id: int | None = None
+    ) -> QuerySet[Deal]:
+        """The deals of `qs` these filters keep; "me" is `user` (or `user_id`)."""
         if self.owner == "me":
-            qs = qs.filter(owner_id=user.pk)
+            qs = qs.filter(owner_id=user.pk if user is not None else user_id)
         elif self.owner == "none":
             qs = qs.filter(owner__isnull=True)
         elif self.owner != "any":
@@ -215,6 +234,16 @@ def _sees_whole_pipeline(*, user: User, pipeline: Pipeline) -> bool:
     return access.is_admin or pipeline.team_id in access.full_team_ids
 
 
+def _kept_totals(stage_ids: list[int]) -> QuerySet[StageTotal]:
+    return StageTotal.objects.filter(stage_id__in=stage_ids).values(
+        "stage_id", "currency", n=F("count"), total=F("value"), flagged=F("attention")
+    )
+
+
+# On every board page: compiled once per process and number of stages (crm/compiled.py).
+KEPT_TOTALS = CompiledQuery(StageTotal, _kept_totals, "stage_ids")
+
+
 def stage_totals(
     *,
     pipeline: Pipeline,
@@ -233,11 +262,7 @@ def stage_totals(
     """
     stage_ids = [s.pk for s in stages]
     if not filters.is_active and _sees_whole_pipeline(user=user, pipeline=pipeline):
-        if kept is None:
-            kept = StageTotal.objects.filter(stage_id__in=stage_ids).values(
-                "stage_id", "currency", n=F("count"), total=F("value"), flagged=F("attention")
-            )
-        rows = kept
+        rows = KEPT_TOTALS.fetch(stage_ids=stage_ids) if kept is None else kept
     else:
         rows = (
             _board_deals(pipeline=pipeline, user=user, filters=filters)
@@ -517,7 +542,69 @@ def column_cards(
     return cards[:limit], len(cards) > limit
 
 
-def _first_cards_per_stage(base: QuerySet[Deal], stages: list[Stage], limit: int) -> list[dict]:
+def _stage_ids_query(base: QuerySet[Deal], limit: int) -> QuerySet[Deal]:
+    """The ids of the first `limit` deals of `base` in the stage `board_stage.id`, in board
+    order: the inner query of the board's LATERAL join on PostgreSQL."""
+    ids = base.filter(stage_id=RawSQL("board_stage.id", ())).order_by("position", "pk")
+    return ids.values("id")[:limit]
+
+
+@functools.cache
+def _compiled_stage_ids(
+    *, everything: bool, own: bool, owner: str, attention: bool, tiers: tuple[str, ...], limit: int
+) -> CompiledQuery:
+    """`_stage_ids_query` of the board's deals (`_board_deals`) for one shape of the visibility
+    rule and the filters without a search text, compiled once per process (crm/compiled.py).
+    `owner` is "any", "me", "none" or "id" (a person's id: `owner_id`)."""
+    needs_user = own or owner == "me"
+
+    def build(pipeline_id, full_ids, own_ids, user_id=None, owner_id=None):
+        rule = DealVisibility(everything, full_ids, own_ids, user_id)
+        filters = BoardFilters(
+            owner=str(owner_id) if owner == "id" else owner, attention=attention, tiers=tiers
+        )
+        deals = Deal.objects.visible_under(rule).filter(
+            pipeline_id=pipeline_id, status=DealStatus.OPEN
+        )
+        return _stage_ids_query(filters.apply(deals, user_id=user_id), limit)
+
+    parameters = ["pipeline_id", "full_ids", "own_ids"]
+    parameters += ["user_id"] * needs_user + ["owner_id"] * (owner == "id")
+    return CompiledQuery(Deal, build, *parameters)
+
+
+def _stage_ids_sql(
+    *, pipeline: Pipeline, user: User, filters: BoardFilters, limit: int
+) -> tuple[str, list]:
+    """The SQL of `_stage_ids_query` of the board's deals: compiled once per shape, or built by
+    the ORM for a search text (its pattern is a parameter Django derives from the text)."""
+    if filters.q:
+        base = _board_deals(pipeline=pipeline, user=user, filters=filters)
+        sql, params = _stage_ids_query(base, limit).query.sql_with_params()
+        return sql, list(params)
+    rule = deal_visibility(user)
+    full_ids = [] if rule.everything else rule.full_pipeline_ids
+    own_ids = [] if rule.everything else rule.own_pipeline_ids
+    owner = filters.owner if filters.owner in ("any", "me", "none") else "id"
+    compiled = _compiled_stage_ids(
+        everything=rule.everything,
+        own=bool(own_ids),
+        owner=owner,
+        attention=filters.attention,
+        tiers=filters.tiers,
+        limit=limit,
+    )
+    values = {"pipeline_id": pipeline.pk, "full_ids": full_ids, "own_ids": own_ids}
+    if "user_id" in compiled.parameters:
+        values["user_id"] = rule.user_id
+    if owner == "id":
+        values["owner_id"] = int(filters.owner)
+    return compiled.sql(**values)
+
+
+def _first_cards_per_stage(
+    *, pipeline: Pipeline, user: User, filters: BoardFilters, stages: list[Stage], limit: int
+) -> list[dict]:
     """The first `limit` cards of every column, as rows, in one round trip.
 
     PostgreSQL: a LATERAL join over the stage ids runs the ids' query (visibility, filters)
@@ -527,8 +614,9 @@ def _first_cards_per_stage(base: QuerySet[Deal], stages: list[Stage], limit: int
     refuses sliced parts in a compound query on some backends)."""
     stage_ids = [s.pk for s in stages]
     if connection.vendor == "postgresql":
-        ids = base.filter(stage_id=RawSQL("board_stage.id", ())).order_by("position", "pk")
-        ids_sql, ids_params = ids.values("id")[:limit].query.sql_with_params()
+        ids_sql, ids_params = _stage_ids_sql(
+            pipeline=pipeline, user=user, filters=filters, limit=limit
+        )
         card_sql, card_params, names = _card_by_id_sql()
         sql = (
             "SELECT card.* FROM unnest(%s::bigint[]) WITH ORDINALITY AS board_stage(id, n) "
@@ -538,6 +626,7 @@ def _first_cards_per_stage(base: QuerySet[Deal], stages: list[Stage], limit: int
         with connection.cursor() as cursor:
             cursor.execute(sql, [stage_ids, *ids_params, *card_params])
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    base = _board_deals(pipeline=pipeline, user=user, filters=filters)
     parts, params = [], []
     for i, stage_id in enumerate(stage_ids):
         compiler = _compiled(base.filter(stage_id=stage_id), limit)
@@ -600,9 +689,11 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
         stage.pipeline = pipeline
     totals = stage_totals(pipeline=pipeline, stages=stages, user=user, filters=filters)
     page = settings.BOARD_PAGE_SIZE
-    base = _board_deals(pipeline=pipeline, user=user, filters=filters)
     by_stage: dict[int, list[Card]] = {s.pk: [] for s in stages}
-    for card in cards_from_rows(_first_cards_per_stage(base, stages, page + 1)):
+    rows = _first_cards_per_stage(
+        pipeline=pipeline, user=user, filters=filters, stages=stages, limit=page + 1
+    )
+    for card in cards_from_rows(rows):
         by_stage[card.stage_id].append(card)
     columns = []
     for stage in stages:
