@@ -44,7 +44,7 @@ class ThrottledModelBackend(ModelBackend):
             user_id = int(user_id)
         except (TypeError, ValueError):
             return None
-        rows = list(USER_WITH_ACCESS.raw(user_id=user_id))
+        rows = USER_WITH_ACCESS.fetch(user_id=user_id)
         if not rows:
             return None
         user = rows[0]

@@ -109,7 +109,7 @@ PEOPLE_OF_TEAM = CompiledQuery(User, _people_of_team, "team_id", per_language=Tr
 
 def people_of_team(*, team_id: int) -> list[User]:
     """`users_of_team`, as a list, by a query compiled once per process."""
-    return list(PEOPLE_OF_TEAM.raw(team_id=team_id))
+    return PEOPLE_OF_TEAM.fetch(team_id=team_id)
 
 
 # --- sign-in throttle ---------------------------------------------------------------------

@@ -5,14 +5,12 @@ owner filter's people).
 Building a queryset and compiling it to SQL costs Django 0.3-0.8 ms of Python per query
 (resolving lookups and joins, quoting names), several times what PostgreSQL takes to run
 these small statements. `CompiledQuery` builds the queryset once per database alias with
-a sentinel for each parameter (a tuple of sentinels for a list, once per length), keeps the
+a sentinel for each parameter (a list of sentinels for a list, once per length), keeps the
 SQL, and runs the same statement with the values put where the sentinels were:
 
 - `fetch(**values)`: what the queryset itself returns (model instances with their
   `select_related` objects and annotations, or the dicts of `.values()`, converted as the ORM
   converts them), by the ORM's own iterables;
-- `raw(**values)`: a raw queryset of the model (annotations as attributes, as the database
-  gives them: 0/1 for a boolean on SQLite);
 - `sql(**values)`: the statement and its parameters, to embed in a larger statement.
 """
 
@@ -27,7 +25,6 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import RawQuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import get_language
 
@@ -127,13 +124,6 @@ class CompiledQuery:
         if not compiled.sql:
             raise EmptyResultSet
         return compiled.sql, compiled.fill(values)
-
-    def raw(self, **values: Any) -> RawQuerySet:
-        """Raises EmptyResultSet as `sql()` does."""
-        alias, compiled = self._compiled_for(values)
-        if not compiled.sql:
-            raise EmptyResultSet
-        return self.model._default_manager.raw(compiled.sql, compiled.fill(values), using=alias)
 
     def fetch(self, **values: Any) -> list:
         """The queryset's own results, by its own iterable (`ModelIterable`, `ValuesIterable`),

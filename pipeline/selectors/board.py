@@ -682,7 +682,7 @@ def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> l
     """The board: each stage with its first page of cards and its totals, in three queries
     whatever the number of deals: stages; totals grouped by stage and currency; the first
     cards of every column with their company, owner and flags (one statement)."""
-    stages = list(BOARD_STAGES.raw(pipeline_id=pipeline.pk))
+    stages = BOARD_STAGES.fetch(pipeline_id=pipeline.pk)
     if not stages:
         return []
     for stage in stages:

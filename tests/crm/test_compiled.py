@@ -33,7 +33,7 @@ def test_the_board_stages_are_the_orm_s_for_every_pipeline(db):
     )
     for pipeline in pipelines:
         with CaptureQueriesContext(connection) as queries:
-            compiled = list(BOARD_STAGES.raw(pipeline_id=pipeline.pk))
+            compiled = BOARD_STAGES.fetch(pipeline_id=pipeline.pk)
         assert len(queries) == 1
         expected = list(_board_stages(pipeline.pk))
         assert [s.pk for s in compiled] == [s.pk for s in expected]
@@ -41,7 +41,7 @@ def test_the_board_stages_are_the_orm_s_for_every_pipeline(db):
             s.has_exit_criteria for s in expected
         ]
         assert all(s.pipeline_id == pipeline.pk and s.name for s in compiled)
-    assert [bool(s.has_exit_criteria) for s in BOARD_STAGES.raw(pipeline_id=pipelines[1].pk)] == [
+    assert [s.has_exit_criteria for s in BOARD_STAGES.fetch(pipeline_id=pipelines[1].pk)] == [
         True,
         False,
         False,
@@ -103,7 +103,7 @@ def test_the_signed_in_user_comes_with_their_access_in_one_query(client, db):
 def test_a_parameter_the_query_does_not_use_is_refused(db):
     unused = CompiledQuery(User, lambda team_id: User.objects.filter(is_active=True), "team_id")
     with pytest.raises(ValueError, match="team_id"):
-        unused.raw(team_id=1)
+        unused.fetch(team_id=1)
 
 
 def test_fetch_answers_as_the_orm_with_related_objects_values_and_lists(db):
