@@ -142,6 +142,8 @@ TEMPLATES = [
             "builtins": [
                 "template_partials.templatetags.partials",
                 "crm.templatetags.formats",
+                # `{% url %}` with the links reversed once per process (crm/web/links.py).
+                "crm.templatetags.links",
             ],
         },
     },
