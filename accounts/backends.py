@@ -31,8 +31,9 @@ def _user_with_access(user_id):
     )
 
 
-# Every request of a signed-in user runs it: compiled once per process (crm/compiled.py).
-USER_WITH_ACCESS = CompiledQuery(get_user_model(), _user_with_access, "user_id")
+# Every request of a signed-in user runs it: compiled once per process, prepared (a lookup by
+# key; crm/compiled.py).
+USER_WITH_ACCESS = CompiledQuery(get_user_model(), _user_with_access, "user_id", prepare=True)
 
 
 class ThrottledModelBackend(ModelBackend):

@@ -103,8 +103,8 @@ def _people_of_team(team_id: int):
 
 
 # The board's owner filter, on every board page: compiled once per process and language (the
-# names' collation is the language's; crm/compiled.py).
-PEOPLE_OF_TEAM = CompiledQuery(User, _people_of_team, "team_id", per_language=True)
+# names' collation is the language's), prepared (crm/compiled.py).
+PEOPLE_OF_TEAM = CompiledQuery(User, _people_of_team, "team_id", per_language=True, prepare=True)
 
 
 def people_of_team(*, team_id: int) -> list[User]:

@@ -28,6 +28,8 @@ from django.db.models import Model, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import get_language
 
+from crm.prepared import prepared
+
 # Far outside any id or count: a sentinel must not equal a constant of the query itself.
 _SENTINEL_BASE = -(2**62)
 
@@ -61,7 +63,9 @@ class CompiledQuery:
     """`build(**parameters)` (a queryset of `model`) compiled once per database alias (and
     per length of each list parameter). `per_language`: once per language as well, for a
     query whose SQL depends on the active language (names ordered in its collation,
-    crm/collation.py)."""
+    crm/collation.py). `prepare`: `fetch` runs it as a prepared statement (crm/prepared.py),
+    for a statement whose best plan cannot depend on its values (lookups by key): PostgreSQL
+    then plans it once per connection instead of on every request."""
 
     def __init__(
         self,
@@ -69,11 +73,13 @@ class CompiledQuery:
         build: Callable[..., QuerySet],
         *parameters: str,
         per_language: bool = False,
+        prepare: bool = False,
     ):
         self.model = model
         self.build = build
         self.parameters = parameters
         self.per_language = per_language
+        self.prepare = prepare
         self._compiled: dict[tuple, _Compiled] = {}
 
     def _compile(self, alias: str, shape: tuple[int | None, ...]) -> _Compiled:
@@ -149,4 +155,7 @@ class CompiledQuery:
             "_result_cache": None,
             "_prefetch_done": False,
         }
-        return list(queryset)
+        if not self.prepare:
+            return list(queryset)
+        with prepared():
+            return list(queryset)

@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -90,14 +91,17 @@ def _switcher(pipelines: QuerySet[Pipeline], pk: int) -> QuerySet[Pipeline]:
     return pipelines.filter(Q(is_archived=False) | Q(pk=pk)).select_related("team")
 
 
-# The switcher, on every board page: compiled once per process (crm/compiled.py), for an
-# admin and for the members of some teams (`Pipeline.objects.visible_to`).
-SWITCHER_ALL = CompiledQuery(Pipeline, lambda pk: _switcher(Pipeline.objects.all(), pk), "pk")
+# The switcher, on every board page: compiled once per process and prepared (crm/compiled.py),
+# for an admin and for the members of some teams (`Pipeline.objects.visible_to`).
+SWITCHER_ALL = CompiledQuery(
+    Pipeline, lambda pk: _switcher(Pipeline.objects.all(), pk), "pk", prepare=True
+)
 SWITCHER_OF_TEAMS = CompiledQuery(
     Pipeline,
     lambda pk, team_ids: _switcher(Pipeline.objects.of_teams(team_ids), pk),
     "pk",
     "team_ids",
+    prepare=True,
 )
 
 
@@ -240,8 +244,9 @@ def _kept_totals(stage_ids: list[int]) -> QuerySet[StageTotal]:
     )
 
 
-# On every board page: compiled once per process and number of stages (crm/compiled.py).
-KEPT_TOTALS = CompiledQuery(StageTotal, _kept_totals, "stage_ids")
+# On every board page: compiled once per process and number of stages, prepared
+# (crm/compiled.py).
+KEPT_TOTALS = CompiledQuery(StageTotal, _kept_totals, "stage_ids", prepare=True)
 
 
 def stage_totals(
@@ -363,12 +368,12 @@ CARD_VALUES = (
 )
 
 
-@dataclass(frozen=True)
-class CardState:
+class CardState(NamedTuple):
     """What a card shows about its deal, decided once per card by the definitions of
     docs/product.md: `Deal.is_stale_at` (`rots_at` passed) and `Deal.next_step_is_overdue`
     (due before today in the organisation's time zone), the twins of the flag scan's own
-    conditions."""
+    conditions. A named tuple: immutable, part of the card's memo key, and made for every
+    card of every board at a third of a frozen dataclass's cost."""
 
     stale: bool
     idle_days: int  # days since the last movement (entering the stage, completing an activity)
@@ -376,6 +381,15 @@ class CardState:
     days_in_stage: int
     step: str  # the next step: "overdue", "today", "later", or "" when there is none
     close_past: bool  # the expected close date is before today
+
+
+@functools.lru_cache(maxsize=2048)
+def _named(first_name: str, last_name: str, username: str) -> tuple[str, str]:
+    """A person's name and initials on a card: a board names the same few people on most of
+    its cards."""
+    return person_name(first_name, last_name, username), person_initials(
+        first_name, last_name, username
+    )
 
 
 class Card:
@@ -429,8 +443,9 @@ class Card:
         self.owner_id = row["owner_id"]
         self.owner_name = self.owner_initials = ""
         if self.owner_id is not None:
-            owner = (row["owner__first_name"], row["owner__last_name"], row["owner__username"])
-            self.owner_name, self.owner_initials = person_name(*owner), person_initials(*owner)
+            self.owner_name, self.owner_initials = _named(
+                row["owner__first_name"], row["owner__last_name"], row["owner__username"]
+            )
         self.company_id = row["company_id"]
         self.company_name = row["company__name"]
         self.company_tier = row["company__tier"]
@@ -440,13 +455,11 @@ class Card:
         self.assignee_id = row["next_step_assignee_id"]
         self.assignee_name = self.assignee_initials = ""
         if self.assignee_id is not None:
-            assignee = (
+            self.assignee_name, self.assignee_initials = _named(
                 row["next_step_assignee__first_name"],
                 row["next_step_assignee__last_name"],
                 row["next_step_assignee__username"],
             )
-            self.assignee_name = person_name(*assignee)
-            self.assignee_initials = person_initials(*assignee)
         self.last_movement_at = row["last_movement_at"]
         self.rots_at = row["rots_at"]
         self.stage_entered_at = row["stage_entered_at"]
@@ -674,8 +687,8 @@ def _board_stages(pipeline_id: int) -> QuerySet[Stage]:
     )
 
 
-# The board's columns, on every board page: compiled once per process (crm/compiled.py).
-BOARD_STAGES = CompiledQuery(Stage, _board_stages, "pipeline_id")
+# The board's columns, on every board page: compiled once per process, prepared (crm/compiled.py).
+BOARD_STAGES = CompiledQuery(Stage, _board_stages, "pipeline_id", prepare=True)
 
 
 def board_columns(*, pipeline: Pipeline, user: User, filters: BoardFilters) -> list[Column]:

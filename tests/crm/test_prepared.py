@@ -52,3 +52,20 @@ def test_the_drags_lock_is_prepared_and_the_move_still_lands(client, alice, stag
 def test_on_sqlite_it_changes_nothing(db):
     with prepared():
         assert Deal.objects.count() == 0
+
+
+@requires_postgres
+def test_the_board_s_reads_by_key_are_prepared_and_its_cards_statement_is_not(
+    client, alice, stages_a
+):
+    """The compiled reads of every board request (the user, the switcher, the stages, the kept
+    totals, the owner filter's people) are planned once per connection; the cards' statement,
+    whose plan depends on the stage ids and filters, is planned on every request."""
+    DealFactory(stage=stages_a[0], owner=alice)
+    client.force_login(alice)
+    response = client.get(reverse("board", args=[stages_a[0].pipeline_id]))
+    assert response.status_code == 200
+    statements = prepared_statements()
+    for table in ("accounts_user", "pipeline_pipeline", "pipeline_stage", "pipeline_stagetotal"):
+        assert [s for s in statements if f'FROM "{table}"' in s], table
+    assert not [s for s in statements if "board_stage" in s]
