@@ -142,7 +142,8 @@ TEMPLATES = [
             "builtins": [
                 "template_partials.templatetags.partials",
                 "crm.templatetags.formats",
-                # `{% url %}` with the links reversed once per process (crm/web/links.py).
+                # `{% url %}` and `{% static %}` with the links and the files' URLs worked
+                # out once per process (crm/web/links.py): no `{% load static %}`.
                 "crm.templatetags.links",
             ],
         },

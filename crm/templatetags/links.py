@@ -1,15 +1,18 @@
-"""`{% url %}` with the links remembered once per process (crm/web/links.py). A builtin of
-the Django engine, in place of Django's own tag: same syntax, same answers."""
+"""`{% url %}` and `{% static %}` with the links and the static files' URLs remembered once per
+process (crm/web/links.py). A builtin of the Django engine: `{% url %}` in place of Django's
+own tag, `{% static %}` without `{% load static %}` (a template that still loads Django's
+library gets Django's tag). Same syntax, same answers."""
 
 from __future__ import annotations
 
 from django import template
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
+from django.templatetags.static import StaticNode
 from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape
 
-from crm.web.links import can_keep, kept_reverse
+from crm.web.links import can_keep, kept_reverse, kept_static
 
 register = template.Library()
 
@@ -44,3 +47,14 @@ def url(parser, token):
     kept = KeptURLNode(node.view_name, node.args, node.kwargs, node.asvar)
     kept.token, kept.origin = getattr(node, "token", None), getattr(node, "origin", None)
     return kept
+
+
+class KeptStaticNode(StaticNode):
+    @classmethod
+    def handle_simple(cls, path):
+        return kept_static(path)
+
+
+@register.tag
+def static(parser, token):
+    return KeptStaticNode.handle_token(parser, token)

@@ -7,13 +7,12 @@ from functools import lru_cache
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
 from jinja2 import Environment
 
 from crm.templatetags import formats
-from crm.web.links import can_keep, kept_reverse
+from crm.web.links import can_keep, kept_reverse, kept_static
 
 
 def url(name: str, *args) -> str:
@@ -55,7 +54,7 @@ def environment(**options) -> Environment:
         npgettext=translation.npgettext,
         newstyle=True,
     )
-    env.globals.update({"static": static, "url": url})
+    env.globals.update({"static": kept_static, "url": url})
     # The Django engine's formatting filters (crm/templatetags/formats.py), in the active
     # language: for what is drawn once per column or page, not per card (cards get bound
     # formatters from pipeline/rendering.py).

@@ -86,3 +86,32 @@ def test_jinja_messages_are_the_active_language_s():
     assert _translated.cache_info().currsize > 0
     with override_settings(LOCALE_PATHS=[]):  # the catalogues may differ: nothing is kept
         assert _translated.cache_info().currsize == 0
+
+
+def test_the_static_tag_is_ours_and_follows_the_settings():
+    from django.templatetags.static import static
+
+    from crm.templatetags.links import KeptStaticNode
+
+    template = Template("{% static 'css/app.css' %}|{% static 'js/a b.js' %}")
+    assert any(isinstance(node, KeptStaticNode) for node in template.nodelist)
+    assert template.render(Context()) == f"{static('css/app.css')}|{static('js/a b.js')}"
+    with override_settings(STATIC_URL="/assets/"):
+        assert template.render(Context()) == "/assets/css/app.css|/assets/js/a%20b.js"
+    assert template.render(Context()).startswith(static("css/app.css"))
+
+
+def test_the_language_switcher_marks_the_language_in_force_on_every_page(rf, db):
+    from django.template.loader import render_to_string
+
+    request = rf.get("/board/?q=a")
+    for language, current in (("da", "Dansk"), ("de", "Deutsch"), ("da", "Dansk")):
+        with translation.override(language):
+            html = render_to_string(
+                "partials/language_switcher.html", {"switcher_id": "topbar"}, request=request
+            )
+        assert html.count('aria-current="true"') == 1
+        assert f'aria-current="true">{current}</button>' in html
+        assert 'aria-labelledby="language-switcher-label-topbar"' in html
+        assert 'name="next" value="/board/?q=a"' in html
+        assert "Norsk (bokmål)" in html and "Svenska" in html
