@@ -14,7 +14,7 @@ from dataclasses import astuple
 from urllib.parse import quote
 
 from django.template.loader import get_template
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -158,19 +158,57 @@ def filter_suffix(filters) -> SafeString:
 
 
 def board_part_html(request, part: str, context: dict) -> SafeString:
-    """The board page's own markup by Jinja (templates/jinja2/pipeline/board.jinja): `part`
-    "page" (toolbar and board), "board" (#board, for a filter change) or "cards" (a column's
+    """The board page's own markup by Jinja (templates/jinja2/pipeline/): `part` "page" (the
+    toolbar and the board), "board" (#board, for a filter change) or "cards" (a column's
     cards with its "load more" and empty note; `context["column"]`). `context` has the
-    pipeline and the filters, and what the part shows."""
-    template = get_template("pipeline/board.jinja", using="jinja2")
+    pipeline and the filters, and what the part shows (the page: the switcher's `pipelines`,
+    the `owner_choices` and the `attention_count` too)."""
     context = {
         **context,
-        "part": part,
         "htmx": bool(getattr(request, "htmx", False)),
         "filter_suffix": filter_suffix(context["filters"]),
     }
+    if part == "page":
+        board = _render(request, "pipeline/board.jinja", {**context, "part": "board"})
+        return mark_safe(f"{_toolbar_html(request, context)}\n{board}")
+    return mark_safe(_render(request, "pipeline/board.jinja", {**context, "part": part}))
+
+
+def _render(request, name: str, context: dict) -> str:
     # Jinja2 runs with autoescape on: every value in the markup is already escaped.
-    return mark_safe(template.render(context, request=request))
+    return get_template(name, using="jinja2").render(context, request=request)
+
+
+# The toolbar by everything it shows: a few per pipeline, language and filters.
+TOOLBAR_MEMO = RenderedMemo(1000)
+
+# What the toolbar's templates (board_toolbar.jinja, board_port_menu.jinja) read: the key
+# holds each (tests/pipeline/test_rendering.py checks the templates against this list).
+TOOLBAR_READS = frozenset(
+    {"pipeline", "pipelines", "filters", "filter_suffix", "owner_choices", "attention_count"}
+)
+
+
+def _toolbar_html(request, context: dict) -> str:
+    """The toolbar, kept by what it shows (`TOOLBAR_MEMO`): the pipeline, the switcher's
+    pipelines and teams by name, the filters, the owner filter's people, the count of deals
+    needing attention, in a language and under a URL prefix."""
+    key = (
+        get_language(),
+        get_script_prefix(),
+        get_urlconf(),
+        context["pipeline"].pk,
+        tuple((p.pk, p.name, p.team.name) for p in context["pipelines"]),
+        context["filters"],
+        tuple((value, str(label)) for value, label in context["owner_choices"]),
+        context["attention_count"],
+    )
+    (html,) = TOOLBAR_MEMO.get_many([key])
+    if html is None:
+        shown = {name: context[name] for name in TOOLBAR_READS}
+        html = _render(request, "pipeline/board_toolbar.jinja", shown)
+        TOOLBAR_MEMO.put_many([(key, html)])
+    return html
 
 
 def attach_cards_html(request, columns) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.template import engines
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,6 +28,11 @@ JINJA = Path(settings.BASE_DIR) / "templates" / "jinja2" / "pipeline"
 
 def read(name: str) -> str:
     return (JINJA / name).read_text()
+
+
+def read_source(name: str) -> str:
+    """The template without its comments."""
+    return re.sub(r"\{#.*?#\}", "", read(name), flags=re.S)
 
 
 def test_the_card_key_holds_every_value_the_card_template_reads():
@@ -46,7 +52,26 @@ def test_the_header_key_holds_every_value_the_header_template_reads():
     assert read_from_totals and read_from_totals <= {f.name for f in fields(StageTotals)}
 
 
-@pytest.mark.parametrize("name", ["cards.jinja", "column_headers.jinja"])
+def test_the_toolbar_key_holds_every_value_the_toolbar_templates_read():
+    from jinja2 import meta
+
+    env = engines["jinja2"].env
+    names = ("board_toolbar.jinja", "board_port_menu.jinja")
+    read = set()
+    for name in names:
+        read |= meta.find_undeclared_variables(env.parse(read_source(name)))
+    assert "pipelines" in read and "owner_choices" in read
+    assert read - {"url", "_", "pgettext"} <= rendering.TOOLBAR_READS
+    source = "".join(read_source(name) for name in names)
+    assert set(re.findall(r"\bpipeline\.(\w+)", source)) == {"pk"}  # the key has its pk
+    assert set(re.findall(r"\bp\.(\w+)", source)) == {"pk", "name", "team"}
+    assert set(re.findall(r"\bp\.team\.(\w+)", source)) == {"name"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["cards.jinja", "column_headers.jinja", "board_toolbar.jinja", "board_port_menu.jinja"],
+)
 def test_kept_markup_reads_nothing_of_the_request(name):
     """A kept card or header is served to every user and request: its template must not read
     the request, the user or the CSRF token, which are not in the key."""
@@ -187,3 +212,38 @@ def test_the_board_headers_follow_the_figures(client, alice, stages_a):
     second = client.get(url).content.decode()
     assert re.search(rf'id="stage-{stages_a[0].pk}-header".*?column-count[^>]*>2<', second, re.S)
     assert "Qualified by buyer" in second
+
+
+def test_the_board_toolbar_follows_names_people_filters_and_the_count(client, alice, bob, stages_a):
+    """The toolbar is kept by what it shows: a renamed pipeline or team, a renamed teammate,
+    another filter or another count of deals needing attention shows on the next page."""
+    from accounts.models import Team, User
+    from pipeline.models import Pipeline
+
+    pipeline = stages_a[0].pipeline
+    url = reverse("board", args=[pipeline.pk])
+    client.force_login(alice)
+    first = client.get(url).content.decode()
+    assert "Bob Berg" in first and f"{pipeline.name} · Team A" in first
+    assert re.search(r'id="attention-count">0<', first)
+
+    Pipeline.objects.filter(pk=pipeline.pk).update(name="Nordics")
+    Team.objects.filter(pk=pipeline.team_id).update(name="Sales North")
+    User.objects.filter(pk=bob.pk).update(first_name="Robert")
+    company = CompanyFactory(team=pipeline.team, tier="B")
+    deal = DealFactory(stage=stages_a[0], owner=alice, company=company)
+    Flag.objects.create(deal=deal, kind=FlagKind.NO_NEXT_STEP)
+    second = client.get(url).content.decode()
+    assert "Nordics · Sales North" in second and "Robert Berg" in second
+    assert "Bob Berg" not in second
+
+    # Filtered, the count is of the deals in view, the flagged one among them.
+    filtered = client.get(url, {"owner": "me"}).content.decode()
+    assert re.search(r'<option value="me" selected>', filtered)
+    assert re.search(r'id="attention-count">1<', filtered)
+    assert "status=open&amp;owner=me" in filtered  # the export links carry the filters
+    tiered = client.get(url, {"owner": "me", "tier": "A"}).content.decode()
+    assert re.search(r'value="A" checked', tiered) and "owner=me&amp;tier=A" in tiered
+    assert re.search(r'id="attention-count">0<', tiered)  # the deal's company is a B
+    plain = client.get(url).content.decode()
+    assert not re.search(r'<option value="me" selected>', plain)
