@@ -40,7 +40,7 @@ from pipeline.models import (
 )
 from pipeline.models.deals import FLAG_SINCE, DealVisibility, deal_visibility, has_open_flag
 from pipeline.models.pipelines import visible_team_ids
-from pipeline.money import sum_in_reporting
+from pipeline.money import current_rates, sum_in_reporting
 
 # The columns every list of deals (board cards, review rows) reads: the deal's own, its
 # company, owner and next step; each list adds its own.
@@ -284,11 +284,13 @@ def stage_totals(
     for row in rows:
         per_stage.setdefault(row["stage_id"], []).append(row)
     totals = {}
+    rates = current_rates()  # once, not twice per stage
     for stage in stages:
         stage_rows = per_stage.get(stage.pk, [])
-        value = sum_in_reporting((r["total"], r["currency"]) for r in stage_rows)
+        value = sum_in_reporting(((r["total"], r["currency"]) for r in stage_rows), rates)
         weighted = sum_in_reporting(
-            (r["total"] * stage.probability / Decimal(100), r["currency"]) for r in stage_rows
+            ((r["total"] * stage.probability / Decimal(100), r["currency"]) for r in stage_rows),
+            rates,
         )
         totals[stage.pk] = StageTotals(
             count=sum(r["n"] for r in stage_rows),
