@@ -157,5 +157,5 @@ class CompiledQuery:
         }
         if not self.prepare:
             return list(queryset)
-        with prepared():
+        with prepared(alias):
             return list(queryset)

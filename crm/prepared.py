@@ -22,17 +22,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
-def _server_side_binding() -> bool:
+def _server_side_binding(connection) -> bool:
     return connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True
 
 
 @contextmanager
-def prepared() -> Iterator[None]:
-    """Prepare the statements run inside (see the module's docstring)."""
-    if connection.vendor != "postgresql" or not _server_side_binding():
+def prepared(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Prepare the statements run inside on the connection `using` (see the module's
+    docstring)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not _server_side_binding(connection):
         yield
         return
     connection.ensure_connection()
