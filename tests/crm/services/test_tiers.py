@@ -177,7 +177,14 @@ def test_a_second_run_changes_and_records_nothing(stages_a, team_a, alice):
     changes = TierChange.objects.count()
     assert first.updated == 15
 
-    second = tiers_recompute(now=now + timedelta(hours=1))
+    # Later the same day: tomorrow has rates of its own (DKK 9.99 from tomorrow), so "an hour
+    # later" made this test fail when run in the last hour before midnight.
+    midnight = datetime.combine(
+        timezone.localdate(now) + timedelta(days=1),
+        datetime.min.time(),
+        tzinfo=timezone.get_current_timezone(),
+    )
+    second = tiers_recompute(now=now + (midnight - now) / 2)
 
     assert (second.updated, second.tier_changes) == (0, 0)
     assert snapshot_companies() == before
