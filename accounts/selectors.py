@@ -98,13 +98,9 @@ def users_of_team(*, team_id: int):
     )
 
 
-def _people_of_team(team_id: int):
-    return users_of_team(team_id=team_id)
-
-
 # The board's owner filter, on every board page: compiled once per process and language (the
 # names' collation is the language's), prepared (crm/compiled.py).
-PEOPLE_OF_TEAM = CompiledQuery(User, _people_of_team, "team_id", per_language=True, prepare=True)
+PEOPLE_OF_TEAM = CompiledQuery(User, users_of_team, "team_id", per_language=True, prepare=True)
 
 
 def people_of_team(*, team_id: int) -> list[User]:

@@ -14,7 +14,7 @@ from dataclasses import astuple
 from urllib.parse import quote
 
 from django.template.loader import get_template
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -22,19 +22,20 @@ from django.utils.translation import gettext as _
 
 from crm.organisation import reporting_currency
 from crm.web.formats import day_month_formatter
+from crm.web.links import kept_reverse
 from crm.web.money import format_compact, money_formatter
 from pipeline.selectors.board import Card
 
 
 def _deals_path() -> str:
     """'/deals/' - the prefix of every deal URL (deal-detail, deal-move, deal-won, deal-lost),
-    reversed once per render instead of four times per card."""
-    return reverse("deal-detail", args=[0]).removesuffix("0/")
+    once per render instead of four times per card (reversed once per process)."""
+    return kept_reverse("deal-detail", (0,)).removesuffix("0/")
 
 
 def activities_path() -> str:
     """'/activities/' - the prefix of the next step's edit and complete URLs."""
-    return reverse("activity-update", args=[0]).removesuffix("0/edit/")
+    return kept_reverse("activity-update", (0,)).removesuffix("0/edit/")
 
 
 def _card_texts() -> dict[str, str]:
